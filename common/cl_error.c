@@ -10,7 +10,7 @@ struct cl_error_entry {
 
 static const struct cl_error_entry cl_error_entries[] = {
 #define CL_ERROR_ENTRY(name, value, msg) {value, #name, msg},
-	CL_ERROR_TABLE(CL_ERROR_ENTRY)
+    CL_ERROR_TABLE(CL_ERROR_ENTRY)
 #undef CL_ERROR_ENTRY
 };
 

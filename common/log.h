@@ -16,6 +16,6 @@ void log_init(const char *component, enum log_level min_level);
  * caller's key=value text formatted from fmt (may be NULL). Thread-safe.
  */
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

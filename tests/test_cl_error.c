@@ -28,7 +28,7 @@ static void test_table_is_consistent(void **state)
 {
 	static const int codes[] = {
 #define CODE(name, value, msg) value,
-		CL_ERROR_TABLE(CODE)
+	    CL_ERROR_TABLE(CODE)
 #undef CODE
 	};
 	size_t n = sizeof(codes) / sizeof(codes[0]), i, j;
@@ -47,9 +47,9 @@ static void test_table_is_consistent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_codes_have_messages),
-		cmocka_unit_test(test_unknown_code),
-		cmocka_unit_test(test_table_is_consistent),
+	    cmocka_unit_test(test_known_codes_have_messages),
+	    cmocka_unit_test(test_unknown_code),
+	    cmocka_unit_test(test_table_is_consistent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

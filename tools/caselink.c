@@ -12,7 +12,7 @@ struct caselink_cmd {
 
 /* One line per subcommand, in the order `caselink help` lists them. */
 static const struct caselink_cmd caselink_cmds[] = {
-	{NULL, NULL, NULL},
+    {NULL, NULL, NULL},
 };
 
 static void caselink_usage(FILE *f)
