@@ -45,7 +45,8 @@
 	X(CL_EAUDIT, -33, "audit log chain broken")                                                \
 	X(CL_EPERM, -34, "permission denied")                                                      \
 	X(CL_EBUSY, -35, "resource busy")                                                          \
-	X(CL_ENOSPACE, -36, "no space left on device")
+	X(CL_ENOSPACE, -36, "no space left on device")                                             \
+	X(CL_EBADPOINT, -37, "invalid group element encoding")
 
 enum cl_error {
 #define CL_ERROR_ENUM(name, value, msg) name = value,
