@@ -1,0 +1,285 @@
+#include "common/partyconf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cl_error.h"
+#include "common/yconf.h"
+
+/* Copies a scalar into a fixed buffer, failing with a located message when it does not fit. */
+static int partyconf_copy(struct yconf *c, int map, const char *key, int required, char *dst,
+			  size_t dstsz)
+{
+	const char *v = NULL;
+	int rc;
+
+	rc = yconf_get_str(c, map, key, required, &v);
+	if (rc != CL_OK || !v)
+		return rc;
+	if (strlen(v) >= dstsz)
+		return yconf_fail(c, yconf_get(c, map, key), "'%s' is too long (at most %zu bytes)",
+				  key, dstsz - 1);
+	if (required && !*v)
+		return yconf_fail(c, yconf_get(c, map, key), "'%s' must not be empty", key);
+	memcpy(dst, v, strlen(v) + 1);
+	return CL_OK;
+}
+
+/* Resolves a path relative to the directory of the configuration file. */
+static int partyconf_path(struct yconf *c, int map, const char *key, int required,
+			  const char *confdir, char *dst)
+{
+	char raw[PARTYCONF_MAX_PATH] = "";
+	int rc, n;
+
+	rc = partyconf_copy(c, map, key, required, raw, sizeof(raw));
+	if (rc != CL_OK || !*raw)
+		return rc;
+	if (raw[0] == '/' || !*confdir)
+		n = snprintf(dst, PARTYCONF_MAX_PATH, "%s", raw);
+	else
+		n = snprintf(dst, PARTYCONF_MAX_PATH, "%s/%s", confdir, raw);
+	if (n < 0 || n >= PARTYCONF_MAX_PATH)
+		return yconf_fail(c, yconf_get(c, map, key), "'%s' is too long", key);
+	return CL_OK;
+}
+
+/* host:port with a port in 1..65535 (0 allowed for listen addresses in tests). */
+static int partyconf_address(struct yconf *c, int map, const char *key, int required, char *dst,
+			     size_t dstsz)
+{
+	const char *colon;
+	char *end = NULL;
+	long port;
+	int rc;
+
+	rc = partyconf_copy(c, map, key, required, dst, dstsz);
+	if (rc != CL_OK || !*dst)
+		return rc;
+	colon = strrchr(dst, ':');
+	if (!colon || colon == dst)
+		return yconf_fail(c, yconf_get(c, map, key), "'%s' must be HOST:PORT", key);
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 0 || port > 65535)
+		return yconf_fail(c, yconf_get(c, map, key), "'%s' has a bad port", key);
+	return CL_OK;
+}
+
+static int partyconf_is_ident(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' &&
+		    *s != '_' && *s != '.')
+			return 0;
+	return 1;
+}
+
+static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
+{
+	static const char *const keys[] = {"id",      "agency_type", "municipality",
+					   "country", "address",     NULL};
+	size_t i, j, n = yconf_seq_len(c, list);
+	int rc;
+
+	if (!yconf_is_seq(c, list))
+		return yconf_fail(c, list, "'nodes' must be a list");
+	if (n == 0)
+		return yconf_fail(c, list, "'nodes' must name at least one node");
+	if (n > PARTYCONF_MAX_NODES)
+		return yconf_fail(c, list, "too many nodes (at most %d)", PARTYCONF_MAX_NODES);
+	pc->nodes = calloc(n, sizeof(*pc->nodes));
+	if (!pc->nodes)
+		return CL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct partyconf_node *nd = &pc->nodes[i];
+		int item = yconf_seq_item(c, list, i);
+
+		rc = yconf_only_keys(c, item, keys);
+		if (rc == CL_OK)
+			rc = partyconf_copy(c, item, "id", 1, nd->id, sizeof(nd->id));
+		if (rc == CL_OK)
+			rc = partyconf_copy(c, item, "agency_type", 1, nd->agency_type,
+					    sizeof(nd->agency_type));
+		if (rc == CL_OK)
+			rc = partyconf_copy(c, item, "municipality", 1, nd->municipality,
+					    sizeof(nd->municipality));
+		if (rc == CL_OK)
+			rc =
+			    partyconf_copy(c, item, "country", 1, nd->country, sizeof(nd->country));
+		if (rc == CL_OK)
+			rc = partyconf_address(c, item, "address", 1, nd->address,
+					       sizeof(nd->address));
+		if (rc != CL_OK)
+			return rc;
+		if (!partyconf_is_ident(nd->id))
+			return yconf_fail(c, yconf_get(c, item, "id"),
+					  "'id' must use a-z, 0-9, '-', '_' and '.'");
+		if (strlen(nd->country) != 2 || !isupper((unsigned char)nd->country[0]) ||
+		    !isupper((unsigned char)nd->country[1]))
+			return yconf_fail(c, yconf_get(c, item, "country"),
+					  "'country' must be two capital letters");
+		for (j = 0; j < i; j++)
+			if (!strcmp(pc->nodes[j].id, nd->id))
+				return yconf_fail(c, yconf_get(c, item, "id"),
+						  "node id listed twice");
+		pc->nnodes = i + 1;
+	}
+	return CL_OK;
+}
+
+static int partyconf_coordinators(struct yconf *c, int list, struct partyconf *pc)
+{
+	size_t i, n = yconf_seq_len(c, list);
+
+	if (!yconf_is_seq(c, list))
+		return yconf_fail(c, list, "'coordinators' must be a list of certificate names");
+	if (n > PARTYCONF_MAX_LIST)
+		return yconf_fail(c, list, "too many coordinators (at most %d)",
+				  PARTYCONF_MAX_LIST);
+	for (i = 0; i < n; i++) {
+		int item = yconf_seq_item(c, list, i);
+		const char *v = yconf_scalar(c, item);
+
+		if (!v || !*v || strlen(v) >= PARTYCONF_MAX_NAME)
+			return yconf_fail(c, item, "a coordinator must be a certificate name");
+		memcpy(pc->coordinators[i], v, strlen(v) + 1);
+	}
+	pc->ncoordinators = n;
+	return CL_OK;
+}
+
+static int partyconf_parse(struct yconf *c, const char *confdir, struct partyconf *pc)
+{
+	static const char *const node_keys[] = {"listen",	"tls",	     "insecure_demo",
+						"coordinators", "keyholder", NULL};
+	static const char *const coord_keys[] = {"listen",  "tls",   "insecure_demo", "deadline_ms",
+						 "retries", "nodes", "keyholder",     NULL};
+	static const char *const kh_keys[] = {"listen", "tls", "insecure_demo", NULL};
+	static const char *const tls_keys[] = {"ca", "cert", "key", "crl", NULL};
+	const char *const *keys = pc->kind == PARTYCONF_NODE	      ? node_keys
+				  : pc->kind == PARTYCONF_COORDINATOR ? coord_keys
+								      : kh_keys;
+	int root = yconf_root(c), tls, rc;
+
+	if (!root || !yconf_is_map(c, root))
+		return yconf_fail(c, root, "the configuration must be a mapping");
+	rc = yconf_only_keys(c, root, keys);
+	if (rc == CL_OK)
+		rc = partyconf_address(c, root, "listen", 1, pc->listen, sizeof(pc->listen));
+	if (rc == CL_OK)
+		rc = yconf_get_bool(c, root, "insecure_demo", 0, &pc->insecure_demo);
+	if (rc != CL_OK)
+		return rc;
+	tls = yconf_get(c, root, "tls");
+	if (!tls && !pc->insecure_demo)
+		return yconf_fail(c, root, "missing 'tls' (plaintext needs 'insecure_demo: true')");
+	if (tls) {
+		rc = yconf_only_keys(c, tls, tls_keys);
+		if (rc == CL_OK)
+			rc = partyconf_path(c, tls, "ca", 1, confdir, pc->tls_ca);
+		if (rc == CL_OK)
+			rc = partyconf_path(c, tls, "cert", 1, confdir, pc->tls_cert);
+		if (rc == CL_OK)
+			rc = partyconf_path(c, tls, "key", 1, confdir, pc->tls_key);
+		if (rc == CL_OK)
+			rc = partyconf_path(c, tls, "crl", 0, confdir, pc->tls_crl);
+		if (rc != CL_OK)
+			return rc;
+	}
+	if (pc->kind == PARTYCONF_NODE) {
+		int list = yconf_get(c, root, "coordinators");
+
+		if (!list)
+			return yconf_fail(c, root, "missing required key 'coordinators'");
+		rc = partyconf_coordinators(c, list, pc);
+		if (rc == CL_OK)
+			rc = partyconf_address(c, root, "keyholder", 0, pc->keyholder,
+					       sizeof(pc->keyholder));
+		return rc;
+	}
+	if (pc->kind == PARTYCONF_COORDINATOR) {
+		int list = yconf_get(c, root, "nodes");
+
+		pc->deadline_ms = 5000;
+		pc->retries = 1;
+		rc = yconf_get_int(c, root, "deadline_ms", 0, 10, 600000, &pc->deadline_ms);
+		if (rc == CL_OK)
+			rc = yconf_get_int(c, root, "retries", 0, 0, 5, &pc->retries);
+		if (rc == CL_OK)
+			rc = partyconf_address(c, root, "keyholder", 0, pc->keyholder,
+					       sizeof(pc->keyholder));
+		if (rc != CL_OK)
+			return rc;
+		if (!list)
+			return yconf_fail(c, root, "missing required key 'nodes'");
+		return partyconf_nodes(c, list, pc);
+	}
+	return CL_OK;
+}
+
+int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf **out, char *err,
+		   size_t errsz)
+{
+	struct yconf *c = NULL;
+	struct partyconf *pc = NULL;
+	char confdir[PARTYCONF_MAX_PATH] = "";
+	const char *slash;
+	int rc;
+
+	if (!path || !out)
+		return CL_EINVAL;
+	slash = strrchr(path, '/');
+	if (slash) {
+		size_t n = (size_t)(slash - path);
+
+		if (n >= sizeof(confdir))
+			return CL_ELIMIT;
+		memcpy(confdir, path, n);
+		confdir[n] = '\0';
+		if (n == 0)
+			strcpy(confdir, "/");
+	}
+	rc = yconf_load(path, &c, err, errsz);
+	if (rc != CL_OK)
+		goto out;
+	pc = calloc(1, sizeof(*pc));
+	if (!pc) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	pc->kind = kind;
+	rc = partyconf_parse(c, confdir, pc);
+	if (rc != CL_OK) {
+		if (err && errsz)
+			snprintf(err, errsz, "%s", yconf_error(c));
+		goto out;
+	}
+	*out = pc;
+	pc = NULL;
+out:
+	partyconf_free(pc);
+	yconf_free(c);
+	return rc;
+}
+
+void partyconf_free(struct partyconf *pc)
+{
+	if (!pc)
+		return;
+	free(pc->nodes);
+	free(pc);
+}
+
+const struct partyconf_node *partyconf_find_node(const struct partyconf *pc, const char *id)
+{
+	size_t i;
+
+	for (i = 0; pc && id && i < pc->nnodes; i++)
+		if (!strcmp(pc->nodes[i].id, id))
+			return &pc->nodes[i];
+	return NULL;
+}

@@ -1,0 +1,77 @@
+/*
+ * partyconf — the configuration file every caselink daemon reads (YAML):
+ *
+ *   listen: 127.0.0.1:7101          # address:port to serve on
+ *   tls:                            # mutual TLS material (paths relative to this file)
+ *     ca: pki/ca.pem
+ *     cert: pki/lv-liepaja-police.pem
+ *     key: pki/lv-liepaja-police.key
+ *     crl: pki/crl.pem              # optional
+ *   insecure_demo: false            # plaintext; only for a local demo, loudly logged
+ *   coordinators: [coordinator]     # node: certificate names allowed to query it
+ *   keyholder: 127.0.0.1:7000       # node: the keyholder's address
+ *   deadline_ms: 5000               # coordinator: per-node deadline
+ *   retries: 1                      # coordinator: retries per node, with back-off
+ *   nodes:                          # coordinator: every node of the federation
+ *     - id: lv-liepaja-police
+ *       agency_type: police
+ *       municipality: Liepāja
+ *       country: LV
+ *       address: 127.0.0.1:7101
+ *
+ * Keys a party does not use are refused, so a typo is an error, not a silence.
+ */
+#ifndef CASELINK_PARTYCONF_H
+#define CASELINK_PARTYCONF_H
+
+#include <stddef.h>
+
+#define PARTYCONF_MAX_PATH  1024
+#define PARTYCONF_MAX_NAME  128
+#define PARTYCONF_MAX_LIST  16
+#define PARTYCONF_MAX_NODES 4096
+
+enum partyconf_kind { PARTYCONF_NODE, PARTYCONF_COORDINATOR, PARTYCONF_KEYHOLDER };
+
+/* One node as the coordinator knows it. */
+struct partyconf_node {
+	char id[PARTYCONF_MAX_NAME];
+	char agency_type[32];
+	char municipality[PARTYCONF_MAX_NAME];
+	char country[3];
+	char address[PARTYCONF_MAX_NAME];
+};
+
+/* A parsed configuration; a plain value type, freed with partyconf_free. */
+struct partyconf {
+	enum partyconf_kind kind;
+	char listen[PARTYCONF_MAX_NAME];
+	int insecure_demo;
+	char tls_ca[PARTYCONF_MAX_PATH];
+	char tls_cert[PARTYCONF_MAX_PATH];
+	char tls_key[PARTYCONF_MAX_PATH];
+	char tls_crl[PARTYCONF_MAX_PATH]; /* "" when absent */
+	char keyholder[PARTYCONF_MAX_NAME];
+	size_t ncoordinators;
+	char coordinators[PARTYCONF_MAX_LIST][PARTYCONF_MAX_NAME];
+	long long deadline_ms;
+	long long retries;
+	size_t nnodes;
+	struct partyconf_node *nodes;
+};
+
+/*
+ * Loads the configuration of a party of the given kind from path. On failure
+ * returns CL_EIO, CL_ELIMIT or CL_ECONFIG and writes "FILE:LINE:COLUMN: reason"
+ * into err. On success *out is a new configuration for partyconf_free.
+ */
+int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf **out, char *err,
+		   size_t errsz);
+
+/* Frees a configuration; NULL is allowed. */
+void partyconf_free(struct partyconf *pc);
+
+/* The node entry with this id, or NULL. */
+const struct partyconf_node *partyconf_find_node(const struct partyconf *pc, const char *id);
+
+#endif

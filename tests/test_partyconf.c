@@ -1,0 +1,149 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/cl_error.h"
+#include "common/partyconf.h"
+
+static char conf_path[1024];
+
+static int write_conf(const char *text)
+{
+	const char *tmp = getenv("CASELINK_TMP");
+	FILE *f;
+
+	snprintf(conf_path, sizeof(conf_path), "%s/partyconf-test.yaml", tmp ? tmp : "/tmp");
+	f = fopen(conf_path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	return 0;
+}
+
+static int load(const char *text, enum partyconf_kind kind, struct partyconf **pc, char *err)
+{
+	assert_int_equal(write_conf(text), 0);
+	return partyconf_load(conf_path, kind, pc, err, 512);
+}
+
+/* The error message must start with the file name and continue with this located text. */
+static void assert_located(const char *err, const char *suffix)
+{
+	size_t n = strlen(conf_path);
+
+	assert_true(strncmp(err, conf_path, n) == 0);
+	assert_string_equal(err + n, suffix);
+}
+
+static void test_coordinator_config(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+	const struct partyconf_node *nd;
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7000\n"
+			      "tls: {ca: pki/ca.pem, cert: /abs/c.pem, key: pki/c.key}\n"
+			      "deadline_ms: 2000\n"
+			      "nodes:\n"
+			      "  - {id: lv-liepaja-police, agency_type: police, municipality: "
+			      "\"Liep\xc4\x81ja\", country: LV, address: 127.0.0.1:7101}\n"
+			      "  - {id: lt-klaipeda-health, agency_type: health, municipality: "
+			      "\"Klaip\xc4\x97"
+			      "da\", country: LT, address: 127.0.0.1:7102}\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_OK);
+	assert_int_equal(pc->nnodes, 2);
+	assert_int_equal(pc->deadline_ms, 2000);
+	assert_int_equal(pc->retries, 1);
+	assert_string_equal(pc->tls_cert, "/abs/c.pem");
+	assert_non_null(strstr(pc->tls_ca, "/pki/ca.pem"));
+	assert_true(strncmp(pc->tls_ca, conf_path, strlen(pc->tls_ca) - strlen("pki/ca.pem")) == 0);
+	nd = partyconf_find_node(pc, "lt-klaipeda-health");
+	assert_non_null(nd);
+	assert_string_equal(nd->address, "127.0.0.1:7102");
+	assert_string_equal(nd->country, "LT");
+	assert_null(partyconf_find_node(pc, "nobody"));
+	partyconf_free(pc);
+}
+
+static void test_node_config_and_refusals(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [coordinator]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_OK);
+	assert_int_equal(pc->insecure_demo, 1);
+	assert_int_equal(pc->ncoordinators, 1);
+	assert_string_equal(pc->coordinators[0], "coordinator");
+	partyconf_free(pc);
+	pc = NULL;
+
+	/* TLS is the default: leaving it out without the explicit demo switch is refused. */
+	assert_int_equal(
+	    load("listen: 127.0.0.1:7101\ncoordinators: [c]\n", PARTYCONF_NODE, &pc, err),
+	    CL_ECONFIG);
+	assert_null(pc);
+	assert_located(err, ":1:1: missing 'tls' (plaintext needs 'insecure_demo: true')");
+
+	/* A key that belongs to another kind of party is a typo here. */
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\ncoordinators: [c]\n"
+			      "nodes: []\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:1: unknown key 'nodes'");
+
+	assert_int_equal(load("listen: 127.0.0.1\ninsecure_demo: true\ncoordinators: [c]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":1:9: 'listen' must be HOST:PORT");
+}
+
+static void test_bad_nodes(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes:\n"
+			      "  - {id: a, agency_type: police, municipality: X, country: LV, "
+			      "address: h:1}\n"
+			      "  - {id: a, agency_type: police, municipality: X, country: LV, "
+			      "address: h:2}\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":5:10: node id listed twice");
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes:\n"
+			      "  - {id: a, agency_type: police, municipality: X, country: lv, "
+			      "address: h:1}\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:60: 'country' must be two capital letters");
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\ndeadline_ms: 5\n"
+			      "nodes: []\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":3:14: 'deadline_ms' must be between 10 and 600000");
+	assert_null(pc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_coordinator_config),
+	    cmocka_unit_test(test_node_config_and_refusals),
+	    cmocka_unit_test(test_bad_nodes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
