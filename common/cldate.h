@@ -19,6 +19,9 @@ int cldate_parse_birth(const char *s, struct cldate_birth *out, const char **why
 /* Parses an occurred_at into seconds since 1970-01-01T00:00Z; CL_EPARSE with *why. */
 int cldate_parse_time(const char *s, int64_t *out, const char **why);
 
+/* Returns 1 when year-month-day is a real proleptic Gregorian date (year 1..9999), else 0. */
+int cldate_is_valid(int year, int month, int day);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (no validation). */
 int64_t cldate_days_from_civil(int year, int month, int day);
 

@@ -21,7 +21,7 @@ struct csv_record {
 	size_t nfields;
 	const char *const *fields;
 	const size_t *lens;
-	uint64_t line;         /* physical line on which the record starts (1-based) */
+	uint64_t line;		    /* physical line on which the record starts (1-based) */
 	const uint64_t *field_line; /* physical line on which each field starts */
 };
 
@@ -50,6 +50,9 @@ const char *csv_error(const struct csv_reader *r);
 /* Line and 1-based column (field number) of the last error; 0 when unknown. */
 uint64_t csv_error_line(const struct csv_reader *r);
 size_t csv_error_column(const struct csv_reader *r);
+
+/* The name given to csv_open_fp (or the path of csv_open), for "name:line:column: reason". */
+const char *csv_name(const struct csv_reader *r);
 
 /* Bytes consumed so far, for progress lines. */
 uint64_t csv_bytes_read(const struct csv_reader *r);

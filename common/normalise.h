@@ -14,7 +14,10 @@
 /*
  * Normalises the UTF-8 text in[0..inlen) into out (outsz bytes, NUL-terminated).
  * Returns 0 and writes *outlen (may be 0 for a name of only punctuation);
- * CL_EPARSE for invalid UTF-8; CL_ELIMIT when out is too small.
+ * CL_EPARSE for invalid UTF-8 or a NUL byte; CL_ELIMIT when out is too small.
+ * On error out (when outsz > 0) holds the empty string. Letters and digits are
+ * kept; separators and white-space controls become single spaces; punctuation,
+ * symbols and other controls are dropped ("O'Brien" -> "obrien").
  */
 int norm_name(const char *in, size_t inlen, char *out, size_t outsz, size_t *outlen);
 
