@@ -1,0 +1,92 @@
+/*
+ * encode — the per-query encodings a node sends to the coordinator (privacy.md, Pseudonymisation):
+ * q-gram extraction, per-query tokens HMAC-SHA256(oprf_output, nonce) and hardened Bloom filters.
+ *
+ * Bloom filters are balanced (Schnell & Borgs): a 512-bit base filter whose bit positions for a
+ * q-gram are 9-bit slices of HMAC-SHA256(oprf_output(field tag || q-gram), nonce) ("random
+ * hashing", no double hashing), concatenated with its complement and permuted by a per-query
+ * permutation derived from the nonce. Every filter has exactly 512 of its 1024 bits set, and
+ * Dice(A, B) = 1 - hamming(A, B) / 1024. See docs/privacy.md for the reasons.
+ */
+#ifndef CASELINK_PROTOCOL_ENCODE_H
+#define CASELINK_PROTOCOL_ENCODE_H
+
+#include <stddef.h>
+
+#define ENC_OPRF_LEN	32   /* bytes of an OPRF output (RFC 9497 P256-SHA256) */
+#define ENC_NONCE_LEN	32   /* bytes of the coordinator's per-query nonce */
+#define ENC_TOKEN_LEN	32   /* bytes of a per-query token */
+#define ENC_BLOOM_BITS	1024 /* bits of an encoded (balanced) filter */
+#define ENC_BLOOM_BYTES 128
+#define ENC_QGRAM_SLOT	9  /* one q-gram: two UTF-8 code points, NUL-terminated */
+#define ENC_QIN_MAX	9  /* one OPRF q-gram input: field tag byte || q-gram bytes */
+#define ENC_FIELD_MAX	8  /* field indexes 0..7 */
+#define ENC_K_MAX	28 /* bit positions per q-gram: 28 9-bit slices of a 256-bit HMAC */
+
+/* Field indexes of the q-gram fields; the OPRF input's tag byte is 0x01 + index. */
+#define ENC_FIELD_GIVEN	 0
+#define ENC_FIELD_FAMILY 1
+#define ENC_FIELD_BIRTH	 2
+
+/* Per-query encoding state: the nonce, the permutation and the per-field k. */
+struct enc_query;
+
+/*
+ * Extracts the distinct bigrams of a normalised text[0..len) padded with '_' at both ends
+ * ("ab" -> "_a", "ab", "b_"), counting UTF-8 code points, in order of first occurrence, into
+ * out[0..max) as NUL-terminated strings; writes *count (0 for an empty text). Birth dates are
+ * passed as their digits (YYYYMMDD or YYYY). CL_EPARSE for invalid UTF-8 or a '_' in the text,
+ * CL_ELIMIT when more than max q-grams would result.
+ */
+int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max, size_t *count);
+
+/*
+ * Writes the OPRF input of a q-gram of field (field tag byte 0x01 + field, then the q-gram's
+ * bytes) to out and its length to *outlen. The tag bytes are control characters, so q-gram inputs
+ * never equal an `id` or `demo` input. CL_EINVAL for a bad field or q-gram.
+ */
+int enc_qgram_input(unsigned field, const char *qgram, unsigned char out[ENC_QIN_MAX],
+		    size_t *outlen);
+
+/* Writes the per-query token HMAC-SHA256(key = oprf, message = nonce) to out. */
+int enc_token(const unsigned char oprf[ENC_OPRF_LEN], const unsigned char nonce[ENC_NONCE_LEN],
+	      unsigned char out[ENC_TOKEN_LEN]);
+
+/*
+ * As enc_token for n OPRF outputs stored back to back (n * 32 bytes) into out (n * 32 bytes);
+ * out may equal oprf (in place). Four SHA-256 compressions per token, no allocation.
+ */
+int enc_tokens(const unsigned char *oprf, size_t n, const unsigned char nonce[ENC_NONCE_LEN],
+	       unsigned char *out);
+
+/*
+ * Creates the encoding state of one query in *out: derives the bit permutation from the nonce
+ * and sets the default k per field (given name 12, family name 12, birth date 10, others 0).
+ */
+int enc_query_new(const unsigned char nonce[ENC_NONCE_LEN], struct enc_query **out);
+
+/* Sets the bit positions per q-gram of field (0..ENC_K_MAX; 0 leaves the field out). */
+int enc_query_set_k(struct enc_query *q, unsigned field, unsigned k);
+
+/* Frees the state and wipes the nonce and the permutation; NULL is allowed. */
+void enc_query_free(struct enc_query *q);
+
+/*
+ * Encodes one record: qoprf holds n q-gram OPRF outputs (n * 32 bytes) and fields[i] the field
+ * index of the i-th; writes the balanced, permuted filter to out. Computes the n per-query q-gram
+ * tokens itself (wiped afterwards); enc_bloom_tokens is the fast path for cached tokens.
+ */
+int enc_bloom(const struct enc_query *q, const unsigned char *qoprf, const unsigned char *fields,
+	      size_t n, unsigned char out[ENC_BLOOM_BYTES]);
+
+/*
+ * As enc_bloom from the q-gram tokens (n * 32 bytes, each enc_token of a q-gram OPRF output with
+ * this query's nonce), so that a node computes each distinct q-gram's token once per query.
+ */
+int enc_bloom_tokens(const struct enc_query *q, const unsigned char *qtokens,
+		     const unsigned char *fields, size_t n, unsigned char out[ENC_BLOOM_BYTES]);
+
+/* Returns the Dice coefficient of two filters (1.0 for two empty filters). */
+double enc_dice(const unsigned char a[ENC_BLOOM_BYTES], const unsigned char b[ENC_BLOOM_BYTES]);
+
+#endif

@@ -1,0 +1,2 @@
+# Tests of the per-query encodings (protocol/encode) and the coordinator's linker.
+caselink_test(test_encode SOURCES test_encode.c LIBS cl_encode TIMEOUT 60)
