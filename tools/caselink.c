@@ -12,6 +12,7 @@ struct caselink_cmd {
 
 /* One line per subcommand, in the order `caselink help` lists them. */
 static const struct caselink_cmd caselink_cmds[] = {
+    {"pki", pki_main, "federation CA: init-ca, issue, revoke certificates"},
     {NULL, NULL, NULL},
 };
 

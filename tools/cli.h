@@ -8,4 +8,7 @@
 
 /* Add one declaration per subcommand, e.g. int synth_main(int argc, char **argv); */
 
+/* caselink pki: init-ca, issue, revoke (tools/pki_cli.c). */
+int pki_main(int argc, char **argv);
+
 #endif
