@@ -1,0 +1,3 @@
+# node/: store, CSV import and the caselink-node program.
+caselink_test(test_node_store SOURCES test_node_store.c LIBS cl_node TIMEOUT 60)
+caselink_test(test_node_import SOURCES test_node_import.c LIBS cl_node TIMEOUT 120)
