@@ -1,0 +1,1019 @@
+/* linker — exact joins, blocked Dice matching and greedy cluster merging (see linker.h). */
+#include "coordinator/linker.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <immintrin.h>
+#include <openssl/crypto.h>
+
+#include "common/cl_error.h"
+
+#define LK_WORDS      (LINKER_BLOOM_BYTES / 8)
+#define LK_NONE	      UINT32_MAX
+#define LK_AUTO_PAIRS ((uint64_t)1 << 27) /* above this many pairs, AUTO uses LSH */
+#define LK_LSH_TABLES 40
+#define LK_LSH_POOL   512  /* the most balanced bits, from which tables sample */
+#define LK_SAMPLE     8192 /* filters sampled to estimate bit frequencies */
+#define LK_CHUNK      4096 /* filters per kernel call */
+
+#define LK_HAS_ID    1u
+#define LK_HAS_DEMO  2u
+#define LK_HAS_BLOOM 4u
+
+struct lk_rec {
+	uint32_t node, atype;
+	uint32_t hoff;	/* handle offset in the handle arena */
+	uint32_t tok;	/* index of the record's id/demo tokens */
+	uint32_t bloom; /* index of its filter, LK_NONE without one */
+	uint8_t hlen, flags;
+};
+
+struct lk_pair {
+	float score;
+	uint32_t a, b;
+};
+
+struct linker {
+	struct lk_rec *recs;
+	size_t n, cap;
+	unsigned char *handles;
+	size_t hlen, hcap;
+	unsigned char *ids, *demos; /* LINKER_TOKEN_LEN per record (zero when absent) */
+	uint64_t *blooms;	    /* LK_WORDS per filter */
+	uint32_t *bowner;	    /* record of each filter */
+	size_t nb, bcap;
+	uint32_t maxnode;
+	double threshold;
+	int mode;
+	unsigned lsh_tables, lsh_bits;
+	uint64_t seed;
+	int ran;
+	/* results */
+	uint32_t *parent, *cluster;
+	uint64_t *mask; /* per root: the nodes in the cluster, mwords words */
+	uint32_t *cid;	/* per root: a record holding an id token, LK_NONE when none */
+	size_t mwords;
+	uint64_t stat[LINKER_STAT_MAX];
+};
+
+/* ---- popcount kernels ---- */
+
+static unsigned lk_pop64_sw(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+static unsigned lk_andpop_sw(const uint64_t *a, const uint64_t *b)
+{
+	unsigned c = 0;
+	int i;
+
+	for (i = 0; i < LK_WORDS; i++)
+		c += lk_pop64_sw(a[i] & b[i]);
+	return c;
+}
+
+__attribute__((target("popcnt"))) static unsigned lk_andpop_hw(const uint64_t *a, const uint64_t *b)
+{
+	unsigned c = 0;
+	int i;
+
+	for (i = 0; i < LK_WORDS; i++)
+		c += (unsigned)__builtin_popcountll(a[i] & b[i]);
+	return c;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static unsigned
+lk_andpop_avx512(const uint64_t *a, const uint64_t *b)
+{
+	__m512i x0 = _mm512_and_si512(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
+	__m512i x1 = _mm512_and_si512(_mm512_loadu_si512(a + 8), _mm512_loadu_si512(b + 8));
+
+	x0 = _mm512_add_epi64(_mm512_popcnt_epi64(x0), _mm512_popcnt_epi64(x1));
+	return (unsigned)_mm512_reduce_add_epi64(x0);
+}
+
+/*
+ * Scans F[lo..hi) against a (popcount pa): writes the offsets j - lo and the common-bit counts of
+ * the filters with c >= cmin[pa + pc[j]] to hits/hitc; returns how many.
+ */
+#define LK_SCAN(name, attr, andpop)                                                                \
+	attr static size_t name(const uint64_t *a, unsigned pa, const uint64_t *F,                 \
+				const uint16_t *pc, size_t lo, size_t hi, const uint16_t *cmin,    \
+				uint32_t *hits, uint16_t *hitc)                                    \
+	{                                                                                          \
+		size_t j, h = 0;                                                                   \
+                                                                                                   \
+		for (j = lo; j < hi; j++) {                                                        \
+			unsigned c = andpop(a, F + j * LK_WORDS);                                  \
+			if (c >= cmin[pa + pc[j]]) {                                               \
+				hits[h] = (uint32_t)(j - lo);                                      \
+				hitc[h++] = (uint16_t)c;                                           \
+			}                                                                          \
+		}                                                                                  \
+		return h;                                                                          \
+	}
+
+LK_SCAN(lk_scan_sw, , lk_andpop_sw)
+LK_SCAN(lk_scan_hw, __attribute__((target("popcnt"))), lk_andpop_hw)
+LK_SCAN(lk_scan_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), lk_andpop_avx512)
+
+typedef size_t (*lk_scan_fn)(const uint64_t *, unsigned, const uint64_t *, const uint16_t *, size_t,
+			     size_t, const uint16_t *, uint32_t *, uint16_t *);
+typedef unsigned (*lk_andpop_fn)(const uint64_t *, const uint64_t *);
+
+static void lk_kernels(lk_scan_fn *scan, lk_andpop_fn *andpop)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) {
+		*scan = lk_scan_avx512;
+		*andpop = lk_andpop_avx512;
+	} else if (__builtin_cpu_supports("popcnt")) {
+		*scan = lk_scan_hw;
+		*andpop = lk_andpop_hw;
+	} else {
+		*scan = lk_scan_sw;
+		*andpop = lk_andpop_sw;
+	}
+}
+
+static unsigned lk_popcount(const uint64_t *a)
+{
+	unsigned c = 0;
+	int i;
+
+	for (i = 0; i < LK_WORDS; i++)
+		c += lk_pop64_sw(a[i]);
+	return c;
+}
+
+static void lk_load(const unsigned char *bytes, uint64_t *w)
+{
+	int i, j;
+
+	for (i = 0; i < LK_WORDS; i++) {
+		w[i] = 0;
+		for (j = 0; j < 8; j++)
+			w[i] |= (uint64_t)bytes[8 * i + j] << (8 * j);
+	}
+}
+
+/* cmin[s]: the least common-bit count c with 2c >= threshold * s, for s = pa + pb. */
+static void lk_cmin(double t, uint16_t *cmin)
+{
+	unsigned s, c;
+
+	for (s = 0; s <= 2 * 8 * LINKER_BLOOM_BYTES; s++) {
+		c = (unsigned)ceil(t * s / 2.0);
+		while (c > 0 && 2.0 * (c - 1) >= t * s)
+			c--;
+		while (2.0 * c < t * s)
+			c++;
+		cmin[s] = (uint16_t)c;
+	}
+}
+
+/* ---- growth helpers ---- */
+
+static int lk_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 64, bytes;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		if (__builtin_mul_overflow(ncap, 2, &ncap))
+			return CL_EOVERFLOW;
+	if (__builtin_mul_overflow(ncap, elem, &bytes))
+		return CL_EOVERFLOW;
+	q = realloc(*p, bytes);
+	if (!q)
+		return CL_ENOMEM;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+int linker_new(struct linker **out)
+{
+	struct linker *l;
+
+	if (!out)
+		return CL_EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return CL_ENOMEM;
+	l->threshold = LINKER_DEFAULT_THRESHOLD;
+	l->mode = LINKER_BLOCK_AUTO;
+	l->seed = 0x9e3779b97f4a7c15ull;
+	*out = l;
+	return 0;
+}
+
+void linker_free(struct linker *l)
+{
+	if (!l)
+		return;
+	if (l->ids)
+		OPENSSL_cleanse(l->ids, l->cap * LINKER_TOKEN_LEN);
+	if (l->demos)
+		OPENSSL_cleanse(l->demos, l->cap * LINKER_TOKEN_LEN);
+	if (l->blooms)
+		OPENSSL_cleanse(l->blooms, l->bcap * LK_WORDS * sizeof(uint64_t));
+	free(l->recs);
+	free(l->handles);
+	free(l->ids);
+	free(l->demos);
+	free(l->blooms);
+	free(l->bowner);
+	free(l->parent);
+	free(l->cluster);
+	free(l->mask);
+	free(l->cid);
+	free(l);
+}
+
+int linker_set_threshold(struct linker *l, double threshold)
+{
+	if (!l || !(threshold > 0.0 && threshold <= 1.0))
+		return CL_EINVAL;
+	l->threshold = threshold;
+	return 0;
+}
+
+int linker_set_blocking(struct linker *l, int mode, unsigned tables, unsigned bits, uint64_t seed)
+{
+	if (!l || mode < LINKER_BLOCK_AUTO || mode > LINKER_BLOCK_LSH || tables > 1024 ||
+	    (bits && (bits < 4 || bits > 24)))
+		return CL_EINVAL;
+	l->mode = mode;
+	l->lsh_tables = tables;
+	l->lsh_bits = bits;
+	l->seed = seed;
+	return 0;
+}
+
+int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsigned char *handle,
+	       size_t handle_len, const unsigned char *id_token, const unsigned char *demo_token,
+	       const unsigned char *bloom, size_t *index)
+{
+	size_t cap, need;
+	struct lk_rec *r;
+	int rc = 0;
+
+	if (!l || l->ran || !handle || handle_len == 0 || handle_len > LINKER_HANDLE_MAX ||
+	    node >= LINKER_MAX_NODES)
+		return CL_EINVAL;
+	if (l->n >= LINKER_MAX_RECORDS)
+		return CL_ELIMIT;
+	cap = l->cap;
+	rc = lk_grow((void **)&l->recs, &cap, l->n + 1, sizeof(*l->recs));
+	if (rc)
+		goto out;
+	if (cap != l->cap) {
+		/* the token arrays follow the record array's capacity */
+		unsigned char *p;
+
+		p = realloc(l->ids, cap * LINKER_TOKEN_LEN);
+		if (!p) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		l->ids = p;
+		p = realloc(l->demos, cap * LINKER_TOKEN_LEN);
+		if (!p) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		l->demos = p;
+		l->cap = cap;
+	}
+	need = l->hlen + handle_len;
+	rc = lk_grow((void **)&l->handles, &l->hcap, need, 1);
+	if (rc)
+		goto out;
+	if (bloom) {
+		size_t bcap = l->bcap;
+
+		rc = lk_grow((void **)&l->bowner, &bcap, l->nb + 1, sizeof(*l->bowner));
+		if (rc)
+			goto out;
+		if (bcap != l->bcap) {
+			uint64_t *p = realloc(l->blooms, bcap * LK_WORDS * sizeof(uint64_t));
+
+			if (!p) {
+				rc = CL_ENOMEM;
+				goto out;
+			}
+			l->blooms = p;
+			l->bcap = bcap;
+		}
+	}
+	r = &l->recs[l->n];
+	memset(r, 0, sizeof(*r));
+	r->node = node;
+	r->atype = agency_type;
+	r->hoff = (uint32_t)l->hlen;
+	r->hlen = (uint8_t)handle_len;
+	r->tok = (uint32_t)l->n;
+	r->bloom = LK_NONE;
+	memcpy(l->handles + l->hlen, handle, handle_len);
+	l->hlen = need;
+	memset(l->ids + l->n * LINKER_TOKEN_LEN, 0, LINKER_TOKEN_LEN);
+	memset(l->demos + l->n * LINKER_TOKEN_LEN, 0, LINKER_TOKEN_LEN);
+	if (id_token) {
+		r->flags |= LK_HAS_ID;
+		memcpy(l->ids + l->n * LINKER_TOKEN_LEN, id_token, LINKER_TOKEN_LEN);
+	}
+	if (demo_token) {
+		r->flags |= LK_HAS_DEMO;
+		memcpy(l->demos + l->n * LINKER_TOKEN_LEN, demo_token, LINKER_TOKEN_LEN);
+	}
+	if (bloom) {
+		r->flags |= LK_HAS_BLOOM;
+		r->bloom = (uint32_t)l->nb;
+		lk_load(bloom, l->blooms + l->nb * LK_WORDS);
+		l->bowner[l->nb++] = (uint32_t)l->n;
+	}
+	if (node > l->maxnode)
+		l->maxnode = node;
+	if (index)
+		*index = l->n;
+	l->n++;
+out:
+	return rc;
+}
+
+/* ---- union-find with per-cluster node masks and id holders ---- */
+
+static uint32_t lk_find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Unites the clusters of roots a and b (a != b); returns the new root. */
+static uint32_t lk_unite(struct linker *l, uint32_t a, uint32_t b)
+{
+	size_t k;
+
+	if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
+	}
+	l->parent[b] = a;
+	for (k = 0; k < l->mwords; k++)
+		l->mask[a * l->mwords + k] |= l->mask[b * l->mwords + k];
+	if (l->cid[a] == LK_NONE)
+		l->cid[a] = l->cid[b];
+	return a;
+}
+
+static const unsigned char *lk_id(const struct linker *l, uint32_t i)
+{
+	return l->ids + (size_t)l->recs[i].tok * LINKER_TOKEN_LEN;
+}
+
+static const unsigned char *lk_demo(const struct linker *l, uint32_t i)
+{
+	return l->demos + (size_t)l->recs[i].tok * LINKER_TOKEN_LEN;
+}
+
+static uint64_t lk_tokhash(const unsigned char *t)
+{
+	uint64_t h;
+
+	memcpy(&h, t, sizeof(h));
+	return h;
+}
+
+/* Open-addressing table of record indexes keyed by a token; capacity a power of two. */
+static int lk_table_new(size_t n, uint32_t **slots, size_t *cap)
+{
+	size_t c = 16;
+
+	while (c < 2 * n)
+		if (__builtin_mul_overflow(c, 2, &c))
+			return CL_EOVERFLOW;
+	*slots = malloc(c * sizeof(**slots));
+	if (!*slots)
+		return CL_ENOMEM;
+	memset(*slots, 0xff, c * sizeof(**slots));
+	*cap = c;
+	return 0;
+}
+
+/* Finds the slot of token t (or the empty slot where it would go). */
+static size_t lk_table_slot(const struct linker *l, const uint32_t *slots, size_t cap,
+			    const unsigned char *t,
+			    const unsigned char *(*get)(const struct linker *, uint32_t))
+{
+	size_t s = (size_t)(lk_tokhash(t) & (cap - 1));
+
+	while (slots[s] != LK_NONE && memcmp(get(l, slots[s]), t, LINKER_TOKEN_LEN) != 0)
+		s = (s + 1) & (cap - 1);
+	return s;
+}
+
+static int lk_exact_ids(struct linker *l)
+{
+	uint32_t *slots = NULL;
+	size_t cap = 0, i;
+	int rc;
+
+	rc = lk_table_new(l->n, &slots, &cap);
+	if (rc)
+		goto out;
+	for (i = 0; i < l->n; i++) {
+		size_t s;
+		uint32_t a, b;
+
+		if (!(l->recs[i].flags & LK_HAS_ID))
+			continue;
+		s = lk_table_slot(l, slots, cap, lk_id(l, (uint32_t)i), lk_id);
+		if (slots[s] == LK_NONE) {
+			slots[s] = (uint32_t)i;
+			continue;
+		}
+		a = lk_find(l->parent, slots[s]);
+		b = lk_find(l->parent, (uint32_t)i);
+		if (a != b) {
+			lk_unite(l, a, b);
+			l->stat[LINKER_STAT_ID_LINKS]++;
+		}
+	}
+out:
+	free(slots);
+	return rc;
+}
+
+/*
+ * Demo tokens: a group of records sharing one is joined unless its members hold two different
+ * id tokens (same family name, birth date and sex, different personal codes: twins), in which
+ * case the records without a code are ambiguous and are left to the fuzzy step.
+ */
+static int lk_exact_demos(struct linker *l)
+{
+	uint32_t *slots = NULL, *idrep = NULL;
+	unsigned char *ambig = NULL;
+	size_t cap = 0, i;
+	int rc;
+
+	rc = lk_table_new(l->n, &slots, &cap);
+	if (rc)
+		goto out;
+	idrep = malloc(cap * sizeof(*idrep));
+	ambig = calloc(cap, 1);
+	if (!idrep || !ambig) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	memset(idrep, 0xff, cap * sizeof(*idrep));
+	for (i = 0; i < l->n; i++) {
+		size_t s;
+
+		if (!(l->recs[i].flags & LK_HAS_DEMO))
+			continue;
+		s = lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i), lk_demo);
+		if (slots[s] == LK_NONE)
+			slots[s] = (uint32_t)i;
+		if (!(l->recs[i].flags & LK_HAS_ID))
+			continue;
+		if (idrep[s] == LK_NONE)
+			idrep[s] = (uint32_t)i;
+		else if (memcmp(lk_id(l, idrep[s]), lk_id(l, (uint32_t)i), LINKER_TOKEN_LEN))
+			ambig[s] = 1;
+	}
+	for (i = 0; i < l->n; i++) {
+		size_t s;
+		uint32_t a, b;
+
+		if (!(l->recs[i].flags & LK_HAS_DEMO))
+			continue;
+		s = lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i), lk_demo);
+		if (ambig[s]) {
+			if (slots[s] == i)
+				l->stat[LINKER_STAT_DEMO_AMBIG]++;
+			continue;
+		}
+		a = lk_find(l->parent, slots[s]);
+		b = lk_find(l->parent, (uint32_t)i);
+		if (a != b) {
+			lk_unite(l, a, b);
+			l->stat[LINKER_STAT_DEMO_LINKS]++;
+		}
+	}
+out:
+	free(slots);
+	free(idrep);
+	free(ambig);
+	return rc;
+}
+
+/* ---- fuzzy candidates ---- */
+
+struct lk_pairs {
+	struct lk_pair *v;
+	size_t n, cap;
+	uint64_t *set; /* LSH only: pairs seen, key (a << 32 | b) + 1, 0 empty */
+	size_t setn, setcap;
+};
+
+static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score)
+{
+	int rc = lk_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+
+	if (rc)
+		return rc;
+	p->v[p->n].score = score;
+	p->v[p->n].a = a < b ? a : b;
+	p->v[p->n].b = a < b ? b : a;
+	p->n++;
+	return 0;
+}
+
+static uint64_t lk_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Inserts key into the seen set; returns 1 when it is new, 0 when seen, <0 on error. */
+static int lk_set_insert(struct lk_pairs *p, uint64_t key)
+{
+	size_t s;
+
+	key++;
+	if (2 * (p->setn + 1) > p->setcap) {
+		size_t ncap = p->setcap ? 2 * p->setcap : 1024, i;
+		uint64_t *ns;
+
+		if (ncap > SIZE_MAX / sizeof(*ns))
+			return CL_EOVERFLOW;
+		ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return CL_ENOMEM;
+		for (i = 0; i < p->setcap; i++) {
+			if (!p->set[i])
+				continue;
+			s = (size_t)(lk_mix(p->set[i]) & (ncap - 1));
+			while (ns[s])
+				s = (s + 1) & (ncap - 1);
+			ns[s] = p->set[i];
+		}
+		free(p->set);
+		p->set = ns;
+		p->setcap = ncap;
+	}
+	s = (size_t)(lk_mix(key) & (p->setcap - 1));
+	while (p->set[s]) {
+		if (p->set[s] == key)
+			return 0;
+		s = (s + 1) & (p->setcap - 1);
+	}
+	p->set[s] = key;
+	p->setn++;
+	return 1;
+}
+
+/* All pairs of filters at different nodes, filters grouped by node. */
+static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
+			lk_scan_fn scan, struct lk_pairs *pairs)
+{
+	uint32_t *order = NULL, *cnt = NULL, *hits = NULL;
+	uint16_t *pc = NULL, *hitc = NULL;
+	uint64_t *F = NULL;
+	size_t nb = l->nb, i, nn = (size_t)l->maxnode + 1, *gend = NULL;
+	int rc = 0;
+
+	order = malloc((nb ? nb : 1) * sizeof(*order));
+	cnt = calloc(nn + 1, sizeof(*cnt));
+	gend = calloc(nn + 1, sizeof(*gend));
+	pc = malloc((nb ? nb : 1) * sizeof(*pc));
+	F = malloc((nb ? nb : 1) * LK_WORDS * sizeof(*F));
+	hits = malloc(LK_CHUNK * sizeof(*hits));
+	hitc = malloc(LK_CHUNK * sizeof(*hitc));
+	if (!order || !cnt || !gend || !pc || !F || !hits || !hitc) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	/* counting sort of the filters by node */
+	for (i = 0; i < nb; i++)
+		cnt[l->recs[l->bowner[i]].node + 1]++;
+	for (i = 1; i <= nn; i++)
+		cnt[i] += cnt[i - 1];
+	for (i = 0; i < nn; i++)
+		gend[i] = cnt[i + 1];
+	for (i = 0; i < nb; i++)
+		order[cnt[l->recs[l->bowner[i]].node]++] = (uint32_t)i;
+	for (i = 0; i < nb; i++) {
+		memcpy(F + i * LK_WORDS, l->blooms + (size_t)order[i] * LK_WORDS,
+		       LK_WORDS * sizeof(*F));
+		pc[i] = (uint16_t)lk_popcount(F + i * LK_WORDS);
+	}
+	for (i = 0; i < nb; i++) {
+		uint32_t ra = l->bowner[order[i]];
+		size_t lo = gend[l->recs[ra].node], c;
+
+		for (; lo < nb; lo += LK_CHUNK) {
+			size_t hi = lo + LK_CHUNK < nb ? lo + LK_CHUNK : nb;
+			size_t h = scan(F + i * LK_WORDS, pc[i], F, pc, lo, hi, cmin, hits, hitc);
+
+			l->stat[LINKER_STAT_COMPARISONS] += hi - lo;
+			for (c = 0; c < h; c++) {
+				size_t j = lo + hits[c];
+				uint32_t rb = l->bowner[order[j]];
+
+				if (root0[ra] == root0[rb])
+					continue;
+				rc = lk_pairs_push(pairs, ra, rb,
+						   (float)(2.0 * hitc[c] / (pc[i] + pc[j])));
+				if (rc)
+					goto out;
+			}
+		}
+	}
+out:
+	free(order);
+	free(cnt);
+	free(gend);
+	free(pc);
+	free(F);
+	free(hits);
+	free(hitc);
+	return rc;
+}
+
+static uint64_t lk_splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned lk_auto_bits(size_t nb)
+{
+	unsigned b = 0;
+
+	while (b < 40 && ((size_t)1 << b) < nb)
+		b++;
+	b = b > 3 ? b - 3 : 0;
+	return b < 8 ? 8 : b > 20 ? 20 : b;
+}
+
+/* Orders bit positions by how far their frequency is from one half. */
+static int lk_cmp_dist(const void *x, const void *y)
+{
+	const uint32_t *a = x, *b = y;
+
+	return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/*
+ * Bit-sampling LSH: each table keys every filter by `bits` positions drawn from the LK_LSH_POOL
+ * most balanced bits; filters at different nodes sharing a key in some table are compared once.
+ */
+static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
+			lk_andpop_fn andpop, struct lk_pairs *pairs)
+{
+	size_t nb = l->nb, i, step, sampled = 0, t, nkeys;
+	uint32_t(*dist)[2] = NULL, *keys = NULL, *order = NULL, *cnt = NULL, freq[1024];
+	unsigned tables = l->lsh_tables ? l->lsh_tables : LK_LSH_TABLES;
+	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), pos[24], b;
+	uint16_t *pc = NULL;
+	uint64_t seed = l->seed;
+	int rc = 0;
+
+	l->stat[LINKER_STAT_LSH_TABLES] = tables;
+	l->stat[LINKER_STAT_LSH_BITS] = bits;
+	nkeys = (size_t)1 << bits;
+	dist = malloc(1024 * sizeof(*dist));
+	keys = malloc((nb ? nb : 1) * sizeof(*keys));
+	order = malloc((nb ? nb : 1) * sizeof(*order));
+	cnt = malloc((nkeys + 1) * sizeof(*cnt));
+	pc = malloc((nb ? nb : 1) * sizeof(*pc));
+	if (!dist || !keys || !order || !cnt || !pc) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nb; i++)
+		pc[i] = (uint16_t)lk_popcount(l->blooms + i * LK_WORDS);
+	/* bit frequencies on an even sample */
+	memset(freq, 0, sizeof(freq));
+	step = nb > LK_SAMPLE ? nb / LK_SAMPLE : 1;
+	for (i = 0; i < nb; i += step, sampled++)
+		for (b = 0; b < 1024; b++)
+			freq[b] += (uint32_t)(l->blooms[i * LK_WORDS + b / 64] >> (b % 64)) & 1;
+	for (b = 0; b < 1024; b++) {
+		int64_t d = 2 * (int64_t)freq[b] - (int64_t)sampled;
+
+		dist[b][0] = (uint32_t)(d < 0 ? -d : d);
+		dist[b][1] = b;
+	}
+	qsort(dist, 1024, sizeof(*dist), lk_cmp_dist);
+	for (t = 0; t < tables; t++) {
+		size_t k;
+
+		/* draw distinct positions from the pool */
+		for (b = 0; b < bits; b++) {
+			unsigned p, c;
+
+			do {
+				p = dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
+				for (c = 0; c < b && pos[c] != p; c++)
+					;
+			} while (c < b);
+			pos[b] = p;
+		}
+		memset(cnt, 0, (nkeys + 1) * sizeof(*cnt));
+		for (i = 0; i < nb; i++) {
+			const uint64_t *w = l->blooms + i * LK_WORDS;
+			uint32_t key = 0;
+
+			for (b = 0; b < bits; b++)
+				key |= (uint32_t)((w[pos[b] >> 6] >> (pos[b] & 63)) & 1) << b;
+			keys[i] = key;
+			cnt[key + 1]++;
+		}
+		for (k = 1; k <= nkeys; k++)
+			cnt[k] += cnt[k - 1];
+		for (i = 0; i < nb; i++)
+			order[cnt[keys[i]]++] = (uint32_t)i;
+		/* cnt[k] is now the end of bucket k */
+		for (k = 0; k < nkeys; k++) {
+			size_t lo = k ? cnt[k - 1] : 0, hi = cnt[k], x, y;
+
+			for (x = lo; x + 1 < hi; x++) {
+				uint32_t fa = order[x], ra = l->bowner[fa];
+				const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
+
+				for (y = x + 1; y < hi; y++) {
+					uint32_t fb = order[y], rb = l->bowner[fb];
+					unsigned c;
+
+					if (l->recs[ra].node == l->recs[rb].node ||
+					    root0[ra] == root0[rb])
+						continue;
+					c = andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
+					l->stat[LINKER_STAT_COMPARISONS]++;
+					if (c < cmin[pc[fa] + pc[fb]])
+						continue;
+					rc = lk_set_insert(pairs, (uint64_t)(ra < rb ? ra : rb)
+									  << 32 |
+								      (ra < rb ? rb : ra));
+					if (rc < 0)
+						goto out;
+					if (rc == 1) {
+						rc = lk_pairs_push(
+						    pairs, ra, rb,
+						    (float)(2.0 * c / (pc[fa] + pc[fb])));
+						if (rc)
+							goto out;
+					}
+					rc = 0;
+				}
+			}
+		}
+	}
+out:
+	free(dist);
+	free(keys);
+	free(order);
+	free(cnt);
+	free(pc);
+	return rc;
+}
+
+static int lk_cmp_pair(const void *x, const void *y)
+{
+	const struct lk_pair *a = x, *b = y;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return a->b < b->b ? -1 : a->b > b->b;
+}
+
+/* Greedy merging by descending score under the one-record-per-node and id constraints. */
+static void lk_greedy(struct linker *l, struct lk_pairs *pairs)
+{
+	size_t p, k;
+
+	qsort(pairs->v, pairs->n, sizeof(*pairs->v), lk_cmp_pair);
+	for (p = 0; p < pairs->n; p++) {
+		uint32_t a = lk_find(l->parent, pairs->v[p].a),
+			 b = lk_find(l->parent, pairs->v[p].b);
+		int clash = 0;
+
+		if (a == b)
+			continue;
+		for (k = 0; k < l->mwords && !clash; k++)
+			clash = (l->mask[a * l->mwords + k] & l->mask[b * l->mwords + k]) != 0;
+		if (!clash && l->cid[a] != LK_NONE && l->cid[b] != LK_NONE)
+			clash =
+			    memcmp(lk_id(l, l->cid[a]), lk_id(l, l->cid[b]), LINKER_TOKEN_LEN) != 0;
+		if (clash) {
+			l->stat[LINKER_STAT_FUZZY_REFUSED]++;
+			continue;
+		}
+		lk_unite(l, a, b);
+		l->stat[LINKER_STAT_FUZZY_LINKS]++;
+	}
+}
+
+int linker_run(struct linker *l)
+{
+	struct lk_pairs pairs = {0};
+	uint16_t cmin[2 * 8 * LINKER_BLOOM_BYTES + 1];
+	uint32_t *root0 = NULL, next = 0;
+	lk_scan_fn scan;
+	lk_andpop_fn andpop;
+	size_t i, n;
+	uint64_t allpairs = 0;
+	int rc = 0, mode;
+
+	if (!l || l->ran)
+		return CL_EINVAL;
+	l->ran = 1;
+	n = l->n;
+	memset(l->stat, 0, sizeof(l->stat));
+	l->mwords = ((size_t)l->maxnode + 64) / 64;
+	l->parent = malloc((n ? n : 1) * sizeof(*l->parent));
+	l->cluster = malloc((n ? n : 1) * sizeof(*l->cluster));
+	l->cid = malloc((n ? n : 1) * sizeof(*l->cid));
+	l->mask = calloc((n ? n : 1) * l->mwords, sizeof(*l->mask));
+	root0 = malloc((n ? n : 1) * sizeof(*root0));
+	if (!l->parent || !l->cluster || !l->cid || !l->mask || !root0) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		l->parent[i] = (uint32_t)i;
+		l->cid[i] = (l->recs[i].flags & LK_HAS_ID) ? (uint32_t)i : LK_NONE;
+		l->mask[i * l->mwords + l->recs[i].node / 64] |= (uint64_t)1
+								 << (l->recs[i].node % 64);
+	}
+	rc = lk_exact_ids(l);
+	if (rc)
+		goto out;
+	rc = lk_exact_demos(l);
+	if (rc)
+		goto out;
+	for (i = 0; i < n; i++)
+		root0[i] = lk_find(l->parent, (uint32_t)i);
+
+	lk_kernels(&scan, &andpop);
+	lk_cmin(l->threshold, cmin);
+	mode = l->mode;
+	if (mode == LINKER_BLOCK_AUTO) {
+		/* an upper bound: pairs of filters, same-node pairs included */
+		allpairs = (uint64_t)l->nb * (l->nb ? l->nb - 1 : 0) / 2;
+		mode = allpairs > LK_AUTO_PAIRS ? LINKER_BLOCK_LSH : LINKER_BLOCK_NONE;
+	}
+	if (mode == LINKER_BLOCK_LSH)
+		rc = lk_fuzzy_lsh(l, root0, cmin, andpop, &pairs);
+	else
+		rc = lk_fuzzy_all(l, root0, cmin, scan, &pairs);
+	if (rc)
+		goto out;
+	l->stat[LINKER_STAT_CANDIDATES] = pairs.n;
+	lk_greedy(l, &pairs);
+
+	/* dense cluster ids in order of first record */
+	for (i = 0; i < n; i++)
+		root0[i] = LK_NONE;
+	for (i = 0; i < n; i++) {
+		uint32_t r = lk_find(l->parent, (uint32_t)i);
+
+		if (root0[r] == LK_NONE)
+			root0[r] = next++;
+		l->cluster[i] = root0[r];
+	}
+	l->stat[LINKER_STAT_CLUSTERS] = next;
+out:
+	free(root0);
+	free(pairs.v);
+	free(pairs.set);
+	if (rc) {
+		free(l->cluster);
+		l->cluster = NULL;
+	}
+	return rc;
+}
+
+size_t linker_count(const struct linker *l)
+{
+	return l ? l->n : 0;
+}
+
+int linker_cluster(const struct linker *l, size_t i, uint32_t *cluster)
+{
+	if (!l || !cluster || i >= l->n || !l->ran || !l->cluster)
+		return CL_EINVAL;
+	*cluster = l->cluster[i];
+	return 0;
+}
+
+int linker_handle(const struct linker *l, size_t i, const unsigned char **handle, size_t *len)
+{
+	if (!l || !handle || !len || i >= l->n)
+		return CL_EINVAL;
+	*handle = l->handles + l->recs[i].hoff;
+	*len = l->recs[i].hlen;
+	return 0;
+}
+
+int linker_record_node(const struct linker *l, size_t i, uint32_t *node, uint32_t *agency_type)
+{
+	if (!l || !node || !agency_type || i >= l->n)
+		return CL_EINVAL;
+	*node = l->recs[i].node;
+	*agency_type = l->recs[i].atype;
+	return 0;
+}
+
+uint64_t linker_stat(const struct linker *l, int which)
+{
+	if (!l || which < 0 || which >= LINKER_STAT_MAX)
+		return 0;
+	return l->stat[which];
+}
+
+int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
+		const unsigned char b[LINKER_BLOOM_BYTES], double *dice)
+{
+	uint64_t wa[LK_WORDS], wb[LK_WORDS];
+	lk_scan_fn scan;
+	lk_andpop_fn andpop;
+	unsigned pa, pb;
+
+	if (!a || !b || !dice)
+		return CL_EINVAL;
+	lk_kernels(&scan, &andpop);
+	lk_load(a, wa);
+	lk_load(b, wb);
+	pa = lk_popcount(wa);
+	pb = lk_popcount(wb);
+	*dice = pa + pb ? 2.0 * andpop(wa, wb) / (pa + pb) : 1.0;
+	return 0;
+}
+
+int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base, size_t n,
+		double threshold, size_t *hits)
+{
+	uint16_t cmin[2 * 8 * LINKER_BLOOM_BYTES + 1], *pc = NULL, *hitc = NULL;
+	uint32_t *hitv = NULL;
+	uint64_t wa[LK_WORDS], *F = NULL;
+	lk_scan_fn scan;
+	lk_andpop_fn andpop;
+	size_t i, total = 0;
+	int rc = 0;
+
+	if (!a || (!base && n) || !hits || !(threshold > 0.0 && threshold <= 1.0))
+		return CL_EINVAL;
+	if (n > SIZE_MAX / LINKER_BLOOM_BYTES)
+		return CL_EOVERFLOW;
+	F = malloc((n ? n : 1) * LINKER_BLOOM_BYTES);
+	pc = malloc((n ? n : 1) * sizeof(*pc));
+	hitv = malloc(LK_CHUNK * sizeof(*hitv));
+	hitc = malloc(LK_CHUNK * sizeof(*hitc));
+	if (!F || !pc || !hitv || !hitc) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	lk_kernels(&scan, &andpop);
+	lk_cmin(threshold, cmin);
+	lk_load(a, wa);
+	for (i = 0; i < n; i++) {
+		lk_load(base + i * LINKER_BLOOM_BYTES, F + i * LK_WORDS);
+		pc[i] = (uint16_t)lk_popcount(F + i * LK_WORDS);
+	}
+	for (i = 0; i < n; i += LK_CHUNK)
+		total += scan(wa, lk_popcount(wa), F, pc, i, i + LK_CHUNK < n ? i + LK_CHUNK : n,
+			      cmin, hitv, hitc);
+	*hits = total;
+out:
+	free(F);
+	free(pc);
+	free(hitv);
+	free(hitc);
+	return rc;
+}

@@ -1,0 +1,102 @@
+/*
+ * linker — the coordinator's record linkage within one query (measures.md "Linked person").
+ *
+ * Records come from N nodes, each with an optional id token, demo token and Bloom filter
+ * (protocol/encode.h). linker_run (a) joins records with equal id tokens, (b) joins records with
+ * equal demo tokens unless the demo token is shared by two different id tokens (twins), (c) scores
+ * pairs of records at different nodes by the Dice coefficient of their filters, with blocking for
+ * large inputs, (d) merges clusters greedily by descending score while a cluster holds at most one
+ * record per node (beyond those joined by exact tokens) and never two different id tokens, and (e)
+ * returns the resulting linked persons (transitive closure) as dense cluster ids.
+ */
+#ifndef CASELINK_COORDINATOR_LINKER_H
+#define CASELINK_COORDINATOR_LINKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINKER_TOKEN_LEN	 32
+#define LINKER_BLOOM_BYTES	 128
+#define LINKER_HANDLE_MAX	 64	  /* bytes of an opaque row handle */
+#define LINKER_MAX_NODES	 1024	  /* node indexes 0..1023 */
+#define LINKER_MAX_RECORDS	 33554432 /* 2^25 records per query */
+#define LINKER_DEFAULT_THRESHOLD 0.8
+
+/* Blocking modes for the fuzzy step. */
+#define LINKER_BLOCK_AUTO 0 /* all pairs for small inputs, LSH above ~10^8 pairs */
+#define LINKER_BLOCK_NONE 1 /* compare all pairs of records at different nodes */
+#define LINKER_BLOCK_LSH  2 /* bit-sampling LSH over the most balanced bits */
+
+/* Counters of the last linker_run, for linker_stat. */
+#define LINKER_STAT_ID_LINKS	  0 /* unions made by equal id tokens */
+#define LINKER_STAT_DEMO_LINKS	  1 /* unions made by equal demo tokens */
+#define LINKER_STAT_DEMO_AMBIG	  2 /* demo tokens left unused: shared by different id tokens */
+#define LINKER_STAT_COMPARISONS	  3 /* Dice coefficients computed */
+#define LINKER_STAT_CANDIDATES	  4 /* distinct pairs scoring at or above the threshold */
+#define LINKER_STAT_FUZZY_LINKS	  5 /* cluster merges made by the fuzzy step */
+#define LINKER_STAT_FUZZY_REFUSED 6 /* pairs refused by one-per-node or id conflicts */
+#define LINKER_STAT_CLUSTERS	  7 /* linked persons */
+#define LINKER_STAT_LSH_TABLES	  8 /* LSH tables used (0: all pairs compared) */
+#define LINKER_STAT_LSH_BITS	  9 /* bits sampled per LSH table */
+#define LINKER_STAT_MAX		  10
+
+struct linker;
+
+/* Creates an empty linker in *out with the default threshold and automatic blocking. */
+int linker_new(struct linker **out);
+
+/* Frees the linker and wipes its tokens and filters; NULL is allowed. */
+void linker_free(struct linker *l);
+
+/* Sets the Dice threshold of the fuzzy step, in (0, 1]. */
+int linker_set_threshold(struct linker *l, double threshold);
+
+/*
+ * Sets the blocking mode (LINKER_BLOCK_*); for LSH, tables and bits per table (0 for the
+ * automatic choice: 40 tables, log2(records) - 3 bits clamped to 8..20) and the seed that picks
+ * the sampled bits.
+ */
+int linker_set_blocking(struct linker *l, int mode, unsigned tables, unsigned bits, uint64_t seed);
+
+/*
+ * Adds one record: node index, agency type, an opaque handle (1..LINKER_HANDLE_MAX bytes), and
+ * optional (NULL) id token, demo token and filter. Writes its index (0, 1, ...) to *index when
+ * index is not NULL. CL_ELIMIT beyond LINKER_MAX_RECORDS; CL_EINVAL after linker_run.
+ */
+int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsigned char *handle,
+	       size_t handle_len, const unsigned char *id_token, const unsigned char *demo_token,
+	       const unsigned char *bloom, size_t *index);
+
+/* Links the records added; may be called once. CL_ENOMEM or CL_ELIMIT on exhaustion. */
+int linker_run(struct linker *l);
+
+/* Returns the number of records added. */
+size_t linker_count(const struct linker *l);
+
+/* Writes the cluster id (0 .. clusters - 1, in order of first record) of record i. */
+int linker_cluster(const struct linker *l, size_t i, uint32_t *cluster);
+
+/* Writes a pointer to record i's handle and its length (valid until linker_free). */
+int linker_handle(const struct linker *l, size_t i, const unsigned char **handle, size_t *len);
+
+/* Writes record i's node index and agency type. */
+int linker_record_node(const struct linker *l, size_t i, uint32_t *node, uint32_t *agency_type);
+
+/* Returns counter which (LINKER_STAT_*) of the last run; 0 for an unknown counter. */
+uint64_t linker_stat(const struct linker *l, int which);
+
+/*
+ * Writes the Dice coefficient of two filters to *dice, computed by the linker's popcount kernel
+ * (AVX-512 VPOPCNTDQ or POPCNT when the CPU has them, portable code otherwise).
+ */
+int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
+		const unsigned char b[LINKER_BLOOM_BYTES], double *dice);
+
+/*
+ * Benchmark kernel: counts the filters among base[0..n) (n * 128 bytes) whose Dice coefficient with
+ * a is at least threshold; writes it to *hits.
+ */
+int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base, size_t n,
+		double threshold, size_t *hits);
+
+#endif

@@ -1,0 +1,309 @@
+/* Tests of coordinator/linker: exact joins, fuzzy links, one-per-node, closure, blocking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/cl_error.h"
+#include "coordinator/linker.h"
+#include "protocol/encode.h"
+
+static void tok(unsigned char t[32], unsigned v)
+{
+	memset(t, 0, 32);
+	memcpy(t, &v, sizeof(v));
+	t[31] = 0xa5;
+}
+
+/* A filter with bits [lo, hi) set. */
+static void range_filter(unsigned char f[128], unsigned lo, unsigned hi)
+{
+	unsigned b;
+
+	memset(f, 0, 128);
+	for (b = lo; b < hi; b++)
+		f[b / 8] |= (unsigned char)(1u << (b % 8));
+}
+
+static void add(struct linker *l, uint32_t node, const char *h, const unsigned char *id,
+		const unsigned char *demo, const unsigned char *bloom)
+{
+	assert_int_equal(
+	    linker_add(l, node, 1, (const unsigned char *)h, strlen(h), id, demo, bloom, NULL), 0);
+}
+
+static uint32_t cl(const struct linker *l, size_t i)
+{
+	uint32_t c = 0;
+
+	assert_int_equal(linker_cluster(l, i, &c), 0);
+	return c;
+}
+
+static void test_exact_ids_and_demos(void **state)
+{
+	unsigned char x[32], y[32], d[32], e[32];
+	struct linker *l = NULL;
+
+	(void)state;
+	tok(x, 1);
+	tok(y, 2);
+	tok(d, 3);
+	tok(e, 4);
+	assert_int_equal(linker_new(&l), 0);
+	add(l, 0, "r0", x, NULL, NULL); /* 0 */
+	add(l, 1, "r1", x, NULL, NULL); /* 1: id -> 0 */
+	add(l, 2, "r2", y, NULL, NULL); /* 2: other person */
+	add(l, 2, "r3", NULL, e, NULL); /* 3 */
+	add(l, 0, "r4", NULL, e, NULL); /* 4: demo -> 3 */
+	add(l, 1, "r5", x, e, NULL);	/* 5: id -> 0, demo -> 3: closure */
+	/* twins: one demo token d, two personal codes, and a record without a code */
+	add(l, 0, "t0", x, d, NULL);	/* 6: id x */
+	add(l, 1, "t1", y, d, NULL);	/* 7: id y */
+	add(l, 2, "t2", NULL, d, NULL); /* 8: ambiguous, stays alone */
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, 0), cl(l, 1));
+	assert_int_not_equal(cl(l, 0), cl(l, 2));
+	assert_int_equal(cl(l, 3), cl(l, 4));
+	assert_int_equal(cl(l, 0), cl(l, 5));
+	assert_int_equal(cl(l, 0), cl(l, 3));
+	assert_int_equal(cl(l, 6), cl(l, 0));
+	assert_int_equal(cl(l, 7), cl(l, 2));
+	assert_int_not_equal(cl(l, 6), cl(l, 7));
+	assert_int_not_equal(cl(l, 8), cl(l, 6));
+	assert_int_not_equal(cl(l, 8), cl(l, 7));
+	assert_int_equal(cl(l, 0), 0);
+	assert_int_equal(linker_stat(l, LINKER_STAT_DEMO_AMBIG), 1);
+	assert_int_equal(linker_stat(l, LINKER_STAT_CLUSTERS), 3);
+	{
+		const unsigned char *h = NULL;
+		size_t hl = 0;
+
+		assert_int_equal(linker_handle(l, 4, &h, &hl), 0);
+		assert_int_equal(hl, 2);
+		assert_memory_equal(h, "r4", 2);
+	}
+	assert_int_equal(linker_run(l), CL_EINVAL);
+	assert_int_equal(linker_add(l, 0, 0, (const unsigned char *)"z", 1, NULL, NULL, NULL, NULL),
+			 CL_EINVAL);
+	linker_free(l);
+}
+
+static void test_fuzzy_threshold_and_one_to_one(void **state)
+{
+	unsigned char a[128], b[128], c[128], b2[128], x[32], y[32];
+	struct linker *l = NULL;
+	double dab = 0, dac = 0, dab2 = 0;
+
+	(void)state;
+	range_filter(a, 0, 100);   /* 100 bits */
+	range_filter(b, 5, 105);   /* Dice(a, b) = 0.95 */
+	range_filter(b2, 10, 110); /* Dice(a, b2) = 0.90 */
+	range_filter(c, 30, 130);  /* Dice(a, c) = 0.70 */
+	assert_int_equal(linker_dice(a, b, &dab), 0);
+	assert_int_equal(linker_dice(a, c, &dac), 0);
+	assert_int_equal(linker_dice(a, b2, &dab2), 0);
+	assert_true(dab > 0.9499 && dab < 0.9501);
+	assert_true(dac > 0.6999 && dac < 0.7001);
+	assert_true(dab2 > 0.8999 && dab2 < 0.9001);
+
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_set_threshold(l, 0.8), 0);
+	add(l, 0, "a", NULL, NULL, a);	 /* 0 */
+	add(l, 1, "b", NULL, NULL, b);	 /* 1: best partner of a at node 1 */
+	add(l, 1, "b2", NULL, NULL, b2); /* 2: also above the threshold, but node 1 is taken */
+	add(l, 2, "c", NULL, NULL, c);	 /* 3: below the threshold against a */
+	add(l, 0, "s", NULL, NULL, a);	 /* 4: same node as a: never linked fuzzily to a */
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, 0), cl(l, 1));
+	assert_int_not_equal(cl(l, 0), cl(l, 2));
+	assert_int_not_equal(cl(l, 0), cl(l, 4));
+	/* c is below 0.8 against a, b; against b2 Dice = 0.8 exactly: b2 and c link */
+	assert_int_equal(cl(l, 2), cl(l, 3));
+	assert_int_not_equal(cl(l, 0), cl(l, 3));
+	/* s (node 0) could join b2/c's cluster: Dice(s=a, b2) = 0.9 */
+	assert_int_equal(cl(l, 4), cl(l, 2));
+	linker_free(l);
+
+	/* two different personal codes never link, however similar */
+	tok(x, 10);
+	tok(y, 11);
+	assert_int_equal(linker_new(&l), 0);
+	add(l, 0, "p", x, NULL, a);
+	add(l, 1, "q", y, NULL, a);
+	add(l, 2, "r", NULL, NULL, a);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_not_equal(cl(l, 0), cl(l, 1));
+	assert_true(cl(l, 2) == cl(l, 0) || cl(l, 2) == cl(l, 1));
+	assert_int_equal(linker_stat(l, LINKER_STAT_FUZZY_REFUSED), 2); /* p-q, then r-q */
+	linker_free(l);
+
+	/* a higher threshold leaves the 0.9 pair out */
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_set_threshold(l, 0.92), 0);
+	add(l, 0, "a", NULL, NULL, a);
+	add(l, 1, "b2", NULL, NULL, b2);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_not_equal(cl(l, 0), cl(l, 1));
+	assert_int_equal(linker_set_threshold(l, 0.0), CL_EINVAL);
+	linker_free(l);
+}
+
+static void test_closure_three_nodes(void **state)
+{
+	unsigned char a[128], b[128], x[32];
+	struct linker *l = NULL;
+
+	(void)state;
+	range_filter(a, 0, 200);
+	range_filter(b, 10, 210);
+	tok(x, 7);
+	assert_int_equal(linker_new(&l), 0);
+	add(l, 0, "n0", NULL, NULL, a); /* fuzzy to n1 */
+	add(l, 1, "n1", x, NULL, b);	/* exact to n2 */
+	add(l, 2, "n2", x, NULL, NULL);
+	add(l, 2, "other", NULL, NULL, NULL);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, 0), cl(l, 1));
+	assert_int_equal(cl(l, 1), cl(l, 2));
+	assert_int_not_equal(cl(l, 3), cl(l, 0));
+	assert_int_equal(linker_stat(l, LINKER_STAT_CLUSTERS), 2);
+	linker_free(l);
+}
+
+static uint64_t rng_state = 0x1234567;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#define NPERS  1200
+#define NQ     26
+#define NNODES 3
+
+/*
+ * Random persons, each a set of NQ q-gram values over three fields; each node holds a noisy copy
+ * (0..3 q-grams replaced) of most persons. Filters come from enc_bloom.
+ */
+static void build(struct linker *l, struct enc_query *q, uint32_t *truth, size_t *n)
+{
+	static unsigned char person[NPERS][NQ][32];
+	unsigned char qo[NQ * 32], fields[NQ], f[128];
+	size_t p, g, k;
+	uint32_t node;
+
+	for (p = 0; p < NPERS; p++)
+		for (g = 0; g < NQ; g++)
+			for (k = 0; k < 32; k += 8) {
+				uint64_t v = rnd();
+
+				memcpy(person[p][g] + k, &v, 8);
+			}
+	*n = 0;
+	for (node = 0; node < NNODES; node++)
+		for (p = 0; p < NPERS; p++) {
+			unsigned noise = (unsigned)(rnd() % 4), m;
+			char h[16];
+
+			if (rnd() % 10 == 0)
+				continue; /* not at this node */
+			memcpy(qo, person[p], sizeof(qo));
+			for (g = 0; g < NQ; g++)
+				fields[g] = (unsigned char)(g < 9 ? 0 : g < 18 ? 1 : 2);
+			for (m = 0; m < noise; m++) {
+				size_t at = rnd() % NQ;
+
+				for (k = 0; k < 32; k += 8) {
+					uint64_t v = rnd();
+
+					memcpy(qo + at * 32 + k, &v, 8);
+				}
+			}
+			assert_int_equal(enc_bloom(q, qo, fields, NQ, f), 0);
+			snprintf(h, sizeof(h), "%u/%zu", node, p);
+			add(l, node, h, NULL, NULL, f);
+			truth[(*n)++] = (uint32_t)p;
+		}
+}
+
+static void test_blocking_matches_brute_force(void **state)
+{
+	unsigned char nonce[32];
+	struct enc_query *q = NULL;
+	struct linker *l1 = NULL, *l2 = NULL;
+	uint32_t *t1, *t2;
+	size_t n1 = 0, n2 = 0, i, j, tp = 0, fp = 0, fn = 0;
+
+	(void)state;
+	memset(nonce, 0x42, sizeof(nonce));
+	t1 = calloc(NPERS * NNODES, sizeof(*t1));
+	t2 = calloc(NPERS * NNODES, sizeof(*t2));
+	assert_non_null(t1);
+	assert_non_null(t2);
+	assert_int_equal(enc_query_new(nonce, &q), 0);
+	assert_int_equal(linker_new(&l1), 0);
+	assert_int_equal(linker_new(&l2), 0);
+	assert_int_equal(linker_set_blocking(l1, LINKER_BLOCK_NONE, 0, 0, 0), 0);
+	assert_int_equal(linker_set_blocking(l2, LINKER_BLOCK_LSH, 0, 0, 99), 0);
+	rng_state = 77;
+	build(l1, q, t1, &n1);
+	rng_state = 77;
+	build(l2, q, t2, &n2);
+	assert_int_equal(n1, n2);
+	assert_int_equal(linker_run(l1), 0);
+	assert_int_equal(linker_run(l2), 0);
+	print_message(
+	    "records %zu; comparisons all-pairs %llu, LSH %llu (%llu tables x %llu bits); "
+	    "candidates %llu / %llu\n",
+	    n1, (unsigned long long)linker_stat(l1, LINKER_STAT_COMPARISONS),
+	    (unsigned long long)linker_stat(l2, LINKER_STAT_COMPARISONS),
+	    (unsigned long long)linker_stat(l2, LINKER_STAT_LSH_TABLES),
+	    (unsigned long long)linker_stat(l2, LINKER_STAT_LSH_BITS),
+	    (unsigned long long)linker_stat(l1, LINKER_STAT_CANDIDATES),
+	    (unsigned long long)linker_stat(l2, LINKER_STAT_CANDIDATES));
+	assert_true(linker_stat(l2, LINKER_STAT_COMPARISONS) * 5 <
+		    linker_stat(l1, LINKER_STAT_COMPARISONS));
+	assert_int_equal(linker_stat(l1, LINKER_STAT_CANDIDATES),
+			 linker_stat(l2, LINKER_STAT_CANDIDATES));
+	for (i = 0; i < n1; i++)
+		assert_int_equal(cl(l1, i), cl(l2, i));
+	/* and the linkage is right: pairwise against the planted truth */
+	for (i = 0; i < n1; i++)
+		for (j = i + 1; j < n1; j++) {
+			int same = t1[i] == t1[j], linked = cl(l1, i) == cl(l1, j);
+
+			tp += same && linked;
+			fp += !same && linked;
+			fn += same && !linked;
+		}
+	print_message("pairwise tp %zu fp %zu fn %zu\n", tp, fp, fn);
+	assert_int_equal(fp, 0);
+	assert_true(fn * 100 < tp);
+	linker_free(l1);
+	linker_free(l2);
+	enc_query_free(q);
+	free(t1);
+	free(t2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_exact_ids_and_demos),
+	    cmocka_unit_test(test_fuzzy_threshold_and_one_to_one),
+	    cmocka_unit_test(test_closure_three_nodes),
+	    cmocka_unit_test(test_blocking_matches_brute_force),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
