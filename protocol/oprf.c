@@ -37,6 +37,10 @@ struct oprf_ctx {
 	BN_MONT_CTX *mont_n;
 	BIGNUM *nm2;	  /* n - 2, the Fermat inversion exponent */
 	BIGNUM *k, *kinv; /* secret scalars, BN_FLG_CONSTTIME */
+	const BIGNUM *p;  /* the field prime, static in OpenSSL */
+	BN_MONT_CTX *mont_p;
+	BIGNUM *b, *pm3, *sqrt_exp;  /* curve b, p - 3, (p + 1) / 4 */
+	BIGNUM *ex, *ey, *erhs, *et; /* element decoding scratch (public values) */
 	EC_POINT *pt, *res;
 	EVP_MD *md;
 	EVP_MD_CTX *mdctx;
@@ -87,13 +91,35 @@ static int scalar_reduce(struct oprf_ctx *c, const uint8_t wide[WIDE_LEN], BIGNU
 	return 0;
 }
 
-/* Decodes a compressed SEC1 element into p, refusing anything but a non-identity curve point. */
+/*
+ * Decodes a compressed SEC1 element into p, refusing anything but a non-identity curve point.
+ * Elements are public, so the square root uses the faster variable-time BN_mod_exp_mont: with
+ * p = 3 mod 4, y = (x^3 - 3x + b)^((p + 1) / 4), checked by squaring. This is cheaper than
+ * EC_POINT_oct2point's generic BN_mod_sqrt, and it is on the key holder's hot path.
+ */
 static int element_load(struct oprf_ctx *c, const uint8_t in[OPRF_ELEMENT_LEN], EC_POINT *p)
 {
+	BIGNUM *x = c->ex, *y = c->ey, *rhs = c->erhs, *t = c->et;
+
 	if (in[0] != 0x02 && in[0] != 0x03)
 		return CL_EBADPOINT;
-	/* oct2point checks x < p, solves for y and checks the point is on the curve. */
-	if (!EC_POINT_oct2point(c->group, p, in, OPRF_ELEMENT_LEN, c->bn)) {
+	if (BN_bin2bn(in + 1, OPRF_ELEMENT_LEN - 1, x) == NULL)
+		return CL_ECRYPTO;
+	if (BN_ucmp(x, c->p) >= 0)
+		return CL_EBADPOINT;
+	/* rhs = (x^2 - 3) * x + b */
+	if (!BN_sqr(rhs, x, c->bn) || !BN_nist_mod_256(rhs, rhs, c->p, c->bn) ||
+	    !BN_mod_add_quick(rhs, rhs, c->pm3, c->p) || !BN_mul(rhs, rhs, x, c->bn) ||
+	    !BN_nist_mod_256(rhs, rhs, c->p, c->bn) || !BN_mod_add_quick(rhs, rhs, c->b, c->p) ||
+	    !BN_mod_exp_mont(y, rhs, c->sqrt_exp, c->p, c->bn, c->mont_p) || !BN_sqr(t, y, c->bn) ||
+	    !BN_nist_mod_256(t, t, c->p, c->bn))
+		return CL_ECRYPTO;
+	if (BN_cmp(t, rhs) != 0)
+		return CL_EBADPOINT; /* x^3 - 3x + b is not a square: no point has this x */
+	if ((unsigned)BN_is_odd(y) != (unsigned)(in[0] & 1u) && !BN_sub(y, c->p, y))
+		return CL_ECRYPTO;
+	/* set_affine_coordinates checks the point is on the curve once more. */
+	if (!EC_POINT_set_affine_coordinates(c->group, p, x, y, c->bn)) {
 		ERR_clear_error();
 		return CL_EBADPOINT;
 	}
@@ -199,12 +225,29 @@ int oprf_ctx_new(struct oprf_ctx **out)
 	c->res = EC_POINT_new(c->group);
 	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	c->mdctx = EVP_MD_CTX_new();
+	c->p = BN_get0_nist_prime_256();
+	c->mont_p = BN_MONT_CTX_new();
+	c->b = BN_new();
+	c->pm3 = BN_new();
+	c->sqrt_exp = BN_new();
+	c->ex = BN_new();
+	c->ey = BN_new();
+	c->erhs = BN_new();
+	c->et = BN_new();
+	if (c->mont_p == NULL || c->b == NULL || c->pm3 == NULL || c->sqrt_exp == NULL ||
+	    c->ex == NULL || c->ey == NULL || c->erhs == NULL || c->et == NULL)
+		goto out;
 	if (c->order == NULL || c->bn == NULL || c->mont_n == NULL || c->nm2 == NULL ||
 	    c->k == NULL || c->kinv == NULL || c->pt == NULL || c->res == NULL || c->md == NULL ||
 	    c->mdctx == NULL)
 		goto out;
 	BN_set_flags(c->k, BN_FLG_CONSTTIME);
 	BN_set_flags(c->kinv, BN_FLG_CONSTTIME);
+	if (!EC_GROUP_get_curve(c->group, NULL, NULL, c->b, c->bn) ||
+	    !BN_MONT_CTX_set(c->mont_p, c->p, c->bn) || !BN_copy(c->pm3, c->p) ||
+	    !BN_sub_word(c->pm3, 3) || !BN_copy(c->sqrt_exp, c->p) ||
+	    !BN_add_word(c->sqrt_exp, 1) || !BN_rshift(c->sqrt_exp, c->sqrt_exp, 2))
+		goto out;
 	if (!BN_MONT_CTX_set(c->mont_n, c->order, c->bn) || !BN_copy(c->nm2, c->order) ||
 	    !BN_sub_word(c->nm2, 2) ||
 	    BN_bn2binpad(c->order, c->order_be, sizeof(c->order_be)) != (int)sizeof(c->order_be))
@@ -228,6 +271,14 @@ void oprf_ctx_free(struct oprf_ctx *ctx)
 	BN_clear_free(ctx->k);
 	BN_clear_free(ctx->kinv);
 	BN_free(ctx->nm2);
+	BN_free(ctx->b);
+	BN_free(ctx->pm3);
+	BN_free(ctx->sqrt_exp);
+	BN_clear_free(ctx->ex);
+	BN_clear_free(ctx->ey);
+	BN_clear_free(ctx->erhs);
+	BN_clear_free(ctx->et);
+	BN_MONT_CTX_free(ctx->mont_p);
 	EC_POINT_clear_free(ctx->pt);
 	EC_POINT_clear_free(ctx->res);
 	EVP_MD_CTX_free(ctx->mdctx);
