@@ -729,7 +729,7 @@ static grpc_server_credentials *rpc_server_creds(struct rpc_server *s)
 
 int rpc_server_start(struct rpc_server *s, int *port)
 {
-	grpc_arg args[2];
+	grpc_arg args[3];
 	grpc_channel_args ca;
 	grpc_server_credentials *creds = NULL;
 	size_t i, j, n;
@@ -744,7 +744,11 @@ int rpc_server_start(struct rpc_server *s, int *port)
 	args[1].type = GRPC_ARG_INTEGER;
 	args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
 	args[1].value.integer = (int)s->max_msg;
-	ca.num_args = 2;
+	/* No SO_REUSEPORT: a second daemon on the same port must fail, not share it. */
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = GRPC_ARG_ALLOW_REUSEPORT;
+	args[2].value.integer = 0;
+	ca.num_args = 3;
 	ca.args = args;
 	s->srv = grpc_server_create(&ca, NULL);
 	s->cq = grpc_completion_queue_create_for_next(NULL);

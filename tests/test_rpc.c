@@ -798,6 +798,27 @@ static int raw_handshake(int port, int max_version)
 	return version;
 }
 
+static void test_bind_failure(void **state)
+{
+	char addr[64];
+	struct rpc_server_config cfg = {
+	    .listen_addr = addr,
+	    .tls = {.ca_pem = ca_pem, .cert_pem = p_server.cert, .key_pem = p_server.key}};
+	struct rpc_server *s = NULL;
+	int port = 0;
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", srv_port); /* already in use */
+	assert_int_equal(rpc_server_new(&cfg, &s), 0);
+	assert_int_equal(rpc_server_add_method(s, RPC_METHOD_NODE_STATUS, RPC_UNARY,
+					       RPC_ROLE_COORDINATOR, h_echo, NULL),
+			 0);
+	assert_int_equal(rpc_server_start(s, &port), CL_EIO);
+	assert_int_equal(port, 0);
+	rpc_server_free(s);
+	assert_still_serving();
+}
+
 static void test_tls13_only(void **state)
 {
 	(void)state;
@@ -855,6 +876,7 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_cancels_after_drain_deadline),
 	    cmocka_unit_test(test_sigterm_shutdown),
 	    cmocka_unit_test(test_insecure_demo),
+	    cmocka_unit_test(test_bind_failure),
 	    cmocka_unit_test(test_tls13_only),
 	    cmocka_unit_test(test_schema_version),
 	};
