@@ -21,4 +21,10 @@
  */
 int norm_name(const char *in, size_t inlen, char *out, size_t outsz, size_t *outlen);
 
+/*
+ * As norm_name, but every code point goes through utf8proc, without the ASCII
+ * and Latin fast paths: the reference that tests and fuzzers compare against.
+ */
+int norm_name_reference(const char *in, size_t inlen, char *out, size_t outsz, size_t *outlen);
+
 #endif
