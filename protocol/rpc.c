@@ -129,7 +129,6 @@ static const char rpc_ossl_conf[] = "openssl_conf = caselink_conf\n"
 				    "system_default = caselink_tls\n"
 				    "[caselink_tls]\n"
 				    "MinProtocol = TLSv1.3\n"
-				    "Options = -SessionTicket\n"
 				    "Protocol = -SSLv3, -TLSv1, -TLSv1.1, -TLSv1.2\n"
 				    "CipherString = DEFAULT:@SECLEVEL=2\n";
 
