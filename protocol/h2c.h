@@ -7,9 +7,10 @@
  * Field arithmetic runs on OpenSSL BIGNUMs reduced with BN_nist_mod_256; the square root test
  * of the map is the exponentiation-based sqrt_ratio of RFC 9380 appendix F.2.1.2 computed with
  * BN_mod_exp_mont_consttime, conditional moves and equality tests are masked byte operations, and
- * the final division uses one Fermat inversion shared by both maps. No branch depends on the
- * message. Residual leaks: BIGNUM width normalisation (a leading zero limb, probability 2^-64)
- * and the final point addition, which uses OpenSSL's generic formulas.
+ * the final division uses one Fermat inversion shared by both maps. No branch of this module
+ * depends on the message. Residual leaks inside OpenSSL: BIGNUM width normalisation (a leading
+ * zero limb, probability about 2^-64 per value), BN_mod_sub_quick's sign test (in a negation it
+ * only singles out 0), and the final point addition, which uses OpenSSL's generic formulas.
  *
  * A context is not thread-safe: use one per thread.
  */
