@@ -10,7 +10,8 @@
  * masked byte arithmetic, the blind is inverted by Fermat's little theorem with
  * BN_mod_exp_mont_consttime, and scalar multiplication is EC_POINT_mul (on x86-64 OpenSSL 3.0
  * uses the constant-time nistz256 windowed code for P-256, elsewhere the constant-time Montgomery
- * ladder of ec_mult.c). Hash-to-curve is in protocol/h2c.h. Secrets are wiped after use.
+ * ladder of ec_mult.c). Decoding an element takes a variable-time square root: elements are
+ * public. Hash-to-curve is in protocol/h2c.h. Secrets are wiped after use.
  *
  * A context is not thread-safe: use one per thread.
  */
