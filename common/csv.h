@@ -44,7 +44,12 @@ int csv_open_fp(FILE *fp, const char *name, struct csv_reader **out);
  */
 int csv_next(struct csv_reader *r, struct csv_record *rec);
 
-/* The message of the last CL_EPARSE/CL_ELIMIT error ("unterminated quoted field", ...). */
+/*
+ * The static reason of the last CL_EPARSE/CL_ELIMIT error: "unterminated quoted
+ * field", "text after closing quote", "quote inside unquoted field", "carriage
+ * return not followed by line feed", "NUL byte", "invalid UTF-8" (CL_EPARSE);
+ * "field too long", "too many fields" (CL_ELIMIT). Never holds input text.
+ */
 const char *csv_error(const struct csv_reader *r);
 
 /* Line and 1-based column (field number) of the last error; 0 when unknown. */
