@@ -8,7 +8,19 @@
 
 /* Add one declaration per subcommand, e.g. int synth_main(int argc, char **argv); */
 
+/* caselink synth: generates a synthetic federation and its ground truth. */
+int synth_main(int argc, char **argv);
+
+/* caselink truth: recomputes the expected measures of a federation for a period. */
+int truth_main(int argc, char **argv);
+
 /* caselink pki: init-ca, issue, revoke (tools/pki_cli.c). */
 int pki_main(int argc, char **argv);
+
+/* caselink linkage-eval: encode-and-link quality on FEBRL4 / a synth federation. */
+int linkage_eval_main(int argc, char **argv);
+
+/* caselink query: asks the coordinator for a measure (tools/query_cli.c). */
+int query_main(int argc, char **argv);
 
 #endif
