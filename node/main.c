@@ -12,6 +12,7 @@
 #include "common/cl_error.h"
 #include "common/log.h"
 #include "node/import.h"
+#include "node/serve.h"
 #include "node/store.h"
 
 #define NODE_EXIT_OK	0
@@ -26,14 +27,16 @@ struct node_opt {
 
 static void node_usage(FILE *f)
 {
-	fprintf(f, "usage:\n"
-		   "  caselink-node init --data DIR --agency ID --type TYPE --municipality NAME "
-		   "--country CC\n"
-		   "  caselink-node import --data DIR [--persons FILE] [--events FILE] [--progress]"
-		   " [--cache-mib N]\n"
-		   "  caselink-node status --data DIR\n"
-		   "agency types: police municipal_police social_services child_rights health ngo\n"
-		   "  shelter probation prosecutor court education\n");
+	fprintf(
+	    f, "usage:\n"
+	       "  caselink-node init --data DIR --agency ID --type TYPE --municipality NAME "
+	       "--country CC\n"
+	       "  caselink-node import --data DIR [--persons FILE] [--events FILE] [--progress]"
+	       " [--cache-mib N]\n"
+	       "  caselink-node status --data DIR\n"
+	       "  caselink-node serve --data DIR --config FILE [--foreground] [--ready-file FILE]\n"
+	       "agency types: police municipal_police social_services child_rights health ngo\n"
+	       "  shelter probation prosecutor court education\n");
 }
 
 /* Parses "--name value" and "--flag" options; 0 or CL_EUSAGE (reported). */
@@ -247,6 +250,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("node", LOG_LEVEL_WARN);
+	/* no allocation statistics: they cost a global mutex per SQLite allocation */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
 		node_usage(stderr);
 		return NODE_EXIT_USAGE;
@@ -257,6 +262,8 @@ int main(int argc, char **argv)
 		rc = node_import(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "status")) {
 		rc = node_status(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "serve")) {
+		rc = node_serve_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
 		node_usage(stdout);
 		return NODE_EXIT_OK;

@@ -1,0 +1,79 @@
+#include "common/daemon.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cl_error.h"
+
+static int daemon_notify_fd = -1;
+
+int daemon_detach(void)
+{
+	int fds[2], devnull;
+	pid_t pid;
+	char c;
+
+	if (pipe(fds) != 0)
+		return CL_EIO;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return CL_EIO;
+	}
+	if (pid > 0) {
+		ssize_t n;
+
+		close(fds[1]);
+		n = read(fds[0], &c, 1);
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	daemon_notify_fd = fds[1];
+	if (setsid() < 0)
+		return CL_EIO;
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		if (devnull != STDIN_FILENO)
+			close(devnull);
+	}
+	return CL_OK;
+}
+
+int daemon_ready(const char *path, const char *listen, int port)
+{
+	char tmp[4096], host[256];
+	const char *colon = listen ? strrchr(listen, ':') : NULL;
+	size_t hl = colon ? (size_t)(colon - listen) : 0;
+	FILE *f;
+	int n;
+
+	if (path) {
+		if (hl >= sizeof(host))
+			return CL_ELIMIT;
+		memcpy(host, listen, hl);
+		host[hl] = '\0';
+		n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		if (n < 0 || (size_t)n >= sizeof(tmp))
+			return CL_ELIMIT;
+		f = fopen(tmp, "w");
+		if (!f)
+			return CL_EIO;
+		fprintf(f, "%s:%d\n", host, port);
+		if (fclose(f) != 0 || rename(tmp, path) != 0)
+			return CL_EIO;
+	}
+	if (daemon_notify_fd >= 0) {
+		if (write(daemon_notify_fd, "r", 1) != 1)
+			return CL_EIO;
+		close(daemon_notify_fd);
+		daemon_notify_fd = -1;
+	}
+	return CL_OK;
+}

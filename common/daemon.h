@@ -1,0 +1,22 @@
+/*
+ * daemon — what the caselink daemons share around their main loop:
+ * detaching from the terminal unless --foreground, and announcing the bound
+ * address in a ready file so that scripts and tests can wait for it.
+ */
+#ifndef CASELINK_DAEMON_H
+#define CASELINK_DAEMON_H
+
+/*
+ * Detaches into the background (fork, setsid, stdin from /dev/null; stderr is
+ * kept for the log). The parent exits 0 once the child has called
+ * daemon_ready, or 1 if the child fails first. Call before starting threads.
+ */
+int daemon_detach(void);
+
+/*
+ * Writes "HOST:PORT\n" to path (when not NULL) atomically and tells a waiting
+ * parent of daemon_detach that the daemon is serving.
+ */
+int daemon_ready(const char *path, const char *listen, int port);
+
+#endif

@@ -1,0 +1,554 @@
+#include "coordinator/serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cl_error.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/partyconf.h"
+#include "coordinator/aggregate.h"
+#include "protocol/party.h"
+#include "protocol/pki.h"
+#include "protocol/rpc.h"
+
+#define COORD_DRAIN_MS	  5000
+#define COORD_BACKOFF_MS  200
+#define COORD_MAX_GROUPBY 5
+
+struct coord {
+	struct partyconf *conf;
+	struct party_tls *tls;
+	struct rpc_channel **channels; /* one per configured node */
+	char self_id[RPC_PEER_ID_MAX];
+};
+
+/* One node's part of a fan-out: its own partial table, merged only when complete. */
+struct coord_call {
+	struct agg *partial;
+	size_t nkeys;
+	int malformed;
+};
+
+static const char *const coord_groupings[] = {"municipality", "agency_type", "quarter",
+					      "month",	      "year",	     NULL};
+
+static enum rpc_code coord_refuse(struct rpc_ctx *ctx, enum rpc_code code, const char *why)
+{
+	rpc_ctx_set_message(ctx, why);
+	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
+		  rpc_ctx_peer_id(ctx), (int)code, why);
+	return code;
+}
+
+static int coord_on_message(const uint8_t *msg, size_t len, void *user)
+{
+	struct coord_call *c = user;
+	Caselink__V1__QueryResponse *r;
+	size_t i, k;
+	int rc = 0;
+
+	r = caselink__v1__query_response__unpack(NULL, len, msg);
+	if (!r || r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS ||
+	    r->rows->n_key_columns != c->nkeys) {
+		rc = 1;
+		goto out;
+	}
+	for (i = 0; i < r->rows->n_rows && !rc; i++) {
+		Caselink__V1__Row *row = r->rows->rows[i];
+		const char *keys[COORD_MAX_GROUPBY];
+		int64_t v;
+
+		if (row->n_keys != c->nkeys || row->n_values != 1 ||
+		    row->values[0]->value_case != CASELINK__V1__VALUE__VALUE_COUNT ||
+		    row->values[0]->count < 0) {
+			rc = 1;
+			break;
+		}
+		for (k = 0; k < c->nkeys; k++)
+			keys[k] = row->keys[k];
+		v = row->values[0]->count;
+		if (agg_add(c->partial, keys, &v) != CL_OK)
+			rc = 1;
+	}
+out:
+	if (rc)
+		c->malformed = 1;
+	caselink__v1__query_response__free_unpacked(r, NULL);
+	return rc;
+}
+
+static const char *coord_code_name(enum rpc_code code)
+{
+	switch (code) {
+	case RPC_DEADLINE_EXCEEDED:
+		return "deadline";
+	case RPC_UNAVAILABLE:
+		return "unavailable";
+	case RPC_PERMISSION_DENIED:
+		return "refused";
+	case RPC_UNAUTHENTICATED:
+		return "unauthenticated";
+	case RPC_UNIMPLEMENTED:
+		return "unsupported";
+	case RPC_CANCELLED:
+		return "cancelled";
+	default:
+		return "error";
+	}
+}
+
+/* Runs the calls of the nodes not yet answered; returns how many still failed. */
+static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coord_call *cc,
+			    const int *pending, size_t n, const uint8_t *req, size_t req_len,
+			    int64_t deadline_ms)
+{
+	struct rpc_call *batch = NULL;
+	size_t *index = NULL, m = 0, i, failed = 0;
+
+	batch = calloc(n, sizeof(*batch));
+	index = calloc(n, sizeof(*index));
+	if (!batch || !index) {
+		free(batch);
+		free(index);
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		if (!pending[i])
+			continue;
+		batch[m].channel = co->channels[i];
+		batch[m].method = RPC_METHOD_NODE_QUERY;
+		batch[m].req = req;
+		batch[m].req_len = req_len;
+		batch[m].on_message = coord_on_message;
+		batch[m].user = &cc[i];
+		index[m++] = i;
+	}
+	if (rpc_call_many(batch, m, deadline_ms, NULL) != CL_OK) {
+		for (i = 0; i < m; i++) {
+			batch[i].status.code = RPC_INTERNAL;
+			snprintf(batch[i].status.message, sizeof(batch[i].status.message),
+				 "fan-out failed");
+		}
+	}
+	for (i = 0; i < m; i++) {
+		calls[index[i]].status = batch[i].status;
+		if (batch[i].status.code != RPC_OK || cc[index[i]].malformed)
+			failed++;
+	}
+	free(batch);
+	free(index);
+	return failed;
+}
+
+static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *in,
+			 const char *requester_role, const char *requester_id, uint8_t **out,
+			 size_t *out_len)
+{
+	Caselink__V1__QueryRequest fwd = CASELINK__V1__QUERY_REQUEST__INIT;
+	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
+	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
+	uint8_t id[PARTY_REQUEST_ID_LEN];
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	rc = party_header_fill(&h, &who, id, in->header->purpose, in->header->legal_basis,
+			       requester_id, requester_role);
+	if (rc != CL_OK)
+		return rc;
+	(void)co;
+	fwd.header = &h;
+	fwd.measure = in->measure;
+	fwd.period_from = in->period_from;
+	fwd.period_to = in->period_to;
+	fwd.n_group_by = in->n_group_by;
+	fwd.group_by = in->group_by;
+	fwd.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	len = caselink__v1__query_request__get_packed_size(&fwd);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return CL_ENOMEM;
+	caselink__v1__query_request__pack(&fwd, buf);
+	*out = buf;
+	*out_len = len;
+	return CL_OK;
+}
+
+static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
+			       struct coord *co, const struct rpc_call *calls,
+			       const struct coord_call *cc)
+{
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__Coverage cov = CASELINK__V1__COVERAGE__INIT;
+	Caselink__V1__NodeFailure *fails = NULL, **fail_ptrs = NULL;
+	char **answered = NULL, (*reasons)[RPC_STATUS_MSG_MAX + 32] = NULL;
+	size_t n = co->conf->nnodes, i, nf = 0, na = 0;
+	int rc;
+
+	fails = calloc(n, sizeof(*fails));
+	fail_ptrs = calloc(n, sizeof(*fail_ptrs));
+	answered = calloc(n, sizeof(*answered));
+	reasons = calloc(n, sizeof(*reasons));
+	if (!fails || !fail_ptrs || !answered || !reasons) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (calls[i].status.code == RPC_OK && !cc[i].malformed) {
+			answered[na++] = co->conf->nodes[i].id;
+			continue;
+		}
+		caselink__v1__node_failure__init(&fails[nf]);
+		fails[nf].node_id = co->conf->nodes[i].id;
+		if (cc[i].malformed)
+			snprintf(reasons[nf], sizeof(reasons[nf]), "malformed answer");
+		else
+			snprintf(reasons[nf], sizeof(reasons[nf]), "%s: %s",
+				 coord_code_name(calls[i].status.code), calls[i].status.message);
+		fails[nf].reason = reasons[nf];
+		fails[nf].code = (int32_t)calls[i].status.code;
+		fail_ptrs[nf] = &fails[nf];
+		nf++;
+	}
+	cov.nodes_asked = (uint32_t)n;
+	cov.nodes_answered = (uint32_t)na;
+	cov.n_failed = nf;
+	cov.failed = fail_ptrs;
+	cov.n_answered = na;
+	cov.answered = answered;
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.request_id = *request_id;
+	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE;
+	resp.coverage = &cov;
+	rc = party_send_response(ctx, &resp);
+out:
+	free(fails);
+	free(fail_ptrs);
+	free(answered);
+	free(reasons);
+	return rc;
+}
+
+static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
+{
+	static const char *const value_cols[] = {"incident_events"};
+	struct coord *co = user;
+	Caselink__V1__QueryRequest *qr = NULL;
+	struct rpc_call *calls = NULL;
+	struct coord_call *cc = NULL;
+	struct agg *total = NULL;
+	struct party_rows *rows = NULL;
+	uint8_t *fwd = NULL;
+	size_t fwd_len = 0, n = co->conf->nnodes, i, j, failed, answered = 0;
+	int *pending = NULL, rc;
+	const char *why = NULL;
+	enum rpc_code code = RPC_OK;
+	int64_t remaining, deadline;
+
+	qr = caselink__v1__query_request__unpack(NULL, len, req);
+	if (!qr)
+		return coord_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
+	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
+	if (rc != CL_OK) {
+		code = coord_refuse(ctx, party_error_to_code(rc), why);
+		goto out;
+	}
+	if (strcmp(qr->measure, "incident_events") != 0) {
+		code = coord_refuse(ctx, RPC_UNIMPLEMENTED, "unknown measure");
+		goto out;
+	}
+	if (qr->n_group_by > COORD_MAX_GROUPBY) {
+		code = coord_refuse(ctx, RPC_INVALID_ARGUMENT, "too many groupings");
+		goto out;
+	}
+	for (i = 0; i < qr->n_group_by; i++) {
+		int known = 0;
+
+		for (j = 0; coord_groupings[j]; j++)
+			known |= !strcmp(qr->group_by[i], coord_groupings[j]);
+		if (!known) {
+			code = coord_refuse(ctx, RPC_INVALID_ARGUMENT, "unknown grouping");
+			goto out;
+		}
+	}
+	rc = coord_forward(co, qr, rpc_ctx_peer_role(ctx), rpc_ctx_peer_id(ctx), &fwd, &fwd_len);
+	calls = calloc(n, sizeof(*calls));
+	cc = calloc(n, sizeof(*cc));
+	pending = calloc(n, sizeof(*pending));
+	if (rc == CL_OK && (!calls || !cc || !pending))
+		rc = CL_ENOMEM;
+	if (rc == CL_OK)
+		rc = agg_new(qr->n_group_by, 1, &total);
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		cc[i].nkeys = qr->n_group_by;
+		pending[i] = 1;
+		rc = agg_new(qr->n_group_by, 1, &cc[i].partial);
+	}
+	if (rc != CL_OK) {
+		code = RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, cl_strerror(rc));
+		goto out;
+	}
+	/* Leave the client time to receive the answer after the nodes' deadline. */
+	remaining = rpc_ctx_remaining_ms(ctx);
+	deadline = co->conf->deadline_ms;
+	if (remaining != INT64_MAX && remaining - 200 < deadline)
+		deadline = remaining > 400 ? remaining - 200 : 200;
+	failed = coord_fan_out(co, calls, cc, pending, n, fwd, fwd_len, deadline);
+	/* One retry with back-off for the nodes that were unreachable, if time allows. */
+	if (failed && co->conf->retries > 0) {
+		struct timespec backoff = {0, COORD_BACKOFF_MS * 1000000L};
+		int retry = 0;
+
+		for (i = 0; i < n; i++) {
+			pending[i] = calls[i].status.code == RPC_UNAVAILABLE && !cc[i].malformed;
+			retry |= pending[i];
+		}
+		remaining = rpc_ctx_remaining_ms(ctx);
+		if (retry && (remaining == INT64_MAX || remaining > COORD_BACKOFF_MS + 600)) {
+			nanosleep(&backoff, NULL);
+			for (i = 0; i < n; i++) {
+				if (!pending[i])
+					continue;
+				agg_free(cc[i].partial);
+				cc[i].partial = NULL;
+				if (agg_new(qr->n_group_by, 1, &cc[i].partial) != CL_OK)
+					pending[i] = 0;
+			}
+			remaining = rpc_ctx_remaining_ms(ctx);
+			if (remaining != INT64_MAX && remaining - 200 < deadline)
+				deadline = remaining > 400 ? remaining - 200 : 200;
+			coord_fan_out(co, calls, cc, pending, n, fwd, fwd_len, deadline);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		size_t r, k;
+
+		if (calls[i].status.code != RPC_OK || cc[i].malformed)
+			continue;
+		answered++;
+		for (r = 0; r < agg_rows(cc[i].partial); r++) {
+			const char *keys[COORD_MAX_GROUPBY];
+			int64_t v = agg_value(cc[i].partial, r, 0);
+
+			for (k = 0; k < qr->n_group_by; k++)
+				keys[k] = agg_key(cc[i].partial, r, k);
+			rc = agg_add(total, keys, &v);
+			if (rc != CL_OK)
+				break;
+		}
+	}
+	if (rc == CL_OK)
+		rc = agg_sort(total);
+	if (rc == CL_OK)
+		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc);
+	if (rc == CL_OK)
+		rc = party_rows_new(ctx, &qr->header->request_id, (const char *const *)qr->group_by,
+				    qr->n_group_by, value_cols, 1, &rows);
+	for (i = 0; rc == CL_OK && i < agg_rows(total); i++) {
+		const char *keys[COORD_MAX_GROUPBY];
+		int64_t v = agg_value(total, i, 0);
+		size_t k;
+
+		for (k = 0; k < qr->n_group_by; k++)
+			keys[k] = agg_key(total, i, k);
+		rc = party_rows_add(rows, keys, &v);
+	}
+	if (rc == CL_OK)
+		rc = party_rows_finish(rows);
+	if (rc != CL_OK) {
+		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, cl_strerror(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "query_answered",
+		  "peer=%.64s measure=incident_events nodes_asked=%zu nodes_answered=%zu rows=%zu",
+		  rpc_ctx_peer_id(ctx), n, answered, agg_rows(total));
+out:
+	party_rows_free(rows);
+	for (i = 0; cc && i < n; i++)
+		agg_free(cc[i].partial);
+	agg_free(total);
+	free(cc);
+	free(calls);
+	free(pending);
+	free(fwd);
+	caselink__v1__query_request__free_unpacked(qr, NULL);
+	return code;
+}
+
+static enum rpc_code coord_status(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
+{
+	struct coord *co = user;
+	Caselink__V1__StatusRequest *sr = NULL;
+	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
+	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
+	uint8_t *buf = NULL;
+	const char *why = NULL;
+	enum rpc_code code = RPC_OK;
+	size_t n;
+	int rc;
+
+	sr = caselink__v1__status_request__unpack(NULL, len, req);
+	if (!sr)
+		return coord_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
+	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
+	if (rc != CL_OK) {
+		code = coord_refuse(ctx, party_error_to_code(rc), why);
+		goto out;
+	}
+	party.id = co->self_id;
+	party.role = "coordinator";
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.party = &party;
+	resp.software_version = "caselink 0.1.0";
+	resp.now = (int64_t)time(NULL);
+	resp.ready = 1;
+	n = caselink__v1__status_response__get_packed_size(&resp);
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		code = RPC_INTERNAL;
+		goto out;
+	}
+	caselink__v1__status_response__pack(&resp, buf);
+	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
+		code = RPC_CANCELLED;
+out:
+	free(buf);
+	caselink__v1__status_request__free_unpacked(sr, NULL);
+	return code;
+}
+
+static int coord_open_channels(struct coord *co)
+{
+	struct rpc_channel_config cc;
+	size_t i;
+	int rc;
+
+	co->channels = calloc(co->conf->nnodes, sizeof(*co->channels));
+	if (!co->channels)
+		return CL_ENOMEM;
+	for (i = 0; i < co->conf->nnodes; i++) {
+		memset(&cc, 0, sizeof(cc));
+		cc.target = co->conf->nodes[i].address;
+		cc.insecure_demo = co->conf->insecure_demo;
+		party_tls_fill(co->tls, &cc.tls);
+		/* The node's certificate must name it: its id is its TLS server name. */
+		cc.server_name = co->conf->nodes[i].id;
+		cc.expected_roles = RPC_ROLE_NODE;
+		rc = rpc_channel_new(&cc, &co->channels[i]);
+		if (rc != CL_OK)
+			return rc;
+	}
+	return CL_OK;
+}
+
+static void coord_usage(void)
+{
+	fprintf(stderr, "usage: caselink-coordinator serve --config FILE [--foreground] "
+			"[--ready-file FILE]\n");
+}
+
+int coord_serve_main(int argc, char **argv)
+{
+	const char *config = NULL, *ready = NULL;
+	struct coord co;
+	struct rpc_server *srv = NULL;
+	struct rpc_server_config sc;
+	char err[512] = "", role[RPC_PEER_ROLE_MAX];
+	int foreground = 0, port = 0, signo = 0, i, rc;
+	size_t k;
+
+	memset(&co, 0, sizeof(co));
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--foreground")) {
+			foreground = 1;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
+			config = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
+			ready = argv[++i];
+		} else {
+			fprintf(
+			    stderr,
+			    "caselink-coordinator serve: unknown or incomplete option '%.40s'\n",
+			    argv[i]);
+			coord_usage();
+			return CL_EUSAGE;
+		}
+	}
+	if (!config) {
+		coord_usage();
+		return CL_EUSAGE;
+	}
+	log_init("coordinator", LOG_LEVEL_INFO);
+	rc = partyconf_load(config, PARTYCONF_COORDINATOR, &co.conf, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-coordinator serve: %s\n", *err ? err : cl_strerror(rc));
+		goto out;
+	}
+	snprintf(co.self_id, sizeof(co.self_id), "coordinator");
+	if (!co.conf->insecure_demo) {
+		char *pem = NULL;
+		size_t pem_len = 0;
+
+		rc = party_tls_load(co.conf->tls_ca, co.conf->tls_cert, co.conf->tls_key,
+				    co.conf->tls_crl, &co.tls, err, sizeof(err));
+		if (rc == CL_OK)
+			rc = pki_read_file(co.conf->tls_cert, PKI_PEM_MAX, &pem, &pem_len);
+		if (rc == CL_OK)
+			rc = pki_cert_identity(pem, pem_len, co.self_id, sizeof(co.self_id), role,
+					       sizeof(role));
+		free(pem);
+		if (rc != CL_OK) {
+			fprintf(stderr, "caselink-coordinator serve: %s\n",
+				*err ? err : cl_strerror(rc));
+			goto out;
+		}
+	}
+	if (!foreground) {
+		rc = daemon_detach();
+		if (rc != CL_OK)
+			goto out;
+	}
+	rc = rpc_signals_block();
+	if (rc == CL_OK)
+		rc = coord_open_channels(&co);
+	if (rc != CL_OK)
+		goto out;
+	memset(&sc, 0, sizeof(sc));
+	sc.listen_addr = co.conf->listen;
+	sc.insecure_demo = co.conf->insecure_demo;
+	party_tls_fill(co.tls, &sc.tls);
+	rc = rpc_server_new(&sc, &srv);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_STATUS, RPC_UNARY,
+					   RPC_ROLE_ANY, coord_status, &co);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_QUERY, RPC_SERVER_STREAMING,
+					   RPC_ROLE_USER, coord_query, &co);
+	if (rc == CL_OK)
+		rc = rpc_server_start(srv, &port);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-coordinator serve: cannot serve on %s: %s\n",
+			co.conf->listen, cl_strerror(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "serve_start", "listen=%s port=%d nodes=%zu tls=%s",
+		  co.conf->listen, port, co.conf->nnodes,
+		  co.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual");
+	rc = daemon_ready(ready, co.conf->listen, port);
+	if (rc == CL_OK)
+		rc = rpc_server_wait_signal(srv, COORD_DRAIN_MS, &signo);
+	log_event(LOG_LEVEL_INFO, "serve_stop", "signal=%d", signo);
+out:
+	rpc_server_free(srv);
+	for (k = 0; co.channels && co.conf && k < co.conf->nnodes; k++)
+		rpc_channel_free(co.channels[k]);
+	free(co.channels);
+	party_tls_free(co.tls);
+	partyconf_free(co.conf);
+	return rc;
+}

@@ -1,0 +1,291 @@
+#include "node/serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cl_error.h"
+#include "common/cldate.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/partyconf.h"
+#include "node/query.h"
+#include "node/store.h"
+#include "protocol/party.h"
+#include "protocol/rpc.h"
+
+#define NODE_SERVE_DRAIN_MS 5000
+
+struct node_server {
+	const char *data_dir;
+	struct partyconf *conf;
+	struct node_store_meta meta;
+};
+
+/* A coordinator may ask only when its certificate name is in the configuration. */
+static int node_serve_peer_allowed(const struct node_server *ns, struct rpc_ctx *ctx)
+{
+	const char *peer = rpc_ctx_peer_id(ctx);
+	size_t i;
+
+	if (ns->conf->insecure_demo)
+		return 1;
+	for (i = 0; i < ns->conf->ncoordinators; i++)
+		if (!strcmp(ns->conf->coordinators[i], peer))
+			return 1;
+	return 0;
+}
+
+static enum rpc_code node_serve_refuse(struct rpc_ctx *ctx, enum rpc_code code, const char *why)
+{
+	rpc_ctx_set_message(ctx, why);
+	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
+		  rpc_ctx_peer_id(ctx), (int)code, why);
+	return code;
+}
+
+static enum rpc_code node_serve_status(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
+				       void *user)
+{
+	struct node_server *ns = user;
+	Caselink__V1__StatusRequest *sr = NULL;
+	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
+	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
+	uint8_t *buf = NULL;
+	size_t n;
+	const char *why = NULL;
+	enum rpc_code code = RPC_OK;
+	int rc;
+
+	sr = caselink__v1__status_request__unpack(NULL, len, req);
+	if (!sr)
+		return node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
+	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
+	if (rc != CL_OK) {
+		code = node_serve_refuse(ctx, party_error_to_code(rc), why);
+		goto out;
+	}
+	party.id = ns->meta.agency_id;
+	party.role = "node";
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.party = &party;
+	resp.software_version = "caselink 0.1.0";
+	resp.now = (int64_t)time(NULL);
+	resp.ready = 1;
+	n = caselink__v1__status_response__get_packed_size(&resp);
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		code = RPC_INTERNAL;
+		goto out;
+	}
+	caselink__v1__status_response__pack(&resp, buf);
+	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
+		code = RPC_CANCELLED;
+out:
+	free(buf);
+	caselink__v1__status_request__free_unpacked(sr, NULL);
+	return code;
+}
+
+/* Parses a "YYYY-MM-DD" period bound into epoch seconds. */
+static int node_serve_date(const char *s, int64_t *out)
+{
+	const char *why = NULL;
+
+	if (!s || strlen(s) != 10)
+		return CL_EINVAL;
+	return cldate_parse_time(s, out, &why) == CL_OK ? CL_OK : CL_EINVAL;
+}
+
+struct node_serve_emit {
+	struct party_rows *rows;
+	size_t count;
+};
+
+static int node_serve_row(void *ud, const char *const *keys, size_t nkeys, int64_t count)
+{
+	struct node_serve_emit *e = ud;
+
+	(void)nkeys;
+	e->count++;
+	return party_rows_add(e->rows, keys, &count);
+}
+
+static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
+				      void *user)
+{
+	static const char *const value_cols[] = {"incident_events"};
+	struct node_server *ns = user;
+	Caselink__V1__QueryRequest *qr = NULL;
+	struct node_store *store = NULL;
+	struct node_serve_emit emit = {NULL, 0};
+	const char *names[NODE_QUERY_MAX_KEYS], *why = NULL;
+	int64_t from = 0, to = 0;
+	unsigned by = 0, one;
+	enum rpc_code code = RPC_OK;
+	size_t i, nkeys;
+	int rc;
+
+	if (!node_serve_peer_allowed(ns, ctx))
+		return node_serve_refuse(ctx, RPC_PERMISSION_DENIED,
+					 "peer is not a coordinator of this node");
+	qr = caselink__v1__query_request__unpack(NULL, len, req);
+	if (!qr)
+		return node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
+	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
+	if (rc != CL_OK) {
+		code = node_serve_refuse(ctx, party_error_to_code(rc), why);
+		goto out;
+	}
+	if (strcmp(qr->measure, "incident_events") != 0) {
+		code = node_serve_refuse(ctx, RPC_UNIMPLEMENTED, "unknown measure");
+		goto out;
+	}
+	if (node_serve_date(qr->period_from, &from) != CL_OK ||
+	    node_serve_date(qr->period_to, &to) != CL_OK || from >= to) {
+		code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT,
+					 "period must be YYYY-MM-DD with from before to");
+		goto out;
+	}
+	for (i = 0; i < qr->n_group_by; i++) {
+		if (node_query_parse_by(qr->group_by[i], &one) != CL_OK) {
+			code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "unknown grouping");
+			goto out;
+		}
+		by |= one;
+	}
+	one = by & (NODE_QUERY_BY_QUARTER | NODE_QUERY_BY_MONTH | NODE_QUERY_BY_YEAR);
+	if (one & (one - 1)) {
+		code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "more than one time grouping");
+		goto out;
+	}
+	nkeys = node_query_by_names(by, names);
+	rc = node_store_open(ns->data_dir, &store);
+	if (rc != CL_OK) {
+		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
+		code = node_serve_refuse(ctx, RPC_UNAVAILABLE, "store unavailable");
+		goto out;
+	}
+	rc = party_rows_new(ctx, &qr->header->request_id, names, nkeys, value_cols, 1, &emit.rows);
+	if (rc == CL_OK)
+		rc = node_query_incident_events(store, from, to, by, node_serve_row, &emit);
+	if (rc == CL_OK)
+		rc = party_rows_finish(emit.rows);
+	if (rc != CL_OK) {
+		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, cl_strerror(rc));
+		log_event(LOG_LEVEL_ERROR, "query_failed", "measure=incident_events error=%s",
+			  cl_errname(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "query_answered", "peer=%.64s measure=incident_events rows=%zu",
+		  rpc_ctx_peer_id(ctx), emit.count);
+out:
+	party_rows_free(emit.rows);
+	node_store_close(store);
+	caselink__v1__query_request__free_unpacked(qr, NULL);
+	return code;
+}
+
+static void node_serve_usage(void)
+{
+	fprintf(stderr, "usage: caselink-node serve --data DIR --config FILE [--foreground] "
+			"[--ready-file FILE]\n");
+}
+
+int node_serve_main(int argc, char **argv)
+{
+	const char *data = NULL, *config = NULL, *ready = NULL;
+	struct node_server ns;
+	struct party_tls *tls = NULL;
+	struct rpc_server *srv = NULL;
+	struct rpc_server_config sc;
+	struct node_store *store = NULL;
+	char err[512] = "";
+	int foreground = 0, port = 0, signo = 0, i, rc;
+
+	memset(&ns, 0, sizeof(ns));
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--foreground")) {
+			foreground = 1;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
+			data = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
+			config = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
+			ready = argv[++i];
+		} else {
+			fprintf(stderr,
+				"caselink-node serve: unknown or incomplete option '%.40s'\n",
+				argv[i]);
+			node_serve_usage();
+			return CL_EUSAGE;
+		}
+	}
+	if (!data || !config) {
+		node_serve_usage();
+		return CL_EUSAGE;
+	}
+	log_init("node", LOG_LEVEL_INFO);
+	rc = partyconf_load(config, PARTYCONF_NODE, &ns.conf, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));
+		goto out;
+	}
+	ns.data_dir = data;
+	rc = node_store_open(data, &store);
+	if (rc == CL_OK)
+		rc = node_store_get_meta(store, &ns.meta);
+	node_store_close(store);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: store %s: %s\n", data, cl_strerror(rc));
+		goto out;
+	}
+	if (!ns.conf->insecure_demo) {
+		rc = party_tls_load(ns.conf->tls_ca, ns.conf->tls_cert, ns.conf->tls_key,
+				    ns.conf->tls_crl, &tls, err, sizeof(err));
+		if (rc != CL_OK) {
+			fprintf(stderr, "caselink-node serve: %s\n", err);
+			goto out;
+		}
+	}
+	if (!foreground) {
+		rc = daemon_detach();
+		if (rc != CL_OK)
+			goto out;
+	}
+	rc = rpc_signals_block();
+	if (rc != CL_OK)
+		goto out;
+	memset(&sc, 0, sizeof(sc));
+	sc.listen_addr = ns.conf->listen;
+	sc.insecure_demo = ns.conf->insecure_demo;
+	party_tls_fill(tls, &sc.tls);
+	rc = rpc_server_new(&sc, &srv);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_NODE_STATUS, RPC_UNARY,
+					   RPC_ROLE_COORDINATOR, node_serve_status, &ns);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_NODE_QUERY, RPC_SERVER_STREAMING,
+					   RPC_ROLE_COORDINATOR, node_serve_query, &ns);
+	if (rc == CL_OK)
+		rc = rpc_server_start(srv, &port);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: cannot serve on %s: %s\n", ns.conf->listen,
+			cl_strerror(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "serve_start", "agency=%s listen=%s port=%d tls=%s",
+		  ns.meta.agency_id, ns.conf->listen, port,
+		  ns.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual");
+	rc = daemon_ready(ready, ns.conf->listen, port);
+	if (rc == CL_OK)
+		rc = rpc_server_wait_signal(srv, NODE_SERVE_DRAIN_MS, &signo);
+	log_event(LOG_LEVEL_INFO, "serve_stop", "signal=%d", signo);
+out:
+	rpc_server_free(srv);
+	party_tls_free(tls);
+	partyconf_free(ns.conf);
+	return rc;
+}

@@ -1,0 +1,309 @@
+#include "protocol/party.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/cl_error.h"
+#include "protocol/pki.h"
+
+struct party_tls {
+	char *ca, *cert, *key, *crl;
+	size_t key_len;
+};
+
+static int party_read(const char *path, char **out, size_t *len, char *err, size_t errsz)
+{
+	int rc = pki_read_file(path, PKI_PEM_MAX, out, len);
+
+	if (rc != CL_OK && err && errsz)
+		snprintf(err, errsz, "%s: %s", path, cl_strerror(rc));
+	return rc;
+}
+
+int party_tls_load(const char *ca, const char *cert, const char *key, const char *crl,
+		   struct party_tls **out, char *err, size_t errsz)
+{
+	struct party_tls *t = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!ca || !cert || !key || !out)
+		return CL_EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return CL_ENOMEM;
+	rc = party_read(ca, &t->ca, &len, err, errsz);
+	if (rc == CL_OK)
+		rc = party_read(cert, &t->cert, &len, err, errsz);
+	if (rc == CL_OK)
+		rc = party_read(key, &t->key, &t->key_len, err, errsz);
+	if (rc == CL_OK && crl && *crl)
+		rc = party_read(crl, &t->crl, &len, err, errsz);
+	if (rc != CL_OK)
+		goto out;
+	*out = t;
+	t = NULL;
+out:
+	party_tls_free(t);
+	return rc;
+}
+
+void party_tls_fill(const struct party_tls *t, struct rpc_tls *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!t)
+		return;
+	out->ca_pem = t->ca;
+	out->cert_pem = t->cert;
+	out->key_pem = t->key;
+	out->crl_pem = t->crl;
+}
+
+void party_tls_free(struct party_tls *t)
+{
+	if (!t)
+		return;
+	if (t->key)
+		OPENSSL_cleanse(t->key, t->key_len);
+	free(t->ca);
+	free(t->cert);
+	free(t->key);
+	free(t->crl);
+	free(t);
+}
+
+int party_header_fill(Caselink__V1__RequestHeader *h, Caselink__V1__Identity *requester,
+		      uint8_t id_buf[PARTY_REQUEST_ID_LEN], const char *purpose,
+		      const char *legal_basis, const char *requester_id, const char *requester_role)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (!h || !requester || !id_buf)
+		return CL_EINVAL;
+	if (RAND_bytes(id_buf, PARTY_REQUEST_ID_LEN) != 1)
+		return CL_ECRYPTO;
+	h->schema_version = CASELINK_SCHEMA_VERSION;
+	h->request_id.data = id_buf;
+	h->request_id.len = PARTY_REQUEST_ID_LEN;
+	h->purpose = (char *)(purpose ? purpose : "");
+	h->legal_basis = (char *)(legal_basis ? legal_basis : "");
+	h->issued_at = now;
+	h->expires_at = now + PARTY_EXPIRY_DEFAULT;
+	requester->id = (char *)(requester_id ? requester_id : "");
+	requester->role = (char *)(requester_role ? requester_role : "");
+	h->requester = requester;
+	return CL_OK;
+}
+
+int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why)
+{
+	const char *reason = NULL;
+	int rc = CL_OK;
+
+	if (!h) {
+		reason = "request header missing";
+		rc = CL_EPROTO;
+	} else if (rpc_schema_check(h->schema_version) != CL_OK) {
+		reason = "schema version mismatch";
+		rc = CL_EVERSION;
+	} else if (h->request_id.len < 16 || h->request_id.len > 32) {
+		reason = "request id must be 16 to 32 bytes";
+		rc = CL_EPROTO;
+	} else if (h->issued_at > now + PARTY_CLOCK_SKEW) {
+		reason = "request issued in the future (clock skew)";
+		rc = CL_EEXPIRED;
+	} else if (h->expires_at < now) {
+		reason = "request expired";
+		rc = CL_EEXPIRED;
+	}
+	if (rc != CL_OK && why)
+		*why = reason;
+	return rc;
+}
+
+enum rpc_code party_error_to_code(int err)
+{
+	switch (err) {
+	case CL_OK:
+		return RPC_OK;
+	case CL_EINVAL:
+	case CL_EPARSE:
+	case CL_EPROTO:
+	case CL_ELIMIT:
+		return RPC_INVALID_ARGUMENT;
+	case CL_EVERSION:
+	case CL_EEXPIRED:
+	case CL_EREPLAY:
+		return RPC_FAILED_PRECONDITION;
+	case CL_EDENIED:
+	case CL_EPERM:
+		return RPC_PERMISSION_DENIED;
+	case CL_EAUTH:
+	case CL_ESIGNATURE:
+		return RPC_UNAUTHENTICATED;
+	case CL_EQUOTA:
+	case CL_EBUDGET:
+		return RPC_RESOURCE_EXHAUSTED;
+	case CL_ETIMEOUT:
+		return RPC_DEADLINE_EXCEEDED;
+	case CL_ECANCELLED:
+		return RPC_CANCELLED;
+	case CL_EUNSUPPORTED:
+		return RPC_UNIMPLEMENTED;
+	case CL_EUNAVAIL:
+		return RPC_UNAVAILABLE;
+	default:
+		return RPC_INTERNAL;
+	}
+}
+
+#define PARTY_MAX_COLS 16
+
+struct party_rows {
+	struct rpc_ctx *ctx;
+	ProtobufCBinaryData request_id;
+	const char *const *key_cols;
+	const char *const *value_cols;
+	size_t nkeys, nvalues, n;
+	Caselink__V1__Row rows[PARTY_ROWS_PER_CHUNK];
+	Caselink__V1__Row *row_ptrs[PARTY_ROWS_PER_CHUNK];
+	Caselink__V1__Value values[PARTY_ROWS_PER_CHUNK][PARTY_MAX_COLS];
+	Caselink__V1__Value *value_ptrs[PARTY_ROWS_PER_CHUNK][PARTY_MAX_COLS];
+	char *keys[PARTY_ROWS_PER_CHUNK][PARTY_MAX_COLS];
+};
+
+int party_send_response(struct rpc_ctx *ctx, const Caselink__V1__QueryResponse *resp)
+{
+	size_t len = caselink__v1__query_response__get_packed_size(resp);
+	uint8_t *buf = NULL;
+	int rc;
+
+	if (len > RPC_MAX_MESSAGE_DEFAULT)
+		return CL_ELIMIT;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return CL_ENOMEM;
+	caselink__v1__query_response__pack(resp, buf);
+	rc = rpc_ctx_send(ctx, buf, len);
+	free(buf);
+	return rc;
+}
+
+int party_rows_new(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
+		   const char *const *key_cols, size_t nkeys, const char *const *value_cols,
+		   size_t nvalues, struct party_rows **out)
+{
+	struct party_rows *b;
+
+	if (!ctx || !out || nkeys > PARTY_MAX_COLS || nvalues > PARTY_MAX_COLS || nvalues == 0)
+		return CL_EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return CL_ENOMEM;
+	b->ctx = ctx;
+	if (request_id)
+		b->request_id = *request_id;
+	b->key_cols = key_cols;
+	b->value_cols = value_cols;
+	b->nkeys = nkeys;
+	b->nvalues = nvalues;
+	*out = b;
+	return CL_OK;
+}
+
+static void party_rows_clear(struct party_rows *b)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->n; i++)
+		for (k = 0; k < b->nkeys; k++) {
+			free(b->keys[i][k]);
+			b->keys[i][k] = NULL;
+		}
+	b->n = 0;
+}
+
+static int party_rows_send(struct party_rows *b, int last)
+{
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__RowBatch batch = CASELINK__V1__ROW_BATCH__INIT;
+	size_t i;
+	int rc;
+
+	batch.n_key_columns = b->nkeys;
+	batch.key_columns = (char **)b->key_cols;
+	batch.n_value_columns = b->nvalues;
+	batch.value_columns = (char **)b->value_cols;
+	for (i = 0; i < b->n; i++)
+		b->row_ptrs[i] = &b->rows[i];
+	batch.n_rows = b->n;
+	batch.rows = b->row_ptrs;
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.request_id = b->request_id;
+	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS;
+	resp.rows = &batch;
+	resp.last = last ? 1 : 0;
+	rc = party_send_response(b->ctx, &resp);
+	party_rows_clear(b);
+	return rc;
+}
+
+int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t *values)
+{
+	Caselink__V1__Row *row;
+	size_t i = 0, k, v;
+	int rc;
+
+	if (!b || (b->nkeys && !keys) || !values)
+		return CL_EINVAL;
+	if (b->n == PARTY_ROWS_PER_CHUNK) {
+		rc = party_rows_send(b, 0);
+		if (rc != CL_OK)
+			return rc;
+	}
+	i = b->n;
+	for (k = 0; k < b->nkeys; k++) {
+		b->keys[i][k] = strdup(keys[k] ? keys[k] : "");
+		if (!b->keys[i][k]) {
+			while (k--) {
+				free(b->keys[i][k]);
+				b->keys[i][k] = NULL;
+			}
+			return CL_ENOMEM;
+		}
+	}
+	row = &b->rows[i];
+	caselink__v1__row__init(row);
+	row->n_keys = b->nkeys;
+	row->keys = b->keys[i];
+	for (v = 0; v < b->nvalues; v++) {
+		caselink__v1__value__init(&b->values[i][v]);
+		b->values[i][v].value_case = CASELINK__V1__VALUE__VALUE_COUNT;
+		b->values[i][v].count = values[v];
+		b->value_ptrs[i][v] = &b->values[i][v];
+	}
+	row->n_values = b->nvalues;
+	row->values = b->value_ptrs[i];
+	b->n++;
+	return CL_OK;
+}
+
+int party_rows_finish(struct party_rows *b)
+{
+	if (!b)
+		return CL_EINVAL;
+	return party_rows_send(b, 1);
+}
+
+void party_rows_free(struct party_rows *b)
+{
+	if (!b)
+		return;
+	party_rows_clear(b);
+	free(b);
+}

@@ -1,0 +1,81 @@
+/*
+ * party — what every caselink daemon and client does the same way around the
+ * transport: load its TLS files named by its configuration, and fill and
+ * check the RequestHeader every request carries.
+ */
+#ifndef CASELINK_PROTOCOL_PARTY_H
+#define CASELINK_PROTOCOL_PARTY_H
+
+#include <stdint.h>
+
+#include "protocol/caselink.pb-c.h"
+#include "protocol/rpc.h"
+
+#define PARTY_REQUEST_ID_LEN 16	 /* bytes of a request id */
+#define PARTY_EXPIRY_DEFAULT 300 /* seconds a request stays valid */
+#define PARTY_CLOCK_SKEW     60	 /* seconds of clock skew tolerated on issued_at */
+
+/* The PEM texts of a party's TLS files; the key is wiped when freed. */
+struct party_tls;
+
+/*
+ * Reads the CA, certificate, key and (when crl is not NULL or "") CRL files.
+ * Returns CL_EIO naming nothing secret; err gets "FILE: reason".
+ */
+int party_tls_load(const char *ca, const char *cert, const char *key, const char *crl,
+		   struct party_tls **out, char *err, size_t errsz);
+
+/* Fills an rpc_tls with pointers into t (valid while t lives). */
+void party_tls_fill(const struct party_tls *t, struct rpc_tls *out);
+
+/* Wipes the key and frees; NULL is allowed. */
+void party_tls_free(struct party_tls *t);
+
+/*
+ * Fills h (already initialised with caselink__v1__request_header__init) for a
+ * new request: schema version, a random request id in id_buf, purpose, legal
+ * basis, issued now, expiring after PARTY_EXPIRY_DEFAULT, and the requester.
+ * The strings are referenced, not copied.
+ */
+int party_header_fill(Caselink__V1__RequestHeader *h, Caselink__V1__Identity *requester,
+		      uint8_t id_buf[PARTY_REQUEST_ID_LEN], const char *purpose,
+		      const char *legal_basis, const char *requester_id,
+		      const char *requester_role);
+
+/*
+ * Checks a received header: present, schema version, a request id of 16..32
+ * bytes, issued no later than now + PARTY_CLOCK_SKEW, not expired. On failure
+ * returns CL_EPROTO, CL_EVERSION or CL_EEXPIRED and writes a short reason
+ * (no personal data) into *why.
+ */
+int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why);
+
+/* Maps a CL_E* code to the gRPC status a server answers with. */
+enum rpc_code party_error_to_code(int err);
+
+#endif
+
+#define PARTY_ROWS_PER_CHUNK 512 /* aggregate rows per QueryResponse chunk */
+
+/* Buffers aggregate rows and streams them as QueryResponse chunks on a server call. */
+struct party_rows;
+
+/*
+ * Starts a row stream for the call ctx answering request_id, with the given
+ * key and value column names (referenced, not copied; they must outlive b).
+ */
+int party_rows_new(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
+		   const char *const *key_cols, size_t nkeys, const char *const *value_cols,
+		   size_t nvalues, struct party_rows **out);
+
+/* Adds one row (keys copied); sends a chunk whenever PARTY_ROWS_PER_CHUNK are buffered. */
+int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t *values);
+
+/* Sends what is buffered as the final chunk (last = true), even when empty. */
+int party_rows_finish(struct party_rows *b);
+
+/* Frees the buffer; NULL is allowed. */
+void party_rows_free(struct party_rows *b);
+
+/* Packs and sends one QueryResponse on ctx; the message's fields are the caller's. */
+int party_send_response(struct rpc_ctx *ctx, const Caselink__V1__QueryResponse *resp);

@@ -1,0 +1,110 @@
+# Shared by scripts/demo and the integration tests: builds a local federation
+# on loopback from a `caselink synth` output folder. Source it, then call
+#   fed_setup BIN FEDERATION_DIR WORK_DIR   (PKI, stores, imports, configs)
+#   fed_start                               (nodes and coordinator, waits until ready)
+#   fed_query ARGS...                       (caselink query as the national user)
+#   fed_stop                                (SIGTERM to every daemon, waits)
+# Ports are chosen by the kernel (listen on port 0) and read from ready files.
+
+fed_die() { echo "federation: $*" >&2; exit 1; }
+
+# Waits up to 20 s for a ready file; prints HOST:PORT.
+fed_wait_ready() {
+  local f=$1 pid=$2 i
+  for i in $(seq 1 200); do
+    if [ -s "$f" ]; then cat "$f"; return 0; fi
+    kill -0 "$pid" 2>/dev/null || fed_die "daemon for $f exited early (see $FED_WORK/logs)"
+    sleep 0.1
+  done
+  fed_die "timed out waiting for $f"
+}
+
+fed_setup() {
+  FED_BIN=$1; FED_SRC=$2; FED_WORK=$3
+  FED_PKI=$FED_WORK/pki
+  mkdir -p "$FED_WORK/logs" "$FED_WORK/run" "$FED_WORK/nodes"
+  "$FED_BIN/caselink" pki init-ca --out "$FED_PKI" >/dev/null
+  "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name coordinator --role coordinator \
+      --out "$FED_PKI" --loopback >/dev/null
+  "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name national --role user \
+      --out "$FED_PKI" --loopback >/dev/null
+  FED_IDS=()
+  local id type municipality country
+  while IFS=, read -r id type municipality country; do
+    [ "$id" = "agency_id" ] && continue
+    municipality=${municipality%\"}; municipality=${municipality#\"}
+    FED_IDS+=("$id")
+    local data=$FED_WORK/nodes/$id
+    "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name "$id" --role node \
+        --out "$FED_PKI" --loopback >/dev/null
+    "$FED_BIN/caselink-node" init --data "$data" --agency "$id" --type "$type" \
+        --municipality "$municipality" --country "$country" >/dev/null
+    "$FED_BIN/caselink-node" import --data "$data" \
+        --persons "$FED_SRC/agencies/$id/persons.csv" \
+        --events "$FED_SRC/agencies/$id/events.csv" >"$FED_WORK/logs/$id.import" \
+        || fed_die "import of $id failed (see $FED_WORK/logs/$id.import)"
+    cat >"$data/node.yaml" <<YAML
+# caselink node $id (generated for a local federation)
+listen: 127.0.0.1:0
+tls:
+  ca: ../../pki/ca.pem
+  cert: ../../pki/$id.pem
+  key: ../../pki/$id.key
+  crl: ../../pki/crl.pem
+coordinators: [coordinator]
+YAML
+  done < "$FED_SRC/federation.csv"
+}
+
+fed_start_node() {
+  local id=$1 data=$FED_WORK/nodes/$1
+  rm -f "$FED_WORK/run/$id.addr"
+  "$FED_BIN/caselink-node" serve --data "$data" --config "$data/node.yaml" --foreground \
+      --ready-file "$FED_WORK/run/$id.addr" 2>>"$FED_WORK/logs/$id.log" &
+  echo $! >"$FED_WORK/run/$id.pid"
+}
+
+fed_start() {
+  local id
+  for id in "${FED_IDS[@]}"; do fed_start_node "$id"; done
+  {
+    echo "# caselink coordinator (generated for a local federation)"
+    echo "listen: 127.0.0.1:0"
+    echo "tls: {ca: pki/ca.pem, cert: pki/coordinator.pem, key: pki/coordinator.key, crl: pki/crl.pem}"
+    echo "deadline_ms: ${FED_DEADLINE_MS:-5000}"
+    echo "nodes:"
+    local type municipality country
+    while IFS=, read -r id type municipality country; do
+      [ "$id" = "agency_id" ] && continue
+      municipality=${municipality%\"}; municipality=${municipality#\"}
+      local addr
+      addr=$(fed_wait_ready "$FED_WORK/run/$id.addr" "$(cat "$FED_WORK/run/$id.pid")")
+      echo "  - {id: $id, agency_type: $type, municipality: \"$municipality\", country: $country, address: $addr}"
+    done < "$FED_SRC/federation.csv"
+  } >"$FED_WORK/coordinator.yaml"
+  rm -f "$FED_WORK/run/coordinator.addr"
+  "$FED_BIN/caselink-coordinator" serve --config "$FED_WORK/coordinator.yaml" --foreground \
+      --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
+  echo $! >"$FED_WORK/run/coordinator.pid"
+  FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
+}
+
+fed_query() {
+  "$FED_BIN/caselink" query "$@" --coordinator "$FED_COORD" --tls-dir "$FED_PKI" --name national
+}
+
+fed_stop() {
+  local f pid
+  for f in "$FED_WORK"/run/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for f in "$FED_WORK"/run/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+}

@@ -1,0 +1,465 @@
+/*
+ * caselink query — asks the coordinator for a measure and prints the answer
+ * with its coverage as a table, CSV or JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/cl_error.h"
+#include "protocol/party.h"
+#include "protocol/pki.h"
+#include "protocol/rpc.h"
+#include "tools/cli.h"
+
+#define QUERY_MAX_BY	   5
+#define QUERY_DEADLINE_MS  30000
+#define QUERY_MAX_ROWS	   (1u << 20)
+#define QUERY_MAX_FAILURES 4096
+
+struct query_failure {
+	char node[RPC_PEER_ID_MAX];
+	char reason[RPC_STATUS_MSG_MAX + 32];
+};
+
+struct query_answer {
+	size_t nkeys;
+	char *key_cols[QUERY_MAX_BY];
+	char **keys;	 /* nrows * nkeys */
+	int64_t *values; /* nrows */
+	size_t nrows, cap;
+	int have_coverage, complete;
+	unsigned asked, answered;
+	size_t nfailed;
+	struct query_failure *failed;
+};
+
+static void query_usage(void)
+{
+	fprintf(stderr,
+		"usage: caselink query MEASURE --from YYYY-MM-DD --to YYYY-MM-DD [--by LIST]\n"
+		"         [--format table|csv|json] --coordinator HOST:PORT\n"
+		"         (--tls-dir DIR --name ID | --ca FILE --cert FILE --key FILE | "
+		"--insecure-demo)\n"
+		"         [--purpose CODE] [--legal-basis CODE]\n"
+		"  measures: incident_events; LIST: municipality,agency_type,quarter|month|year\n"
+		"  the period is half-open: [from, to)\n");
+}
+
+static int query_on_message(const uint8_t *msg, size_t len, void *user)
+{
+	struct query_answer *a = user;
+	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
+	size_t i, k;
+	int rc = 0;
+
+	if (!r)
+		return 1;
+	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE) {
+		Caselink__V1__Coverage *c = r->coverage;
+
+		a->have_coverage = 1;
+		a->asked = c->nodes_asked;
+		a->answered = c->nodes_answered;
+		if (c->n_failed > QUERY_MAX_FAILURES) {
+			rc = 1;
+			goto out;
+		}
+		a->failed = calloc(c->n_failed ? c->n_failed : 1, sizeof(*a->failed));
+		if (!a->failed) {
+			rc = 1;
+			goto out;
+		}
+		for (i = 0; i < c->n_failed; i++) {
+			snprintf(a->failed[i].node, sizeof(a->failed[i].node), "%s",
+				 c->failed[i]->node_id);
+			snprintf(a->failed[i].reason, sizeof(a->failed[i].reason), "%s",
+				 c->failed[i]->reason);
+		}
+		a->nfailed = c->n_failed;
+	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS) {
+		Caselink__V1__RowBatch *b = r->rows;
+
+		if (b->n_key_columns != a->nkeys) {
+			rc = 1;
+			goto out;
+		}
+		for (k = 0; k < a->nkeys && !a->key_cols[k]; k++)
+			a->key_cols[k] = strdup(b->key_columns[k]);
+		for (i = 0; i < b->n_rows; i++) {
+			Caselink__V1__Row *row = b->rows[i];
+
+			if (row->n_keys != a->nkeys || row->n_values != 1 ||
+			    a->nrows >= QUERY_MAX_ROWS) {
+				rc = 1;
+				goto out;
+			}
+			if (a->nrows == a->cap) {
+				size_t cap = a->cap ? a->cap * 2 : 64;
+				char **keys = realloc(a->keys, cap * (a->nkeys ? a->nkeys : 1) *
+								   sizeof(*keys));
+				int64_t *vals;
+
+				if (!keys) {
+					rc = 1;
+					goto out;
+				}
+				a->keys = keys;
+				vals = realloc(a->values, cap * sizeof(*vals));
+				if (!vals) {
+					rc = 1;
+					goto out;
+				}
+				a->values = vals;
+				a->cap = cap;
+			}
+			for (k = 0; k < a->nkeys; k++)
+				a->keys[a->nrows * a->nkeys + k] = strdup(row->keys[k]);
+			a->values[a->nrows] = row->values[0]->count;
+			a->nrows++;
+		}
+		if (r->last)
+			a->complete = 1;
+	}
+out:
+	caselink__v1__query_response__free_unpacked(r, NULL);
+	return rc;
+}
+
+static void query_answer_free(struct query_answer *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nrows * a->nkeys; i++)
+		free(a->keys[i]);
+	for (i = 0; i < QUERY_MAX_BY; i++)
+		free(a->key_cols[i]);
+	free(a->keys);
+	free(a->values);
+	free(a->failed);
+}
+
+static void query_print_coverage(FILE *f, const char *prefix, const struct query_answer *a)
+{
+	size_t i;
+
+	fprintf(f, "%scoverage: %u of %u nodes answered\n", prefix, a->answered, a->asked);
+	for (i = 0; i < a->nfailed; i++)
+		fprintf(f, "%s  failed: %s (%s)\n", prefix, a->failed[i].node, a->failed[i].reason);
+}
+
+/* Display width of UTF-8 text: one column per code point (no wide scripts here). */
+static size_t query_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static void query_pad(const char *s, size_t width)
+{
+	size_t w = query_width(s);
+
+	fputs(s, stdout);
+	while (w++ < width)
+		putchar(' ');
+	fputs("  ", stdout);
+}
+
+static void query_print_table(const struct query_answer *a, const char *measure, const char *from,
+			      const char *to)
+{
+	size_t w[QUERY_MAX_BY + 1], i, k;
+	int64_t total = 0;
+
+	printf("%s, period [%s, %s)\n\n", measure, from, to);
+	for (k = 0; k < a->nkeys; k++)
+		w[k] = query_width(a->key_cols[k] ? a->key_cols[k] : "");
+	w[a->nkeys] = strlen(measure);
+	for (i = 0; i < a->nrows; i++)
+		for (k = 0; k < a->nkeys; k++) {
+			size_t l = query_width(a->keys[i * a->nkeys + k]);
+
+			if (l > w[k])
+				w[k] = l;
+		}
+	for (k = 0; k < a->nkeys; k++)
+		query_pad(a->key_cols[k] ? a->key_cols[k] : "", w[k]);
+	printf("%*s\n", (int)w[a->nkeys], measure);
+	for (i = 0; i < a->nrows; i++) {
+		for (k = 0; k < a->nkeys; k++)
+			query_pad(a->keys[i * a->nkeys + k], w[k]);
+		printf("%*lld\n", (int)w[a->nkeys], (long long)a->values[i]);
+		total += a->values[i];
+	}
+	if (a->nkeys) {
+		for (k = 0; k < a->nkeys; k++)
+			query_pad(k == 0 ? "total" : "", w[k]);
+		printf("%*lld\n", (int)w[a->nkeys], (long long)total);
+	}
+	printf("\n");
+	query_print_coverage(stdout, "", a);
+}
+
+/* One CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */
+static void query_csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void query_print_csv(const struct query_answer *a, const char *measure, const char *from,
+			    const char *to)
+{
+	size_t i, k;
+
+	printf("# %s, period [%s, %s)\n", measure, from, to);
+	query_print_coverage(stdout, "# ", a);
+	for (k = 0; k < a->nkeys; k++) {
+		query_csv_field(a->key_cols[k] ? a->key_cols[k] : "");
+		putchar(',');
+	}
+	printf("%s\n", measure);
+	for (i = 0; i < a->nrows; i++) {
+		for (k = 0; k < a->nkeys; k++) {
+			query_csv_field(a->keys[i * a->nkeys + k]);
+			putchar(',');
+		}
+		printf("%lld\n", (long long)a->values[i]);
+	}
+}
+
+static int query_print_json(const struct query_answer *a, const char *measure, const char *from,
+			    const char *to)
+{
+	json_t *root = json_object(), *rows = json_array(), *cols = json_array(),
+	       *cov = json_object(), *failed = json_array();
+	size_t i, k;
+	int rc = CL_ENOMEM;
+
+	if (!root || !rows || !cols || !cov || !failed)
+		goto out;
+	json_object_set_new(root, "measure", json_string(measure));
+	json_object_set_new(root, "period",
+			    json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "bounds", "[)"));
+	for (k = 0; k < a->nkeys; k++)
+		json_array_append_new(cols, json_string(a->key_cols[k] ? a->key_cols[k] : ""));
+	json_array_append_new(cols, json_string(measure));
+	for (i = 0; i < a->nrows; i++) {
+		json_t *row = json_array();
+
+		for (k = 0; k < a->nkeys; k++)
+			json_array_append_new(row, json_string(a->keys[i * a->nkeys + k]));
+		json_array_append_new(row, json_integer((json_int_t)a->values[i]));
+		json_array_append_new(rows, row);
+	}
+	for (i = 0; i < a->nfailed; i++)
+		json_array_append_new(failed, json_pack("{s:s, s:s}", "node", a->failed[i].node,
+							"reason", a->failed[i].reason));
+	json_object_set_new(cov, "nodes_asked", json_integer(a->asked));
+	json_object_set_new(cov, "nodes_answered", json_integer(a->answered));
+	json_object_set_new(cov, "failed", failed);
+	failed = NULL;
+	json_object_set_new(root, "columns", cols);
+	cols = NULL;
+	json_object_set_new(root, "rows", rows);
+	rows = NULL;
+	json_object_set_new(root, "coverage", cov);
+	cov = NULL;
+	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0) {
+		putchar('\n');
+		rc = CL_OK;
+	} else {
+		rc = CL_EIO;
+	}
+out:
+	json_decref(root);
+	json_decref(rows);
+	json_decref(cols);
+	json_decref(cov);
+	json_decref(failed);
+	return rc;
+}
+
+static int query_split_by(char *list, char **out, size_t *n)
+{
+	char *save = NULL, *tok;
+
+	*n = 0;
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == QUERY_MAX_BY)
+			return CL_EUSAGE;
+		out[(*n)++] = tok;
+	}
+	return CL_OK;
+}
+
+int query_main(int argc, char **argv)
+{
+	const char *measure = NULL, *from = NULL, *to = NULL, *format = "table",
+		   *coordinator = NULL, *tls_dir = NULL, *name = NULL, *ca = NULL, *cert = NULL,
+		   *key = NULL, *purpose = "monitoring", *legal_basis = "statistics";
+	char *by = NULL, *group_by[QUERY_MAX_BY], path[3][1024], err[512] = "";
+	char peer_id[RPC_PEER_ID_MAX] = "", peer_role[RPC_PEER_ROLE_MAX] = "";
+	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
+	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
+	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
+	struct query_answer ans;
+	struct party_tls *tls = NULL;
+	struct rpc_channel *ch = NULL;
+	struct rpc_channel_config cc;
+	struct rpc_status st;
+	uint8_t id[PARTY_REQUEST_ID_LEN], *req = NULL;
+	size_t nby = 0, req_len;
+	int insecure = 0, i, rc;
+
+	memset(&ans, 0, sizeof(ans));
+	for (i = 1; i < argc; i++) {
+		const char **opt = NULL;
+
+		if (!strcmp(argv[i], "--insecure-demo")) {
+			insecure = 1;
+			continue;
+		}
+		if (argv[i][0] != '-' && !measure) {
+			measure = argv[i];
+			continue;
+		}
+		if (!strcmp(argv[i], "--from"))
+			opt = &from;
+		else if (!strcmp(argv[i], "--to"))
+			opt = &to;
+		else if (!strcmp(argv[i], "--format"))
+			opt = &format;
+		else if (!strcmp(argv[i], "--coordinator"))
+			opt = &coordinator;
+		else if (!strcmp(argv[i], "--tls-dir"))
+			opt = &tls_dir;
+		else if (!strcmp(argv[i], "--name"))
+			opt = &name;
+		else if (!strcmp(argv[i], "--ca"))
+			opt = &ca;
+		else if (!strcmp(argv[i], "--cert"))
+			opt = &cert;
+		else if (!strcmp(argv[i], "--key"))
+			opt = &key;
+		else if (!strcmp(argv[i], "--purpose"))
+			opt = &purpose;
+		else if (!strcmp(argv[i], "--legal-basis"))
+			opt = &legal_basis;
+		if (!strcmp(argv[i], "--by") && i + 1 < argc) {
+			by = argv[++i];
+			continue;
+		}
+		if (!opt || i + 1 >= argc) {
+			fprintf(stderr, "caselink query: unknown or incomplete option '%.40s'\n",
+				argv[i]);
+			query_usage();
+			return 2;
+		}
+		*opt = argv[++i];
+	}
+	if (!measure || !from || !to || !coordinator ||
+	    (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))) {
+		query_usage();
+		return 2;
+	}
+	if (by && query_split_by(by, group_by, &nby) != CL_OK) {
+		fprintf(stderr, "caselink query: at most %d groupings\n", QUERY_MAX_BY);
+		return 2;
+	}
+	if (!insecure) {
+		if (tls_dir && name) {
+			snprintf(path[0], sizeof(path[0]), "%s/ca.pem", tls_dir);
+			snprintf(path[1], sizeof(path[1]), "%s/%s.pem", tls_dir, name);
+			snprintf(path[2], sizeof(path[2]), "%s/%s.key", tls_dir, name);
+			ca = path[0];
+			cert = path[1];
+			key = path[2];
+		}
+		if (!ca || !cert || !key) {
+			fprintf(stderr,
+				"caselink query: give --tls-dir and --name, or --ca, --cert "
+				"and --key (or --insecure-demo for a plaintext demo)\n");
+			return 2;
+		}
+		rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
+		if (rc == CL_OK) {
+			char *pem = NULL;
+			size_t pem_len = 0;
+
+			rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
+			if (rc == CL_OK)
+				rc = pki_cert_identity(pem, pem_len, peer_id, sizeof(peer_id),
+						       peer_role, sizeof(peer_role));
+			free(pem);
+		}
+		if (rc != CL_OK) {
+			fprintf(stderr, "caselink query: %s\n", *err ? err : cl_strerror(rc));
+			return 2;
+		}
+	}
+	ans.nkeys = nby;
+	rc = party_header_fill(&h, &who, id, purpose, legal_basis, peer_id, peer_role);
+	if (rc != CL_OK)
+		goto out;
+	q.header = &h;
+	q.measure = (char *)measure;
+	q.period_from = (char *)from;
+	q.period_to = (char *)to;
+	q.n_group_by = nby;
+	q.group_by = group_by;
+	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	req_len = caselink__v1__query_request__get_packed_size(&q);
+	req = malloc(req_len ? req_len : 1);
+	if (!req) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	caselink__v1__query_request__pack(&q, req);
+	memset(&cc, 0, sizeof(cc));
+	cc.target = coordinator;
+	cc.insecure_demo = insecure;
+	party_tls_fill(tls, &cc.tls);
+	cc.server_name = insecure ? NULL : "coordinator";
+	cc.expected_roles = RPC_ROLE_COORDINATOR;
+	rc = rpc_channel_new(&cc, &ch);
+	if (rc == CL_OK)
+		rc = rpc_call_stream(ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len,
+				     QUERY_DEADLINE_MS, query_on_message, &ans, NULL, &st);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink query: refused or failed: %s (%s)\n", st.message,
+			cl_strerror(rc));
+		goto out;
+	}
+	if (!ans.have_coverage || !ans.complete) {
+		fprintf(stderr, "caselink query: incomplete answer from the coordinator\n");
+		rc = CL_EPROTO;
+		goto out;
+	}
+	if (!strcmp(format, "table"))
+		query_print_table(&ans, measure, from, to);
+	else if (!strcmp(format, "csv"))
+		query_print_csv(&ans, measure, from, to);
+	else
+		rc = query_print_json(&ans, measure, from, to);
+out:
+	free(req);
+	rpc_channel_free(ch);
+	party_tls_free(tls);
+	query_answer_free(&ans);
+	return rc == CL_OK ? 0 : 1;
+}
