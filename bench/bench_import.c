@@ -1,0 +1,289 @@
+/*
+ * bench_import — the import benchmark: generates persons.csv and events.csv,
+ * imports them with caselink-node (full validation) and, side by side, imports
+ * the same events.csv with the sqlite3 shell's `.import --csv` into a bare
+ * table; prints events/s for both, the ratio and each child's peak RSS.
+ *
+ *   bench_import [--events N] [--dir DIR] [--node PATH] [--sqlite3 PATH] [--keep]
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_PATH_MAX 1024
+
+struct bench_result {
+	double seconds;
+	long maxrss_kib;
+	int status;
+};
+
+static const char *const bench_types[] = {
+    "police_callout",
+    "crime_report",
+    "medical_injury",
+    "ngo_disclosure",
+    "risk_assessment",
+    "child_threat_assessment",
+    "referral_sent",
+    "referral_received",
+    "intake",
+    "counselling",
+    "legal_aid",
+    "psychologist",
+    "crisis_intervention",
+    "shelter_admission",
+    "shelter_exit",
+    "child_welfare_case_opened",
+    "protection_order_issued",
+    "protection_order_breach",
+    "separation_order",
+    "criminal_case_opened",
+    "court_decision",
+    "conviction",
+    "programme_enrolled",
+    "programme_completed",
+    "programme_dropped",
+    "marac_case_review",
+};
+static const char *const bench_roles[] = {"victim", "perpetrator", "child"};
+static const char *const bench_rels[] = {"partner", "ex_partner",   "parent", "child",
+					 "sibling", "other_family", "other",  ""};
+static const char *const bench_forms[] = {
+    "physical", "psychological", "physical;psychological", "sexual", "economic;psychological", ""};
+static const char *const bench_levels[] = {"none", "standard", "medium", "high", ""};
+static const char *const bench_agencies[] = {"police",	"social_services", "ngo",
+					     "shelter", "health",	   "child_rights"};
+static const char *const bench_given[] = {"Anna", "Jānis",  "Ona",  "Rasa",
+					  "Līga", "Andris", "Inga", "Tomas"};
+static const char *const bench_family[] = {"Bērziņa", "Kalniņš", "Kazlauskienė", "Petraitis",
+					   "Ozola",   "Žemaitė", "Liepa",	 "Vaitkus"};
+
+static uint64_t bench_rng = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t bench_rand(uint32_t n)
+{
+	bench_rng ^= bench_rng << 13;
+	bench_rng ^= bench_rng >> 7;
+	bench_rng ^= bench_rng << 17;
+	return (uint32_t)((bench_rng >> 16) % n);
+}
+
+#define BENCH_PICK(a) (a)[bench_rand(sizeof(a) / sizeof((a)[0]))]
+
+static int bench_generate(const char *persons, const char *events, uint64_t n)
+{
+	uint64_t npersons = n / 10 + 1, i;
+	FILE *f = fopen(persons, "w");
+
+	if (!f)
+		return -1;
+	fputs("person_ref,national_id,id_country,given_name,family_name,birth_date,sex,sharing\n",
+	      f);
+	for (i = 0; i < npersons; i++) {
+		unsigned y = 1940 + bench_rand(70), m = 1 + bench_rand(12), d = 1 + bench_rand(28);
+
+		if (i % 3 == 0) /* an LV old-form code (check digit often wrong: counted invalid) */
+			fprintf(f, "P%08llu,%02u%02u%02u-1%04u,LV,%s,%s,%u-%02u-%02u,F,%s\n",
+				(unsigned long long)i, d, m, y % 100, bench_rand(10000),
+				BENCH_PICK(bench_given), BENCH_PICK(bench_family), y, m, d,
+				i % 50 == 0 ? "restricted" : "");
+		else
+			fprintf(f, "P%08llu,,,%s,%s,%u,%c,\n", (unsigned long long)i,
+				BENCH_PICK(bench_given), BENCH_PICK(bench_family), y,
+				"FMXU"[bench_rand(4)]);
+	}
+	if (fclose(f))
+		return -1;
+
+	f = fopen(events, "w");
+	if (!f)
+		return -1;
+	fputs("event_ref,person_ref,event_type,occurred_at,role,other_person_ref,relationship,"
+	      "violence_forms,risk_level,risk_score,risk_instrument,child_threat_level,"
+	      "referral_to,municipality\n",
+	      f);
+	for (i = 0; i < n; i++) {
+		const char *type = BENCH_PICK(bench_types);
+		unsigned y = 2015 + bench_rand(10), m = 1 + bench_rand(12), d = 1 + bench_rand(28);
+		int risk = !strcmp(type, "risk_assessment");
+
+		fprintf(f, "E%010llu,P%08llu,%s,", (unsigned long long)i,
+			(unsigned long long)bench_rand((uint32_t)npersons), type);
+		if (i % 2)
+			fprintf(f, "%u-%02u-%02uT%02u:%02u+02:00,", y, m, d, bench_rand(24),
+				bench_rand(60));
+		else
+			fprintf(f, "%u-%02u-%02u,", y, m, d);
+		fprintf(f, "%s,", BENCH_PICK(bench_roles));
+		if (i % 4 == 0)
+			fprintf(f, "P%08llu,%s,",
+				(unsigned long long)bench_rand((uint32_t)npersons),
+				BENCH_PICK(bench_rels));
+		else
+			fputs(",,", f);
+		fprintf(f, "%s,%s,", BENCH_PICK(bench_forms), BENCH_PICK(bench_levels));
+		if (risk)
+			fprintf(f, "%u,%s,", bench_rand(40), i % 3 ? "police_ra" : "marac");
+		else
+			fputs(",,", f);
+		if (!strcmp(type, "child_threat_assessment"))
+			fprintf(f, "%u,", bench_rand(3));
+		else
+			fputc(',', f);
+		fprintf(f, "%s,%s\n",
+			!strcmp(type, "referral_sent") ? BENCH_PICK(bench_agencies) : "",
+			i % 10 == 0 ? "Jūrmala" : "");
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+static double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs argv (stdout to /dev/null unless show) and measures wall time and peak RSS. */
+static int bench_run(char *const argv[], int show, struct bench_result *r)
+{
+	struct rusage ru;
+	double t0;
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	t0 = bench_now();
+	pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (!show && !freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "bench_import: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (wait4(pid, &status, 0, &ru) != pid)
+		return -1;
+	r->seconds = bench_now() - t0;
+	r->maxrss_kib = ru.ru_maxrss;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return r->status == 0 ? 0 : -1;
+}
+
+static int bench_path(char *buf, const char *dir, const char *name)
+{
+	int n = snprintf(buf, BENCH_PATH_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= BENCH_PATH_MAX ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char persons[BENCH_PATH_MAX], events[BENCH_PATH_MAX], data[BENCH_PATH_MAX];
+	char sqldb[BENCH_PATH_MAX], node[BENCH_PATH_MAX], cmd[BENCH_PATH_MAX * 5];
+	const char *dir = "bench-import", *sqlite3 = "sqlite3", *node_arg = NULL;
+	struct bench_result rp, re, rs, rm;
+	uint64_t n = 1000000;
+	int i, keep = 0;
+	double t0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--events") && i + 1 < argc)
+			n = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			node_arg = argv[++i];
+		else if (!strcmp(argv[i], "--sqlite3") && i + 1 < argc)
+			sqlite3 = argv[++i];
+		else if (!strcmp(argv[i], "--keep"))
+			keep = 1;
+		else {
+			fprintf(stderr, "usage: bench_import [--events N] [--dir DIR] [--node PATH]"
+					" [--sqlite3 PATH] [--keep]\n");
+			return 2;
+		}
+	}
+	if (n == 0 || n > 100000000)
+		return 2;
+	if (node_arg) {
+		snprintf(node, sizeof(node), "%s", node_arg);
+	} else {
+		/* caselink-node beside this program */
+		const char *slash = strrchr(argv[0], '/');
+		int len = slash ? (int)(slash - argv[0]) : 1;
+
+		snprintf(node, sizeof(node), "%.*s/caselink-node", len, slash ? argv[0] : ".");
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		perror(dir);
+		return 1;
+	}
+	if (bench_path(persons, dir, "persons.csv") || bench_path(events, dir, "events.csv") ||
+	    bench_path(data, dir, "node") || bench_path(sqldb, dir, "bare.db"))
+		return 1;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s-journal'", data, sqldb, sqldb);
+	if (system(cmd) != 0)
+		return 1;
+
+	t0 = bench_now();
+	if (bench_generate(persons, events, n)) {
+		perror("generate");
+		return 1;
+	}
+	printf("generated %llu events, %llu persons in %.1f s\n", (unsigned long long)n,
+	       (unsigned long long)(n / 10 + 1), bench_now() - t0);
+
+	{
+		char *init[] = {node,	  "init",   "--data",	      data,   "--agency",  "bench",
+				"--type", "police", "--municipality", "Rīga", "--country", "LV",
+				NULL};
+		char *ip[] = {node, "import", "--data", data, "--persons", persons, NULL};
+		char *ie[] = {node, "import", "--data", data, "--events", events, NULL};
+		char *sf[] = {(char *)sqlite3, sqldb, ".import --csv events.csv events", NULL};
+		char *sm[] = {(char *)sqlite3, ":memory:", ".import --csv events.csv events", NULL};
+		char imp[BENCH_PATH_MAX + 32];
+
+		snprintf(imp, sizeof(imp), ".import --csv %s events", events);
+		sf[2] = imp;
+		sm[2] = imp;
+		if (bench_run(init, 0, &rp) || bench_run(ip, 0, &rp) || bench_run(ie, 1, &re)) {
+			fprintf(stderr, "bench_import: caselink-node failed\n");
+			return 1;
+		}
+		if (bench_run(sf, 0, &rs) || bench_run(sm, 0, &rm)) {
+			fprintf(stderr, "bench_import: sqlite3 failed\n");
+			return 1;
+		}
+	}
+	printf("caselink-node import persons: %8.2f s  %10.0f rows/s    peak RSS %6.1f MiB\n",
+	       rp.seconds, (double)(n / 10 + 1) / rp.seconds, (double)rp.maxrss_kib / 1024);
+	printf("caselink-node import events:  %8.2f s  %10.0f events/s  peak RSS %6.1f MiB\n",
+	       re.seconds, (double)n / re.seconds, (double)re.maxrss_kib / 1024);
+	printf("sqlite3 .import (file):       %8.2f s  %10.0f events/s  peak RSS %6.1f MiB\n",
+	       rs.seconds, (double)n / rs.seconds, (double)rs.maxrss_kib / 1024);
+	printf("sqlite3 .import (:memory:):   %8.2f s  %10.0f events/s  peak RSS %6.1f MiB\n",
+	       rm.seconds, (double)n / rm.seconds, (double)rm.maxrss_kib / 1024);
+	printf("ratio caselink/sqlite3 file:   %.2f\n", rs.seconds / re.seconds);
+	printf("ratio caselink/sqlite3 memory: %.2f\n", rm.seconds / re.seconds);
+	if (!keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s' '%s'", data, sqldb, persons,
+			 events);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return 0;
+}
