@@ -96,11 +96,13 @@ int node_query_incident_events(struct node_store *s, int64_t from, int64_t to, u
 	if (nkeys)
 		rc = snprintf(sql, sizeof(sql),
 			      "SELECT %s,count(*) FROM events e WHERE e.category='incident' AND "
+			      "e.role='victim' AND "
 			      "e.occurred_at>=?1 AND e.occurred_at<?2 GROUP BY %s ORDER BY %s",
 			      cols, cols, cols);
 	else
 		rc = snprintf(sql, sizeof(sql),
 			      "SELECT count(*) FROM events e WHERE e.category='incident' AND "
+			      "e.role='victim' AND "
 			      "e.occurred_at>=?1 AND e.occurred_at<?2 AND ?3 IS NOT NULL");
 	/* Without grouping the one row is the total, zero included. */
 	if (rc < 0 || (size_t)rc >= sizeof(sql))

@@ -33,7 +33,9 @@ int node_query_parse_by(const char *list, unsigned *out);
 size_t node_query_by_names(unsigned flags, const char *names[NODE_QUERY_MAX_KEYS]);
 
 /*
- * Counts the node's incident events (category incident) that occurred in
+ * Counts the node's incident events (category incident, role victim — the
+ * "incident events" of measure M1, one per victim per recorded incident, so a
+ * call-out recorded for both victim and perpetrator counts once) that occurred in
  * [from, to) (epoch seconds, UTC), grouped by the flags, and calls emit once
  * per group, in key order. A non-zero return from emit stops and is returned.
  */
