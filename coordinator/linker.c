@@ -10,13 +10,14 @@
 
 #include "common/cl_error.h"
 
-#define LK_WORDS      (LINKER_BLOOM_BYTES / 8)
-#define LK_NONE	      UINT32_MAX
-#define LK_AUTO_PAIRS ((uint64_t)1 << 27) /* above this many pairs, AUTO uses LSH */
-#define LK_LSH_TABLES 40
-#define LK_LSH_POOL   512  /* the most balanced bits, from which tables sample */
-#define LK_SAMPLE     8192 /* filters sampled to estimate bit frequencies */
-#define LK_CHUNK      4096 /* filters per kernel call */
+#define LK_WORDS	  (LINKER_BLOOM_BYTES / 8)
+#define LK_NONE		  UINT32_MAX
+#define LK_AUTO_PAIRS	  ((uint64_t)1 << 27) /* above this many pairs, AUTO uses LSH */
+#define LK_LSH_TABLES	  40
+#define LK_LSH_POOL	  512  /* the most balanced bits, from which tables sample */
+#define LK_SAMPLE	  8192 /* filters sampled to estimate bit frequencies */
+#define LK_CHUNK	  4096 /* filters per kernel call */
+#define LK_DEMO_GROUP_MAX 256  /* records sharing one demo token */
 
 #define LK_HAS_ID    1u
 #define LK_HAS_DEMO  2u
@@ -31,8 +32,9 @@ struct lk_rec {
 };
 
 struct lk_pair {
-	float score;
+	float score; /* Dice; 1 + Dice for a pair sharing a demo token */
 	uint32_t a, b;
+	uint8_t demo;
 };
 
 struct linker {
@@ -458,71 +460,6 @@ out:
 	return rc;
 }
 
-/*
- * Demo tokens: a group of records sharing one is joined unless its members hold two different
- * id tokens (same family name, birth date and sex, different personal codes: twins), in which
- * case the records without a code are ambiguous and are left to the fuzzy step.
- */
-static int lk_exact_demos(struct linker *l)
-{
-	uint32_t *slots = NULL, *idrep = NULL;
-	unsigned char *ambig = NULL;
-	size_t cap = 0, i;
-	int rc;
-
-	rc = lk_table_new(l->n, &slots, &cap);
-	if (rc)
-		goto out;
-	idrep = malloc(cap * sizeof(*idrep));
-	ambig = calloc(cap, 1);
-	if (!idrep || !ambig) {
-		rc = CL_ENOMEM;
-		goto out;
-	}
-	memset(idrep, 0xff, cap * sizeof(*idrep));
-	for (i = 0; i < l->n; i++) {
-		size_t s;
-
-		if (!(l->recs[i].flags & LK_HAS_DEMO))
-			continue;
-		s = lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i), lk_demo);
-		if (slots[s] == LK_NONE)
-			slots[s] = (uint32_t)i;
-		if (!(l->recs[i].flags & LK_HAS_ID))
-			continue;
-		if (idrep[s] == LK_NONE)
-			idrep[s] = (uint32_t)i;
-		else if (memcmp(lk_id(l, idrep[s]), lk_id(l, (uint32_t)i), LINKER_TOKEN_LEN))
-			ambig[s] = 1;
-	}
-	for (i = 0; i < l->n; i++) {
-		size_t s;
-		uint32_t a, b;
-
-		if (!(l->recs[i].flags & LK_HAS_DEMO))
-			continue;
-		s = lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i), lk_demo);
-		if (ambig[s]) {
-			if (slots[s] == i)
-				l->stat[LINKER_STAT_DEMO_AMBIG]++;
-			continue;
-		}
-		a = lk_find(l->parent, slots[s]);
-		b = lk_find(l->parent, (uint32_t)i);
-		if (a != b) {
-			lk_unite(l, a, b);
-			l->stat[LINKER_STAT_DEMO_LINKS]++;
-		}
-	}
-out:
-	free(slots);
-	free(idrep);
-	free(ambig);
-	return rc;
-}
-
-/* ---- fuzzy candidates ---- */
-
 struct lk_pairs {
 	struct lk_pair *v;
 	size_t n, cap;
@@ -530,18 +467,120 @@ struct lk_pairs {
 	size_t setn, setcap;
 };
 
-static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score)
+static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score, int demo)
 {
 	int rc = lk_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
 
 	if (rc)
 		return rc;
 	p->v[p->n].score = score;
+	p->v[p->n].demo = (uint8_t)demo;
 	p->v[p->n].a = a < b ? a : b;
 	p->v[p->n].b = a < b ? b : a;
 	p->n++;
 	return 0;
 }
+
+/*
+ * Demo tokens: records sharing one become priority candidates (score 1 + Dice, ahead of every
+ * fuzzy pair) for the greedy step, so the one-record-per-node and id rules apply to them too.
+ * A group whose members hold two different id tokens (same family name, birth date and sex,
+ * different personal codes: twins) is ambiguous and skipped, as is a group of more than
+ * LK_DEMO_GROUP_MAX records; a pair whose filters both exist and score below the threshold
+ * (twins without codes, different given names) is vetoed.
+ */
+static int lk_exact_demos(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
+			  lk_andpop_fn andpop, struct lk_pairs *pairs)
+{
+	uint32_t *slots = NULL, *idrep = NULL, *gsize = NULL, *gstart = NULL, *members = NULL;
+	unsigned char *ambig = NULL;
+	size_t cap = 0, i, s, x, y;
+	int rc;
+
+	rc = lk_table_new(l->n, &slots, &cap);
+	if (rc)
+		goto out;
+	idrep = malloc(cap * sizeof(*idrep));
+	gsize = calloc(cap + 1, sizeof(*gsize));
+	gstart = malloc((cap + 1) * sizeof(*gstart));
+	members = malloc((l->n ? l->n : 1) * sizeof(*members));
+	ambig = calloc(cap, 1);
+	if (!idrep || !gsize || !gstart || !members || !ambig) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	memset(idrep, 0xff, cap * sizeof(*idrep));
+	for (i = 0; i < l->n; i++) {
+		if (!(l->recs[i].flags & LK_HAS_DEMO))
+			continue;
+		s = lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i), lk_demo);
+		if (slots[s] == LK_NONE)
+			slots[s] = (uint32_t)i;
+		gsize[s + 1]++;
+		if (!(l->recs[i].flags & LK_HAS_ID))
+			continue;
+		if (idrep[s] == LK_NONE)
+			idrep[s] = (uint32_t)i;
+		else if (memcmp(lk_id(l, idrep[s]), lk_id(l, (uint32_t)i), LINKER_TOKEN_LEN))
+			ambig[s] = 1;
+	}
+	/* group the records by slot (counting sort) */
+	gstart[0] = 0;
+	for (s = 0; s < cap; s++)
+		gstart[s + 1] = gstart[s] + gsize[s + 1];
+	for (s = 0; s < cap; s++)
+		gsize[s] = gstart[s];
+	for (i = 0; i < l->n; i++)
+		if (l->recs[i].flags & LK_HAS_DEMO)
+			members[gsize[lk_table_slot(l, slots, cap, lk_demo(l, (uint32_t)i),
+						    lk_demo)]++] = (uint32_t)i;
+	for (s = 0; s < cap; s++) {
+		size_t lo = gstart[s], hi = gstart[s + 1];
+
+		if (hi - lo < 2)
+			continue;
+		if (ambig[s] || hi - lo > LK_DEMO_GROUP_MAX) {
+			l->stat[LINKER_STAT_DEMO_AMBIG]++;
+			continue;
+		}
+		for (x = lo; x < hi; x++)
+			for (y = x + 1; y < hi; y++) {
+				uint32_t a = members[x], b = members[y];
+				const struct lk_rec *ra = &l->recs[a], *rb = &l->recs[b];
+				float score = 1.0f;
+
+				if (ra->node == rb->node || root0[a] == root0[b])
+					continue;
+				if (ra->bloom != LK_NONE && rb->bloom != LK_NONE) {
+					const uint64_t *wa =
+					    l->blooms + (size_t)ra->bloom * LK_WORDS;
+					const uint64_t *wb =
+					    l->blooms + (size_t)rb->bloom * LK_WORDS;
+					unsigned pa = lk_popcount(wa), pb = lk_popcount(wb);
+					unsigned c = andpop(wa, wb);
+
+					if (c < cmin[pa + pb]) {
+						l->stat[LINKER_STAT_DEMO_VETOED]++;
+						continue;
+					}
+					score += pa + pb ? (float)(2.0 * c / (pa + pb)) : 1.0f;
+				}
+				rc = lk_pairs_push(pairs, a, b, score, 1);
+				if (rc)
+					goto out;
+			}
+	}
+out:
+	free(slots);
+	free(idrep);
+	free(gsize);
+	free(gstart);
+	free(members);
+	free(ambig);
+	return rc;
+}
+
+/* ---- fuzzy candidates ---- */
 
 static uint64_t lk_mix(uint64_t x)
 {
@@ -642,7 +681,7 @@ static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t 
 				if (root0[ra] == root0[rb])
 					continue;
 				rc = lk_pairs_push(pairs, ra, rb,
-						   (float)(2.0 * hitc[c] / (pc[i] + pc[j])));
+						   (float)(2.0 * hitc[c] / (pc[i] + pc[j])), 0);
 				if (rc)
 					goto out;
 			}
@@ -783,7 +822,7 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 					if (rc == 1) {
 						rc = lk_pairs_push(
 						    pairs, ra, rb,
-						    (float)(2.0 * c / (pc[fa] + pc[fb])));
+						    (float)(2.0 * c / (pc[fa] + pc[fb])), 0);
 						if (rc)
 							goto out;
 					}
@@ -835,7 +874,7 @@ static void lk_greedy(struct linker *l, struct lk_pairs *pairs)
 			continue;
 		}
 		lk_unite(l, a, b);
-		l->stat[LINKER_STAT_FUZZY_LINKS]++;
+		l->stat[pairs->v[p].demo ? LINKER_STAT_DEMO_LINKS : LINKER_STAT_FUZZY_LINKS]++;
 	}
 }
 
@@ -848,6 +887,7 @@ int linker_run(struct linker *l)
 	lk_andpop_fn andpop;
 	size_t i, n;
 	uint64_t allpairs = 0;
+	size_t ndemo = 0;
 	int rc = 0, mode;
 
 	if (!l || l->ran)
@@ -871,17 +911,18 @@ int linker_run(struct linker *l)
 		l->mask[i * l->mwords + l->recs[i].node / 64] |= (uint64_t)1
 								 << (l->recs[i].node % 64);
 	}
+	lk_kernels(&scan, &andpop);
+	lk_cmin(l->threshold, cmin);
 	rc = lk_exact_ids(l);
-	if (rc)
-		goto out;
-	rc = lk_exact_demos(l);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
 		root0[i] = lk_find(l->parent, (uint32_t)i);
+	rc = lk_exact_demos(l, root0, cmin, andpop, &pairs);
+	if (rc)
+		goto out;
+	ndemo = pairs.n;
 
-	lk_kernels(&scan, &andpop);
-	lk_cmin(l->threshold, cmin);
 	mode = l->mode;
 	if (mode == LINKER_BLOCK_AUTO) {
 		/* an upper bound: pairs of filters, same-node pairs included */
@@ -894,7 +935,7 @@ int linker_run(struct linker *l)
 		rc = lk_fuzzy_all(l, root0, cmin, scan, &pairs);
 	if (rc)
 		goto out;
-	l->stat[LINKER_STAT_CANDIDATES] = pairs.n;
+	l->stat[LINKER_STAT_CANDIDATES] = pairs.n - ndemo;
 	lk_greedy(l, &pairs);
 
 	/* dense cluster ids in order of first record */

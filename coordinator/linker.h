@@ -2,12 +2,15 @@
  * linker — the coordinator's record linkage within one query (measures.md "Linked person").
  *
  * Records come from N nodes, each with an optional id token, demo token and Bloom filter
- * (protocol/encode.h). linker_run (a) joins records with equal id tokens, (b) joins records with
- * equal demo tokens unless the demo token is shared by two different id tokens (twins), (c) scores
- * pairs of records at different nodes by the Dice coefficient of their filters, with blocking for
- * large inputs, (d) merges clusters greedily by descending score while a cluster holds at most one
- * record per node (beyond those joined by exact tokens) and never two different id tokens, and (e)
- * returns the resulting linked persons (transitive closure) as dense cluster ids.
+ * (protocol/encode.h). linker_run (a) joins records with equal id tokens (also at one node);
+ * (b) makes pairs of records at different nodes with equal demo tokens priority candidates,
+ * unless the token is shared by two different id tokens (twins) or both filters score below the
+ * threshold (twins without codes: a different given name); (c) scores pairs of records at
+ * different nodes by the Dice coefficient of their filters, comparing all pairs or, for large
+ * inputs, those an LSH blocking proposes; (d) merges clusters greedily, demo pairs first, then by
+ * descending Dice, while the two clusters hold no common node and no two different id tokens
+ * (anonlink's greedy solver, with exact joins); (e) returns the linked persons (transitive
+ * closure) as dense cluster ids.
  */
 #ifndef CASELINK_COORDINATOR_LINKER_H
 #define CASELINK_COORDINATOR_LINKER_H
@@ -28,17 +31,18 @@
 #define LINKER_BLOCK_LSH  2 /* bit-sampling LSH over the most balanced bits */
 
 /* Counters of the last linker_run, for linker_stat. */
-#define LINKER_STAT_ID_LINKS	  0 /* unions made by equal id tokens */
-#define LINKER_STAT_DEMO_LINKS	  1 /* unions made by equal demo tokens */
-#define LINKER_STAT_DEMO_AMBIG	  2 /* demo tokens left unused: shared by different id tokens */
-#define LINKER_STAT_COMPARISONS	  3 /* Dice coefficients computed */
-#define LINKER_STAT_CANDIDATES	  4 /* distinct pairs scoring at or above the threshold */
-#define LINKER_STAT_FUZZY_LINKS	  5 /* cluster merges made by the fuzzy step */
-#define LINKER_STAT_FUZZY_REFUSED 6 /* pairs refused by one-per-node or id conflicts */
-#define LINKER_STAT_CLUSTERS	  7 /* linked persons */
-#define LINKER_STAT_LSH_TABLES	  8 /* LSH tables used (0: all pairs compared) */
-#define LINKER_STAT_LSH_BITS	  9 /* bits sampled per LSH table */
-#define LINKER_STAT_MAX		  10
+#define LINKER_STAT_ID_LINKS	  0  /* unions made by equal id tokens */
+#define LINKER_STAT_DEMO_LINKS	  1  /* cluster merges made by equal demo tokens */
+#define LINKER_STAT_DEMO_AMBIG	  2  /* demo groups skipped: different id tokens, or too large */
+#define LINKER_STAT_COMPARISONS	  3  /* Dice coefficients computed */
+#define LINKER_STAT_CANDIDATES	  4  /* distinct pairs scoring at or above the threshold */
+#define LINKER_STAT_FUZZY_LINKS	  5  /* cluster merges made by the fuzzy step */
+#define LINKER_STAT_FUZZY_REFUSED 6  /* pairs refused by one-per-node or id conflicts */
+#define LINKER_STAT_CLUSTERS	  7  /* linked persons */
+#define LINKER_STAT_LSH_TABLES	  8  /* LSH tables used (0: all pairs compared) */
+#define LINKER_STAT_LSH_BITS	  9  /* bits sampled per LSH table */
+#define LINKER_STAT_DEMO_VETOED	  10 /* demo pairs refused: both filters below the threshold */
+#define LINKER_STAT_MAX		  11
 
 struct linker;
 

@@ -60,7 +60,7 @@ static void test_exact_ids_and_demos(void **state)
 	add(l, 1, "r1", x, NULL, NULL); /* 1: id -> 0 */
 	add(l, 2, "r2", y, NULL, NULL); /* 2: other person */
 	add(l, 2, "r3", NULL, e, NULL); /* 3 */
-	add(l, 0, "r4", NULL, e, NULL); /* 4: demo -> 3 */
+	add(l, 3, "r4", NULL, e, NULL); /* 4: demo -> 3 */
 	add(l, 1, "r5", x, e, NULL);	/* 5: id -> 0, demo -> 3: closure */
 	/* twins: one demo token d, two personal codes, and a record without a code */
 	add(l, 0, "t0", x, d, NULL);	/* 6: id x */
@@ -79,6 +79,7 @@ static void test_exact_ids_and_demos(void **state)
 	assert_int_not_equal(cl(l, 8), cl(l, 7));
 	assert_int_equal(cl(l, 0), 0);
 	assert_int_equal(linker_stat(l, LINKER_STAT_DEMO_AMBIG), 1);
+	assert_int_equal(linker_stat(l, LINKER_STAT_DEMO_LINKS), 2);
 	assert_int_equal(linker_stat(l, LINKER_STAT_CLUSTERS), 3);
 	{
 		const unsigned char *h = NULL;
@@ -152,6 +153,48 @@ static void test_fuzzy_threshold_and_one_to_one(void **state)
 	assert_int_not_equal(cl(l, 0), cl(l, 1));
 	assert_int_equal(linker_set_threshold(l, 0.0), CL_EINVAL);
 	linker_free(l);
+}
+
+/* Same family name, birth date and sex, different given names: the filters veto the demo join. */
+static void test_demo_veto(void **state)
+{
+	unsigned char d[32], a[128], b[128], c[128];
+	struct linker *l = NULL;
+
+	(void)state;
+	tok(d, 5);
+	range_filter(a, 0, 100);
+	range_filter(b, 300, 400); /* Dice 0 with a */
+	range_filter(c, 2, 102);   /* Dice 0.98 with a */
+	assert_int_equal(linker_new(&l), 0);
+	add(l, 0, "twin1", NULL, d, a);
+	add(l, 1, "twin2", NULL, d, b);
+	add(l, 2, "twin1b", NULL, d, c);
+	add(l, 2, "nofilter", NULL, d, NULL);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_not_equal(cl(l, 0), cl(l, 1));
+	assert_int_equal(cl(l, 0), cl(l, 2));
+	/* node 2 holds two records with this demo token: the one without a filter is the other
+	 * twin, since a linked person holds at most one record per node */
+	assert_int_equal(cl(l, 1), cl(l, 3));
+	assert_int_equal(linker_stat(l, LINKER_STAT_DEMO_VETOED), 2);
+	linker_free(l);
+
+	/* demo pairs obey one record per node: node 0 already holds the person by code */
+	{
+		unsigned char x[32];
+
+		tok(x, 6);
+		assert_int_equal(linker_new(&l), 0);
+		add(l, 0, "code", x, NULL, NULL);
+		add(l, 1, "both", x, d, NULL);
+		add(l, 0, "demo", NULL, d, NULL);
+		assert_int_equal(linker_run(l), 0);
+		assert_int_equal(cl(l, 0), cl(l, 1));
+		assert_int_not_equal(cl(l, 2), cl(l, 1));
+		assert_int_equal(linker_stat(l, LINKER_STAT_FUZZY_REFUSED), 1);
+		linker_free(l);
+	}
 }
 
 static void test_closure_three_nodes(void **state)
@@ -301,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exact_ids_and_demos),
 	    cmocka_unit_test(test_fuzzy_threshold_and_one_to_one),
+	    cmocka_unit_test(test_demo_veto),
 	    cmocka_unit_test(test_closure_three_nodes),
 	    cmocka_unit_test(test_blocking_matches_brute_force),
 	};
