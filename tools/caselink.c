@@ -13,7 +13,6 @@ struct caselink_cmd {
 /* One line per subcommand, in the order `caselink help` lists them. */
 static const struct caselink_cmd caselink_cmds[] = {
     {"linkage-eval", linkage_eval_main, "measure linkage quality on FEBRL4 or a synth federation"},
-    {"linkage-eval", linkage_eval_main, "measure linkage quality on FEBRL4 or a synth federation"},
     {"pki", pki_main, "federation CA: init-ca, issue, revoke certificates"},
     {"query", query_main, "ask the coordinator for a measure (table, CSV or JSON)"},
     {"synth", synth_main, "generate a synthetic federation and its ground truth"},

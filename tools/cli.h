@@ -23,7 +23,4 @@ int linkage_eval_main(int argc, char **argv);
 /* caselink query: asks the coordinator for a measure (tools/query_cli.c). */
 int query_main(int argc, char **argv);
 
-/* caselink linkage-eval: encode-and-link quality on FEBRL4 / a synth federation. */
-int linkage_eval_main(int argc, char **argv);
-
 #endif
