@@ -530,10 +530,18 @@ static void truth_csv_close(struct truth_csv *c)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* Names echoed into the output CSVs unquoted must not need quoting. */
+static int truth_plain(const char *s)
+{
+	return strpbrk(s, ",\"\r\n") == NULL;
+}
+
 static int truth_muni(struct truth_db *db, const char *name, uint16_t *out)
 {
 	size_t i;
 
+	if (!truth_plain(name))
+		return CL_EPARSE;
 	for (i = 0; i < db->nmunis; i++)
 		if (!strcmp(db->munis[i], name))
 			break;
@@ -587,7 +595,7 @@ static int truth_load_federation(struct truth_db *db, const char *dir)
 			if (!strcmp(truth_agtypes[t], truth_csv_get(c, 1)))
 				break;
 		if (t == TRUTH_NAGTYPES || strlen(truth_csv_get(c, 0)) >= sizeof(a->id) ||
-		    !truth_csv_get(c, 0)[0]) {
+		    !truth_csv_get(c, 0)[0] || !truth_plain(truth_csv_get(c, 0))) {
 			rc = CL_EPARSE;
 			goto out;
 		}
@@ -657,6 +665,8 @@ static int truth_add_row(struct truth_db *db, int agency, const char *ref, const
 	}
 	if (db->nrows >= UINT32_MAX - 1)
 		return CL_ELIMIT;
+	if (!truth_plain(ref))
+		return CL_EPARSE;
 	if (tid) {
 		size_t tn = strlen(tid), slot;
 
