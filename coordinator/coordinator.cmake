@@ -1,7 +1,3 @@
-# The coordinator's query engine pieces that do not depend on the transport.
-add_library(cl_aggregate STATIC aggregate.c)
-target_link_libraries(cl_aggregate PUBLIC cl_common)
-
 # caselink-coordinator: the coordinator daemon.
 add_executable(caselink-coordinator ${CMAKE_CURRENT_LIST_DIR}/main.c
                                     ${CMAKE_CURRENT_LIST_DIR}/serve.c)

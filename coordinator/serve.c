@@ -9,7 +9,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
-#include "coordinator/aggregate.h"
+#include "common/aggregate.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"

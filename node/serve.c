@@ -21,6 +21,7 @@ struct node_server {
 	const char *data_dir;
 	struct partyconf *conf;
 	struct node_store_meta meta;
+	struct node_query_cache *cache;
 };
 
 /* A coordinator may ask only when its certificate name is in the configuration. */
@@ -169,7 +170,8 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	}
 	rc = party_rows_new(ctx, &qr->header->request_id, names, nkeys, value_cols, 1, &emit.rows);
 	if (rc == CL_OK)
-		rc = node_query_incident_events(store, from, to, by, node_serve_row, &emit);
+		rc = node_query_incident_events(store, ns->cache, from, to, by, node_serve_row,
+						&emit);
 	if (rc == CL_OK)
 		rc = party_rows_finish(emit.rows);
 	if (rc != CL_OK) {
@@ -234,6 +236,9 @@ int node_serve_main(int argc, char **argv)
 		goto out;
 	}
 	ns.data_dir = data;
+	rc = node_query_cache_new(&ns.cache);
+	if (rc != CL_OK)
+		goto out;
 	rc = node_store_open(data, &store);
 	if (rc == CL_OK)
 		rc = node_store_get_meta(store, &ns.meta);
@@ -287,5 +292,6 @@ out:
 	rpc_server_free(srv);
 	party_tls_free(tls);
 	partyconf_free(ns.conf);
+	node_query_cache_free(ns.cache);
 	return rc;
 }

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "common/cl_error.h"
-#include "coordinator/aggregate.h"
+#include "common/aggregate.h"
 
 static void test_sums_by_key_and_sorts(void **state)
 {

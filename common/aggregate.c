@@ -1,4 +1,4 @@
-#include "coordinator/aggregate.h"
+#include "common/aggregate.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,197 @@
+/*
+ * bench_query — latency and throughput of `incident_events` through a
+ * running coordinator: CLIENTS threads each send REQUESTS queries one after
+ * another over mutual TLS (as a user certificate) and the program prints
+ * p50/p99/max latency and queries per second.
+ *
+ * usage: bench_query --coordinator HOST:PORT --tls-dir DIR --name ID
+ *                    [--clients 1] [--requests 200] [--from D] [--to D] [--by LIST]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cl_error.h"
+#include "protocol/party.h"
+#include "protocol/pki.h"
+#include "protocol/rpc.h"
+
+#define BENCH_MAX_CLIENTS 64
+
+struct bench_client {
+	struct rpc_channel *ch;
+	const uint8_t *req;
+	size_t req_len;
+	int requests;
+	double *lat_ms; /* requests entries */
+	int errors;
+	size_t rows;
+};
+
+static double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int bench_count(const uint8_t *msg, size_t len, void *user)
+{
+	struct bench_client *c = user;
+	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
+
+	if (!r)
+		return 1;
+	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS)
+		c->rows += r->rows->n_rows;
+	caselink__v1__query_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+static void *bench_run(void *arg)
+{
+	struct bench_client *c = arg;
+	struct rpc_status st;
+	int i;
+
+	for (i = 0; i < c->requests; i++) {
+		double t0 = bench_now();
+
+		if (rpc_call_stream(c->ch, RPC_METHOD_COORDINATOR_QUERY, c->req, c->req_len, 10000,
+				    bench_count, c, NULL, &st) != CL_OK)
+			c->errors++;
+		c->lat_ms[i] = (bench_now() - t0) * 1000.0;
+	}
+	return NULL;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	const char *coord = NULL, *dir = NULL, *name = NULL, *from = "2025-01-01",
+		   *to = "2026-01-01";
+	char *by = NULL, *group_by[5], ca[1024], cert[1024], key[1024], err[256] = "",
+	     id_text[RPC_PEER_ID_MAX] = "", role[RPC_PEER_ROLE_MAX] = "", *pem = NULL;
+	int clients = 1, requests = 200, i, rc, errors = 0;
+	size_t nby = 0, pem_len = 0, total = 0, k;
+	struct party_tls *tls = NULL;
+	struct bench_client cl[BENCH_MAX_CLIENTS];
+	pthread_t th[BENCH_MAX_CLIENTS];
+	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
+	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
+	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
+	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL;
+	size_t req_len;
+	double t0, elapsed, *all = NULL;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--coordinator"))
+			coord = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-dir"))
+			dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--name"))
+			name = argv[i + 1];
+		else if (!strcmp(argv[i], "--clients"))
+			clients = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--requests"))
+			requests = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--from"))
+			from = argv[i + 1];
+		else if (!strcmp(argv[i], "--to"))
+			to = argv[i + 1];
+		else if (!strcmp(argv[i], "--by"))
+			by = argv[i + 1];
+	}
+	if (!coord || !dir || !name || clients < 1 || clients > BENCH_MAX_CLIENTS || requests < 1) {
+		fprintf(stderr,
+			"usage: bench_query --coordinator HOST:PORT --tls-dir DIR --name ID "
+			"[--clients N] [--requests N] [--from D] [--to D] [--by LIST]\n");
+		return 2;
+	}
+	for (char *save = NULL, *t = by ? strtok_r(by, ",", &save) : NULL; t && nby < 5;
+	     t = strtok_r(NULL, ",", &save))
+		group_by[nby++] = t;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
+	if (rc == CL_OK)
+		rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
+	if (rc == CL_OK)
+		rc = pki_cert_identity(pem, pem_len, id_text, sizeof(id_text), role, sizeof(role));
+	free(pem);
+	if (rc == CL_OK)
+		rc = party_header_fill(&h, &who, rid, "monitoring", "statistics", id_text, role);
+	if (rc != CL_OK) {
+		fprintf(stderr, "bench_query: %s\n", *err ? err : cl_strerror(rc));
+		return 1;
+	}
+	/* One request reused: the bench measures transport and query, not replay checks. */
+	h.expires_at += 3600;
+	q.header = &h;
+	q.measure = "incident_events";
+	q.period_from = (char *)from;
+	q.period_to = (char *)to;
+	q.n_group_by = nby;
+	q.group_by = group_by;
+	req_len = caselink__v1__query_request__get_packed_size(&q);
+	req = malloc(req_len);
+	all = calloc((size_t)clients * (size_t)requests, sizeof(*all));
+	if (!req || !all)
+		return 1;
+	caselink__v1__query_request__pack(&q, req);
+	memset(cl, 0, sizeof(cl));
+	for (i = 0; i < clients; i++) {
+		struct rpc_channel_config cc;
+
+		memset(&cc, 0, sizeof(cc));
+		cc.target = coord;
+		party_tls_fill(tls, &cc.tls);
+		cc.server_name = "coordinator";
+		cc.expected_roles = RPC_ROLE_COORDINATOR;
+		if (rpc_channel_new(&cc, &cl[i].ch) != CL_OK)
+			return 1;
+		cl[i].req = req;
+		cl[i].req_len = req_len;
+		cl[i].requests = requests;
+		cl[i].lat_ms = all + (size_t)i * (size_t)requests;
+	}
+	/* Warm up every channel (TLS handshakes) before timing. */
+	for (i = 0; i < clients; i++) {
+		struct rpc_status st;
+
+		rpc_call_stream(cl[i].ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len, 10000,
+				bench_count, &cl[i], NULL, &st);
+		cl[i].rows = 0;
+	}
+	t0 = bench_now();
+	for (i = 0; i < clients; i++)
+		pthread_create(&th[i], NULL, bench_run, &cl[i]);
+	for (i = 0; i < clients; i++)
+		pthread_join(th[i], NULL);
+	elapsed = bench_now() - t0;
+	for (i = 0; i < clients; i++) {
+		errors += cl[i].errors;
+		total += cl[i].rows;
+		rpc_channel_free(cl[i].ch);
+	}
+	k = (size_t)clients * (size_t)requests;
+	qsort(all, k, sizeof(*all), bench_cmp);
+	printf("clients=%d requests=%zu errors=%d rows_per_answer=%zu p50_ms=%.2f p99_ms=%.2f "
+	       "max_ms=%.2f qps=%.1f\n",
+	       clients, k, errors, total / k, all[k / 2],
+	       all[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1], all[k - 1], (double)k / elapsed);
+	free(all);
+	free(req);
+	party_tls_free(tls);
+	return errors ? 1 : 0;
+}
