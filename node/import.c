@@ -1162,7 +1162,7 @@ int node_import_run(struct node_store *s, const struct node_import_opts *o,
 		goto out;
 	}
 
-	cache_kib = (int64_t)(o->cache_mib ? o->cache_mib : 32) * 1024;
+	cache_kib = (int64_t)(o->cache_mib ? o->cache_mib : 16) * 1024;
 	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%lld", (long long)cache_kib);
 	rc = imp_exec(im->db, pragma);
 	if (rc)

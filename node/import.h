@@ -21,7 +21,7 @@ struct node_import_opts {
 	FILE *errors;		  /* one line per rejected cell; NULL means stderr */
 	FILE *progress;		  /* progress lines ("\r..."); NULL for none */
 	int64_t now;		  /* "the future" starts after this; 0 means time(NULL) */
-	int cache_mib;		  /* SQLite page cache during the import; 0 means 32 */
+	int cache_mib;		  /* SQLite page cache during the import; 0 means 16 */
 };
 
 struct node_import_report {
