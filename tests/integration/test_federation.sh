@@ -105,6 +105,32 @@ answer >"$work/answer2.csv"
 diff -u "$work/expected.csv" "$work/answer2.csv" || fail "restarted node not answering"
 pass "restarted node answers again"
 
+# A node that hangs (stopped, connection open): the answer still arrives, after the
+# per-node deadline, with that node failed for "deadline".
+hung=${FED_IDS[2]}
+kill -STOP "$(cat "$FED_WORK/run/$hung.pid")"
+t0=$(date +%s%N)
+out=$(fed_query incident_events --from "$from" --to "$to" --format csv)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill -CONT "$(cat "$FED_WORK/run/$hung.pid")"
+echo "$out" | grep -q "^#   failed: $hung (deadline" || fail "hung node not failed by deadline: $out"
+[ "$ms" -lt $(( FED_DEADLINE_MS + 5000 )) ] || fail "answer with a hung node took $ms ms"
+pass "hung node failed by its deadline; answer after $ms ms (deadline $FED_DEADLINE_MS ms)"
+
+# A node killed while a query is waiting for it.
+kill -STOP "$(cat "$FED_WORK/run/$hung.pid")"
+fed_query incident_events --from "$from" --to "$to" --format csv >"$work/during.out" &
+qpid=$!
+sleep 1
+kill -KILL "$(cat "$FED_WORK/run/$hung.pid")"
+wait "$(cat "$FED_WORK/run/$hung.pid")" 2>/dev/null || true
+rm -f "$FED_WORK/run/$hung.pid"
+wait "$qpid" || fail "query failed when a node was killed during it"
+grep -q "^# coverage: $(( ${#FED_IDS[@]} - 1 )) of ${#FED_IDS[@]} nodes answered$" "$work/during.out" \
+  || fail "coverage after a node killed mid-query: $(cat "$work/during.out")"
+grep -q "^#   failed: $hung (" "$work/during.out" || fail "node killed mid-query not listed"
+pass "node killed mid-query: $(grep failed "$work/during.out")"
+
 # Clean shutdown on SIGTERM: every daemon exits 0.
 for f in "$FED_WORK"/run/*.pid; do
   pid=$(cat "$f")
