@@ -23,7 +23,7 @@
 #define LINKER_HANDLE_MAX	 64	  /* bytes of an opaque row handle */
 #define LINKER_MAX_NODES	 1024	  /* node indexes 0..1023 */
 #define LINKER_MAX_RECORDS	 33554432 /* 2^25 records per query */
-#define LINKER_DEFAULT_THRESHOLD 0.8
+#define LINKER_DEFAULT_THRESHOLD 0.85	  /* balanced filters: see docs/privacy.md */
 
 /* Blocking modes for the fuzzy step. */
 #define LINKER_BLOCK_AUTO 0 /* all pairs for small inputs, LSH above ~10^8 pairs */

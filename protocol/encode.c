@@ -262,9 +262,9 @@ int enc_query_new(const unsigned char nonce[ENC_NONCE_LEN], struct enc_query **o
 		goto out;
 	for (i = ENC_BASE_BITS; i < ENC_BLOOM_BITS; i++)
 		q->tmpl[q->perm[i] >> 6] |= (uint64_t)1 << (q->perm[i] & 63);
-	q->k[ENC_FIELD_GIVEN] = 12;
-	q->k[ENC_FIELD_FAMILY] = 12;
-	q->k[ENC_FIELD_BIRTH] = 10;
+	q->k[ENC_FIELD_GIVEN] = 10;
+	q->k[ENC_FIELD_FAMILY] = 10;
+	q->k[ENC_FIELD_BIRTH] = 20;
 	*out = q;
 	q = NULL;
 out:

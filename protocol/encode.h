@@ -61,7 +61,8 @@ int enc_tokens(const unsigned char *oprf, size_t n, const unsigned char nonce[EN
 
 /*
  * Creates the encoding state of one query in *out: derives the bit permutation from the nonce
- * and sets the default k per field (given name 12, family name 12, birth date 10, others 0).
+ * and sets the default k per field (given name 10, family name 10, birth date 20, others 0; tuned
+ * on a `caselink synth` federation, docs/BENCHMARKS.md).
  */
 int enc_query_new(const unsigned char nonce[ENC_NONCE_LEN], struct enc_query **out);
 

@@ -780,9 +780,9 @@ static void ev_usage(void)
 int linkage_eval_main(int argc, char **argv)
 {
 	const char *febrl = NULL, *synth = NULL;
-	double th[EV_MAX_THRESHOLDS] = {0.7, 0.75, 0.8, 0.85, 0.9};
+	double th[EV_MAX_THRESHOLDS] = {0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9};
 	unsigned kv[EV_MAX_FIELDS];
-	size_t nth = 5, nk = 0, i, j;
+	size_t nth = 7, nk = 0, i, j;
 	struct ev_state st;
 	struct ev_set sets[2];
 	int rc = 0, blocking = LINKER_BLOCK_AUTO, address = 0, exact = 1, nsets = 0, a;
@@ -843,9 +843,9 @@ int linkage_eval_main(int argc, char **argv)
 		rc = enc_query_new(st.nonce, &st.q);
 	if (rc)
 		goto out;
-	st.k[ENC_FIELD_GIVEN] = 12;
-	st.k[ENC_FIELD_FAMILY] = 12;
-	st.k[ENC_FIELD_BIRTH] = 10;
+	st.k[ENC_FIELD_GIVEN] = 10; /* the defaults of enc_query_new */
+	st.k[ENC_FIELD_FAMILY] = 10;
+	st.k[ENC_FIELD_BIRTH] = 20;
 	if (address) {
 		/* tuned on FEBRL4 (docs/BENCHMARKS.md): about 40 q-grams fill half the base */
 		static const unsigned fk[EV_MAX_FIELDS] = {5, 5, 4, 2, 2, 2, 2, 2};
