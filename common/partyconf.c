@@ -152,13 +152,63 @@ static int partyconf_coordinators(struct yconf *c, int list, struct partyconf *p
 	return CL_OK;
 }
 
+/* The keyholder's registered nodes (certificate names) and its limits. */
+static int partyconf_keyholder(struct yconf *c, int root, struct partyconf *pc)
+{
+	int list = yconf_get(c, root, "nodes"), rc;
+	size_t i, j, n;
+
+	pc->rate_per_minute = 100000;
+	pc->daily_quota = 5000000;
+	pc->max_batch = 10000;
+	pc->retired_grace_seconds = 0;
+	pc->workers = 4;
+	rc = yconf_get_int(c, root, "rate_per_minute", 0, 1, 100000000, &pc->rate_per_minute);
+	if (rc == CL_OK)
+		rc = yconf_get_int(c, root, "daily_quota", 0, 1, 10000000000LL, &pc->daily_quota);
+	if (rc == CL_OK)
+		rc = yconf_get_int(c, root, "max_batch", 0, 1, 65536, &pc->max_batch);
+	if (rc == CL_OK)
+		rc = yconf_get_int(c, root, "retired_grace_seconds", 0, 0, 90LL * 86400,
+				   &pc->retired_grace_seconds);
+	if (rc == CL_OK)
+		rc = yconf_get_int(c, root, "workers", 0, 1, 64, &pc->workers);
+	if (rc != CL_OK)
+		return rc;
+	if (!list)
+		return yconf_fail(c, root, "missing required key 'nodes'");
+	n = yconf_seq_len(c, list);
+	if (!yconf_is_seq(c, list))
+		return yconf_fail(c, list, "'nodes' must be a list of certificate names");
+	if (n > PARTYCONF_MAX_NODES)
+		return yconf_fail(c, list, "too many nodes (at most %d)", PARTYCONF_MAX_NODES);
+	pc->nodes = calloc(n ? n : 1, sizeof(*pc->nodes));
+	if (!pc->nodes)
+		return CL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		int item = yconf_seq_item(c, list, i);
+		const char *v = yconf_scalar(c, item);
+
+		if (!v || !*v || strlen(v) >= PARTYCONF_MAX_NAME)
+			return yconf_fail(c, item, "a node must be a certificate name");
+		for (j = 0; j < i; j++)
+			if (!strcmp(pc->nodes[j].id, v))
+				return yconf_fail(c, item, "node listed twice");
+		memcpy(pc->nodes[i].id, v, strlen(v) + 1);
+		pc->nnodes = i + 1;
+	}
+	return CL_OK;
+}
+
 static int partyconf_parse(struct yconf *c, const char *confdir, struct partyconf *pc)
 {
 	static const char *const node_keys[] = {"listen",	"tls",	     "insecure_demo",
 						"coordinators", "keyholder", NULL};
 	static const char *const coord_keys[] = {"listen",  "tls",   "insecure_demo", "deadline_ms",
 						 "retries", "nodes", "keyholder",     NULL};
-	static const char *const kh_keys[] = {"listen", "tls", "insecure_demo", NULL};
+	static const char *const kh_keys[] = {
+	    "listen",	   "tls",	"insecure_demo",	 "nodes",   "rate_per_minute",
+	    "daily_quota", "max_batch", "retired_grace_seconds", "workers", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", "crl", NULL};
 	const char *const *keys = pc->kind == PARTYCONF_NODE	      ? node_keys
 				  : pc->kind == PARTYCONF_COORDINATOR ? coord_keys
@@ -218,7 +268,7 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 			return yconf_fail(c, root, "missing required key 'nodes'");
 		return partyconf_nodes(c, list, pc);
 	}
-	return CL_OK;
+	return partyconf_keyholder(c, root, pc);
 }
 
 int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf **out, char *err,

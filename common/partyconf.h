@@ -19,6 +19,15 @@
  *       country: LV
  *       address: 127.0.0.1:7101
  *
+ * The keyholder's own keys (see docs/keyholder.md):
+ *
+ *   nodes: [lv-liepaja-police]      # keyholder: node certificate names allowed to evaluate
+ *   rate_per_minute: 100000         # keyholder: elements per node per minute (token bucket)
+ *   daily_quota: 5000000            # keyholder: elements per node per UTC day (persisted)
+ *   max_batch: 10000                # keyholder: elements per BlindEvaluate request
+ *   retired_grace_seconds: 0        # keyholder: how long a retired epoch may still be asked for
+ *   workers: 4                      # keyholder: handler threads
+ *
  * Keys a party does not use are refused, so a typo is an error, not a silence.
  */
 #ifndef CASELINK_PARTYCONF_H
@@ -57,7 +66,12 @@ struct partyconf {
 	long long deadline_ms;
 	long long retries;
 	size_t nnodes;
-	struct partyconf_node *nodes;
+	struct partyconf_node *nodes;	 /* keyholder: registered nodes, only id is set */
+	long long rate_per_minute;	 /* keyholder */
+	long long daily_quota;		 /* keyholder */
+	long long max_batch;		 /* keyholder */
+	long long retired_grace_seconds; /* keyholder */
+	long long workers;		 /* keyholder */
 };
 
 /*

@@ -138,12 +138,66 @@ static void test_bad_nodes(void **state)
 	assert_null(pc);
 }
 
+static void test_keyholder_config(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\n"
+			      "nodes: [lv-liepaja-police, lt-klaipeda-health]\n"
+			      "rate_per_minute: 600\ndaily_quota: 9000\nmax_batch: 50\n"
+			      "retired_grace_seconds: 3600\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_OK);
+	assert_int_equal(pc->nnodes, 2);
+	assert_non_null(partyconf_find_node(pc, "lt-klaipeda-health"));
+	assert_null(partyconf_find_node(pc, "coordinator"));
+	assert_int_equal(pc->rate_per_minute, 600);
+	assert_int_equal(pc->daily_quota, 9000);
+	assert_int_equal(pc->max_batch, 50);
+	assert_int_equal(pc->retired_grace_seconds, 3600);
+	assert_int_equal(pc->workers, 4);
+	partyconf_free(pc);
+	pc = NULL;
+
+	/* Defaults when the limits are left out. */
+	assert_int_equal(load("listen: 127.0.0.1:0\ninsecure_demo: true\nnodes: []\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_OK);
+	assert_int_equal(pc->nnodes, 0);
+	assert_int_equal(pc->max_batch, 10000);
+	partyconf_free(pc);
+	pc = NULL;
+
+	assert_int_equal(
+	    load("listen: 127.0.0.1:7000\ninsecure_demo: true\n", PARTYCONF_KEYHOLDER, &pc, err),
+	    CL_ECONFIG);
+	assert_located(err, ":1:1: missing required key 'nodes'");
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes: [a, a]\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":3:12: node listed twice");
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes: [a]\n"
+			      "max_batch: 0\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:12: 'max_batch' must be between 1 and 65536");
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes: [a]\n"
+			      "coordinators: [c]\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:1: unknown key 'coordinators'");
+	assert_null(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_coordinator_config),
 	    cmocka_unit_test(test_node_config_and_refusals),
 	    cmocka_unit_test(test_bad_nodes),
+	    cmocka_unit_test(test_keyholder_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
