@@ -80,14 +80,19 @@ static unsigned lk_andpop_sw(const uint64_t *a, const uint64_t *b)
 	return c;
 }
 
+/* Four independent sums keep the POPCNT units busy (and break its false output dependency). */
 __attribute__((target("popcnt"))) static unsigned lk_andpop_hw(const uint64_t *a, const uint64_t *b)
 {
-	unsigned c = 0;
+	uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
 	int i;
 
-	for (i = 0; i < LK_WORDS; i++)
-		c += (unsigned)__builtin_popcountll(a[i] & b[i]);
-	return c;
+	for (i = 0; i < LK_WORDS; i += 4) {
+		c0 += (uint64_t)__builtin_popcountll(a[i] & b[i]);
+		c1 += (uint64_t)__builtin_popcountll(a[i + 1] & b[i + 1]);
+		c2 += (uint64_t)__builtin_popcountll(a[i + 2] & b[i + 2]);
+		c3 += (uint64_t)__builtin_popcountll(a[i + 3] & b[i + 3]);
+	}
+	return (unsigned)(c0 + c1 + c2 + c3);
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static unsigned
@@ -156,6 +161,9 @@ static unsigned lk_popcount(const uint64_t *a)
 
 static void lk_load(const unsigned char *bytes, uint64_t *w)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(w, bytes, LINKER_BLOOM_BYTES);
+#else
 	int i, j;
 
 	for (i = 0; i < LK_WORDS; i++) {
@@ -163,6 +171,7 @@ static void lk_load(const unsigned char *bytes, uint64_t *w)
 		for (j = 0; j < 8; j++)
 			w[i] |= (uint64_t)bytes[8 * i + j] << (8 * j);
 	}
+#endif
 }
 
 /* cmin[s]: the least common-bit count c with 2c >= threshold * s, for s = pa + pb. */
@@ -637,7 +646,7 @@ static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t 
 	uint32_t *order = NULL, *cnt = NULL, *hits = NULL;
 	uint16_t *pc = NULL, *hitc = NULL;
 	uint64_t *F = NULL;
-	size_t nb = l->nb, i, nn = (size_t)l->maxnode + 1, *gend = NULL;
+	size_t nb = l->nb, i, jlo, nn = (size_t)l->maxnode + 1, *gend = NULL;
 	int rc = 0;
 
 	order = malloc((nb ? nb : 1) * sizeof(*order));
@@ -665,15 +674,24 @@ static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t 
 		       LK_WORDS * sizeof(*F));
 		pc[i] = (uint16_t)lk_popcount(F + i * LK_WORDS);
 	}
-	for (i = 0; i < nb; i++) {
-		uint32_t ra = l->bowner[order[i]];
-		size_t lo = gend[l->recs[ra].node], c;
+	/*
+	 * Tiled: each chunk of LK_CHUNK filters (512 KiB) stays in cache while every filter of an
+	 * earlier node group is compared with it, so the filters stream from memory nb / LK_CHUNK
+	 * times instead of nb times.
+	 */
+	for (jlo = 0; jlo < nb; jlo += LK_CHUNK) {
+		size_t jhi = jlo + LK_CHUNK < nb ? jlo + LK_CHUNK : nb;
 
-		for (; lo < nb; lo += LK_CHUNK) {
-			size_t hi = lo + LK_CHUNK < nb ? lo + LK_CHUNK : nb;
-			size_t h = scan(F + i * LK_WORDS, pc[i], F, pc, lo, hi, cmin, hits, hitc);
+		for (i = 0; i < nb; i++) {
+			uint32_t ra = l->bowner[order[i]];
+			size_t lo = gend[l->recs[ra].node], h, c;
 
-			l->stat[LINKER_STAT_COMPARISONS] += hi - lo;
+			if (lo >= jhi)
+				break; /* groups are in node order: later i start later */
+			if (lo < jlo)
+				lo = jlo;
+			h = scan(F + i * LK_WORDS, pc[i], F, pc, lo, jhi, cmin, hits, hitc);
+			l->stat[LINKER_STAT_COMPARISONS] += jhi - lo;
 			for (c = 0; c < h; c++) {
 				size_t j = lo + hits[c];
 				uint32_t rb = l->bowner[order[j]];
@@ -1017,8 +1035,8 @@ int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
 	return 0;
 }
 
-int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base, size_t n,
-		double threshold, size_t *hits)
+int linker_scan(int kernel, const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base,
+		size_t n, unsigned rounds, double threshold, size_t *hits)
 {
 	uint16_t cmin[2 * 8 * LINKER_BLOOM_BYTES + 1], *pc = NULL, *hitc = NULL;
 	uint32_t *hitv = NULL;
@@ -1026,9 +1044,10 @@ int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *
 	lk_scan_fn scan;
 	lk_andpop_fn andpop;
 	size_t i, total = 0;
+	unsigned r;
 	int rc = 0;
 
-	if (!a || (!base && n) || !hits || !(threshold > 0.0 && threshold <= 1.0))
+	if (!a || (!base && n) || !hits || !rounds || !(threshold > 0.0 && threshold <= 1.0))
 		return CL_EINVAL;
 	if (n > SIZE_MAX / LINKER_BLOOM_BYTES)
 		return CL_EOVERFLOW;
@@ -1041,15 +1060,38 @@ int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *
 		goto out;
 	}
 	lk_kernels(&scan, &andpop);
+	__builtin_cpu_init();
+	if (kernel == LINKER_KERNEL_PORTABLE) {
+		scan = lk_scan_sw;
+	} else if (kernel == LINKER_KERNEL_POPCNT) {
+		if (!__builtin_cpu_supports("popcnt")) {
+			rc = CL_EUNSUPPORTED;
+			goto out;
+		}
+		scan = lk_scan_hw;
+	} else if (kernel == LINKER_KERNEL_AVX512) {
+		if (!__builtin_cpu_supports("avx512f") ||
+		    !__builtin_cpu_supports("avx512vpopcntdq")) {
+			rc = CL_EUNSUPPORTED;
+			goto out;
+		}
+		scan = lk_scan_avx512;
+	} else if (kernel != LINKER_KERNEL_AUTO) {
+		rc = CL_EINVAL;
+		goto out;
+	}
 	lk_cmin(threshold, cmin);
 	lk_load(a, wa);
 	for (i = 0; i < n; i++) {
 		lk_load(base + i * LINKER_BLOOM_BYTES, F + i * LK_WORDS);
 		pc[i] = (uint16_t)lk_popcount(F + i * LK_WORDS);
 	}
-	for (i = 0; i < n; i += LK_CHUNK)
-		total += scan(wa, lk_popcount(wa), F, pc, i, i + LK_CHUNK < n ? i + LK_CHUNK : n,
-			      cmin, hitv, hitc);
+	for (r = 0; r < rounds; r++) {
+		total = 0;
+		for (i = 0; i < n; i += LK_CHUNK)
+			total += scan(wa, lk_popcount(wa), F, pc, i,
+				      i + LK_CHUNK < n ? i + LK_CHUNK : n, cmin, hitv, hitc);
+	}
 	*hits = total;
 out:
 	free(F);

@@ -96,11 +96,18 @@ uint64_t linker_stat(const struct linker *l, int which);
 int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
 		const unsigned char b[LINKER_BLOOM_BYTES], double *dice);
 
+/* Popcount kernels, for linker_scan. */
+#define LINKER_KERNEL_AUTO     0 /* the best the CPU supports, as linker_run uses */
+#define LINKER_KERNEL_PORTABLE 1 /* SWAR popcount, any CPU */
+#define LINKER_KERNEL_POPCNT   2 /* x86-64 POPCNT */
+#define LINKER_KERNEL_AVX512   3 /* AVX-512 VPOPCNTDQ */
+
 /*
- * Benchmark kernel: counts the filters among base[0..n) (n * 128 bytes) whose Dice coefficient with
- * a is at least threshold; writes it to *hits.
+ * Benchmark kernel: loads base[0..n) (n * 128 bytes), then `rounds` times counts the filters whose
+ * Dice coefficient with a is at least threshold, with the given kernel; writes the count to *hits.
+ * CL_EUNSUPPORTED when the CPU lacks the kernel's instructions.
  */
-int linker_scan(const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base, size_t n,
-		double threshold, size_t *hits);
+int linker_scan(int kernel, const unsigned char a[LINKER_BLOOM_BYTES], const unsigned char *base,
+		size_t n, unsigned rounds, double threshold, size_t *hits);
 
 #endif

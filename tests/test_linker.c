@@ -298,6 +298,8 @@ static void test_blocking_matches_brute_force(void **state)
 	assert_int_equal(linker_new(&l2), 0);
 	assert_int_equal(linker_set_blocking(l1, LINKER_BLOCK_NONE, 0, 0, 0), 0);
 	assert_int_equal(linker_set_blocking(l2, LINKER_BLOCK_LSH, 0, 0, 99), 0);
+	assert_int_equal(linker_set_threshold(l1, 0.8), 0);
+	assert_int_equal(linker_set_threshold(l2, 0.8), 0);
 	rng_state = 77;
 	build(l1, q, t1, &n1);
 	rng_state = 77;
@@ -339,6 +341,45 @@ static void test_blocking_matches_brute_force(void **state)
 	free(t2);
 }
 
+/* Every popcount kernel counts the same hits as a plain reference over random filters. */
+static void test_kernels_agree(void **state)
+{
+	enum { N = 3000 };
+	unsigned char *base = malloc((size_t)N * 128), a[128];
+	size_t i, ref = 0, hits = 0;
+	int k, rc;
+
+	(void)state;
+	assert_non_null(base);
+	rng_state = 5;
+	for (i = 0; i < (size_t)N * 128; i += 8) {
+		uint64_t v = rnd() & rnd(); /* about a quarter of the bits set */
+
+		memcpy(base + i, &v, 8);
+	}
+	memcpy(a, base + 7 * 128, 128);
+	for (i = 0; i < N; i++) {
+		double d = enc_dice(a, base + i * 128), d2 = -1;
+
+		assert_int_equal(linker_dice(a, base + i * 128, &d2), 0);
+		assert_true(d2 > d - 1e-12 && d2 < d + 1e-12);
+		ref += d >= 0.3;
+	}
+	assert_true(ref > 10 && ref < N);
+	for (k = LINKER_KERNEL_AUTO; k <= LINKER_KERNEL_AVX512; k++) {
+		hits = 0;
+		rc = linker_scan(k, a, base, N, 2, 0.3, &hits);
+		if (rc == CL_EUNSUPPORTED) {
+			print_message("kernel %d not supported here\n", k);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(hits, ref);
+	}
+	assert_int_equal(linker_scan(99, a, base, N, 1, 0.3, &hits), CL_EINVAL);
+	free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_demo_veto),
 	    cmocka_unit_test(test_closure_three_nodes),
 	    cmocka_unit_test(test_blocking_matches_brute_force),
+	    cmocka_unit_test(test_kernels_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
