@@ -1,0 +1,6 @@
+# keyholder/keyholder.cmake: the OPRF keyholder daemon caselink-keyholder, and the generic
+# hash-chained audit log cl_audit (common/audit.c, meant for every party; defined here so that
+# the keyholder's area owns its build lines).
+add_library(cl_audit STATIC ${CMAKE_SOURCE_DIR}/common/audit.c)
+target_link_libraries(cl_audit PUBLIC cl_common PkgConfig::SQLITE PkgConfig::OPENSSL
+                      Threads::Threads)

@@ -1,0 +1,2 @@
+# keyholder/: key store, audit log and the caselink-keyholder daemon (real processes on loopback).
+caselink_test(test_audit SOURCES test_audit.c LIBS cl_audit TIMEOUT 60)
