@@ -4,3 +4,7 @@
 add_library(cl_audit STATIC ${CMAKE_SOURCE_DIR}/common/audit.c)
 target_link_libraries(cl_audit PUBLIC cl_common PkgConfig::SQLITE PkgConfig::OPENSSL
                       Threads::Threads)
+
+add_library(cl_keyholder STATIC ${CMAKE_CURRENT_LIST_DIR}/keystore.c)
+target_link_libraries(cl_keyholder PUBLIC cl_audit cl_crypto PkgConfig::SQLITE PkgConfig::OPENSSL
+                      Threads::Threads)
