@@ -17,6 +17,7 @@
 #define LK_LSH_POOL	  512  /* the most balanced bits, from which tables sample */
 #define LK_SAMPLE	  8192 /* filters sampled to estimate bit frequencies */
 #define LK_CHUNK	  4096 /* filters per kernel call */
+#define LK_KEYBATCH	  8    /* LSH tables keyed per pass over the filters */
 #define LK_DEMO_GROUP_MAX 256  /* records sharing one demo token */
 
 #define LK_HAS_ID    1u
@@ -752,8 +753,9 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 {
 	size_t nb = l->nb, i, step, sampled = 0, t, nkeys;
 	uint32_t(*dist)[2] = NULL, *keys = NULL, *order = NULL, *cnt = NULL, freq[1024];
+	uint32_t *fnode = NULL, *froot = NULL;
 	unsigned tables = l->lsh_tables ? l->lsh_tables : LK_LSH_TABLES;
-	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), pos[24], b;
+	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), pos[LK_KEYBATCH][24], b;
 	uint16_t *pc = NULL;
 	uint64_t seed = l->seed;
 	int rc = 0;
@@ -762,16 +764,21 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 	l->stat[LINKER_STAT_LSH_BITS] = bits;
 	nkeys = (size_t)1 << bits;
 	dist = malloc(1024 * sizeof(*dist));
-	keys = malloc((nb ? nb : 1) * sizeof(*keys));
+	keys = malloc((nb ? nb : 1) * LK_KEYBATCH * sizeof(*keys));
 	order = malloc((nb ? nb : 1) * sizeof(*order));
 	cnt = malloc((nkeys + 1) * sizeof(*cnt));
 	pc = malloc((nb ? nb : 1) * sizeof(*pc));
-	if (!dist || !keys || !order || !cnt || !pc) {
+	fnode = malloc((nb ? nb : 1) * sizeof(*fnode));
+	froot = malloc((nb ? nb : 1) * sizeof(*froot));
+	if (!dist || !keys || !order || !cnt || !pc || !fnode || !froot) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < nb; i++)
+	for (i = 0; i < nb; i++) {
 		pc[i] = (uint16_t)lk_popcount(l->blooms + i * LK_WORDS);
+		fnode[i] = l->recs[l->bowner[i]].node;
+		froot[i] = root0[l->bowner[i]];
+	}
 	/* bit frequencies on an even sample */
 	memset(freq, 0, sizeof(freq));
 	step = nb > LK_SAMPLE ? nb / LK_SAMPLE : 1;
@@ -786,33 +793,48 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 	}
 	qsort(dist, 1024, sizeof(*dist), lk_cmp_dist);
 	for (t = 0; t < tables; t++) {
+		uint32_t *tk = keys + (t % LK_KEYBATCH) * nb;
 		size_t k;
 
-		/* draw distinct positions from the pool */
-		for (b = 0; b < bits; b++) {
-			unsigned p, c;
+		if (t % LK_KEYBATCH == 0) {
+			/* keys of the next LK_KEYBATCH tables, in one pass over the filters */
+			unsigned nt =
+			    tables - t < LK_KEYBATCH ? (unsigned)(tables - t) : LK_KEYBATCH;
+			unsigned u;
 
-			do {
-				p = dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
-				for (c = 0; c < b && pos[c] != p; c++)
-					;
-			} while (c < b);
-			pos[b] = p;
+			for (u = 0; u < nt; u++)
+				for (b = 0; b < bits; b++) {
+					unsigned p, c;
+
+					do {
+						p = dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
+						for (c = 0; c < b && pos[u][c] != p; c++)
+							;
+					} while (c < b);
+					pos[u][b] = p;
+				}
+			for (i = 0; i < nb; i++) {
+				const uint64_t *w = l->blooms + i * LK_WORDS;
+
+				for (u = 0; u < nt; u++) {
+					uint32_t key = 0;
+
+					for (b = 0; b < bits; b++)
+						key |= (uint32_t)((w[pos[u][b] >> 6] >>
+								   (pos[u][b] & 63)) &
+								  1)
+						       << b;
+					keys[u * nb + i] = key;
+				}
+			}
 		}
 		memset(cnt, 0, (nkeys + 1) * sizeof(*cnt));
-		for (i = 0; i < nb; i++) {
-			const uint64_t *w = l->blooms + i * LK_WORDS;
-			uint32_t key = 0;
-
-			for (b = 0; b < bits; b++)
-				key |= (uint32_t)((w[pos[b] >> 6] >> (pos[b] & 63)) & 1) << b;
-			keys[i] = key;
-			cnt[key + 1]++;
-		}
+		for (i = 0; i < nb; i++)
+			cnt[tk[i] + 1]++;
 		for (k = 1; k <= nkeys; k++)
 			cnt[k] += cnt[k - 1];
 		for (i = 0; i < nb; i++)
-			order[cnt[keys[i]]++] = (uint32_t)i;
+			order[cnt[tk[i]]++] = (uint32_t)i;
 		/* cnt[k] is now the end of bucket k */
 		for (k = 0; k < nkeys; k++) {
 			size_t lo = k ? cnt[k - 1] : 0, hi = cnt[k], x, y;
@@ -825,8 +847,7 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 					uint32_t fb = order[y], rb = l->bowner[fb];
 					unsigned c;
 
-					if (l->recs[ra].node == l->recs[rb].node ||
-					    root0[ra] == root0[rb])
+					if (fnode[fa] == fnode[fb] || froot[fa] == froot[fb])
 						continue;
 					c = andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
 					l->stat[LINKER_STAT_COMPARISONS]++;
@@ -850,6 +871,8 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 		}
 	}
 out:
+	free(fnode);
+	free(froot);
 	free(dist);
 	free(keys);
 	free(order);
