@@ -897,7 +897,8 @@ static void lk_greedy(struct linker *l, struct lk_pairs *pairs)
 {
 	size_t p, k;
 
-	qsort(pairs->v, pairs->n, sizeof(*pairs->v), lk_cmp_pair);
+	if (pairs->n)
+		qsort(pairs->v, pairs->n, sizeof(*pairs->v), lk_cmp_pair);
 	for (p = 0; p < pairs->n; p++) {
 		uint32_t a = lk_find(l->parent, pairs->v[p].a),
 			 b = lk_find(l->parent, pairs->v[p].b);

@@ -197,6 +197,21 @@ static void test_demo_veto(void **state)
 	}
 }
 
+static void test_empty(void **state)
+{
+	struct linker *l = NULL;
+	uint32_t c = 0;
+
+	(void)state;
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(linker_count(l), 0);
+	assert_int_equal(linker_stat(l, LINKER_STAT_CLUSTERS), 0);
+	assert_int_equal(linker_cluster(l, 0, &c), CL_EINVAL);
+	linker_free(l);
+	linker_free(NULL);
+}
+
 static void test_closure_three_nodes(void **state)
 {
 	unsigned char a[128], b[128], x[32];
@@ -386,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_exact_ids_and_demos),
 	    cmocka_unit_test(test_fuzzy_threshold_and_one_to_one),
 	    cmocka_unit_test(test_demo_veto),
+	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_closure_three_nodes),
 	    cmocka_unit_test(test_blocking_matches_brute_force),
 	    cmocka_unit_test(test_kernels_agree),
