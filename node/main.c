@@ -218,7 +218,7 @@ static int node_import(int argc, char **argv)
 		fprintf(stderr, "caselink-node import: failed, nothing stored: %s\n",
 			cl_strerror(rc));
 	node_store_close(s);
-	return rc == CL_EIO ? CL_EUSAGE : rc;
+	return rc == CL_EIO ? CL_ECONFIG : rc; /* an unreadable file: exit 2 */
 }
 
 static int node_status(int argc, char **argv)

@@ -188,6 +188,33 @@ static void test_init_import_status(void **state)
 	/* no personal data in the status */
 	assert_null(strstr(s, "Kalna"));
 
+	/* an unreadable input file is a configuration error: exit 2, nothing stored */
+	{
+		char missing[600];
+		const char *im2[] = {"import", "--data", c->data, "--events", missing, NULL};
+
+		snprintf(missing, sizeof(missing), "%s/missing.csv", c->tmp);
+		assert_int_equal(t_run(c, im2), 2);
+		assert_non_null(strstr(t_slurp(c->err), "missing.csv: cannot open"));
+	}
+
+	/* --progress prints progress lines on stderr even when it is not a terminal */
+	{
+		const char *prog[] = {"import", "--data",     c->data, "--events",
+				      events,	"--progress", NULL};
+		FILE *f = fopen(events, "wb");
+		int i;
+
+		assert_non_null(f);
+		fputs("event_ref,person_ref,event_type,occurred_at,role\n", f);
+		for (i = 0; i < 70000; i++)
+			fprintf(f, "X%d,P1,intake,2024-01-01,victim\n", i);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(t_run(c, prog), 0);
+		assert_non_null(strstr(t_slurp(c->err), "\revents.csv: 65536 rows, "));
+		assert_non_null(strstr(t_slurp(c->err), "\revents.csv: 70000 rows, 100%\n"));
+	}
+
 	/* a missing store is a usage/config error */
 	{
 		char nodata[600];
