@@ -711,6 +711,8 @@ out:
 	free(cnt);
 	free(gend);
 	free(pc);
+	if (F)
+		OPENSSL_cleanse(F, (nb ? nb : 1) * LK_WORDS * sizeof(*F));
 	free(F);
 	free(hits);
 	free(hitc);

@@ -36,7 +36,8 @@ struct enc_query;
  * ("ab" -> "_a", "ab", "b_"), counting UTF-8 code points, in order of first occurrence, into
  * out[0..max) as NUL-terminated strings; writes *count (0 for an empty text). Birth dates are
  * passed as their digits (YYYYMMDD or YYYY). CL_EPARSE for invalid UTF-8 or a '_' in the text,
- * CL_ELIMIT when more than max q-grams would result.
+ * CL_ELIMIT when more than max q-grams would result; on error *count is not written and the
+ * contents of out are unspecified.
  */
 int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max, size_t *count);
 

@@ -111,6 +111,8 @@ static void ev_map_free(struct ev_map *m)
 	size_t i;
 
 	for (i = 0; i < m->cap; i++) {
+		if (m->v[i].key)
+			OPENSSL_cleanse(m->v[i].key, m->v[i].klen); /* names and codes */
 		free(m->v[i].key);
 		OPENSSL_cleanse(m->v[i].val, sizeof(m->v[i].val));
 	}
