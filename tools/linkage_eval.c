@@ -625,6 +625,27 @@ out:
 	return rc;
 }
 
+/* The blind -> blind_evaluate -> finalize path gives the keyholder's direct Evaluate output. */
+static int ev_check_oprf(struct ev_state *st)
+{
+	static const unsigned char in[] = "caselink/linkage-eval/self-check";
+	uint8_t blind[OPRF_SCALAR_LEN], blinded[OPRF_ELEMENT_LEN], ev[OPRF_ELEMENT_LEN];
+	uint8_t a[OPRF_OUTPUT_LEN], b[OPRF_OUTPUT_LEN];
+	int rc;
+
+	rc = oprf_blind(st->octx, in, sizeof(in) - 1, blind, blinded);
+	if (!rc)
+		rc = oprf_blind_evaluate(st->octx, st->sk, blinded, ev);
+	if (!rc)
+		rc = oprf_finalize(st->octx, in, sizeof(in) - 1, blind, ev, a);
+	if (!rc)
+		rc = oprf_evaluate(st->octx, st->sk, in, sizeof(in) - 1, b);
+	if (!rc && memcmp(a, b, sizeof(a)))
+		rc = CL_ECRYPTO;
+	OPENSSL_cleanse(blind, sizeof(blind));
+	return rc;
+}
+
 /* ---- linking and scoring ---- */
 
 static int ev_cmp_u64(const void *x, const void *y)
@@ -843,6 +864,8 @@ int linkage_eval_main(int argc, char **argv)
 		rc = CL_ECRYPTO;
 	if (!rc)
 		rc = enc_query_new(st.nonce, &st.q);
+	if (!rc)
+		rc = ev_check_oprf(&st);
 	if (rc)
 		goto out;
 	st.k[ENC_FIELD_GIVEN] = 10; /* the defaults of enc_query_new */
