@@ -479,8 +479,11 @@ struct lk_pairs {
 
 static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score, int demo)
 {
-	int rc = lk_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+	int rc;
 
+	if (p->n >= LINKER_MAX_PAIRS)
+		return CL_ELIMIT;
+	rc = lk_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
 	if (rc)
 		return rc;
 	p->v[p->n].score = score;

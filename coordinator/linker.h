@@ -18,12 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LINKER_TOKEN_LEN	 32
-#define LINKER_BLOOM_BYTES	 128
-#define LINKER_HANDLE_MAX	 64	  /* bytes of an opaque row handle */
-#define LINKER_MAX_NODES	 1024	  /* node indexes 0..1023 */
-#define LINKER_MAX_RECORDS	 33554432 /* 2^25 records per query */
-#define LINKER_DEFAULT_THRESHOLD 0.85	  /* balanced filters: see docs/privacy.md */
+#define LINKER_TOKEN_LEN   32
+#define LINKER_BLOOM_BYTES 128
+#define LINKER_HANDLE_MAX  64	    /* bytes of an opaque row handle */
+#define LINKER_MAX_NODES   1024	    /* node indexes 0..1023 */
+#define LINKER_MAX_RECORDS 33554432 /* 2^25 records per query */
+/* Candidate pairs per run (1 GiB); a threshold near 0.5, where unrelated balanced filters
+ * score, exceeds it: CL_ELIMIT. */
+#define LINKER_MAX_PAIRS	 67108864
+#define LINKER_DEFAULT_THRESHOLD 0.85 /* balanced filters: see docs/privacy.md */
 
 /* Blocking modes for the fuzzy step. */
 #define LINKER_BLOCK_AUTO 0 /* all pairs for small inputs, LSH above ~10^8 pairs */
@@ -71,7 +74,10 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 	       size_t handle_len, const unsigned char *id_token, const unsigned char *demo_token,
 	       const unsigned char *bloom, size_t *index);
 
-/* Links the records added; may be called once. CL_ENOMEM or CL_ELIMIT on exhaustion. */
+/*
+ * Links the records added; may be called once. CL_ENOMEM on exhaustion, CL_ELIMIT beyond
+ * LINKER_MAX_PAIRS candidate pairs.
+ */
 int linker_run(struct linker *l);
 
 /* Returns the number of records added. */
