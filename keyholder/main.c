@@ -156,8 +156,10 @@ static int kh_main_status(int argc, char **argv)
 		fprintf(stderr, "caselink-keyholder status: %s: %s\n", db, cl_strerror(rc));
 		goto out;
 	}
-	printf("audit_entries: %llu\nelements_today: %llu\n", (unsigned long long)entries,
-	       (unsigned long long)today);
+	printf("audit_entries: %llu\naudit_head: ", (unsigned long long)entries);
+	for (i = 0; i < AUDIT_HASH_LEN; i++)
+		printf("%02x", hash[i]);
+	printf("\nelements_today: %llu\n", (unsigned long long)today);
 out:
 	kh_quota_close(q);
 	audit_close(a);

@@ -4,6 +4,8 @@
 #   fed_start                               (nodes and coordinator, waits until ready)
 #   fed_query ARGS...                       (caselink query as the national user)
 #   fed_stop                                (SIGTERM to every daemon, waits)
+#   fed_start_keyholder                     (optional, after fed_setup: the OPRF keyholder
+#                                            with every node registered; sets FED_KEYHOLDER)
 # Ports are chosen by the kernel (listen on port 0) and read from ready files.
 
 fed_die() { echo "federation: $*" >&2; exit 1; }
@@ -87,6 +89,29 @@ fed_start() {
       --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
   echo $! >"$FED_WORK/run/coordinator.pid"
   FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
+}
+
+fed_start_keyholder() {
+  local data=$FED_WORK/keyholder
+  if [ ! -f "$FED_PKI/keyholder.pem" ]; then
+    "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name keyholder --role keyholder \
+        --out "$FED_PKI" --loopback >/dev/null
+  fi
+  if [ ! -f "$data/oprf-keys" ]; then
+    "$FED_BIN/caselink-keyholder" init --data "$data" >"$FED_WORK/logs/keyholder.init" \
+        || fed_die "keyholder init failed (see $FED_WORK/logs/keyholder.init)"
+  fi
+  {
+    echo "# caselink keyholder (generated for a local federation)"
+    echo "listen: 127.0.0.1:0"
+    echo "tls: {ca: pki/ca.pem, cert: pki/keyholder.pem, key: pki/keyholder.key, crl: pki/crl.pem}"
+    echo "nodes: [$(IFS=,; echo "${FED_IDS[*]}")]"
+  } >"$FED_WORK/keyholder.yaml"
+  rm -f "$FED_WORK/run/keyholder.addr"
+  "$FED_BIN/caselink-keyholder" serve --data "$data" --config "$FED_WORK/keyholder.yaml" \
+      --foreground --ready-file "$FED_WORK/run/keyholder.addr" 2>>"$FED_WORK/logs/keyholder.log" &
+  echo $! >"$FED_WORK/run/keyholder.pid"
+  FED_KEYHOLDER=$(fed_wait_ready "$FED_WORK/run/keyholder.addr" "$(cat "$FED_WORK/run/keyholder.pid")")
 }
 
 fed_query() {
