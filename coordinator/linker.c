@@ -473,8 +473,6 @@ out:
 struct lk_pairs {
 	struct lk_pair *v;
 	size_t n, cap;
-	uint64_t *set; /* LSH only: pairs seen, key (a << 32 | b) + 1, 0 empty */
-	size_t setn, setcap;
 };
 
 static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score, int demo)
@@ -595,54 +593,6 @@ out:
 
 /* ---- fuzzy candidates ---- */
 
-static uint64_t lk_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Inserts key into the seen set; returns 1 when it is new, 0 when seen, <0 on error. */
-static int lk_set_insert(struct lk_pairs *p, uint64_t key)
-{
-	size_t s;
-
-	key++;
-	if (2 * (p->setn + 1) > p->setcap) {
-		size_t ncap = p->setcap ? 2 * p->setcap : 1024, i;
-		uint64_t *ns;
-
-		if (ncap > SIZE_MAX / sizeof(*ns))
-			return CL_EOVERFLOW;
-		ns = calloc(ncap, sizeof(*ns));
-		if (!ns)
-			return CL_ENOMEM;
-		for (i = 0; i < p->setcap; i++) {
-			if (!p->set[i])
-				continue;
-			s = (size_t)(lk_mix(p->set[i]) & (ncap - 1));
-			while (ns[s])
-				s = (s + 1) & (ncap - 1);
-			ns[s] = p->set[i];
-		}
-		free(p->set);
-		p->set = ns;
-		p->setcap = ncap;
-	}
-	s = (size_t)(lk_mix(key) & (p->setcap - 1));
-	while (p->set[s]) {
-		if (p->set[s] == key)
-			return 0;
-		s = (s + 1) & (p->setcap - 1);
-	}
-	p->set[s] = key;
-	p->setn++;
-	return 1;
-}
-
 /* All pairs of filters at different nodes, filters grouped by node. */
 static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
 			lk_scan_fn scan, struct lk_pairs *pairs)
@@ -751,31 +701,37 @@ static int lk_cmp_dist(const void *x, const void *y)
 
 /*
  * Bit-sampling LSH: each table keys every filter by `bits` positions drawn from the LK_LSH_POOL
- * most balanced bits; filters at different nodes sharing a key in some table are compared once.
+ * most balanced bits; filters at different nodes sharing a key in some table are compared once,
+ * in the first table where their keys agree (all keys of a filter are kept in one row, so that
+ * test is a scan of two short rows, not a set of compared pairs).
  */
 static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
 			lk_andpop_fn andpop, struct lk_pairs *pairs)
 {
-	size_t nb = l->nb, i, step, sampled = 0, t, nkeys;
+	size_t nb = l->nb, i, step, sampled = 0, t, nkeys, cells;
 	uint32_t(*dist)[2] = NULL, *keys = NULL, *order = NULL, *cnt = NULL, freq[1024];
 	uint32_t *fnode = NULL, *froot = NULL;
 	unsigned tables = l->lsh_tables ? l->lsh_tables : LK_LSH_TABLES;
-	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), pos[LK_KEYBATCH][24], b;
-	uint16_t *pc = NULL;
+	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), b;
+	uint16_t *pc = NULL, (*pos)[24] = NULL;
 	uint64_t seed = l->seed;
 	int rc = 0;
 
 	l->stat[LINKER_STAT_LSH_TABLES] = tables;
 	l->stat[LINKER_STAT_LSH_BITS] = bits;
 	nkeys = (size_t)1 << bits;
+	if (__builtin_mul_overflow(nb ? nb : 1, (size_t)tables, &cells) ||
+	    cells > SIZE_MAX / sizeof(*keys))
+		return CL_EOVERFLOW;
 	dist = malloc(1024 * sizeof(*dist));
-	keys = malloc((nb ? nb : 1) * LK_KEYBATCH * sizeof(*keys));
+	keys = malloc(cells * sizeof(*keys));
 	order = malloc((nb ? nb : 1) * sizeof(*order));
 	cnt = malloc((nkeys + 1) * sizeof(*cnt));
 	pc = malloc((nb ? nb : 1) * sizeof(*pc));
 	fnode = malloc((nb ? nb : 1) * sizeof(*fnode));
 	froot = malloc((nb ? nb : 1) * sizeof(*froot));
-	if (!dist || !keys || !order || !cnt || !pc || !fnode || !froot) {
+	pos = malloc((tables ? tables : 1) * sizeof(*pos));
+	if (!dist || !keys || !order || !cnt || !pc || !fnode || !froot || !pos) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -797,49 +753,41 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 		dist[b][1] = b;
 	}
 	qsort(dist, 1024, sizeof(*dist), lk_cmp_dist);
+	/* distinct positions per table, drawn from the pool */
+	for (t = 0; t < tables; t++)
+		for (b = 0; b < bits; b++) {
+			unsigned c;
+			uint16_t p;
+
+			do {
+				p = (uint16_t)dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
+				for (c = 0; c < b && pos[t][c] != p; c++)
+					;
+			} while (c < b);
+			pos[t][b] = p;
+		}
+	/* all keys of a filter in one pass over it */
+	for (i = 0; i < nb; i++) {
+		const uint64_t *w = l->blooms + i * LK_WORDS;
+
+		for (t = 0; t < tables; t++) {
+			uint32_t key = 0;
+
+			for (b = 0; b < bits; b++)
+				key |= (uint32_t)((w[pos[t][b] >> 6] >> (pos[t][b] & 63)) & 1) << b;
+			keys[i * tables + t] = key;
+		}
+	}
 	for (t = 0; t < tables; t++) {
-		uint32_t *tk = keys + (t % LK_KEYBATCH) * nb;
 		size_t k;
 
-		if (t % LK_KEYBATCH == 0) {
-			/* keys of the next LK_KEYBATCH tables, in one pass over the filters */
-			unsigned nt =
-			    tables - t < LK_KEYBATCH ? (unsigned)(tables - t) : LK_KEYBATCH;
-			unsigned u;
-
-			for (u = 0; u < nt; u++)
-				for (b = 0; b < bits; b++) {
-					unsigned p, c;
-
-					do {
-						p = dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
-						for (c = 0; c < b && pos[u][c] != p; c++)
-							;
-					} while (c < b);
-					pos[u][b] = p;
-				}
-			for (i = 0; i < nb; i++) {
-				const uint64_t *w = l->blooms + i * LK_WORDS;
-
-				for (u = 0; u < nt; u++) {
-					uint32_t key = 0;
-
-					for (b = 0; b < bits; b++)
-						key |= (uint32_t)((w[pos[u][b] >> 6] >>
-								   (pos[u][b] & 63)) &
-								  1)
-						       << b;
-					keys[u * nb + i] = key;
-				}
-			}
-		}
 		memset(cnt, 0, (nkeys + 1) * sizeof(*cnt));
 		for (i = 0; i < nb; i++)
-			cnt[tk[i] + 1]++;
+			cnt[keys[i * tables + t] + 1]++;
 		for (k = 1; k <= nkeys; k++)
 			cnt[k] += cnt[k - 1];
 		for (i = 0; i < nb; i++)
-			order[cnt[tk[i]]++] = (uint32_t)i;
+			order[cnt[keys[i * tables + t]]++] = (uint32_t)i;
 		/* cnt[k] is now the end of bucket k */
 		for (k = 0; k < nkeys; k++) {
 			size_t lo = k ? cnt[k - 1] : 0, hi = cnt[k], x, y;
@@ -847,30 +795,28 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 			for (x = lo; x + 1 < hi; x++) {
 				uint32_t fa = order[x], ra = l->bowner[fa];
 				const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
+				const uint32_t *ka = keys + (size_t)fa * tables;
 
 				for (y = x + 1; y < hi; y++) {
 					uint32_t fb = order[y], rb = l->bowner[fb];
+					const uint32_t *kb = keys + (size_t)fb * tables;
 					unsigned c;
+					size_t u;
 
 					if (fnode[fa] == fnode[fb] || froot[fa] == froot[fb])
 						continue;
+					for (u = 0; u < t && ka[u] != kb[u]; u++)
+						;
+					if (u < t)
+						continue; /* compared in table u already */
 					c = andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
 					l->stat[LINKER_STAT_COMPARISONS]++;
 					if (c < cmin[pc[fa] + pc[fb]])
 						continue;
-					rc = lk_set_insert(pairs, (uint64_t)(ra < rb ? ra : rb)
-									  << 32 |
-								      (ra < rb ? rb : ra));
-					if (rc < 0)
+					rc = lk_pairs_push(pairs, ra, rb,
+							   (float)(2.0 * c / (pc[fa] + pc[fb])), 0);
+					if (rc)
 						goto out;
-					if (rc == 1) {
-						rc = lk_pairs_push(
-						    pairs, ra, rb,
-						    (float)(2.0 * c / (pc[fa] + pc[fb])), 0);
-						if (rc)
-							goto out;
-					}
-					rc = 0;
 				}
 			}
 		}
@@ -878,6 +824,7 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 out:
 	free(fnode);
 	free(froot);
+	free(pos);
 	free(dist);
 	free(keys);
 	free(order);
@@ -999,7 +946,6 @@ int linker_run(struct linker *l)
 out:
 	free(root0);
 	free(pairs.v);
-	free(pairs.set);
 	if (rc) {
 		free(l->cluster);
 		l->cluster = NULL;
