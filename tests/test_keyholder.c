@@ -433,6 +433,10 @@ static void test_evaluate(void **state)
 	make_batch(b, MAX_N, 1);
 	assert_int_equal(evaluate(d.ch_a, "node-a", b, 0, &st, 0), CL_OK);
 	check_outputs(dir, b, 1, NULL);
+	/* A second init refuses (exit 1) and the daemon's key is still the stored one. */
+	assert_int_equal(run_cli(NULL, "init", "--data", dir, NULL), 1);
+	assert_int_equal(run_cli(NULL, "init", NULL, NULL, NULL), 2);
+	assert_int_equal(run_cli(NULL, "frobnicate", "--data", dir, NULL), 2);
 	/* Asking for the current epoch by number gives the same outputs. */
 	assert_int_equal(evaluate(d.ch_a, "node-a", b, 1, &st, 0), CL_OK);
 	check_outputs(dir, b, 1, NULL);
