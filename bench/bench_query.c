@@ -17,13 +17,21 @@
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
+#include "protocol/sign.h"
 
 #define BENCH_MAX_CLIENTS 64
 
+/* What every request of the run asks; each request gets its own id and signature. */
+struct bench_query {
+	const struct sign_key *signer;
+	const char *id, *role, *from, *to;
+	char **group_by;
+	size_t nby;
+};
+
 struct bench_client {
 	struct rpc_channel *ch;
-	const uint8_t *req;
-	size_t req_len;
+	const struct bench_query *bq;
 	int requests;
 	double *lat_ms; /* requests entries */
 	int errors;
@@ -51,6 +59,42 @@ static int bench_count(const uint8_t *msg, size_t len, void *user)
 	return 0;
 }
 
+/* Builds and signs one request (a fresh id: the coordinator and nodes refuse replays). */
+static int bench_request(const struct bench_query *bq, uint8_t **out, size_t *out_len)
+{
+	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
+	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
+	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
+	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL;
+	size_t len;
+	int rc;
+
+	rc = party_header_fill(&h, &who, rid, "monitoring", "statistics", bq->id, bq->role);
+	if (rc != CL_OK)
+		return rc;
+	q.header = &h;
+	q.measure = "incident_events";
+	q.period_from = (char *)bq->from;
+	q.period_to = (char *)bq->to;
+	q.n_group_by = bq->nby;
+	q.group_by = bq->group_by;
+	rc = sign_request(bq->signer, &q);
+	if (rc == CL_OK) {
+		len = caselink__v1__query_request__get_packed_size(&q);
+		req = malloc(len);
+		if (!req)
+			rc = CL_ENOMEM;
+		else
+			caselink__v1__query_request__pack(&q, req);
+	}
+	sign_header_free(&h);
+	if (rc == CL_OK) {
+		*out = req;
+		*out_len = len;
+	}
+	return rc;
+}
+
 static void *bench_run(void *arg)
 {
 	struct bench_client *c = arg;
@@ -59,11 +103,15 @@ static void *bench_run(void *arg)
 
 	for (i = 0; i < c->requests; i++) {
 		double t0 = bench_now();
+		uint8_t *req = NULL;
+		size_t len = 0;
 
-		if (rpc_call_stream(c->ch, RPC_METHOD_COORDINATOR_QUERY, c->req, c->req_len, 10000,
+		if (bench_request(c->bq, &req, &len) != CL_OK ||
+		    rpc_call_stream(c->ch, RPC_METHOD_COORDINATOR_QUERY, req, len, 10000,
 				    bench_count, c, NULL, &st) != CL_OK)
 			c->errors++;
 		c->lat_ms[i] = (bench_now() - t0) * 1000.0;
+		free(req);
 	}
 	return NULL;
 }
@@ -86,11 +134,8 @@ int main(int argc, char **argv)
 	struct party_tls *tls = NULL;
 	struct bench_client cl[BENCH_MAX_CLIENTS];
 	pthread_t th[BENCH_MAX_CLIENTS];
-	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
-	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
-	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
-	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL;
-	size_t req_len;
+	struct sign_key *signer = NULL;
+	struct bench_query bq;
 	double t0, elapsed, *all = NULL;
 
 	for (i = 1; i + 1 < argc; i += 2) {
@@ -129,26 +174,26 @@ int main(int argc, char **argv)
 	if (rc == CL_OK)
 		rc = pki_cert_identity(pem, pem_len, id_text, sizeof(id_text), role, sizeof(role));
 	free(pem);
-	if (rc == CL_OK)
-		rc = party_header_fill(&h, &who, rid, "monitoring", "statistics", id_text, role);
+	if (rc == CL_OK) {
+		struct rpc_tls t;
+
+		party_tls_fill(tls, &t);
+		rc = sign_key_load(t.key_pem, t.cert_pem, &signer);
+	}
 	if (rc != CL_OK) {
 		fprintf(stderr, "bench_query: %s\n", *err ? err : cl_strerror(rc));
 		return 1;
 	}
-	/* One request reused: the bench measures transport and query, not replay checks. */
-	h.expires_at += 3600;
-	q.header = &h;
-	q.measure = "incident_events";
-	q.period_from = (char *)from;
-	q.period_to = (char *)to;
-	q.n_group_by = nby;
-	q.group_by = group_by;
-	req_len = caselink__v1__query_request__get_packed_size(&q);
-	req = malloc(req_len);
+	bq.signer = signer;
+	bq.id = id_text;
+	bq.role = role;
+	bq.from = from;
+	bq.to = to;
+	bq.group_by = group_by;
+	bq.nby = nby;
 	all = calloc((size_t)clients * (size_t)requests, sizeof(*all));
-	if (!req || !all)
+	if (!all)
 		return 1;
-	caselink__v1__query_request__pack(&q, req);
 	memset(cl, 0, sizeof(cl));
 	for (i = 0; i < clients; i++) {
 		struct rpc_channel_config cc;
@@ -160,17 +205,20 @@ int main(int argc, char **argv)
 		cc.expected_roles = RPC_ROLE_COORDINATOR;
 		if (rpc_channel_new(&cc, &cl[i].ch) != CL_OK)
 			return 1;
-		cl[i].req = req;
-		cl[i].req_len = req_len;
+		cl[i].bq = &bq;
 		cl[i].requests = requests;
 		cl[i].lat_ms = all + (size_t)i * (size_t)requests;
 	}
 	/* Warm up every channel (TLS handshakes) before timing. */
 	for (i = 0; i < clients; i++) {
 		struct rpc_status st;
+		uint8_t *req = NULL;
+		size_t len = 0;
 
-		rpc_call_stream(cl[i].ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len, 10000,
-				bench_count, &cl[i], NULL, &st);
+		if (bench_request(&bq, &req, &len) == CL_OK)
+			rpc_call_stream(cl[i].ch, RPC_METHOD_COORDINATOR_QUERY, req, len, 10000,
+					bench_count, &cl[i], NULL, &st);
+		free(req);
 		cl[i].rows = 0;
 	}
 	t0 = bench_now();
@@ -191,7 +239,7 @@ int main(int argc, char **argv)
 	       clients, k, errors, total / k, all[k / 2],
 	       all[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1], all[k - 1], (double)k / elapsed);
 	free(all);
-	free(req);
+	sign_key_free(signer);
 	party_tls_free(tls);
 	return errors ? 1 : 0;
 }

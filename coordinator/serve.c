@@ -9,10 +9,14 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
+#include "common/replay.h"
 #include "common/aggregate.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
+#include "protocol/sign.h"
+
+#include <openssl/rand.h>
 
 #define COORD_DRAIN_MS	  5000
 #define COORD_BACKOFF_MS  200
@@ -23,6 +27,9 @@ struct coord {
 	struct party_tls *tls;
 	struct rpc_channel **channels; /* one per configured node */
 	char self_id[RPC_PEER_ID_MAX];
+	struct sign_key *signer;	/* signs the envelopes forwarded to nodes */
+	struct sign_verifier *verifier; /* checks requesters' signatures */
+	struct replay *replay;		/* request ids already accepted */
 };
 
 /* One node's part of a fan-out: its own partial table, merged only when complete. */
@@ -143,37 +150,77 @@ static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coo
 	return failed;
 }
 
-static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *in,
-			 const char *requester_role, const char *requester_id, uint8_t **out,
+/*
+ * Turns the requester's signed request into the envelope sent to nodes: the
+ * requester's header and question unchanged (nodes verify its signature), a
+ * fresh query nonce, the mode, and the coordinator's signature over it all.
+ */
+static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *qr, uint8_t **out,
 			 size_t *out_len)
 {
-	Caselink__V1__QueryRequest fwd = CASELINK__V1__QUERY_REQUEST__INIT;
-	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
-	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
-	uint8_t id[PARTY_REQUEST_ID_LEN];
-	uint8_t *buf;
+	uint8_t *nonce = NULL, *buf;
 	size_t len;
 	int rc;
 
-	rc = party_header_fill(&h, &who, id, in->header->purpose, in->header->legal_basis,
-			       requester_id, requester_role);
-	if (rc != CL_OK)
-		return rc;
-	(void)co;
-	fwd.header = &h;
-	fwd.measure = in->measure;
-	fwd.period_from = in->period_from;
-	fwd.period_to = in->period_to;
-	fwd.n_group_by = in->n_group_by;
-	fwd.group_by = in->group_by;
-	fwd.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
-	len = caselink__v1__query_request__get_packed_size(&fwd);
+	nonce = malloc(32);
+	if (!nonce)
+		return CL_ENOMEM;
+	if (RAND_bytes(nonce, 32) != 1) {
+		free(nonce);
+		return CL_ECRYPTO;
+	}
+	free(qr->query_nonce.data);
+	qr->query_nonce.data = nonce;
+	qr->query_nonce.len = 32;
+	qr->mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	if (co->signer) {
+		rc = sign_envelope(co->signer, qr);
+		if (rc != CL_OK)
+			return rc;
+	}
+	len = caselink__v1__query_request__get_packed_size(qr);
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return CL_ENOMEM;
-	caselink__v1__query_request__pack(&fwd, buf);
+	caselink__v1__query_request__pack(qr, buf);
 	*out = buf;
 	*out_len = len;
+	return CL_OK;
+}
+
+/*
+ * Checks that the requester is who it says: the TLS peer is the identity the
+ * request names, its signature verifies, and the request is not a replay.
+ */
+static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
+				 const Caselink__V1__QueryRequest *qr, enum rpc_code *code,
+				 char reason[SIGN_REASON_MAX])
+{
+	const Caselink__V1__RequestHeader *h = qr->header;
+	int rc;
+
+	if (!co->conf->insecure_demo) {
+		if (!h->requester || strcmp(h->requester->id, rpc_ctx_peer_id(ctx)) ||
+		    strcmp(h->requester->role, rpc_ctx_peer_role(ctx))) {
+			snprintf(reason, SIGN_REASON_MAX,
+				 "requester does not match the connection's certificate");
+			*code = RPC_UNAUTHENTICATED;
+			return CL_EAUTH;
+		}
+		rc = sign_verify_request(co->verifier, qr, reason);
+		if (rc != CL_OK) {
+			*code = RPC_UNAUTHENTICATED;
+			return rc;
+		}
+	}
+	rc = replay_check(co->replay, h->request_id.data, h->request_id.len, h->expires_at,
+			  (int64_t)time(NULL));
+	if (rc != CL_OK) {
+		snprintf(reason, SIGN_REASON_MAX, "%s",
+			 rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+		*code = rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED;
+		return rc;
+	}
 	return CL_OK;
 }
 
@@ -245,6 +292,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	size_t fwd_len = 0, n = co->conf->nnodes, i, j, failed, answered = 0;
 	int *pending = NULL, rc;
 	const char *why = NULL;
+	char reason[SIGN_REASON_MAX];
 	enum rpc_code code = RPC_OK;
 	int64_t remaining, deadline;
 
@@ -274,7 +322,12 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			goto out;
 		}
 	}
-	rc = coord_forward(co, qr, rpc_ctx_peer_role(ctx), rpc_ctx_peer_id(ctx), &fwd, &fwd_len);
+	rc = coord_check_requester(co, ctx, qr, &code, reason);
+	if (rc != CL_OK) {
+		code = coord_refuse(ctx, code, reason);
+		goto out;
+	}
+	rc = coord_forward(co, qr, &fwd, &fwd_len);
 	calls = calloc(n, sizeof(*calls));
 	cc = calloc(n, sizeof(*cc));
 	pending = calloc(n, sizeof(*pending));
@@ -502,12 +555,23 @@ int coord_serve_main(int argc, char **argv)
 			rc = pki_cert_identity(pem, pem_len, co.self_id, sizeof(co.self_id), role,
 					       sizeof(role));
 		free(pem);
+		if (rc == CL_OK) {
+			struct rpc_tls t;
+
+			party_tls_fill(co.tls, &t);
+			rc = sign_key_load(t.key_pem, t.cert_pem, &co.signer);
+			if (rc == CL_OK)
+				rc = sign_verifier_new(t.ca_pem, t.crl_pem, &co.verifier);
+		}
 		if (rc != CL_OK) {
 			fprintf(stderr, "caselink-coordinator serve: %s\n",
 				*err ? err : cl_strerror(rc));
 			goto out;
 		}
 	}
+	rc = replay_new(0, &co.replay);
+	if (rc != CL_OK)
+		goto out;
 	if (!foreground) {
 		rc = daemon_detach();
 		if (rc != CL_OK)
@@ -549,6 +613,9 @@ out:
 		rpc_channel_free(co.channels[k]);
 	free(co.channels);
 	party_tls_free(co.tls);
+	sign_key_free(co.signer);
+	sign_verifier_free(co.verifier);
+	replay_free(co.replay);
 	partyconf_free(co.conf);
 	return rc;
 }

@@ -10,10 +10,12 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
+#include "common/replay.h"
 #include "node/query.h"
 #include "node/store.h"
 #include "protocol/party.h"
 #include "protocol/rpc.h"
+#include "protocol/sign.h"
 
 #define NODE_SERVE_DRAIN_MS 5000
 
@@ -22,6 +24,8 @@ struct node_server {
 	struct partyconf *conf;
 	struct node_store_meta meta;
 	struct node_query_cache *cache;
+	struct sign_verifier *verifier; /* federation CA and CRL for request signatures */
+	struct replay *replay;		/* request ids already answered */
 };
 
 /* A coordinator may ask only when its certificate name is in the configuration. */
@@ -139,6 +143,29 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		code = node_serve_refuse(ctx, party_error_to_code(rc), why);
 		goto out;
 	}
+	/*
+	 * Whatever the coordinator says: the envelope must be signed by the
+	 * coordinator on this connection, the question by its requester, once.
+	 */
+	if (!ns->conf->insecure_demo) {
+		char reason[SIGN_REASON_MAX];
+
+		rc = sign_verify_envelope(ns->verifier, qr, rpc_ctx_peer_id(ctx), reason);
+		if (rc == CL_OK)
+			rc = sign_verify_request(ns->verifier, qr, reason);
+		if (rc != CL_OK) {
+			code = node_serve_refuse(ctx, RPC_UNAUTHENTICATED, reason);
+			goto out;
+		}
+	}
+	rc = replay_check(ns->replay, qr->header->request_id.data, qr->header->request_id.len,
+			  qr->header->expires_at, (int64_t)time(NULL));
+	if (rc != CL_OK) {
+		code = node_serve_refuse(
+		    ctx, rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
+		    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+		goto out;
+	}
 	if (strcmp(qr->measure, "incident_events") != 0) {
 		code = node_serve_refuse(ctx, RPC_UNIMPLEMENTED, "unknown measure");
 		goto out;
@@ -250,11 +277,20 @@ int node_serve_main(int argc, char **argv)
 	if (!ns.conf->insecure_demo) {
 		rc = party_tls_load(ns.conf->tls_ca, ns.conf->tls_cert, ns.conf->tls_key,
 				    ns.conf->tls_crl, &tls, err, sizeof(err));
+		if (rc == CL_OK) {
+			struct rpc_tls t;
+
+			party_tls_fill(tls, &t);
+			rc = sign_verifier_new(t.ca_pem, t.crl_pem, &ns.verifier);
+		}
 		if (rc != CL_OK) {
-			fprintf(stderr, "caselink-node serve: %s\n", err);
+			fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));
 			goto out;
 		}
 	}
+	rc = replay_new(0, &ns.replay);
+	if (rc != CL_OK)
+		goto out;
 	if (!foreground) {
 		rc = daemon_detach();
 		if (rc != CL_OK)
@@ -293,5 +329,7 @@ out:
 	party_tls_free(tls);
 	partyconf_free(ns.conf);
 	node_query_cache_free(ns.cache);
+	sign_verifier_free(ns.verifier);
+	replay_free(ns.replay);
 	return rc;
 }

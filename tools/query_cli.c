@@ -12,6 +12,7 @@
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
+#include "protocol/sign.h"
 #include "tools/cli.h"
 
 #define QUERY_MAX_BY	   5
@@ -319,6 +320,7 @@ int query_main(int argc, char **argv)
 	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
 	struct query_answer ans;
 	struct party_tls *tls = NULL;
+	struct sign_key *signer = NULL;
 	struct rpc_channel *ch = NULL;
 	struct rpc_channel_config cc;
 	struct rpc_status st;
@@ -407,8 +409,15 @@ int query_main(int argc, char **argv)
 						       peer_role, sizeof(peer_role));
 			free(pem);
 		}
+		if (rc == CL_OK) {
+			struct rpc_tls pem;
+
+			party_tls_fill(tls, &pem);
+			rc = sign_key_load(pem.key_pem, pem.cert_pem, &signer);
+		}
 		if (rc != CL_OK) {
 			fprintf(stderr, "caselink query: %s\n", *err ? err : cl_strerror(rc));
+			party_tls_free(tls);
 			return 2;
 		}
 	}
@@ -423,6 +432,12 @@ int query_main(int argc, char **argv)
 	q.n_group_by = nby;
 	q.group_by = group_by;
 	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	/* The request is signed by its requester: nodes verify it whatever the coordinator says. */
+	if (signer) {
+		rc = sign_request(signer, &q);
+		if (rc != CL_OK)
+			goto out;
+	}
 	req_len = caselink__v1__query_request__get_packed_size(&q);
 	req = malloc(req_len ? req_len : 1);
 	if (!req) {
@@ -457,6 +472,8 @@ int query_main(int argc, char **argv)
 	else
 		rc = query_print_json(&ans, measure, from, to);
 out:
+	sign_header_free(&h);
+	sign_key_free(signer);
 	free(req);
 	rpc_channel_free(ch);
 	party_tls_free(tls);
