@@ -252,6 +252,12 @@ static int ev_encode(struct ev_state *st, const char *const *texts, unsigned nf,
 			nl[f] = j;
 		} else {
 			rc = norm_name(texts[f], strlen(texts[f]), norm[f], NORM_MAX, &nl[f]);
+			if (rc == CL_EPARSE || rc == CL_ELIMIT) {
+				/* invalid UTF-8 or an overlong name: the field counts as absent */
+				nl[f] = 0;
+				norm[f][0] = '\0';
+				rc = 0;
+			}
 			if (rc)
 				goto out;
 		}
