@@ -7,6 +7,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/audit.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
@@ -26,6 +27,7 @@ struct node_server {
 	struct node_query_cache *cache;
 	struct sign_verifier *verifier; /* federation CA and CRL for request signatures */
 	struct replay *replay;		/* request ids already answered */
+	struct audit *audit;		/* DIR/audit.db: every question, answer and refusal */
 };
 
 /* A coordinator may ask only when its certificate name is in the configuration. */
@@ -42,11 +44,25 @@ static int node_serve_peer_allowed(const struct node_server *ns, struct rpc_ctx 
 	return 0;
 }
 
-static enum rpc_code node_serve_refuse(struct rpc_ctx *ctx, enum rpc_code code, const char *why)
+/*
+ * Refuses a call: logs it, records it in the audit with the request's coded
+ * details when there is a request, and returns code.
+ */
+static enum rpc_code node_serve_refuse(struct node_server *ns, struct rpc_ctx *ctx,
+				       const Caselink__V1__QueryRequest *q, enum rpc_code code,
+				       const char *why)
 {
+	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX - 160] = "request=-";
+
 	rpc_ctx_set_message(ctx, why);
 	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
 		  rpc_ctx_peer_id(ctx), (int)code, why);
+	if (q)
+		party_audit_request(q, req, sizeof(req));
+	snprintf(details, sizeof(details), "code=%d reason=\"%.100s\" %s", (int)code, why, req);
+	if (audit_append(ns->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+			 "query_refused", details, NULL) != CL_OK)
+		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_refused");
 	return code;
 }
 
@@ -65,10 +81,11 @@ static enum rpc_code node_serve_status(struct rpc_ctx *ctx, const uint8_t *req, 
 
 	sr = caselink__v1__status_request__unpack(NULL, len, req);
 	if (!sr)
-		return node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
+		return node_serve_refuse(ns, ctx, NULL, RPC_INVALID_ARGUMENT,
+					 "malformed StatusRequest");
 	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
 	if (rc != CL_OK) {
-		code = node_serve_refuse(ctx, party_error_to_code(rc), why);
+		code = node_serve_refuse(ns, ctx, NULL, party_error_to_code(rc), why);
 		goto out;
 	}
 	party.id = ns->meta.agency_id;
@@ -133,14 +150,15 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	int rc;
 
 	if (!node_serve_peer_allowed(ns, ctx))
-		return node_serve_refuse(ctx, RPC_PERMISSION_DENIED,
+		return node_serve_refuse(ns, ctx, NULL, RPC_PERMISSION_DENIED,
 					 "peer is not a coordinator of this node");
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
-		return node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
+		return node_serve_refuse(ns, ctx, NULL, RPC_INVALID_ARGUMENT,
+					 "malformed QueryRequest");
 	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
 	if (rc != CL_OK) {
-		code = node_serve_refuse(ctx, party_error_to_code(rc), why);
+		code = node_serve_refuse(ns, ctx, qr, party_error_to_code(rc), why);
 		goto out;
 	}
 	/*
@@ -154,7 +172,7 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		if (rc == CL_OK)
 			rc = sign_verify_request(ns->verifier, qr, reason);
 		if (rc != CL_OK) {
-			code = node_serve_refuse(ctx, RPC_UNAUTHENTICATED, reason);
+			code = node_serve_refuse(ns, ctx, qr, RPC_UNAUTHENTICATED, reason);
 			goto out;
 		}
 	}
@@ -162,43 +180,61 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 			  qr->header->expires_at, (int64_t)time(NULL));
 	if (rc != CL_OK) {
 		code = node_serve_refuse(
-		    ctx, rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
+		    ns, ctx, qr,
+		    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
 		    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
 		goto out;
 	}
 	if (strcmp(qr->measure, "incident_events") != 0) {
-		code = node_serve_refuse(ctx, RPC_UNIMPLEMENTED, "unknown measure");
+		code = node_serve_refuse(ns, ctx, qr, RPC_UNIMPLEMENTED, "unknown measure");
 		goto out;
 	}
 	if (node_serve_date(qr->period_from, &from) != CL_OK ||
 	    node_serve_date(qr->period_to, &to) != CL_OK || from >= to) {
-		code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT,
+		code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "period must be YYYY-MM-DD with from before to");
 		goto out;
 	}
 	for (i = 0; i < qr->n_group_by; i++) {
 		if (node_query_parse_by(qr->group_by[i], &one) != CL_OK) {
-			code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "unknown grouping");
+			code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+						 "unknown grouping");
 			goto out;
 		}
 		by |= one;
 	}
 	one = by & (NODE_QUERY_BY_QUARTER | NODE_QUERY_BY_MONTH | NODE_QUERY_BY_YEAR);
 	if (one & (one - 1)) {
-		code = node_serve_refuse(ctx, RPC_INVALID_ARGUMENT, "more than one time grouping");
+		code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "more than one time grouping");
 		goto out;
 	}
 	nkeys = node_query_by_names(by, names);
 	rc = node_store_open(ns->data_dir, &store);
 	if (rc != CL_OK) {
 		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
-		code = node_serve_refuse(ctx, RPC_UNAVAILABLE, "store unavailable");
+		code = node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "store unavailable");
 		goto out;
 	}
 	rc = party_rows_new(ctx, &qr->header->request_id, names, nkeys, value_cols, 1, &emit.rows);
 	if (rc == CL_OK)
 		rc = node_query_incident_events(store, ns->cache, from, to, by, node_serve_row,
 						&emit);
+	if (rc == CL_OK) {
+		/* Recorded before the final chunk leaves: no answer without its audit entry. */
+		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 64];
+
+		party_audit_request(qr, text, sizeof(text));
+		snprintf(details, sizeof(details), "rows=%zu %s", emit.count, text);
+		rc = audit_append(ns->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+				  "query_answered", details, NULL);
+		if (rc != CL_OK) {
+			code = RPC_UNAVAILABLE;
+			rpc_ctx_set_message(ctx, "audit unavailable");
+			log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_answered");
+			goto out;
+		}
+	}
 	if (rc == CL_OK)
 		rc = party_rows_finish(emit.rows);
 	if (rc != CL_OK) {
@@ -215,6 +251,48 @@ out:
 	node_store_close(store);
 	caselink__v1__query_request__free_unpacked(qr, NULL);
 	return code;
+}
+
+static int node_serve_audit_open(const char *data, struct audit **out)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/audit.db", data);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	return audit_open(path, AUDIT_OPEN_CREATE, out);
+}
+
+int node_serve_audit_verify(int argc, char **argv)
+{
+	const char *data = NULL;
+	struct audit *a = NULL;
+	uint64_t entries = 0, broken = 0;
+	char why[256] = "";
+	int rc;
+
+	if (argc == 4 && !strcmp(argv[1], "verify") && !strcmp(argv[2], "--data"))
+		data = argv[3];
+	if (!data) {
+		fprintf(stderr, "usage: caselink-node audit verify --data DIR\n");
+		return CL_EUSAGE;
+	}
+	{
+		char path[4096];
+		int n = snprintf(path, sizeof(path), "%s/audit.db", data);
+
+		rc = n < 0 || (size_t)n >= sizeof(path) ? CL_ELIMIT : audit_open(path, 0, &a);
+	}
+	if (rc == CL_OK)
+		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
+	if (rc == CL_OK)
+		printf("audit log intact: %llu entries\n", (unsigned long long)entries);
+	else if (rc == CL_EAUDIT)
+		printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
+	else
+		fprintf(stderr, "caselink-node audit verify: %s\n", cl_strerror(rc));
+	audit_close(a);
+	return rc;
 }
 
 static void node_serve_usage(void)
@@ -289,8 +367,13 @@ int node_serve_main(int argc, char **argv)
 		}
 	}
 	rc = replay_new(0, &ns.replay);
-	if (rc != CL_OK)
+	if (rc == CL_OK)
+		rc = node_serve_audit_open(data, &ns.audit);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: audit log in %s: %s\n", data,
+			cl_strerror(rc));
 		goto out;
+	}
 	if (!foreground) {
 		rc = daemon_detach();
 		if (rc != CL_OK)
@@ -331,5 +414,6 @@ out:
 	node_query_cache_free(ns.cache);
 	sign_verifier_free(ns.verifier);
 	replay_free(ns.replay);
+	audit_close(ns.audit);
 	return rc;
 }

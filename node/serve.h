@@ -13,4 +13,11 @@
  */
 int node_serve_main(int argc, char **argv);
 
+/*
+ * Runs `caselink-node audit verify --data DIR` (argv[0] is "audit"): walks
+ * the node's audit chain and prints whether it is intact or the first broken
+ * entry. Returns 0 when intact, CL_EAUDIT when broken.
+ */
+int node_serve_audit_verify(int argc, char **argv);
+
 #endif

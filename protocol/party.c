@@ -100,6 +100,20 @@ int party_header_fill(Caselink__V1__RequestHeader *h, Caselink__V1__Identity *re
 	return CL_OK;
 }
 
+/* A coded value: 1..64 characters of a-z, 0-9, '_', '-', '.' (never free text). */
+static int party_is_code(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-' || *s == '.'))
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
 int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why)
 {
 	const char *reason = NULL;
@@ -114,6 +128,9 @@ int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const 
 	} else if (h->request_id.len < 16 || h->request_id.len > 32) {
 		reason = "request id must be 16 to 32 bytes";
 		rc = CL_EPROTO;
+	} else if (!party_is_code(h->purpose) || !party_is_code(h->legal_basis)) {
+		reason = "purpose and legal basis must be codes (a-z, 0-9, _ - .)";
+		rc = CL_EPROTO;
 	} else if (h->issued_at > now + PARTY_CLOCK_SKEW) {
 		reason = "request issued in the future (clock skew)";
 		rc = CL_EEXPIRED;
@@ -124,6 +141,51 @@ int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const 
 	if (rc != CL_OK && why)
 		*why = reason;
 	return rc;
+}
+
+static void party_hex(char *out, size_t outsz, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (!outsz)
+		return;
+	for (i = 0; i < n && 2 * i + 2 < outsz; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * i] = '\0';
+}
+
+void party_audit_request(const Caselink__V1__QueryRequest *q, char *buf, size_t bufsz)
+{
+	const Caselink__V1__RequestHeader *h = q ? q->header : NULL;
+	char id[2 * 32 + 1], rsig[2 * 80 + 1], csig[2 * 80 + 1], by[128] = "";
+	size_t i, used = 0;
+
+	if (!buf || !bufsz)
+		return;
+	if (!h || !h->requester) {
+		snprintf(buf, bufsz, "request=malformed");
+		return;
+	}
+	for (i = 0; i < q->n_group_by && used < sizeof(by); i++) {
+		int n =
+		    snprintf(by + used, sizeof(by) - used, "%s%.24s", i ? "," : "", q->group_by[i]);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	party_hex(id, sizeof(id), h->request_id.data, h->request_id.len);
+	party_hex(rsig, sizeof(rsig), h->requester_signature.data, h->requester_signature.len);
+	party_hex(csig, sizeof(csig), h->coordinator_signature.data, h->coordinator_signature.len);
+	snprintf(buf, bufsz,
+		 "requester=%.64s role=%.16s measure=%.32s from=%.10s to=%.10s by=%s "
+		 "purpose=%.64s legal_basis=%.64s request_id=%s requester_sig=%s envelope_sig=%s",
+		 h->requester->id, h->requester->role, q->measure, q->period_from, q->period_to,
+		 by[0] ? by : "-", h->purpose, h->legal_basis, id, rsig[0] ? rsig : "-",
+		 csig[0] ? csig : "-");
 }
 
 enum rpc_code party_error_to_code(int err)

@@ -50,6 +50,13 @@ int party_header_fill(Caselink__V1__RequestHeader *h, Caselink__V1__Identity *re
  */
 int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why);
 
+/*
+ * Writes the audit details of a query request into buf: requester, measure,
+ * period, grouping, purpose, legal basis, request id and both signatures (hex)
+ * — coded values only, never personal data. Truncates to bufsz.
+ */
+void party_audit_request(const Caselink__V1__QueryRequest *q, char *buf, size_t bufsz);
+
 /* Maps a CL_E* code to the gRPC status a server answers with. */
 enum rpc_code party_error_to_code(int err);
 

@@ -363,11 +363,59 @@ static void test_refusals(void **state)
 	expect(&t, coord_tls, RPC_OK, NULL);
 }
 
+/* Runs a shell command and returns its exit status and first output line. */
+static int run(const char *cmd, char *line, size_t linesz)
+{
+	FILE *p = popen(cmd, "r");
+	int status;
+
+	assert_non_null(p);
+	line[0] = '\0';
+	if (!fgets(line, (int)linesz, p))
+		line[0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Every answer and every refusal above is in the node's hash-chained audit; tampering shows. */
+static void test_audit_records_everything(void **state)
+{
+	const char *bin = getenv("CASELINK_BIN");
+	char cmd[2048], line[512];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s/caselink-node audit verify --data '%s'",
+		 bin ? bin : "build/bin", data);
+	assert_int_equal(run(cmd, line, sizeof(line)), 0);
+	/* 2 answers, 1 replay and 6 refusals in the two tests before this one. */
+	assert_string_equal(line, "audit log intact: 9 entries");
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "sqlite3 '%s/audit.db' \"SELECT count(*) FROM audit_log WHERE action='query_refused'"
+	    " AND details LIKE '%%requester_sig=%%' AND details LIKE '%%purpose=monitoring%%'\"",
+	    data);
+	assert_int_equal(run(cmd, line, sizeof(line)), 0);
+	/* The replay, the forgery, the foreign envelope, the expired and the future request. */
+	assert_string_equal(line, "5");
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "sqlite3 '%s/audit.db' \"UPDATE audit_log SET details = replace(details, 'rows=2', "
+	    "'rows=3') WHERE seq = 1\"",
+	    data);
+	assert_int_equal(run(cmd, line, sizeof(line)), 0);
+	snprintf(cmd, sizeof(cmd), "%s/caselink-node audit verify --data '%s'",
+		 bin ? bin : "build/bin", data);
+	assert_int_equal(run(cmd, line, sizeof(line)), 1);
+	assert_non_null(strstr(line, "audit log BROKEN at entry 1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_request_answered),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_audit_records_everything),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
