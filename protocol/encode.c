@@ -101,6 +101,65 @@ int enc_tokens(const unsigned char *oprf, size_t n, const unsigned char nonce[EN
 	return 0;
 }
 
+int enc_token_prepare(const unsigned char *oprf, size_t n, unsigned char *prep)
+{
+	unsigned char kb[64];
+	SHA256_CTX c;
+	size_t i;
+	int j;
+
+	if ((!oprf || !prep) && n)
+		return CL_EINVAL;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 32; j++)
+			kb[j] = oprf[i * ENC_OPRF_LEN + j] ^ 0x36;
+		memset(kb + 32, 0x36, 32);
+		memcpy(c.h, enc_sha256_iv, sizeof(enc_sha256_iv));
+		SHA256_Transform(&c, kb);
+		memcpy(prep + i * ENC_PREP_LEN, c.h, 32);
+		for (j = 0; j < 32; j++)
+			kb[j] = oprf[i * ENC_OPRF_LEN + j] ^ 0x5c;
+		memset(kb + 32, 0x5c, 32);
+		memcpy(c.h, enc_sha256_iv, sizeof(enc_sha256_iv));
+		SHA256_Transform(&c, kb);
+		memcpy(prep + i * ENC_PREP_LEN + 32, c.h, 32);
+	}
+	OPENSSL_cleanse(kb, sizeof(kb));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return 0;
+}
+
+int enc_tokens_prepared(const unsigned char *prep, size_t n,
+			const unsigned char nonce[ENC_NONCE_LEN], unsigned char *out)
+{
+	unsigned char nblock[64], ob[64];
+	SHA256_CTX c;
+	size_t i;
+	int j;
+
+	if ((!prep || !out) && n)
+		return CL_EINVAL;
+	if (!nonce)
+		return CL_EINVAL;
+	enc_tail_block(nonce, nblock);
+	memset(ob + 32, 0, 32);
+	ob[32] = 0x80;
+	ob[62] = 0x03;
+	for (i = 0; i < n; i++) {
+		memcpy(c.h, prep + i * ENC_PREP_LEN, 32);
+		SHA256_Transform(&c, nblock);
+		for (j = 0; j < 8; j++)
+			enc_store_be32(ob + 4 * j, c.h[j]);
+		memcpy(c.h, prep + i * ENC_PREP_LEN + 32, 32);
+		SHA256_Transform(&c, ob);
+		for (j = 0; j < 8; j++)
+			enc_store_be32(out + i * ENC_TOKEN_LEN + 4 * j, c.h[j]);
+	}
+	OPENSSL_cleanse(ob, sizeof(ob));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return 0;
+}
+
 int enc_token(const unsigned char oprf[ENC_OPRF_LEN], const unsigned char nonce[ENC_NONCE_LEN],
 	      unsigned char out[ENC_TOKEN_LEN])
 {

@@ -16,6 +16,7 @@
 #define ENC_OPRF_LEN	32   /* bytes of an OPRF output (RFC 9497 P256-SHA256) */
 #define ENC_NONCE_LEN	32   /* bytes of the coordinator's per-query nonce */
 #define ENC_TOKEN_LEN	32   /* bytes of a per-query token */
+#define ENC_PREP_LEN	64   /* bytes of a prepared HMAC key (two SHA-256 states) */
 #define ENC_BLOOM_BITS	1024 /* bits of an encoded (balanced) filter */
 #define ENC_BLOOM_BYTES 128
 #define ENC_QGRAM_SLOT	9  /* one q-gram: two UTF-8 code points, NUL-terminated */
@@ -59,6 +60,18 @@ int enc_token(const unsigned char oprf[ENC_OPRF_LEN], const unsigned char nonce[
  */
 int enc_tokens(const unsigned char *oprf, size_t n, const unsigned char nonce[ENC_NONCE_LEN],
 	       unsigned char *out);
+
+/*
+ * Precomputes, for n OPRF outputs (n * 32 bytes), the HMAC key states (the SHA-256 states after
+ * the key's ipad and opad blocks) into prep (n * ENC_PREP_LEN bytes). They depend only on the
+ * OPRF output, are as secret as it, and may be cached with it (in host byte order: not to be
+ * moved between machines) to halve the per-query cost.
+ */
+int enc_token_prepare(const unsigned char *oprf, size_t n, unsigned char *prep);
+
+/* As enc_tokens from prepared key states: two SHA-256 compressions per token. */
+int enc_tokens_prepared(const unsigned char *prep, size_t n,
+			const unsigned char nonce[ENC_NONCE_LEN], unsigned char *out);
 
 /*
  * Creates the encoding state of one query in *out: derives the bit permutation from the nonce

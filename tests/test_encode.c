@@ -103,6 +103,15 @@ static void test_token_matches_hmac(void **state)
 		assert_non_null(HMAC(EVP_sha256(), key, 32, nonce, 32, ref, &len));
 		assert_memory_equal(got, ref, 32);
 	}
+	/* prepared key states give the same tokens */
+	{
+		unsigned char prep[64 * ENC_PREP_LEN], alt[64 * 32];
+
+		assert_int_equal(enc_token_prepare(key, 64, prep), 0);
+		assert_int_equal(enc_tokens_prepared(prep, 64, nonce, alt), 0);
+		assert_int_equal(enc_tokens(key, 64, nonce, got), 0);
+		assert_memory_equal(alt, got, sizeof(alt));
+	}
 	/* in place */
 	memcpy(got, key, 32 * 4);
 	assert_int_equal(enc_tokens(got, 4, nonce, got), 0);
