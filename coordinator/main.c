@@ -18,12 +18,20 @@ int main(int argc, char **argv)
 			return 0;
 		return rc == CL_EUSAGE || rc == CL_ECONFIG ? 2 : 1;
 	}
+	if (argc >= 2 && !strcmp(argv[1], "audit")) {
+		rc = coord_audit_verify_main(argc - 1, argv + 1);
+		if (rc == CL_OK)
+			return 0;
+		return rc == CL_EUSAGE ? 2 : 1;
+	}
 	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
-		printf("usage: caselink-coordinator serve --config FILE [--foreground] "
-		       "[--ready-file FILE]\n");
+		printf("usage: caselink-coordinator serve --data DIR --config FILE [--foreground] "
+		       "[--ready-file FILE]\n"
+		       "       caselink-coordinator audit verify --data DIR\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: caselink-coordinator serve --config FILE [--foreground] "
-			"[--ready-file FILE]\n");
+	fprintf(stderr, "usage: caselink-coordinator serve --data DIR --config FILE [--foreground] "
+			"[--ready-file FILE]\n"
+			"       caselink-coordinator audit verify --data DIR\n");
 	return 2;
 }

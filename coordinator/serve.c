@@ -1,11 +1,14 @@
 #include "coordinator/serve.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/cl_error.h"
+#include "common/audit.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
@@ -30,6 +33,7 @@ struct coord {
 	struct sign_key *signer;	/* signs the envelopes forwarded to nodes */
 	struct sign_verifier *verifier; /* checks requesters' signatures */
 	struct replay *replay;		/* request ids already accepted */
+	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
 };
 
 /* One node's part of a fan-out: its own partial table, merged only when complete. */
@@ -42,11 +46,22 @@ struct coord_call {
 static const char *const coord_groupings[] = {"municipality", "agency_type", "quarter",
 					      "month",	      "year",	     NULL};
 
-static enum rpc_code coord_refuse(struct rpc_ctx *ctx, enum rpc_code code, const char *why)
+/* Refuses a call: logs it, records it in the audit with the request's details, returns code. */
+static enum rpc_code coord_refuse(struct coord *co, struct rpc_ctx *ctx,
+				  const Caselink__V1__QueryRequest *q, enum rpc_code code,
+				  const char *why)
 {
+	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX - 160] = "request=-";
+
 	rpc_ctx_set_message(ctx, why);
 	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
 		  rpc_ctx_peer_id(ctx), (int)code, why);
+	if (q)
+		party_audit_request(q, req, sizeof(req));
+	snprintf(details, sizeof(details), "code=%d reason=\"%.100s\" %s", (int)code, why, req);
+	if (audit_append(co->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+			 "query_refused", details, NULL) != CL_OK)
+		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_refused");
 	return code;
 }
 
@@ -279,6 +294,40 @@ out:
 	return rc;
 }
 
+/* Records an answer before its final chunk leaves: question, coverage, rows released. */
+static int coord_audit_answer(struct coord *co, struct rpc_ctx *ctx,
+			      const Caselink__V1__QueryRequest *qr, const struct rpc_call *calls,
+			      const struct coord_call *cc, size_t rows)
+{
+	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX / 2], failed[AUDIT_DETAILS_MAX / 4];
+	size_t i, n = co->conf->nnodes, used = 0, answered = 0;
+	int rc;
+
+	failed[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (calls[i].status.code == RPC_OK && !cc[i].malformed) {
+			answered++;
+			continue;
+		}
+		if (used < sizeof(failed)) {
+			int k = snprintf(failed + used, sizeof(failed) - used, "%s%.64s",
+					 used ? "," : "", co->conf->nodes[i].id);
+
+			if (k > 0)
+				used += (size_t)k;
+		}
+	}
+	party_audit_request(qr, req, sizeof(req));
+	snprintf(details, sizeof(details),
+		 "nodes_asked=%zu nodes_answered=%zu failed=%s rows=%zu %s", n, answered,
+		 failed[0] ? failed : "-", rows, req);
+	rc = audit_append(co->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+			  "query_answered", details, NULL);
+	if (rc != CL_OK)
+		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_answered");
+	return rc;
+}
+
 static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
 {
 	static const char *const value_cols[] = {"incident_events"};
@@ -298,18 +347,18 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
-		return coord_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
+		return coord_refuse(co, ctx, NULL, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
 	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
 	if (rc != CL_OK) {
-		code = coord_refuse(ctx, party_error_to_code(rc), why);
+		code = coord_refuse(co, ctx, qr, party_error_to_code(rc), why);
 		goto out;
 	}
 	if (strcmp(qr->measure, "incident_events") != 0) {
-		code = coord_refuse(ctx, RPC_UNIMPLEMENTED, "unknown measure");
+		code = coord_refuse(co, ctx, qr, RPC_UNIMPLEMENTED, "unknown measure");
 		goto out;
 	}
 	if (qr->n_group_by > COORD_MAX_GROUPBY) {
-		code = coord_refuse(ctx, RPC_INVALID_ARGUMENT, "too many groupings");
+		code = coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT, "too many groupings");
 		goto out;
 	}
 	for (i = 0; i < qr->n_group_by; i++) {
@@ -318,13 +367,13 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		for (j = 0; coord_groupings[j]; j++)
 			known |= !strcmp(qr->group_by[i], coord_groupings[j]);
 		if (!known) {
-			code = coord_refuse(ctx, RPC_INVALID_ARGUMENT, "unknown grouping");
+			code = coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT, "unknown grouping");
 			goto out;
 		}
 	}
 	rc = coord_check_requester(co, ctx, qr, &code, reason);
 	if (rc != CL_OK) {
-		code = coord_refuse(ctx, code, reason);
+		code = coord_refuse(co, ctx, qr, code, reason);
 		goto out;
 	}
 	rc = coord_forward(co, qr, &fwd, &fwd_len);
@@ -411,6 +460,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		rc = party_rows_add(rows, keys, &v);
 	}
 	if (rc == CL_OK)
+		rc = coord_audit_answer(co, ctx, qr, calls, cc, agg_rows(total));
+	if (rc == CL_OK)
 		rc = party_rows_finish(rows);
 	if (rc != CL_OK) {
 		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
@@ -447,10 +498,10 @@ static enum rpc_code coord_status(struct rpc_ctx *ctx, const uint8_t *req, size_
 
 	sr = caselink__v1__status_request__unpack(NULL, len, req);
 	if (!sr)
-		return coord_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
+		return coord_refuse(co, ctx, NULL, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
 	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
 	if (rc != CL_OK) {
-		code = coord_refuse(ctx, party_error_to_code(rc), why);
+		code = coord_refuse(co, ctx, NULL, party_error_to_code(rc), why);
 		goto out;
 	}
 	party.id = co->self_id;
@@ -501,13 +552,50 @@ static int coord_open_channels(struct coord *co)
 
 static void coord_usage(void)
 {
-	fprintf(stderr, "usage: caselink-coordinator serve --config FILE [--foreground] "
+	fprintf(stderr, "usage: caselink-coordinator serve --data DIR --config FILE [--foreground] "
 			"[--ready-file FILE]\n");
+}
+
+/* Opens DIR/audit.db (creating DIR 0700 and the log when asked). */
+static int coord_audit_open(const char *data, unsigned flags, struct audit **out)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/audit.db", data);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	if ((flags & AUDIT_OPEN_CREATE) && mkdir(data, 0700) != 0 && errno != EEXIST)
+		return CL_EIO;
+	return audit_open(path, flags, out);
+}
+
+int coord_audit_verify_main(int argc, char **argv)
+{
+	struct audit *a = NULL;
+	uint64_t entries = 0, broken = 0;
+	char why[256] = "";
+	int rc;
+
+	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data")) {
+		fprintf(stderr, "usage: caselink-coordinator audit verify --data DIR\n");
+		return CL_EUSAGE;
+	}
+	rc = coord_audit_open(argv[3], 0, &a);
+	if (rc == CL_OK)
+		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
+	if (rc == CL_OK)
+		printf("audit log intact: %llu entries\n", (unsigned long long)entries);
+	else if (rc == CL_EAUDIT)
+		printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
+	else
+		fprintf(stderr, "caselink-coordinator audit verify: %s\n", cl_strerror(rc));
+	audit_close(a);
+	return rc;
 }
 
 int coord_serve_main(int argc, char **argv)
 {
-	const char *config = NULL, *ready = NULL;
+	const char *config = NULL, *ready = NULL, *data = NULL;
 	struct coord co;
 	struct rpc_server *srv = NULL;
 	struct rpc_server_config sc;
@@ -521,6 +609,8 @@ int coord_serve_main(int argc, char **argv)
 			foreground = 1;
 		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
 			config = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
+			data = argv[++i];
 		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
 			ready = argv[++i];
 		} else {
@@ -532,7 +622,7 @@ int coord_serve_main(int argc, char **argv)
 			return CL_EUSAGE;
 		}
 	}
-	if (!config) {
+	if (!config || !data) {
 		coord_usage();
 		return CL_EUSAGE;
 	}
@@ -570,8 +660,13 @@ int coord_serve_main(int argc, char **argv)
 		}
 	}
 	rc = replay_new(0, &co.replay);
-	if (rc != CL_OK)
+	if (rc == CL_OK)
+		rc = coord_audit_open(data, AUDIT_OPEN_CREATE, &co.audit);
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-coordinator serve: audit log in %s: %s\n", data,
+			cl_strerror(rc));
 		goto out;
+	}
 	if (!foreground) {
 		rc = daemon_detach();
 		if (rc != CL_OK)
@@ -616,6 +711,7 @@ out:
 	sign_key_free(co.signer);
 	sign_verifier_free(co.verifier);
 	replay_free(co.replay);
+	audit_close(co.audit);
 	partyconf_free(co.conf);
 	return rc;
 }

@@ -85,7 +85,8 @@ fed_start() {
     done < "$FED_SRC/federation.csv"
   } >"$FED_WORK/coordinator.yaml"
   rm -f "$FED_WORK/run/coordinator.addr"
-  "$FED_BIN/caselink-coordinator" serve --config "$FED_WORK/coordinator.yaml" --foreground \
+  "$FED_BIN/caselink-coordinator" serve --data "$FED_WORK/coordinator" \
+      --config "$FED_WORK/coordinator.yaml" --foreground \
       --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
   echo $! >"$FED_WORK/run/coordinator.pid"
   FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")

@@ -131,6 +131,24 @@ grep -q "^# coverage: $(( ${#FED_IDS[@]} - 1 )) of ${#FED_IDS[@]} nodes answered
 grep -q "^#   failed: $hung (" "$work/during.out" || fail "node killed mid-query not listed"
 pass "node killed mid-query: $(grep failed "$work/during.out")"
 
+# Every party's audit chain is intact and holds what happened; tampering is named.
+out=$("$bin/caselink-coordinator" audit verify --data "$FED_WORK/coordinator") \
+  || fail "coordinator audit: $out"
+for id in "${FED_IDS[@]}"; do
+  "$bin/caselink-node" audit verify --data "$FED_WORK/nodes/$id" >/dev/null \
+    || fail "audit of $id broken"
+done
+answers=$(sqlite3 "$FED_WORK/coordinator/audit.db" \
+  "SELECT count(*) FROM audit_log WHERE action='query_answered' AND details LIKE '%failed=$victim%'")
+[ "$answers" -ge 1 ] || fail "coordinator audit lacks the answer with $victim failed"
+pass "audit chains intact ($out); coordinator recorded the answers with their coverage"
+sqlite3 "$FED_WORK/coordinator/audit.db" "DELETE FROM audit_log WHERE seq = 2"
+if out=$("$bin/caselink-coordinator" audit verify --data "$FED_WORK/coordinator"); then
+  fail "a removed audit entry went unnoticed"
+fi
+echo "$out" | grep -q "BROKEN at entry 2" || fail "removed entry not named: $out"
+pass "removed audit entry named: $out"
+
 # Clean shutdown on SIGTERM: every daemon exits 0.
 for f in "$FED_WORK"/run/*.pid; do
   pid=$(cat "$f")
