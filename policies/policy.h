@@ -1,0 +1,161 @@
+/*
+ * policy — the policy engine enforced by the coordinator and by every node
+ * (spec privacy.md "Policies"). One YAML file format serves both: a
+ * federation policy (scope: federation, loaded by the coordinator) and a node
+ * policy (scope: node, loaded by each agency node, which answers only what
+ * its own policy allows, whatever the coordinator says). See docs/policy.md
+ * for the format and policies/examples/ for commented examples.
+ *
+ * Use from a daemon:
+ *   - at start-up (and on reload) policy_load(); a loaded policy is read-only
+ *     and may be shared by threads; keep one policy_rate tracker for the
+ *     process lifetime (it survives reloads: counters are keyed by identity
+ *     and rule id);
+ *   - per request, fill a policy_request from the verified requester
+ *     identity (certificate CN and OU of the ORIGINAL requester, i.e. the
+ *     signed RequestHeader.requester, not the forwarding coordinator), the
+ *     measure, grouping, period (defaults already resolved), as-of date,
+ *     purpose, legal basis and the current time, and call policy_check();
+ *   - on a refusal send decision.rule (a coded reason such as
+ *     "policy:researchers-aggregates") and keep decision.message for the
+ *     audit log; on success apply decision.disclosure and
+ *     decision.include_restricted.
+ * The coordinator also asks policy_participates() which nodes take part in
+ * a measure, and a node may ask it whether it answers a measure at all.
+ */
+#ifndef CASELINK_POLICY_H
+#define CASELINK_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAX_FILE		 (256u << 10) /* bytes of one policy file */
+#define POLICY_MAX_NAME		 64	      /* bytes of a name, id or code, with the NUL */
+#define POLICY_MAX_ROLES	 64	      /* roles of one file */
+#define POLICY_MAX_RULES	 256	      /* rules of one file */
+#define POLICY_MAX_LIST		 256	      /* items of one list (identities, codes, ...) */
+#define POLICY_MAX_PARTICIPATION 64	      /* participation entries of one file */
+#define POLICY_MAX_MESSAGE	 512	      /* bytes of an error or decision message */
+#define POLICY_MAX_PARAMS	 16	      /* parameters of one request or one rule */
+#define POLICY_MAX_GROUP_BY	 8	      /* group-by columns of one request */
+#define POLICY_RATE_MAX		 65536	      /* (identity, rule) counters of one tracker */
+
+#define POLICY_THRESHOLD_DEFAULT 5 /* primary suppression threshold when not set */
+#define POLICY_THRESHOLD_MIN	 3 /* a file setting less is refused at load */
+
+struct policy;
+struct policy_rate;
+
+enum policy_scope { POLICY_SCOPE_FEDERATION = 1, POLICY_SCOPE_NODE = 2 };
+
+/* One measure parameter of a request: coded name and value. */
+struct policy_param {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * A request as the daemon has verified it. Days are days since 1970-01-01
+ * (UTC); the period is [period_from, period_to). Strings must not be NULL,
+ * except that group_by/params may be NULL when their count is 0.
+ */
+struct policy_request {
+	const char *requester_id; /* certificate CN of the original requester */
+	const char *requester_ou; /* certificate OU: node, coordinator, keyholder or user */
+	const char *measure;	  /* "M1" .. "M8" */
+	const char *const *group_by;
+	size_t ngroup_by;
+	const struct policy_param *params;
+	size_t nparams;
+	int has_period;
+	int64_t period_from;
+	int64_t period_to;
+	int has_as_of;
+	int64_t as_of;
+	const char *purpose;
+	const char *legal_basis;
+	int64_t now; /* Unix seconds, UTC: rate windows and as-of bounds */
+};
+
+/* Disclosure control for the requester's role (privacy.md "Disclosure control"). */
+struct policy_disclosure {
+	long long threshold;		 /* primary suppression threshold, >= 3 */
+	long long rounding;		 /* rounding base of published counts; 1 = none */
+	int dp;				 /* differential-privacy noise applies */
+	char mechanism[POLICY_MAX_NAME]; /* "discrete_laplace" or "discrete_gaussian" when dp */
+	double epsilon_per_query;	 /* when dp */
+	double budget;			 /* epsilon per identity per budget period, when dp */
+	long long budget_period_days;	 /* when dp */
+};
+
+/* The outcome of policy_check. */
+struct policy_decision {
+	int allowed;
+	char rule[POLICY_MAX_NAME]; /* deciding rule id; "roles", "participation" or "" */
+	char role[POLICY_MAX_NAME]; /* the requester's role when one was found, else "" */
+	int include_restricted;	    /* allowed with legal basis child_protection on M7/M8 */
+	struct policy_disclosure disclosure; /* of role; defaults when the role has none */
+	char message[POLICY_MAX_MESSAGE];    /* "allowed by FILE rule 'r'" or "refused by ..." */
+};
+
+/*
+ * Loads the policy file at path (at most POLICY_MAX_FILE bytes). On failure
+ * returns CL_EIO (unreadable), CL_ELIMIT (too large or too many items) or
+ * CL_EPOLICY (invalid) and writes "FILE:LINE:COLUMN: reason" into err (errsz
+ * bytes) when err is not NULL. path is kept and named in every decision.
+ */
+int policy_load(const char *path, struct policy **out, char *err, size_t errsz);
+
+/* As policy_load over a memory buffer; name stands for the file in messages. */
+int policy_load_mem(const char *name, const char *buf, size_t len, struct policy **out, char *err,
+		    size_t errsz);
+
+/* Frees a policy; NULL is allowed. */
+void policy_free(struct policy *p);
+
+/* The policy's scope, and the name it was loaded under. */
+enum policy_scope policy_scope(const struct policy *p);
+const char *policy_name(const struct policy *p);
+
+/*
+ * Decides req under p. Returns 0 when allowed, CL_EDENIED when refused by a
+ * rule, CL_EQUOTA when refused by a rate limit; in these three cases *out is
+ * written (message names the file and the rule). An allowed request is
+ * counted in rate (under the deciding rule and the requester id) before
+ * returning. rate may be NULL only if no rule that could decide has a rate
+ * limit; otherwise CL_EINVAL. Other errors (CL_EINVAL) leave *out untouched.
+ * Thread-safe for a shared p and rate.
+ */
+int policy_check(const struct policy *p, const struct policy_request *req, struct policy_rate *rate,
+		 struct policy_decision *out);
+
+/*
+ * True (1) when the policy lets the node node_id of type agency_type take
+ * part in measure (federation: per the participation entries; node: whether
+ * this node answers the measure at all, node_id/agency_type may be NULL).
+ */
+int policy_participates(const struct policy *p, const char *measure, const char *node_id,
+			const char *agency_type);
+
+/* Creates an empty rate tracker (fixed UTC hour and UTC day windows). */
+int policy_rate_new(struct policy_rate **out);
+
+/* Frees a tracker; NULL is allowed. */
+void policy_rate_free(struct policy_rate *r);
+
+/*
+ * Reads the counts of identity under rule in the windows containing now (0
+ * for windows that have passed). For persistence and inspection.
+ */
+int policy_rate_get(struct policy_rate *r, const char *identity, const char *rule, int64_t now,
+		    long long *hour_count, long long *day_count);
+
+/*
+ * Restores the counts of identity under rule for the hour and day windows
+ * containing now (e.g. from a daemon's store after a restart). CL_ELIMIT
+ * when the tracker is full.
+ */
+int policy_rate_set(struct policy_rate *r, const char *identity, const char *rule, int64_t now,
+		    long long hour_count, long long day_count);
+
+#endif
