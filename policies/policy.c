@@ -203,6 +203,16 @@ static int policy_list_matches(const struct policy_list *l, const char *s)
 	return 0;
 }
 
+/* Floor division (b > 0), for windows and days of negative times. */
+static int64_t policy_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && (a < 0))
+		q--;
+	return q;
+}
+
 /* "M1".."M8" to 0..7, or -1. */
 static int policy_measure_index(const char *s)
 {
@@ -932,25 +942,26 @@ static int policy_rule_fits(const struct policy_rule *r, const struct policy_req
 		return 0;
 	}
 	if (q->has_as_of) {
-		long long today = q->now >= 0 ? q->now / 86400 : -((-(q->now + 1)) / 86400) - 1;
-		long long diff;
+		long long today = policy_floor_div(q->now, 86400);
+		long long back, ahead;
 
 		if (!r->has_as_of) {
 			snprintf(why, whysz, "an as-of date is not allowed");
 			return 0;
 		}
-		if (__builtin_sub_overflow(today, (long long)q->as_of, &diff)) {
+		if (__builtin_sub_overflow(today, (long long)q->as_of, &back) ||
+		    __builtin_sub_overflow((long long)q->as_of, today, &ahead)) {
 			snprintf(why, whysz, "as-of date out of range");
 			return 0;
 		}
-		if (diff > r->max_days_back) {
+		if (back > r->max_days_back) {
 			snprintf(why, whysz, "as-of date %lld days before today, at most %lld",
-				 diff, r->max_days_back);
+				 back, r->max_days_back);
 			return 0;
 		}
-		if (diff < 0 && -diff > r->max_days_ahead) {
+		if (ahead > r->max_days_ahead) {
 			snprintf(why, whysz, "as-of date %lld days after today, at most %lld",
-				 -diff, r->max_days_ahead);
+				 ahead, r->max_days_ahead);
 			return 0;
 		}
 	}
@@ -1150,15 +1161,6 @@ out:
 }
 
 /* ---- rate tracker ----------------------------------------------------- */
-
-static int64_t policy_floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && (a < 0))
-		q--;
-	return q;
-}
 
 int policy_rate_new(struct policy_rate **out)
 {
