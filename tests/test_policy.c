@@ -570,6 +570,46 @@ static void test_load_errors(void **state)
 	assert_true(strncmp(err, "t.yaml:", 7) == 0);
 }
 
+/* A held role without rules, and a rule narrowed to some holders of its role. */
+static void test_role_without_rule_and_rule_identities(void **state)
+{
+	static const char text[] =
+	    "version: 1\nscope: federation\nroles:\n"
+	    "  r: {ou: user, identities: [a, b, c*]}\n"
+	    "  s: {ou: user, identities: [s1]}\n"
+	    "rules:\n"
+	    "  - {id: only-b, role: r, identities: [b], measures: [M1], purposes: [p], "
+	    "legal_bases: [l]}\n"
+	    "  - {id: any-r, role: r, measures: [M2], purposes: [p], legal_bases: [l]}\n"
+	    "participation:\n  - {measures: [M1, M2]}\n";
+	struct policy *p = NULL;
+	struct policy_decision d;
+	struct policy_request q;
+	char err[POLICY_MAX_MESSAGE];
+
+	(void)state;
+	assert_int_equal(policy_load_mem("t.yaml", text, strlen(text), &p, err, sizeof(err)), 0);
+	q = base_request("s1", "M1", "p", "l");
+	q.has_period = 0;
+	q.ngroup_by = 0;
+	assert_int_equal(policy_check(p, &q, NULL, &d), CL_EDENIED);
+	assert_string_equal(d.message, "refused by t.yaml rules: no rule for role s");
+	assert_string_equal(d.role, "s");
+	q.requester_id = "b";
+	assert_int_equal(policy_check(p, &q, NULL, &d), 0);
+	assert_string_equal(d.rule, "only-b");
+	/* 'a' holds r, but rule only-b is not for it: the first rule left is any-r. */
+	q.requester_id = "a";
+	assert_int_equal(policy_check(p, &q, NULL, &d), CL_EDENIED);
+	assert_string_equal(d.message,
+			    "refused by t.yaml rule 'any-r': measure M1 not allowed for role r");
+	q.requester_id = "c-anything";
+	q.measure = "M2";
+	assert_int_equal(policy_check(p, &q, NULL, &d), 0);
+	assert_string_equal(d.rule, "any-r");
+	policy_free(p);
+}
+
 static void test_load_limits(void **state)
 {
 	size_t cap = POLICY_MAX_FILE + 4096, len;
@@ -802,6 +842,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_malformed_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_participation, setup, teardown),
 	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_role_without_rule_and_rule_identities),
 	    cmocka_unit_test(test_load_limits),
 	    cmocka_unit_test(test_examples_load),
 	    cmocka_unit_test(test_node_refuses_what_federation_allows),
