@@ -21,9 +21,10 @@
 #define IMP_MUNI_MAX	  (NODE_MUNICIPALITY_MAX - 1)
 #define IMP_TIME_MAX	  40 /* bytes of an occurred_at as imported */
 #define IMP_PROGRESS_ROWS 65536
+#define IMP_FLUSH_ROWS	  8192 /* rows between writes of dirty pages to the WAL */
 #define IMP_NONE	  (-1)
-#define IMP_PCACHE_SLOTS  (1u << 17) /* person lookup cache: 131072 slots of 48 bytes */
-#define IMP_PCACHE_REF	  39	     /* longest person_ref the cache holds */
+#define IMP_PCACHE_SLOTS  (1u << 20) /* person lookup cache: 2-way, 1 Mi slots of 24 bytes */
+#define IMP_PCACHE_REF	  19	     /* longest person_ref the cache holds */
 
 /* ---- vocabularies ---------------------------------------------------------------------- */
 
@@ -186,8 +187,8 @@ struct imp_event {
 
 /* One slot of the person lookup cache; len 0 means empty. */
 struct imp_pslot {
-	int64_t id;
-	unsigned char len;
+	uint32_t id;	   /* persons.id; 0 means empty */
+	unsigned char len; /* bytes of ref */
 	char ref[IMP_PCACHE_REF];
 };
 
@@ -202,7 +203,7 @@ struct imp {
 	struct node_store_meta meta;
 	struct node_import_report rep;
 	char given_norm[NORM_MAX], family_norm[NORM_MAX];
-	struct imp_pslot *pcache; /* IMP_PCACHE_SLOTS, direct-mapped: person_ref -> id */
+	struct imp_pslot *pcache; /* IMP_PCACHE_SLOTS in sets of 2: person_ref -> id */
 };
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -273,20 +274,31 @@ static int imp_has_ctl(const char *v, size_t len)
 	return 0;
 }
 
-/* FNV-1a over a length-prefixed field; a NULL field hashes differently from "". */
+/* One multiply-xorshift step of the content hash. */
+static uint64_t imp_mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+/*
+ * The content hash of a length-prefixed field, 8 bytes at a time (read as
+ * little-endian words, so stored hashes do not depend on the machine); a NULL
+ * field hashes differently from "".
+ */
 static uint64_t imp_hash(uint64_t h, const void *p, size_t len)
 {
 	const unsigned char *b = p;
-	uint64_t n = p ? (uint64_t)len : UINT64_MAX;
-	size_t i;
+	uint64_t w;
+	size_t i, k;
 
-	for (i = 0; i < 8; i++) {
-		h ^= (n >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ULL;
-	}
-	for (i = 0; p && i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
+	h = imp_mix(h, p ? (uint64_t)len : UINT64_MAX);
+	for (i = 0; p && i < len; i += 8) {
+		w = 0;
+		for (k = 0; k < 8 && i + k < len; k++)
+			w |= (uint64_t)b[i + k] << (8 * k);
+		h = imp_mix(h, w);
 	}
 	return h;
 }
@@ -365,36 +377,64 @@ static int imp_select(struct imp *im, sqlite3_stmt *sel, const char *ref, size_t
 	return rc;
 }
 
-static struct imp_pslot *imp_pslot_of(struct imp *im, const char *ref, size_t len)
+/* The first of the two slots (a set) where ref may be cached. */
+static struct imp_pslot *imp_pset_of(struct imp *im, const char *ref, size_t len)
 {
-	uint64_t h = imp_hash(0xcbf29ce484222325ULL, ref, len);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
 
-	return &im->pcache[(h ^ (h >> 29)) & (IMP_PCACHE_SLOTS - 1)];
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)ref[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 31;
+	return &im->pcache[(h & (IMP_PCACHE_SLOTS / 2 - 1)) * 2];
 }
 
-/* Remembers person_ref -> id in the bounded lookup cache (refs too long are not cached). */
+/* The slot of the set holding ref exactly, or NULL. */
+static struct imp_pslot *imp_pcache_find(struct imp_pslot *set, const char *ref, size_t len)
+{
+	int k;
+
+	for (k = 0; k < 2; k++)
+		if (set[k].id && set[k].len == len && !memcmp(set[k].ref, ref, len))
+			return &set[k];
+	return NULL;
+}
+
+/*
+ * Remembers person_ref -> id in the bounded lookup cache: exact refs, no
+ * fingerprints; refs too long or ids too large are simply not cached. A full
+ * set moves its first slot to the second and takes the new entry first.
+ */
 static void imp_pcache_put(struct imp *im, const char *ref, size_t len, int64_t id)
 {
-	struct imp_pslot *slot;
+	struct imp_pslot *set, *slot;
 
-	if (len == 0 || len > IMP_PCACHE_REF)
+	if (len == 0 || len > IMP_PCACHE_REF || id <= 0 || id > (int64_t)UINT32_MAX)
 		return;
-	slot = imp_pslot_of(im, ref, len);
+	set = imp_pset_of(im, ref, len);
+	slot = imp_pcache_find(set, ref, len);
+	if (!slot) {
+		if (set[0].id)
+			set[1] = set[0];
+		slot = &set[0];
+	}
 	memcpy(slot->ref, ref, len);
 	slot->len = (unsigned char)len;
-	slot->id = id;
+	slot->id = (uint32_t)id;
 }
 
 /* person_ref -> id: 1 and *id when known, 0 when not, or a negative code. */
 static int imp_lookup_person(struct imp *im, const char *ref, size_t len, int64_t *id)
 {
 	sqlite3_stmt *st = im->st[ST_LOOKUP];
-	struct imp_pslot *slot = NULL;
+	struct imp_pslot *slot;
 	int rc;
 
 	if (len > 0 && len <= IMP_PCACHE_REF) {
-		slot = imp_pslot_of(im, ref, len);
-		if (slot->len == len && !memcmp(slot->ref, ref, len)) {
+		slot = imp_pcache_find(imp_pset_of(im, ref, len), ref, len);
+		if (slot) {
 			*id = slot->id;
 			return 1;
 		}
@@ -1031,6 +1071,18 @@ static int imp_file(struct imp *im, struct imp_file *f, int is_events)
 		}
 		if (im->row_bad)
 			im->bad_rows++;
+		if (rows % IMP_FLUSH_ROWS == 0) {
+			/*
+			 * SQLite keeps dirty pages pinned until the cache overflows, so in one
+			 * long transaction freshly appended rows crowd the index pages the
+			 * lookups need out of the cache. Writing them to the WAL now (no
+			 * commit record: a crash still rolls everything back) makes them
+			 * evictable and keeps the indexes hot.
+			 */
+			rc = sqlite3_db_cacheflush(im->db);
+			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+				return rc == SQLITE_FULL ? CL_ENOSPACE : CL_ESQL;
+		}
 		if (rows % IMP_PROGRESS_ROWS == 0)
 			imp_progress(im, f, rows, 0);
 	}
