@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <pthread.h>
+
 #include "common/cl_error.h"
 
 struct sign_key {
@@ -21,8 +23,24 @@ struct sign_key {
 	size_t cert_len;
 };
 
+#define SIGN_CACHE_SLOTS 64
+
+/*
+ * Certificates already verified against the store, by SHA-256 of their PEM:
+ * a request's certificates are the same few (the coordinator's, the users'),
+ * and the chain check costs more than the signature check. The CRL is fixed
+ * for a verifier's life, so only the validity period is checked again.
+ */
+struct sign_cached {
+	uint8_t digest[32];
+	X509 *cert;
+};
+
 struct sign_verifier {
 	X509_STORE *store;
+	pthread_mutex_t lock;
+	struct sign_cached cache[SIGN_CACHE_SLOTS];
+	size_t next; /* round-robin replacement */
 };
 
 /* A growing byte string with a hard maximum. */
@@ -216,6 +234,10 @@ int sign_verifier_new(const char *ca_pem, const char *crl_pem, struct sign_verif
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return CL_ENOMEM;
+	if (pthread_mutex_init(&v->lock, NULL) != 0) {
+		free(v);
+		return CL_ENOMEM;
+	}
 	v->store = X509_STORE_new();
 	bio = BIO_new_mem_buf(ca_pem, -1);
 	if (!v->store || !bio || !(ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) ||
@@ -242,10 +264,49 @@ out:
 
 void sign_verifier_free(struct sign_verifier *v)
 {
+	size_t i;
+
 	if (!v)
 		return;
+	for (i = 0; i < SIGN_CACHE_SLOTS; i++)
+		X509_free(v->cache[i].cert);
+	pthread_mutex_destroy(&v->lock);
 	X509_STORE_free(v->store);
 	free(v);
+}
+
+/* A cached, already verified certificate with this digest that is still valid now (ref'd). */
+static X509 *sign_cache_get(struct sign_verifier *v, const uint8_t digest[32])
+{
+	X509 *hit = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&v->lock);
+	for (i = 0; i < SIGN_CACHE_SLOTS; i++)
+		if (v->cache[i].cert && !memcmp(v->cache[i].digest, digest, 32)) {
+			if (X509_cmp_current_time(X509_get0_notAfter(v->cache[i].cert)) > 0 &&
+			    X509_cmp_current_time(X509_get0_notBefore(v->cache[i].cert)) < 0 &&
+			    X509_up_ref(v->cache[i].cert) == 1)
+				hit = v->cache[i].cert;
+			break;
+		}
+	pthread_mutex_unlock(&v->lock);
+	return hit;
+}
+
+static void sign_cache_put(struct sign_verifier *v, const uint8_t digest[32], X509 *cert)
+{
+	struct sign_cached *slot;
+
+	if (X509_up_ref(cert) != 1)
+		return;
+	pthread_mutex_lock(&v->lock);
+	slot = &v->cache[v->next];
+	v->next = (v->next + 1) % SIGN_CACHE_SLOTS;
+	X509_free(slot->cert);
+	memcpy(slot->digest, digest, 32);
+	slot->cert = cert;
+	pthread_mutex_unlock(&v->lock);
 }
 
 static int sign_make(const struct sign_key *k, const struct sign_buf *content,
@@ -327,7 +388,7 @@ static void sign_subject_field(X509 *cert, int nid, char *out, size_t outsz)
  * Checks a PEM certificate from a request against the CA store and the
  * expected identity, then the signature over content.
  */
-static int sign_check(const struct sign_verifier *v, const ProtobufCBinaryData *cert_pem,
+static int sign_check(struct sign_verifier *v, const ProtobufCBinaryData *cert_pem,
 		      const ProtobufCBinaryData *sig, const struct sign_buf *content,
 		      const char *want_cn, const char *want_role, const char *who,
 		      char reason[SIGN_REASON_MAX])
@@ -337,6 +398,7 @@ static int sign_check(const struct sign_verifier *v, const ProtobufCBinaryData *
 	EVP_MD_CTX *md = NULL;
 	BIO *bio = NULL;
 	char cn[256], ou[64];
+	uint8_t digest[32];
 	int rc = CL_ESIGNATURE;
 
 	if (!cert_pem->len || !sig->len) {
@@ -347,21 +409,29 @@ static int sign_check(const struct sign_verifier *v, const ProtobufCBinaryData *
 		snprintf(reason, SIGN_REASON_MAX, "%s certificate too large", who);
 		return CL_ESIGNATURE;
 	}
-	bio = BIO_new_mem_buf(cert_pem->data, (int)cert_pem->len);
-	if (!bio || !(cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		snprintf(reason, SIGN_REASON_MAX, "%s certificate unreadable", who);
-		goto out;
-	}
-	ctx = X509_STORE_CTX_new();
-	if (!ctx || X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+	if (EVP_Digest(cert_pem->data, cert_pem->len, digest, NULL, EVP_sha256(), NULL) != 1) {
 		snprintf(reason, SIGN_REASON_MAX, "internal error");
-		rc = CL_ECRYPTO;
-		goto out;
+		return CL_ECRYPTO;
 	}
-	if (X509_verify_cert(ctx) != 1) {
-		snprintf(reason, SIGN_REASON_MAX, "%s certificate not accepted: %s", who,
-			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-		goto out;
+	cert = sign_cache_get(v, digest);
+	if (!cert) {
+		bio = BIO_new_mem_buf(cert_pem->data, (int)cert_pem->len);
+		if (!bio || !(cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+			snprintf(reason, SIGN_REASON_MAX, "%s certificate unreadable", who);
+			goto out;
+		}
+		ctx = X509_STORE_CTX_new();
+		if (!ctx || X509_STORE_CTX_init(ctx, v->store, cert, NULL) != 1) {
+			snprintf(reason, SIGN_REASON_MAX, "internal error");
+			rc = CL_ECRYPTO;
+			goto out;
+		}
+		if (X509_verify_cert(ctx) != 1) {
+			snprintf(reason, SIGN_REASON_MAX, "%s certificate not accepted: %s", who,
+				 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+			goto out;
+		}
+		sign_cache_put(v, digest, cert);
 	}
 	sign_subject_field(cert, NID_commonName, cn, sizeof(cn));
 	sign_subject_field(cert, NID_organizationalUnitName, ou, sizeof(ou));
@@ -385,7 +455,7 @@ out:
 	return rc;
 }
 
-int sign_verify_request(const struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+int sign_verify_request(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			char reason[SIGN_REASON_MAX])
 {
 	struct sign_buf b = {NULL, 0, 0, 0};
@@ -406,7 +476,7 @@ int sign_verify_request(const struct sign_verifier *v, const Caselink__V1__Query
 	return rc;
 }
 
-int sign_verify_envelope(const struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+int sign_verify_envelope(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			 const char *expected_cn, char reason[SIGN_REASON_MAX])
 {
 	struct sign_buf b = {NULL, 0, 0, 0};

@@ -49,17 +49,18 @@ int sign_envelope(const struct sign_key *k, Caselink__V1__QueryRequest *q);
 
 /*
  * Verifies the requester's certificate (chains to the CA, not revoked, valid
- * now, CN and OU equal to header->requester id and role) and signature. On
+ * now, CN and OU equal to header->requester id and role) and signature.
+ * Verified certificates are remembered by the verifier (thread-safe). On
  * failure returns CL_ESIGNATURE and writes a short reason (no personal data).
  */
-int sign_verify_request(const struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+int sign_verify_request(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			char reason[SIGN_REASON_MAX]);
 
 /*
  * Verifies the coordinator's envelope certificate (chains to the CA, role
  * coordinator, CN equal to expected_cn when not NULL) and signature.
  */
-int sign_verify_envelope(const struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+int sign_verify_envelope(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			 const char *expected_cn, char reason[SIGN_REASON_MAX]);
 
 /* Frees the four signature fields of a header built by the caller (not unpacked). */
