@@ -413,3 +413,23 @@ int audit_head(struct audit *a, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 	memcpy(hash, h, AUDIT_HASH_LEN);
 	return CL_OK;
 }
+
+int audit_verify_report(const char *prog, const char *path)
+{
+	struct audit *a = NULL;
+	uint64_t entries = 0, broken = 0;
+	char why[256] = "";
+	int rc;
+
+	rc = audit_open(path, 0, &a);
+	if (rc == CL_OK)
+		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
+	audit_close(a);
+	if (rc == CL_OK)
+		printf("audit log intact: %llu entries\n", (unsigned long long)entries);
+	else if (rc == CL_EAUDIT)
+		printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
+	else
+		fprintf(stderr, "%s audit verify: %s: %s\n", prog, path, cl_strerror(rc));
+	return rc;
+}

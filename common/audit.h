@@ -60,4 +60,12 @@ int audit_verify(struct audit *a, uint64_t *entries, uint64_t *broken_seq, char 
 /* Writes the last seq (0 for an empty log) and its hash (zeros when empty). */
 int audit_head(struct audit *a, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN]);
 
+/*
+ * The `audit verify` command of every party: opens the log at path (never
+ * creating it), walks the chain and prints "audit log intact: N entries" or
+ * "audit log BROKEN at entry N: reason" on stdout, or prog's error on stderr.
+ * Returns CL_OK, CL_EAUDIT or the error.
+ */
+int audit_verify_report(const char *prog, const char *path);
+
 #endif

@@ -487,43 +487,10 @@ out:
 static enum rpc_code coord_status(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
 {
 	struct coord *co = user;
-	Caselink__V1__StatusRequest *sr = NULL;
-	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
-	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
-	uint8_t *buf = NULL;
 	const char *why = NULL;
-	enum rpc_code code = RPC_OK;
-	size_t n;
-	int rc;
+	enum rpc_code code = party_status_reply(ctx, req, len, co->self_id, "coordinator", 0, &why);
 
-	sr = caselink__v1__status_request__unpack(NULL, len, req);
-	if (!sr)
-		return coord_refuse(co, ctx, NULL, RPC_INVALID_ARGUMENT, "malformed StatusRequest");
-	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
-	if (rc != CL_OK) {
-		code = coord_refuse(co, ctx, NULL, party_error_to_code(rc), why);
-		goto out;
-	}
-	party.id = co->self_id;
-	party.role = "coordinator";
-	resp.schema_version = CASELINK_SCHEMA_VERSION;
-	resp.party = &party;
-	resp.software_version = "caselink 0.1.0";
-	resp.now = (int64_t)time(NULL);
-	resp.ready = 1;
-	n = caselink__v1__status_response__get_packed_size(&resp);
-	buf = malloc(n ? n : 1);
-	if (!buf) {
-		code = RPC_INTERNAL;
-		goto out;
-	}
-	caselink__v1__status_response__pack(&resp, buf);
-	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
-		code = RPC_CANCELLED;
-out:
-	free(buf);
-	caselink__v1__status_request__free_unpacked(sr, NULL);
-	return code;
+	return code != RPC_OK && why ? coord_refuse(co, ctx, NULL, code, why) : code;
 }
 
 static int coord_open_channels(struct coord *co)
@@ -571,26 +538,17 @@ static int coord_audit_open(const char *data, unsigned flags, struct audit **out
 
 int coord_audit_verify_main(int argc, char **argv)
 {
-	struct audit *a = NULL;
-	uint64_t entries = 0, broken = 0;
-	char why[256] = "";
-	int rc;
+	char path[4096];
+	int n;
 
 	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data")) {
 		fprintf(stderr, "usage: caselink-coordinator audit verify --data DIR\n");
 		return CL_EUSAGE;
 	}
-	rc = coord_audit_open(argv[3], 0, &a);
-	if (rc == CL_OK)
-		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
-	if (rc == CL_OK)
-		printf("audit log intact: %llu entries\n", (unsigned long long)entries);
-	else if (rc == CL_EAUDIT)
-		printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
-	else
-		fprintf(stderr, "caselink-coordinator audit verify: %s\n", cl_strerror(rc));
-	audit_close(a);
-	return rc;
+	n = snprintf(path, sizeof(path), "%s/audit.db", argv[3]);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	return audit_verify_report("caselink-coordinator", path);
 }
 
 int coord_serve_main(int argc, char **argv)

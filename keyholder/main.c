@@ -169,31 +169,16 @@ out:
 
 static int kh_main_audit_verify(int argc, char **argv)
 {
-	struct audit *a = NULL;
 	const char *data = NULL;
-	char db[KH_KEYSTORE_PATH_MAX + 32], why[256] = "";
-	uint64_t entries = 0, broken = 0;
+	char db[KH_KEYSTORE_PATH_MAX + 32];
 	int rc;
 
 	rc = kh_main_data(argc, argv, &data);
-	if (rc != CL_OK)
-		return rc;
-	rc = kh_main_db(data, db, sizeof(db));
 	if (rc == CL_OK)
-		rc = audit_open(db, 0, &a);
+		rc = kh_main_db(data, db, sizeof(db));
 	if (rc == CL_OK)
-		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
-	audit_close(a);
-	if (rc == CL_EAUDIT) {
-		printf("audit: BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
-		return rc;
-	}
-	if (rc != CL_OK) {
-		fprintf(stderr, "caselink-keyholder audit verify: %s: %s\n", db, cl_strerror(rc));
-		return rc;
-	}
-	printf("audit: intact, %llu entries\n", (unsigned long long)entries);
-	return CL_OK;
+		rc = audit_verify_report("caselink-keyholder", db);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -301,46 +301,12 @@ static enum rpc_code kh_serve_status(struct rpc_ctx *ctx, const uint8_t *req, si
 				     void *user)
 {
 	struct kh_server *ks = user;
-	Caselink__V1__StatusRequest *sr = NULL;
-	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
-	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
-	uint8_t *buf = NULL;
 	const char *why = NULL;
-	enum rpc_code code = RPC_OK;
-	size_t n;
-	int rc;
+	enum rpc_code code = party_status_reply(ctx, req, len, ks->self_id, "keyholder",
+						kh_keystore_current(ks->keys), &why);
 
-	sr = caselink__v1__status_request__unpack(NULL, len, req);
-	if (!sr) {
-		rpc_ctx_set_message(ctx, "malformed StatusRequest");
-		return RPC_INVALID_ARGUMENT;
-	}
-	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
-	if (rc != CL_OK) {
+	if (code != RPC_OK && why)
 		rpc_ctx_set_message(ctx, why);
-		code = party_error_to_code(rc);
-		goto out;
-	}
-	party.id = ks->self_id;
-	party.role = "keyholder";
-	resp.schema_version = CASELINK_SCHEMA_VERSION;
-	resp.party = &party;
-	resp.software_version = "caselink 0.1.0";
-	resp.now = (int64_t)time(NULL);
-	resp.key_epoch = kh_keystore_current(ks->keys);
-	resp.ready = 1;
-	n = caselink__v1__status_response__get_packed_size(&resp);
-	buf = malloc(n ? n : 1);
-	if (!buf) {
-		code = RPC_INTERNAL;
-		goto out;
-	}
-	caselink__v1__status_response__pack(&resp, buf);
-	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
-		code = RPC_CANCELLED;
-out:
-	free(buf);
-	caselink__v1__status_request__free_unpacked(sr, NULL);
 	return code;
 }
 

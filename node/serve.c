@@ -70,44 +70,10 @@ static enum rpc_code node_serve_status(struct rpc_ctx *ctx, const uint8_t *req, 
 				       void *user)
 {
 	struct node_server *ns = user;
-	Caselink__V1__StatusRequest *sr = NULL;
-	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
-	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
-	uint8_t *buf = NULL;
-	size_t n;
 	const char *why = NULL;
-	enum rpc_code code = RPC_OK;
-	int rc;
+	enum rpc_code code = party_status_reply(ctx, req, len, ns->meta.agency_id, "node", 0, &why);
 
-	sr = caselink__v1__status_request__unpack(NULL, len, req);
-	if (!sr)
-		return node_serve_refuse(ns, ctx, NULL, RPC_INVALID_ARGUMENT,
-					 "malformed StatusRequest");
-	rc = party_header_check(sr->header, (int64_t)time(NULL), &why);
-	if (rc != CL_OK) {
-		code = node_serve_refuse(ns, ctx, NULL, party_error_to_code(rc), why);
-		goto out;
-	}
-	party.id = ns->meta.agency_id;
-	party.role = "node";
-	resp.schema_version = CASELINK_SCHEMA_VERSION;
-	resp.party = &party;
-	resp.software_version = "caselink 0.1.0";
-	resp.now = (int64_t)time(NULL);
-	resp.ready = 1;
-	n = caselink__v1__status_response__get_packed_size(&resp);
-	buf = malloc(n ? n : 1);
-	if (!buf) {
-		code = RPC_INTERNAL;
-		goto out;
-	}
-	caselink__v1__status_response__pack(&resp, buf);
-	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
-		code = RPC_CANCELLED;
-out:
-	free(buf);
-	caselink__v1__status_request__free_unpacked(sr, NULL);
-	return code;
+	return code != RPC_OK && why ? node_serve_refuse(ns, ctx, NULL, code, why) : code;
 }
 
 /* Parses a "YYYY-MM-DD" period bound into epoch seconds. */
@@ -265,34 +231,17 @@ static int node_serve_audit_open(const char *data, struct audit **out)
 
 int node_serve_audit_verify(int argc, char **argv)
 {
-	const char *data = NULL;
-	struct audit *a = NULL;
-	uint64_t entries = 0, broken = 0;
-	char why[256] = "";
-	int rc;
+	char path[4096];
+	int n;
 
-	if (argc == 4 && !strcmp(argv[1], "verify") && !strcmp(argv[2], "--data"))
-		data = argv[3];
-	if (!data) {
+	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data")) {
 		fprintf(stderr, "usage: caselink-node audit verify --data DIR\n");
 		return CL_EUSAGE;
 	}
-	{
-		char path[4096];
-		int n = snprintf(path, sizeof(path), "%s/audit.db", data);
-
-		rc = n < 0 || (size_t)n >= sizeof(path) ? CL_ELIMIT : audit_open(path, 0, &a);
-	}
-	if (rc == CL_OK)
-		rc = audit_verify(a, &entries, &broken, why, sizeof(why));
-	if (rc == CL_OK)
-		printf("audit log intact: %llu entries\n", (unsigned long long)entries);
-	else if (rc == CL_EAUDIT)
-		printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)broken, why);
-	else
-		fprintf(stderr, "caselink-node audit verify: %s\n", cl_strerror(rc));
-	audit_close(a);
-	return rc;
+	n = snprintf(path, sizeof(path), "%s/audit.db", argv[3]);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	return audit_verify_report("caselink-node", path);
 }
 
 static void node_serve_usage(void)

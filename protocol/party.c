@@ -188,6 +188,52 @@ void party_audit_request(const Caselink__V1__QueryRequest *q, char *buf, size_t 
 		 csig[0] ? csig : "-");
 }
 
+enum rpc_code party_status_reply(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
+				 const char *id, const char *role, uint32_t key_epoch,
+				 const char **why)
+{
+	Caselink__V1__StatusRequest *sr = NULL;
+	Caselink__V1__StatusResponse resp = CASELINK__V1__STATUS_RESPONSE__INIT;
+	Caselink__V1__Identity party = CASELINK__V1__IDENTITY__INIT;
+	uint8_t *buf = NULL;
+	enum rpc_code code = RPC_OK;
+	size_t n;
+	int rc;
+
+	*why = NULL;
+	sr = caselink__v1__status_request__unpack(NULL, len, req);
+	if (!sr) {
+		*why = "malformed StatusRequest";
+		return RPC_INVALID_ARGUMENT;
+	}
+	rc = party_header_check(sr->header, (int64_t)time(NULL), why);
+	if (rc != CL_OK) {
+		code = party_error_to_code(rc);
+		goto out;
+	}
+	party.id = (char *)id;
+	party.role = (char *)role;
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.party = &party;
+	resp.software_version = "caselink " PARTY_VERSION;
+	resp.now = (int64_t)time(NULL);
+	resp.key_epoch = key_epoch;
+	resp.ready = 1;
+	n = caselink__v1__status_response__get_packed_size(&resp);
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		code = RPC_INTERNAL;
+		goto out;
+	}
+	caselink__v1__status_response__pack(&resp, buf);
+	if (rpc_ctx_send(ctx, buf, n) != CL_OK)
+		code = RPC_CANCELLED;
+out:
+	free(buf);
+	caselink__v1__status_request__free_unpacked(sr, NULL);
+	return code;
+}
+
 enum rpc_code party_error_to_code(int err)
 {
 	switch (err) {

@@ -11,9 +11,10 @@
 #include "protocol/caselink.pb-c.h"
 #include "protocol/rpc.h"
 
-#define PARTY_REQUEST_ID_LEN 16	 /* bytes of a request id */
-#define PARTY_EXPIRY_DEFAULT 300 /* seconds a request stays valid */
-#define PARTY_CLOCK_SKEW     60	 /* seconds of clock skew tolerated on issued_at */
+#define PARTY_VERSION	     "0.1.0" /* software version in Status answers */
+#define PARTY_REQUEST_ID_LEN 16	     /* bytes of a request id */
+#define PARTY_EXPIRY_DEFAULT 300     /* seconds a request stays valid */
+#define PARTY_CLOCK_SKEW     60	     /* seconds of clock skew tolerated on issued_at */
 
 /* The PEM texts of a party's TLS files; the key is wiped when freed. */
 struct party_tls;
@@ -56,6 +57,16 @@ int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const 
  * — coded values only, never personal data. Truncates to bufsz.
  */
 void party_audit_request(const Caselink__V1__QueryRequest *q, char *buf, size_t bufsz);
+
+/*
+ * Answers a Status call as the party named id with role (key_epoch: the
+ * keyholder's current epoch, else 0). A malformed or invalid request is not
+ * answered: the refusal code is returned with a static reason in *why for
+ * the caller to log and audit; *why stays NULL when sending failed.
+ */
+enum rpc_code party_status_reply(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
+				 const char *id, const char *role, uint32_t key_epoch,
+				 const char **why);
 
 /* Maps a CL_E* code to the gRPC status a server answers with. */
 enum rpc_code party_error_to_code(int err);
