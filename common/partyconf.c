@@ -271,11 +271,31 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 	return partyconf_keyholder(c, root, pc);
 }
 
+/* Parses a loaded document into a new configuration (relative paths against confdir). */
+static int partyconf_build(struct yconf *c, const char *confdir, enum partyconf_kind kind,
+			   struct partyconf **out, char *err, size_t errsz)
+{
+	struct partyconf *pc = calloc(1, sizeof(*pc));
+	int rc;
+
+	if (!pc)
+		return CL_ENOMEM;
+	pc->kind = kind;
+	rc = partyconf_parse(c, confdir, pc);
+	if (rc != CL_OK) {
+		if (err && errsz)
+			snprintf(err, errsz, "%s", yconf_error(c));
+		partyconf_free(pc);
+		return rc;
+	}
+	*out = pc;
+	return CL_OK;
+}
+
 int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf **out, char *err,
 		   size_t errsz)
 {
 	struct yconf *c = NULL;
-	struct partyconf *pc = NULL;
 	char confdir[PARTYCONF_MAX_PATH] = "";
 	const char *slash;
 	int rc;
@@ -294,24 +314,23 @@ int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf 
 			strcpy(confdir, "/");
 	}
 	rc = yconf_load(path, &c, err, errsz);
-	if (rc != CL_OK)
-		goto out;
-	pc = calloc(1, sizeof(*pc));
-	if (!pc) {
-		rc = CL_ENOMEM;
-		goto out;
-	}
-	pc->kind = kind;
-	rc = partyconf_parse(c, confdir, pc);
-	if (rc != CL_OK) {
-		if (err && errsz)
-			snprintf(err, errsz, "%s", yconf_error(c));
-		goto out;
-	}
-	*out = pc;
-	pc = NULL;
-out:
-	partyconf_free(pc);
+	if (rc == CL_OK)
+		rc = partyconf_build(c, confdir, kind, out, err, errsz);
+	yconf_free(c);
+	return rc;
+}
+
+int partyconf_load_mem(const char *name, const char *buf, size_t len, enum partyconf_kind kind,
+		       struct partyconf **out, char *err, size_t errsz)
+{
+	struct yconf *c = NULL;
+	int rc;
+
+	if (!name || !buf || !out)
+		return CL_EINVAL;
+	rc = yconf_load_mem(name, buf, len, &c, err, errsz);
+	if (rc == CL_OK)
+		rc = partyconf_build(c, "", kind, out, err, errsz);
 	yconf_free(c);
 	return rc;
 }

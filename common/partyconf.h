@@ -82,6 +82,10 @@ struct partyconf {
 int partyconf_load(const char *path, enum partyconf_kind kind, struct partyconf **out, char *err,
 		   size_t errsz);
 
+/* As partyconf_load over a memory buffer named name (relative paths stay relative). */
+int partyconf_load_mem(const char *name, const char *buf, size_t len, enum partyconf_kind kind,
+		       struct partyconf **out, char *err, size_t errsz);
+
 /* Frees a configuration; NULL is allowed. */
 void partyconf_free(struct partyconf *pc);
 
