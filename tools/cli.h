@@ -23,4 +23,7 @@ int linkage_eval_main(int argc, char **argv);
 /* caselink query: asks the coordinator for a measure (tools/query_cli.c). */
 int query_main(int argc, char **argv);
 
+/* caselink status: a party's Status RPC, exit 0 when ready (tools/status_cli.c). */
+int status_main(int argc, char **argv);
+
 #endif

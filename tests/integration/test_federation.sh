@@ -61,6 +61,16 @@ else
   echo "skip: interop client needs python3-grpcio, python3-protobuf and protoc (scripts/deps)"
 fi
 
+# Status RPC: the coordinator answers a user, a node answers its coordinator.
+out=$("$bin/caselink" status --target "$FED_COORD" --service coordinator --tls-dir "$FED_PKI" \
+        --name national) || fail "coordinator status: $out"
+echo "$out" | grep -q "^party=coordinator role=coordinator .* ready=yes$" || fail "status: $out"
+node0=${FED_IDS[0]}
+out=$("$bin/caselink" status --target "$(cat "$FED_WORK/run/$node0.addr")" --service node \
+        --tls-dir "$FED_PKI" --name coordinator --server-name "$node0") || fail "node status: $out"
+echo "$out" | grep -q "^party=$node0 role=node .* ready=yes$" || fail "node status: $out"
+pass "status RPC: $out"
+
 # A node's certificate has the wrong role for the coordinator's Query.
 node0=${FED_IDS[0]}
 if "$bin/caselink" query incident_events --from "$from" --to "$to" \
