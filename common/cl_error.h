@@ -46,7 +46,8 @@
 	X(CL_EPERM, -34, "permission denied")                                                      \
 	X(CL_EBUSY, -35, "resource busy")                                                          \
 	X(CL_ENOSPACE, -36, "no space left on device")                                             \
-	X(CL_EBADPOINT, -37, "invalid group element encoding")
+	X(CL_EBADPOINT, -37, "invalid group element encoding")                                     \
+	X(CL_ESTALE, -38, "derived data out of date")
 
 enum cl_error {
 #define CL_ERROR_ENUM(name, value, msg) name = value,

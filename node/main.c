@@ -14,6 +14,7 @@
 #include "node/import.h"
 #include "node/serve.h"
 #include "node/store.h"
+#include "node/tokens.h"
 
 #define NODE_EXIT_OK	0
 #define NODE_EXIT_FAIL	1
@@ -35,7 +36,8 @@ static void node_usage(FILE *f)
 	       " [--cache-mib N]\n"
 	       "  caselink-node status --data DIR\n"
 	       "  caselink-node serve --data DIR --config FILE [--foreground] [--ready-file FILE]\n"
-		   "  caselink-node audit verify --data DIR\n"
+	       "  caselink-node tokens --data DIR --config FILE [--batch N] [--progress]\n"
+	       "  caselink-node audit verify --data DIR\n"
 	       "agency types: police municipal_police social_services child_rights health ngo\n"
 	       "  shelter probation prosecutor court education\n");
 }
@@ -265,6 +267,8 @@ int main(int argc, char **argv)
 		rc = node_status(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "serve")) {
 		rc = node_serve_main(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "tokens")) {
+		rc = node_tokens_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "audit")) {
 		rc = node_serve_audit_verify(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

@@ -1,9 +1,12 @@
 #include "node/serve.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/sha.h>
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
@@ -12,6 +15,7 @@
 #include "common/log.h"
 #include "common/partyconf.h"
 #include "common/replay.h"
+#include "node/encode_query.h"
 #include "node/query.h"
 #include "node/store.h"
 #include "protocol/party.h"
@@ -19,6 +23,9 @@
 #include "protocol/sign.h"
 
 #define NODE_SERVE_DRAIN_MS 5000
+#define NODE_SERVE_NONCE_KEEP                                                                      \
+	86400 /* seconds a query nonce is kept beyond its request's expiry                         \
+	       */
 
 struct node_server {
 	const char *data_dir;
@@ -27,6 +34,7 @@ struct node_server {
 	struct node_query_cache *cache;
 	struct sign_verifier *verifier; /* federation CA and CRL for request signatures */
 	struct replay *replay;		/* request ids already answered */
+	struct replay *nonces;		/* query nonces of TOKENS-mode requests already used */
 	struct audit *audit;		/* DIR/audit.db: every question, answer and refusal */
 };
 
@@ -100,6 +108,147 @@ static int node_serve_row(void *ud, const char *const *keys, size_t nkeys, int64
 	return party_rows_add(e->rows, keys, &count);
 }
 
+/* Streams a TOKENS-mode answer's batches as QueryResponse chunks; audits before the last. */
+struct node_serve_tokens_emit {
+	struct node_server *ns;
+	struct rpc_ctx *ctx;
+	const Caselink__V1__QueryRequest *qr;
+	int64_t from, to;
+	size_t records, events, sent; /* sent: records of the chunks already sent */
+};
+
+static int node_serve_tokens_batch(void *ud, const Caselink__V1__TokenBatch *batch, int last)
+{
+	struct node_serve_tokens_emit *e = ud;
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	size_t i;
+	int rc;
+
+	e->records += batch->n_records;
+	for (i = 0; i < batch->n_records; i++)
+		e->events += batch->records[i]->n_events;
+	if (last) {
+		/* Recorded before the final chunk leaves: no answer without its audit entry. */
+		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 200], nh[17], d1[24],
+		    d2[24];
+		uint8_t digest[SHA256_DIGEST_LENGTH];
+
+		SHA256(e->qr->query_nonce.data, e->qr->query_nonce.len, digest);
+		for (i = 0; i < 8; i++)
+			snprintf(nh + 2 * i, 3, "%02x", digest[i]);
+		cldate_format_time(e->from, d1);
+		cldate_format_time(e->to, d2);
+		party_audit_request(e->qr, text, sizeof(text));
+		snprintf(
+		    details, sizeof(details),
+		    "mode=tokens records=%zu events=%zu window=%.10s..%.10s nonce_sha256=%s %s",
+		    e->records, e->events, d1, d2, nh, text);
+		rc = audit_append(e->ns->audit,
+				  rpc_ctx_peer_id(e->ctx)[0] ? rpc_ctx_peer_id(e->ctx) : "-",
+				  "query_answered", details, NULL);
+		if (rc != CL_OK) {
+			log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_answered");
+			return CL_EAUDIT;
+		}
+	}
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.request_id = e->qr->header->request_id;
+	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS;
+	resp.tokens = (Caselink__V1__TokenBatch *)batch;
+	resp.last = last ? 1 : 0;
+	rc = party_send_response(e->ctx, &resp);
+	if (rc == CL_OK)
+		e->sent += batch->n_records;
+	return rc;
+}
+
+/* Reads a window bound parameter, or the period's bound when it is absent. */
+static int node_serve_window(const Caselink__V1__QueryRequest *qr, const char *key,
+			     const char *dflt, int64_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < qr->n_parameters; i++)
+		if (qr->parameters[i]->key && !strcmp(qr->parameters[i]->key, key))
+			return node_serve_date(qr->parameters[i]->value, out);
+	return node_serve_date(dflt, out);
+}
+
+/*
+ * QUERY_MODE_TOKENS: per-query tokens for linkage (node/encode_query.h), once per nonce, only
+ * from a token cache filled for the current data.
+ */
+static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *ctx,
+				       const Caselink__V1__QueryRequest *qr)
+{
+	struct node_serve_tokens_emit e;
+	struct node_store *store = NULL;
+	struct node_encq_summary sum;
+	enum rpc_code code = RPC_OK;
+	int64_t keep;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.ns = ns;
+	e.ctx = ctx;
+	e.qr = qr;
+	if (qr->query_nonce.len != ENC_NONCE_LEN)
+		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "query_nonce must be 32 bytes");
+	if (node_serve_window(qr, "window_from", qr->period_from, &e.from) != CL_OK ||
+	    node_serve_window(qr, "window_to", qr->period_to, &e.to) != CL_OK || e.from >= e.to)
+		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "window must be YYYY-MM-DD with from before to");
+	if (__builtin_add_overflow(qr->header->expires_at, (int64_t)NODE_SERVE_NONCE_KEEP, &keep))
+		keep = INT64_MAX;
+	rc = replay_check(ns->nonces, qr->query_nonce.data, qr->query_nonce.len, keep,
+			  (int64_t)time(NULL));
+	if (rc != CL_OK)
+		return node_serve_refuse(
+		    ns, ctx, qr,
+		    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
+		    rc == CL_EREPLAY ? "nonce already used" : "nonce cache full");
+	rc = node_store_open(ns->data_dir, &store);
+	if (rc != CL_OK) {
+		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
+		code = node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "store unavailable");
+		goto out;
+	}
+	rc = node_encq_run(store, qr->query_nonce.data, e.from, e.to, node_serve_tokens_batch, &e,
+			   &sum);
+	if (rc != CL_OK && e.sent) {
+		/* records left before the answer failed: the audit says how many */
+		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 100];
+
+		party_audit_request(qr, text, sizeof(text));
+		snprintf(details, sizeof(details), "mode=tokens records_sent=%zu error=%s %s",
+			 e.sent, cl_errname(rc), text);
+		if (audit_append(ns->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+				 "query_failed", details, NULL) != CL_OK)
+			log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_failed");
+	}
+	if (rc == CL_ESTALE) {
+		code = node_serve_refuse(ns, ctx, qr, RPC_FAILED_PRECONDITION,
+					 "token cache not filled; run caselink-node tokens");
+		goto out;
+	}
+	if (rc != CL_OK) {
+		code = rc == CL_ECANCELLED ? RPC_CANCELLED
+		       : rc == CL_EAUDIT   ? RPC_UNAVAILABLE
+		       : rc == CL_ELIMIT   ? RPC_RESOURCE_EXHAUSTED
+					   : RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, rc == CL_EAUDIT ? "audit unavailable" : cl_strerror(rc));
+		log_event(LOG_LEVEL_ERROR, "query_failed", "mode=tokens error=%s", cl_errname(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "query_answered",
+		  "peer=%.64s mode=tokens records=%zu events=%zu batches=%zu epoch=%u",
+		  rpc_ctx_peer_id(ctx), sum.records, sum.events, sum.batches, sum.key_epoch);
+out:
+	node_store_close(store);
+	return code;
+}
+
 static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
 				      void *user)
 {
@@ -149,6 +298,10 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		    ns, ctx, qr,
 		    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
 		    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+		goto out;
+	}
+	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS) {
+		code = node_serve_tokens(ns, ctx, qr);
 		goto out;
 	}
 	if (strcmp(qr->measure, "incident_events") != 0) {
@@ -317,6 +470,8 @@ int node_serve_main(int argc, char **argv)
 	}
 	rc = replay_new(0, &ns.replay);
 	if (rc == CL_OK)
+		rc = replay_new(0, &ns.nonces);
+	if (rc == CL_OK)
 		rc = node_serve_audit_open(data, &ns.audit);
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: audit log in %s: %s\n", data,
@@ -363,6 +518,7 @@ out:
 	node_query_cache_free(ns.cache);
 	sign_verifier_free(ns.verifier);
 	replay_free(ns.replay);
+	replay_free(ns.nonces);
 	audit_close(ns.audit);
 	return rc;
 }

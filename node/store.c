@@ -76,6 +76,28 @@ static const char *const node_store_migrations[] = {
     " events_unchanged INTEGER NOT NULL,"
     " invalid_codes INTEGER NOT NULL, unlinkable INTEGER NOT NULL"
     ");",
+    /* v2: the token cache of node/tokens.h (OPRF outputs are secrets: this file stays 0600) */
+    "CREATE TABLE person_tokens("
+    " person_id INTEGER PRIMARY KEY," /* persons.id; one row per evaluated person */
+    " gen INTEGER NOT NULL,"	     /* the person's change_gen when evaluated */
+    " key_epoch INTEGER NOT NULL,"
+    " id_out BLOB CHECK(id_out IS NULL OR length(id_out)=32),"	   /* OPRF(country:code) */
+    " demo_out BLOB CHECK(demo_out IS NULL OR length(demo_out)=32)" /* OPRF(family|date|sex) */
+    ");"
+    "CREATE TABLE qgram_tokens("
+    " field INTEGER NOT NULL, qgram TEXT NOT NULL,"
+    " key_epoch INTEGER NOT NULL,"
+    " output BLOB NOT NULL CHECK(length(output)=32),"
+    " PRIMARY KEY(field, qgram)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE token_state("
+    " id INTEGER PRIMARY KEY CHECK(id=1),"
+    " filled_gen INTEGER NOT NULL DEFAULT 0," /* every person with change_gen <= it is cached */
+    " key_epoch INTEGER NOT NULL DEFAULT 0,"  /* 0: never filled, or a re-key under way */
+    " filled_at INTEGER NOT NULL DEFAULT 0,"
+    " handle_key BLOB CHECK(handle_key IS NULL OR length(handle_key)=32)" /* row handles */
+    ");"
+    "INSERT INTO token_state(id) VALUES (1);",
 };
 
 static const char *const node_agency_types[] = {

@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#define NODE_STORE_VERSION    1 /* the newest schema this program knows */
+#define NODE_STORE_VERSION    2 /* the newest schema this program knows */
 #define NODE_STORE_FILE	      "node.db"
 #define NODE_AGENCY_ID_MAX    65  /* bytes of an agency id, NUL included */
 #define NODE_AGENCY_TYPE_MAX  32  /* bytes of an agency type, NUL included */

@@ -181,7 +181,7 @@ static void test_init_import_status(void **state)
 	assert_non_null(strstr(s, "agency:         lv-riga-ngo\n"));
 	assert_non_null(strstr(s, "type:           ngo\n"));
 	assert_non_null(strstr(s, "municipality:   Rīga\n"));
-	assert_non_null(strstr(s, "schema version: 1\n"));
+	assert_non_null(strstr(s, "schema version: 2\n"));
 	assert_non_null(strstr(s, "1 unlinkable; 1 restricted"));
 	assert_non_null(strstr(s, "events:         2 (2023-01-01T00:00:00Z .. "
 				  "2024-01-01T00:00:00Z)\n"));
