@@ -631,7 +631,7 @@ static int usable_code(const char *code, const char *country)
 
 static void load_agency(struct measures_input *in, const char *dir, uint32_t node,
 			const char *agency, const char *type, const char *muni,
-			const struct strmap *links, struct strmap *ids, uint32_t *next_id)
+			const struct strmap *links, uint32_t *next_id)
 {
 	struct csv_reader *r = NULL;
 	struct csv_record h, x;
@@ -685,7 +685,6 @@ static void load_agency(struct measures_input *in, const char *dir, uint32_t nod
 		rows[nrows++] = p;
 	}
 	csv_close(r);
-	(void)ids;
 
 	snprintf(path, sizeof path, "%s/agencies/%s/events.csv", dir, agency);
 	assert_int_equal(csv_open(path, &r), 0);
@@ -767,7 +766,7 @@ static void load_federation(const char *dir, struct measures_input **out)
 		snprintf(ag, sizeof ag, "%s", field(&x, c_ag));
 		snprintf(ty, sizeof ty, "%s", field(&x, c_type));
 		snprintf(mu, sizeof mu, "%s", field(&x, c_muni));
-		load_agency(in, dir, node++, ag, ty, mu, &links, &ids, &next_id);
+		load_agency(in, dir, node++, ag, ty, mu, &links, &next_id);
 	}
 	csv_close(r);
 	map_free(&links);
