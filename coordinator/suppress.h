@@ -1,0 +1,95 @@
+/*
+ * suppress — small-cell suppression of released count tables (privacy.md "Disclosure control").
+ *
+ * A table has 1 to 3 dimensions of interior cells (non-negative counts) and is released with
+ * ALL its margins: in 2-D the row and column totals and the grand total, in 3-D every 2-D face,
+ * every 1-D margin and the grand total. A margin is addressed by SUPPRESS_TOTAL in its dimension;
+ * margins are counts of persons too, and are suppressed like any cell.
+ *
+ * suppress_apply:
+ *   - primary suppression: every cell (margins included) with a count in 1..threshold−1; zeros
+ *     are published unless SUPPRESS_ZEROS is given (docs/disclosure.md);
+ *   - secondary suppression: for each suppressed cell the exact feasibility interval — its
+ *     minimum and maximum over all non-negative integer tables consistent with every published
+ *     cell and the table's additivity — is computed with GLPK (simplex, then branch and bound);
+ *     while some suppressed cell's interval is narrower than the protection level (the
+ *     threshold), complementary cells are chosen by the hypercube method (the cheapest hypercube
+ *     through the cell, by published counts with margins weighted up, preferring cubes whose
+ *     own slack already covers the protection level) and the check is repeated. Suppressing
+ *     more only widens intervals, so the loop ends, at worst with everything suppressed.
+ * On success every suppressed cell's interval is at least the threshold wide, or unbounded.
+ *
+ * GLPK keeps per-thread state; a table is not thread-safe, distinct tables are.
+ */
+#ifndef CASELINK_COORDINATOR_SUPPRESS_H
+#define CASELINK_COORDINATOR_SUPPRESS_H
+
+#include <stddef.h>
+
+#define SUPPRESS_MAX_DIMS   3
+#define SUPPRESS_MAX_CELLS  4096		     /* cells with margins, ∏ (size + 1) */
+#define SUPPRESS_MAX_COUNT  (1LL << 40)		     /* counts stay exact in GLPK's doubles */
+#define SUPPRESS_TOTAL	    ((size_t)-1)	     /* index of the margin in a dimension */
+#define SUPPRESS_MIN_THRESH 3			     /* policy.h POLICY_THRESHOLD_MIN */
+#define SUPPRESS_UNBOUNDED  (SUPPRESS_MAX_COUNT * 8) /* a range maximum with no bound */
+
+/* Flags of suppress_apply. */
+#define SUPPRESS_ZEROS 1u /* also suppress zero counts (primary) */
+
+/* States of a cell after suppress_apply. */
+#define SUPPRESS_PUBLISHED 0
+#define SUPPRESS_PRIMARY   1 /* a small count */
+#define SUPPRESS_SECONDARY 2 /* complementary: hides a primary cell */
+
+struct suppress_table;
+
+/*
+ * Creates a table of ndims (1..SUPPRESS_MAX_DIMS) dimensions with sizes[d] >= 1 interior
+ * categories each, all counts 0. CL_ELIMIT beyond SUPPRESS_MAX_CELLS cells with margins.
+ */
+int suppress_table_new(unsigned ndims, const size_t *sizes, struct suppress_table **out);
+
+/* Frees the table; NULL is allowed. */
+void suppress_table_free(struct suppress_table *t);
+
+/* Sets the count (0..SUPPRESS_MAX_COUNT) of an interior cell; CL_EINVAL after suppress_apply. */
+int suppress_table_set(struct suppress_table *t, const size_t *index, long long count);
+
+/*
+ * Computes the margins and applies primary and secondary suppression with the given threshold
+ * (CL_EINVAL below SUPPRESS_MIN_THRESH); once per table. CL_EINTERNAL if the solver fails.
+ */
+int suppress_apply(struct suppress_table *t, long long threshold, unsigned flags);
+
+/*
+ * Rounds every published count to the nearest multiple of base (halves up), after
+ * suppress_apply; base 1 leaves counts as they are. Rounding only widens what an attacker can
+ * infer, so it keeps suppression safe; rounded margins need not add up.
+ */
+int suppress_round(struct suppress_table *t, long long base);
+
+/*
+ * After suppress_apply, writes a cell's state (SUPPRESS_*) and, when published, its released
+ * (possibly rounded) count to *count (-1 when suppressed). Any index may be SUPPRESS_TOTAL.
+ */
+int suppress_get(const struct suppress_table *t, const size_t *index, long long *count, int *state);
+
+/*
+ * The exact interval [*min, *max] of a cell over all non-negative integer tables consistent
+ * with the published cells (exact, unrounded counts) and the table's additivity, after
+ * suppress_apply; *max is SUPPRESS_UNBOUNDED when nothing bounds it. A published cell's
+ * interval is its count.
+ */
+int suppress_range(struct suppress_table *t, const size_t *index, long long *min, long long *max);
+
+/* Writes the numbers of primary and secondary suppressed cells (margins included). */
+int suppress_counts(const struct suppress_table *t, size_t *primary, size_t *secondary);
+
+/*
+ * Whether a rate num/den must be suppressed: its denominator is below threshold (a zero
+ * denominator included, the rate being undefined). *suppressed gets 1 or 0. The numerator is a
+ * count to be suppressed with its own table.
+ */
+int suppress_rate(long long num, long long den, long long threshold, int *suppressed);
+
+#endif
