@@ -360,19 +360,27 @@ static int group_teardown(void **state)
 {
 	char cmd[1200];
 
+	struct daemon *ds[] = {&serve_a, &serve_b, &kh};
+	size_t i;
+	int clean = 1, st;
+
 	(void)state;
-	if (serve_a.pid > 0)
-		kill(serve_a.pid, SIGTERM), waitpid(serve_a.pid, NULL, 0);
-	if (serve_b.pid > 0)
-		kill(serve_b.pid, SIGTERM), waitpid(serve_b.pid, NULL, 0);
-	if (kh.pid > 0)
-		kill(kh.pid, SIGTERM), waitpid(kh.pid, NULL, 0);
+	/* every daemon stops cleanly on SIGTERM (under ASan: without a leak) */
+	for (i = 0; i < 3; i++) {
+		if (ds[i]->pid <= 0)
+			continue;
+		kill(ds[i]->pid, SIGTERM);
+		st = 0;
+		waitpid(ds[i]->pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			clean = 0;
+	}
 	party_tls_free(coord_tls);
 	sign_key_free(national);
 	sign_key_free(coordinator);
 	oprf_ctx_free(octx);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return system(cmd) == 0 && clean ? 0 : -1;
 }
 
 /* ---- ground truth, computed here ---- */
