@@ -1,4 +1,6 @@
 #include "coordinator/serve.h"
+#include "coordinator/linker.h"
+#include "coordinator/measures.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 
 #include "common/cl_error.h"
 #include "common/audit.h"
+#include "common/cldate.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
@@ -36,12 +39,55 @@ struct coord {
 	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
 };
 
-/* One node's part of a fan-out: its own partial table, merged only when complete. */
+#define COORD_MAX_RECORDS_NODE (1u << 22) /* token records one node may send per query */
+#define COORD_MAX_RECORDS      (1u << 25) /* token records of one query, all nodes */
+
+/*
+ * One node's part of a fan-out, used only once the node's whole answer has
+ * arrived: an aggregate answer is summed into its own partial table; a
+ * TOKENS answer's chunks are kept (unpacked) until the query is linked.
+ */
 struct coord_call {
 	struct agg *partial;
 	size_t nkeys;
 	int malformed;
+	int tokens;
+	Caselink__V1__QueryResponse **chunks;
+	size_t nchunks, cap, records;
 };
+
+/* Forgets what a node sent (before a retry, and at the end of a query: no token is kept). */
+static void coord_call_reset(struct coord_call *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nchunks; i++)
+		caselink__v1__query_response__free_unpacked(c->chunks[i], NULL);
+	free(c->chunks);
+	c->chunks = NULL;
+	c->nchunks = c->cap = c->records = 0;
+}
+
+/* Keeps one TOKENS chunk of a node's answer; 1 (cancel the call) when it is malformed or too big.
+ */
+static int coord_on_tokens(struct coord_call *c, Caselink__V1__QueryResponse *r)
+{
+	if (r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS ||
+	    r->tokens->n_records > COORD_MAX_RECORDS_NODE - c->records)
+		return 1;
+	if (c->nchunks == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		Caselink__V1__QueryResponse **grown = realloc(c->chunks, cap * sizeof(*grown));
+
+		if (!grown)
+			return 1;
+		c->chunks = grown;
+		c->cap = cap;
+	}
+	c->chunks[c->nchunks++] = r;
+	c->records += r->tokens->n_records;
+	return 0;
+}
 
 static const char *const coord_groupings[] = {"municipality", "agency_type", "quarter",
 					      "month",	      "year",	     NULL};
@@ -73,6 +119,12 @@ static int coord_on_message(const uint8_t *msg, size_t len, void *user)
 	int rc = 0;
 
 	r = caselink__v1__query_response__unpack(NULL, len, msg);
+	if (r && c->tokens) {
+		rc = coord_on_tokens(c, r);
+		if (rc == 0)
+			return 0; /* the chunk is kept */
+		goto out;
+	}
 	if (!r || r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS ||
 	    r->rows->n_key_columns != c->nkeys) {
 		rc = 1;
@@ -170,8 +222,8 @@ static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coo
  * requester's header and question unchanged (nodes verify its signature), a
  * fresh query nonce, the mode, and the coordinator's signature over it all.
  */
-static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *qr, uint8_t **out,
-			 size_t *out_len)
+static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *qr,
+			 Caselink__V1__QueryMode mode, uint8_t **out, size_t *out_len)
 {
 	uint8_t *nonce = NULL, *buf;
 	size_t len;
@@ -187,7 +239,7 @@ static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *qr, uint8
 	free(qr->query_nonce.data);
 	qr->query_nonce.data = nonce;
 	qr->query_nonce.len = 32;
-	qr->mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	qr->mode = mode;
 	if (co->signer) {
 		rc = sign_envelope(co->signer, qr);
 		if (rc != CL_OK)
@@ -328,6 +380,180 @@ static int coord_audit_answer(struct coord *co, struct rpc_ctx *ctx,
 	return rc;
 }
 
+struct coord_emit {
+	struct party_rows *rows;
+	size_t count;
+};
+
+static int coord_emit_row(void *ctx, const char *const *cols, size_t ncols)
+{
+	struct coord_emit *e = ctx;
+
+	(void)ncols;
+	e->count++;
+	return party_rows_add(e->rows, cols, NULL);
+}
+
+/* Adds the records of one node's TOKENS answer to the linker, in the order they came. */
+static int coord_link_node(struct linker *l, uint32_t node, const struct coord_call *c,
+			   size_t *total)
+{
+	size_t k, r;
+	int rc;
+
+	for (k = 0; k < c->nchunks; k++) {
+		const Caselink__V1__TokenBatch *b = c->chunks[k]->tokens;
+
+		for (r = 0; r < b->n_records; r++) {
+			const Caselink__V1__TokenRecord *t = b->records[r];
+
+			if (t->row_handle.len < 1 || t->row_handle.len > LINKER_HANDLE_MAX ||
+			    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
+			    (t->demo_token.len && t->demo_token.len != LINKER_TOKEN_LEN) ||
+			    (t->bloom.len && t->bloom.len != LINKER_BLOOM_BYTES))
+				return CL_EPROTO;
+			if (*total >= COORD_MAX_RECORDS)
+				return CL_ELIMIT;
+			rc = linker_add(l, node, 0, t->row_handle.data, t->row_handle.len,
+					t->id_token.len ? t->id_token.data : NULL,
+					t->demo_token.len ? t->demo_token.data : NULL,
+					t->bloom.len ? t->bloom.data : NULL, NULL);
+			if (rc != CL_OK)
+				return rc;
+			(*total)++;
+		}
+	}
+	return CL_OK;
+}
+
+/* Hands the linked records of one node to the measure engine, in the linker's order. */
+static int coord_measure_node(struct measures_input *in, const struct linker *l,
+			      const struct partyconf_node *nd, uint32_t node,
+			      const struct coord_call *c, size_t *next)
+{
+	size_t k, r, e, idx;
+	int rc;
+
+	for (k = 0; k < c->nchunks; k++) {
+		const Caselink__V1__TokenBatch *b = c->chunks[k]->tokens;
+
+		for (r = 0; r < b->n_records; r++) {
+			const Caselink__V1__TokenRecord *t = b->records[r];
+			struct measures_record rec;
+			uint32_t person = 0;
+
+			rc = linker_cluster(l, (*next)++, &person);
+			if (rc != CL_OK)
+				return rc;
+			memset(&rec, 0, sizeof(rec));
+			rec.node = node;
+			rec.agency_id = nd->id;
+			rec.agency_type = nd->agency_type;
+			rec.node_municipality = nd->municipality;
+			rec.sex = t->sex && strlen(t->sex) == 1 ? t->sex[0] : 'U';
+			rec.restricted = t->restricted ? 1 : 0;
+			rec.linkable = t->id_token.len || t->demo_token.len;
+			rec.person = person;
+			rc = measures_add_record(in, &rec, &idx);
+			for (e = 0; rc == CL_OK && e < t->n_events; e++) {
+				const Caselink__V1__EventRecord *ev = t->events[e];
+				struct measures_event me;
+
+				me.event_type = ev->event_type;
+				me.occurred_at = ev->occurred_at;
+				me.role = ev->role;
+				me.municipality = ev->municipality;
+				me.risk_level = ev->risk_level;
+				me.child_threat_level = ev->child_threat_level;
+				me.referral_to = ev->referral_to;
+				me.age_years = ev->age_years;
+				rc = measures_add_event(in, idx, &me);
+			}
+			if (rc != CL_OK)
+				return rc == CL_ENOMEM ? rc : CL_EPROTO;
+		}
+	}
+	return CL_OK;
+}
+
+/*
+ * Answers a linked measure (M1–M6): links the records of the nodes that
+ * answered, computes the measure over the linked persons, and streams the
+ * coverage and the rows (every column as text: rates and "NA" included).
+ * Tokens and filters are wiped as soon as the linking is done.
+ */
+static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
+			       Caselink__V1__QueryRequest *qr, int measure, int group_by,
+			       int64_t from, int64_t to, const struct rpc_call *calls,
+			       struct coord_call *cc, size_t *rows_out, char *why, size_t whysz)
+{
+	struct linker *l = NULL;
+	struct measures_input *in = NULL;
+	struct coord_emit emit = {NULL, 0};
+	const char *const *cols = NULL;
+	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
+	int rc;
+
+	ncols = measures_columns(measure, group_by, &cols);
+	if (!ncols)
+		return CL_EINVAL;
+	rc = linker_new(&l);
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		if (calls[i].status.code != RPC_OK || cc[i].malformed)
+			continue;
+		rc = coord_link_node(l, (uint32_t)i, &cc[i], &total);
+		if (rc != CL_OK)
+			snprintf(why, whysz, "node %.64s sent malformed records",
+				 co->conf->nodes[i].id);
+	}
+	if (rc == CL_OK)
+		rc = linker_run(l);
+	if (rc == CL_OK)
+		rc = measures_input_new(&in);
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		if (calls[i].status.code != RPC_OK || cc[i].malformed)
+			continue;
+		rc = coord_measure_node(in, l, &co->conf->nodes[i], (uint32_t)i, &cc[i], &next);
+		if (rc != CL_OK)
+			snprintf(why, whysz, "node %.64s sent malformed events",
+				 co->conf->nodes[i].id);
+	}
+	log_event(LOG_LEVEL_INFO, "linked",
+		  "records=%zu persons=%llu id_links=%llu fuzzy_links=%llu", total,
+		  (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_ID_LINKS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_FUZZY_LINKS));
+	/* The coordinator keeps no token after linking. */
+	linker_free(l);
+	for (i = 0; i < n; i++)
+		coord_call_reset(&cc[i]);
+	if (rc == CL_OK)
+		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc);
+	if (rc == CL_OK)
+		rc = party_rows_new(ctx, &qr->header->request_id, cols, ncols, NULL, 0, &emit.rows);
+	if (rc == CL_OK)
+		rc = measures_compute(in, measure, from, to, group_by, coord_emit_row, &emit);
+	if (rc == CL_OK)
+		rc = coord_audit_answer(co, ctx, qr, calls, cc, emit.count);
+	if (rc == CL_OK)
+		rc = party_rows_finish(emit.rows);
+	if (rc == CL_OK)
+		*rows_out = emit.count;
+	party_rows_free(emit.rows);
+	measures_input_free(in);
+	return rc;
+}
+
+/* Parses a "YYYY-MM-DD" period bound into epoch seconds. */
+static int coord_date(const char *s, int64_t *out)
+{
+	const char *why = NULL;
+
+	if (!s || strlen(s) != 10)
+		return CL_EINVAL;
+	return cldate_parse_time(s, out, &why);
+}
+
 static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
 {
 	static const char *const value_cols[] = {"incident_events"};
@@ -343,7 +569,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	const char *why = NULL;
 	char reason[SIGN_REASON_MAX];
 	enum rpc_code code = RPC_OK;
-	int64_t remaining, deadline;
+	int64_t remaining, deadline, from = 0, to = 0;
+	int measure = 0, group_by = MEASURES_BY_QUARTER;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
@@ -353,7 +580,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		code = coord_refuse(co, ctx, qr, party_error_to_code(rc), why);
 		goto out;
 	}
-	if (strcmp(qr->measure, "incident_events") != 0) {
+	if (strcmp(qr->measure, "incident_events") != 0 &&
+	    measures_parse_name(qr->measure, &measure) != CL_OK) {
 		code = coord_refuse(co, ctx, qr, RPC_UNIMPLEMENTED, "unknown measure");
 		goto out;
 	}
@@ -371,12 +599,37 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			goto out;
 		}
 	}
+	if (measure) {
+		/* Linked measures have fixed keys; M1 only chooses its time bucket. */
+		const char *by = qr->n_group_by == 1 ? qr->group_by[0] : NULL;
+
+		if (qr->n_group_by > 1 || (by && measure != MEASURES_M1) ||
+		    (by && strcmp(by, "quarter") && strcmp(by, "month") && strcmp(by, "year"))) {
+			code =
+			    coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "this measure's grouping is fixed (M1: quarter, month or "
+					 "year)");
+			goto out;
+		}
+		group_by = !by || !strcmp(by, "quarter") ? MEASURES_BY_QUARTER
+			   : !strcmp(by, "month")	 ? MEASURES_BY_MONTH
+							 : MEASURES_BY_YEAR;
+		if (coord_date(qr->period_from, &from) != CL_OK ||
+		    coord_date(qr->period_to, &to) != CL_OK || from >= to) {
+			code = coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT,
+					    "period must be YYYY-MM-DD with from before to");
+			goto out;
+		}
+	}
 	rc = coord_check_requester(co, ctx, qr, &code, reason);
 	if (rc != CL_OK) {
 		code = coord_refuse(co, ctx, qr, code, reason);
 		goto out;
 	}
-	rc = coord_forward(co, qr, &fwd, &fwd_len);
+	rc = coord_forward(co, qr,
+			   measure ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
+				   : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
+			   &fwd, &fwd_len);
 	calls = calloc(n, sizeof(*calls));
 	cc = calloc(n, sizeof(*cc));
 	pending = calloc(n, sizeof(*pending));
@@ -386,6 +639,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		rc = agg_new(qr->n_group_by, 1, &total);
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		cc[i].nkeys = qr->n_group_by;
+		cc[i].tokens = measure != 0;
 		pending[i] = 1;
 		rc = agg_new(qr->n_group_by, 1, &cc[i].partial);
 	}
@@ -417,6 +671,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 					continue;
 				agg_free(cc[i].partial);
 				cc[i].partial = NULL;
+				coord_call_reset(&cc[i]);
 				if (agg_new(qr->n_group_by, 1, &cc[i].partial) != CL_OK)
 					pending[i] = 0;
 			}
@@ -426,12 +681,31 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			coord_fan_out(co, calls, cc, pending, n, fwd, fwd_len, deadline);
 		}
 	}
+	for (i = 0; i < n; i++)
+		answered += calls[i].status.code == RPC_OK && !cc[i].malformed;
+	if (measure) {
+		char why_linked[160] = "";
+		size_t nrows = 0;
+
+		rc = coord_answer_linked(co, ctx, qr, measure, group_by, from, to, calls, cc,
+					 &nrows, why_linked, sizeof(why_linked));
+		if (rc != CL_OK) {
+			code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+			rpc_ctx_set_message(ctx, why_linked[0] ? why_linked : cl_strerror(rc));
+			log_event(LOG_LEVEL_ERROR, "query_failed", "measure=%.16s error=%s",
+				  qr->measure, cl_errname(rc));
+			goto out;
+		}
+		log_event(LOG_LEVEL_INFO, "query_answered",
+			  "peer=%.64s measure=%.32s nodes_asked=%zu nodes_answered=%zu rows=%zu",
+			  rpc_ctx_peer_id(ctx), qr->measure, n, answered, nrows);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		size_t r, k;
 
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
-		answered++;
 		for (r = 0; r < agg_rows(cc[i].partial); r++) {
 			const char *keys[COORD_MAX_GROUPBY];
 			int64_t v = agg_value(cc[i].partial, r, 0);
@@ -473,8 +747,10 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		  rpc_ctx_peer_id(ctx), n, answered, agg_rows(total));
 out:
 	party_rows_free(rows);
-	for (i = 0; cc && i < n; i++)
+	for (i = 0; cc && i < n; i++) {
 		agg_free(cc[i].partial);
+		coord_call_reset(&cc[i]);
+	}
 	agg_free(total);
 	free(cc);
 	free(calls);

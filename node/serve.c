@@ -163,15 +163,25 @@ static int node_serve_tokens_batch(void *ud, const Caselink__V1__TokenBatch *bat
 }
 
 /* Reads a window bound parameter, or the period's bound when it is absent. */
+/*
+ * A TOKENS window bound: the requester's (signed) parameter when given, else
+ * the period's bound moved by shift_days. The default window is [from − 3 days,
+ * to + 31 days): an episode chains up to 72 h back across the start, and
+ * referrals (M3) and support (M4) are followed 30 days past the end.
+ */
 static int node_serve_window(const Caselink__V1__QueryRequest *qr, const char *key,
-			     const char *dflt, int64_t *out)
+			     const char *dflt, int shift_days, int64_t *out)
 {
 	size_t i;
+	int rc;
 
 	for (i = 0; i < qr->n_parameters; i++)
 		if (qr->parameters[i]->key && !strcmp(qr->parameters[i]->key, key))
 			return node_serve_date(qr->parameters[i]->value, out);
-	return node_serve_date(dflt, out);
+	rc = node_serve_date(dflt, out);
+	if (rc == CL_OK)
+		*out += (int64_t)shift_days * 86400;
+	return rc;
 }
 
 /*
@@ -195,8 +205,8 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	if (qr->query_nonce.len != ENC_NONCE_LEN)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "query_nonce must be 32 bytes");
-	if (node_serve_window(qr, "window_from", qr->period_from, &e.from) != CL_OK ||
-	    node_serve_window(qr, "window_to", qr->period_to, &e.to) != CL_OK || e.from >= e.to)
+	if (node_serve_window(qr, "window_from", qr->period_from, -3, &e.from) != CL_OK ||
+	    node_serve_window(qr, "window_to", qr->period_to, 31, &e.to) != CL_OK || e.from >= e.to)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "window must be YYYY-MM-DD with from before to");
 	if (__builtin_add_overflow(qr->header->expires_at, (int64_t)NODE_SERVE_NONCE_KEEP, &keep))

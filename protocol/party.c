@@ -308,7 +308,8 @@ int party_rows_new(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 {
 	struct party_rows *b;
 
-	if (!ctx || !out || nkeys > PARTY_MAX_COLS || nvalues > PARTY_MAX_COLS || nvalues == 0)
+	if (!ctx || !out || nkeys > PARTY_MAX_COLS || nvalues > PARTY_MAX_COLS ||
+	    nkeys + nvalues == 0)
 		return CL_EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -367,7 +368,7 @@ int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t 
 	size_t i = 0, k, v;
 	int rc;
 
-	if (!b || (b->nkeys && !keys) || !values)
+	if (!b || (b->nkeys && !keys) || (b->nvalues && !values))
 		return CL_EINVAL;
 	if (b->n == PARTY_ROWS_PER_CHUNK) {
 		rc = party_rows_send(b, 0);

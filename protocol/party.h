@@ -81,6 +81,8 @@ struct party_rows;
 /*
  * Starts a row stream for the call ctx answering request_id, with the given
  * key and value column names (referenced, not copied; they must outlive b).
+ * Either list may be empty (a measure whose values are texts, such as rates
+ * or "NA", sends every column as a key column), not both.
  */
 int party_rows_new(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 		   const char *const *key_cols, size_t nkeys, const char *const *value_cols,

@@ -25,11 +25,19 @@ struct query_failure {
 	char reason[RPC_STATUS_MSG_MAX + 32];
 };
 
+#define QUERY_MAX_COLS 16
+
+/*
+ * An answer as the coordinator streamed it: column names, which of them are
+ * numeric values (aligned right, summed when there is one), and the cells
+ * as text — counts, rates with their fixed decimals, or "NA".
+ */
 struct query_answer {
-	size_t nkeys;
-	char *key_cols[QUERY_MAX_BY];
-	char **keys;	 /* nrows * nkeys */
-	int64_t *values; /* nrows */
+	size_t ncols;
+	char *cols[QUERY_MAX_COLS];
+	int numeric[QUERY_MAX_COLS];
+	size_t nvalue_cols; /* how many of the columns are counts sent as values */
+	char **cells;	    /* nrows * ncols */
 	size_t nrows, cap;
 	int have_coverage, complete;
 	unsigned asked, answered;
@@ -39,14 +47,56 @@ struct query_answer {
 
 static void query_usage(void)
 {
-	fprintf(stderr,
-		"usage: caselink query MEASURE --from YYYY-MM-DD --to YYYY-MM-DD [--by LIST]\n"
-		"         [--format table|csv|json] --coordinator HOST:PORT\n"
-		"         (--tls-dir DIR --name ID | --ca FILE --cert FILE --key FILE | "
-		"--insecure-demo)\n"
-		"         [--purpose CODE] [--legal-basis CODE]\n"
-		"  measures: incident_events; LIST: municipality,agency_type,quarter|month|year\n"
-		"  the period is half-open: [from, to)\n");
+	fprintf(
+	    stderr,
+	    "usage: caselink query MEASURE --from YYYY-MM-DD --to YYYY-MM-DD [--by LIST]\n"
+	    "         [--format table|csv|json] --coordinator HOST:PORT\n"
+	    "         (--tls-dir DIR --name ID | --ca FILE --cert FILE --key FILE | "
+	    "--insecure-demo)\n"
+	    "         [--purpose CODE] [--legal-basis CODE]\n"
+	    "  measures: incident_events (--by municipality,agency_type,quarter|month|year)\n"
+	    "            M1..M6 or incident_counts, repeat_victimisation, referral_timeliness,\n"
+	    "            service_uptake, programme_outcomes, children_affected (M1: --by\n"
+	    "            quarter|month|year)\n"
+	    "  the period is half-open: [from, to)\n");
+}
+
+/* Takes the column names of the first row batch; later batches must agree. */
+static int query_columns(struct query_answer *a, const Caselink__V1__RowBatch *b)
+{
+	size_t k, n = b->n_key_columns + b->n_value_columns;
+
+	if (n == 0 || n > QUERY_MAX_COLS)
+		return 1;
+	if (a->ncols)
+		return a->ncols == n && a->nvalue_cols == b->n_value_columns ? 0 : 1;
+	for (k = 0; k < n; k++) {
+		const char *name = k < b->n_key_columns ? b->key_columns[k]
+							: b->value_columns[k - b->n_key_columns];
+
+		a->cols[k] = strdup(name);
+		if (!a->cols[k])
+			return 1;
+		a->numeric[k] = k >= b->n_key_columns || !strcmp(name, "value");
+	}
+	a->ncols = n;
+	a->nvalue_cols = b->n_value_columns;
+	return 0;
+}
+
+static char *query_value_text(const Caselink__V1__Value *v)
+{
+	char buf[64];
+
+	if (v->suppressed)
+		snprintf(buf, sizeof(buf), "suppressed");
+	else if (v->value_case == CASELINK__V1__VALUE__VALUE_COUNT)
+		snprintf(buf, sizeof(buf), "%lld", (long long)v->count);
+	else if (v->value_case == CASELINK__V1__VALUE__VALUE_REAL)
+		snprintf(buf, sizeof(buf), "%.6f", v->real);
+	else
+		snprintf(buf, sizeof(buf), "NA");
+	return strdup(buf);
 }
 
 static int query_on_message(const uint8_t *msg, size_t len, void *user)
@@ -64,7 +114,7 @@ static int query_on_message(const uint8_t *msg, size_t len, void *user)
 		a->have_coverage = 1;
 		a->asked = c->nodes_asked;
 		a->answered = c->nodes_answered;
-		if (c->n_failed > QUERY_MAX_FAILURES) {
+		if (c->n_failed > QUERY_MAX_FAILURES || a->failed) {
 			rc = 1;
 			goto out;
 		}
@@ -83,43 +133,41 @@ static int query_on_message(const uint8_t *msg, size_t len, void *user)
 	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS) {
 		Caselink__V1__RowBatch *b = r->rows;
 
-		if (b->n_key_columns != a->nkeys) {
+		if (query_columns(a, b)) {
 			rc = 1;
 			goto out;
 		}
-		for (k = 0; k < a->nkeys && !a->key_cols[k]; k++)
-			a->key_cols[k] = strdup(b->key_columns[k]);
 		for (i = 0; i < b->n_rows; i++) {
 			Caselink__V1__Row *row = b->rows[i];
+			size_t nk = a->ncols - a->nvalue_cols;
 
-			if (row->n_keys != a->nkeys || row->n_values != 1 ||
+			if (row->n_keys != nk || row->n_values != a->nvalue_cols ||
 			    a->nrows >= QUERY_MAX_ROWS) {
 				rc = 1;
 				goto out;
 			}
 			if (a->nrows == a->cap) {
 				size_t cap = a->cap ? a->cap * 2 : 64;
-				char **keys = realloc(a->keys, cap * (a->nkeys ? a->nkeys : 1) *
-								   sizeof(*keys));
-				int64_t *vals;
+				char **cells = realloc(a->cells, cap * a->ncols * sizeof(*cells));
 
-				if (!keys) {
+				if (!cells) {
 					rc = 1;
 					goto out;
 				}
-				a->keys = keys;
-				vals = realloc(a->values, cap * sizeof(*vals));
-				if (!vals) {
-					rc = 1;
-					goto out;
-				}
-				a->values = vals;
+				a->cells = cells;
 				a->cap = cap;
 			}
-			for (k = 0; k < a->nkeys; k++)
-				a->keys[a->nrows * a->nkeys + k] = strdup(row->keys[k]);
-			a->values[a->nrows] = row->values[0]->count;
+			for (k = 0; k < a->ncols; k++) {
+				char *t = k < nk ? strdup(row->keys[k])
+						 : query_value_text(row->values[k - nk]);
+
+				a->cells[a->nrows * a->ncols + k] = t;
+				if (!t)
+					rc = 1;
+			}
 			a->nrows++;
+			if (rc)
+				goto out;
 		}
 		if (r->last)
 			a->complete = 1;
@@ -133,12 +181,11 @@ static void query_answer_free(struct query_answer *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->nrows * a->nkeys; i++)
-		free(a->keys[i]);
-	for (i = 0; i < QUERY_MAX_BY; i++)
-		free(a->key_cols[i]);
-	free(a->keys);
-	free(a->values);
+	for (i = 0; i < a->nrows * a->ncols; i++)
+		free(a->cells[i]);
+	for (i = 0; i < a->ncols; i++)
+		free(a->cols[i]);
+	free(a->cells);
 	free(a->failed);
 }
 
@@ -161,46 +208,54 @@ static size_t query_width(const char *s)
 	return n;
 }
 
-static void query_pad(const char *s, size_t width)
+static void query_cell(const char *s, size_t width, int right, int last)
 {
 	size_t w = query_width(s);
 
+	if (right)
+		for (; w < width; w++)
+			putchar(' ');
 	fputs(s, stdout);
-	while (w++ < width)
-		putchar(' ');
-	fputs("  ", stdout);
+	if (!right && !last)
+		for (; w < width; w++)
+			putchar(' ');
+	fputs(last ? "\n" : "  ", stdout);
 }
 
 static void query_print_table(const struct query_answer *a, const char *measure, const char *from,
 			      const char *to)
 {
-	size_t w[QUERY_MAX_BY + 1], i, k;
+	size_t w[QUERY_MAX_COLS], i, k, last = a->ncols - 1;
 	int64_t total = 0;
 
 	printf("%s, period [%s, %s)\n\n", measure, from, to);
-	for (k = 0; k < a->nkeys; k++)
-		w[k] = query_width(a->key_cols[k] ? a->key_cols[k] : "");
-	w[a->nkeys] = strlen(measure);
-	for (i = 0; i < a->nrows; i++)
-		for (k = 0; k < a->nkeys; k++) {
-			size_t l = query_width(a->keys[i * a->nkeys + k]);
+	for (k = 0; k < a->ncols; k++) {
+		w[k] = query_width(a->cols[k]);
+		for (i = 0; i < a->nrows; i++) {
+			size_t l = query_width(a->cells[i * a->ncols + k]);
 
 			if (l > w[k])
 				w[k] = l;
 		}
-	for (k = 0; k < a->nkeys; k++)
-		query_pad(a->key_cols[k] ? a->key_cols[k] : "", w[k]);
-	printf("%*s\n", (int)w[a->nkeys], measure);
-	for (i = 0; i < a->nrows; i++) {
-		for (k = 0; k < a->nkeys; k++)
-			query_pad(a->keys[i * a->nkeys + k], w[k]);
-		printf("%*lld\n", (int)w[a->nkeys], (long long)a->values[i]);
-		total += a->values[i];
 	}
-	if (a->nkeys) {
-		for (k = 0; k < a->nkeys; k++)
-			query_pad(k == 0 ? "total" : "", w[k]);
-		printf("%*lld\n", (int)w[a->nkeys], (long long)total);
+	for (k = 0; k < a->ncols; k++)
+		query_cell(a->cols[k], w[k], a->numeric[k], k == last);
+	for (i = 0; i < a->nrows; i++) {
+		for (k = 0; k < a->ncols; k++)
+			query_cell(a->cells[i * a->ncols + k], w[k], a->numeric[k], k == last);
+		if (a->nvalue_cols == 1)
+			total += strtoll(a->cells[i * a->ncols + last], NULL, 10);
+	}
+	/* One count column (incident_events): its total. Linked measures carry their own. */
+	if (a->nvalue_cols == 1 && a->ncols > 1) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "%lld", (long long)total);
+		for (k = 0; k < a->ncols; k++)
+			query_cell(k == 0      ? "total"
+				   : k == last ? t
+					       : "",
+				   w[k], a->numeric[k], k == last);
 	}
 	printf("\n");
 	query_print_coverage(stdout, "", a);
@@ -229,18 +284,29 @@ static void query_print_csv(const struct query_answer *a, const char *measure, c
 
 	printf("# %s, period [%s, %s)\n", measure, from, to);
 	query_print_coverage(stdout, "# ", a);
-	for (k = 0; k < a->nkeys; k++) {
-		query_csv_field(a->key_cols[k] ? a->key_cols[k] : "");
-		putchar(',');
+	for (k = 0; k < a->ncols; k++) {
+		query_csv_field(a->cols[k]);
+		putchar(k + 1 < a->ncols ? ',' : '\n');
 	}
-	printf("%s\n", measure);
-	for (i = 0; i < a->nrows; i++) {
-		for (k = 0; k < a->nkeys; k++) {
-			query_csv_field(a->keys[i * a->nkeys + k]);
-			putchar(',');
+	for (i = 0; i < a->nrows; i++)
+		for (k = 0; k < a->ncols; k++) {
+			query_csv_field(a->cells[i * a->ncols + k]);
+			putchar(k + 1 < a->ncols ? ',' : '\n');
 		}
-		printf("%lld\n", (long long)a->values[i]);
+}
+
+/* A cell as JSON: integers as numbers, everything else (rates, "NA", keys) as text. */
+static json_t *query_json_cell(const char *s, int numeric)
+{
+	char *end = NULL;
+	long long v;
+
+	if (numeric && *s) {
+		v = strtoll(s, &end, 10);
+		if (end && !*end)
+			return json_integer((json_int_t)v);
 	}
+	return json_string(s);
 }
 
 static int query_print_json(const struct query_answer *a, const char *measure, const char *from,
@@ -256,15 +322,14 @@ static int query_print_json(const struct query_answer *a, const char *measure, c
 	json_object_set_new(root, "measure", json_string(measure));
 	json_object_set_new(root, "period",
 			    json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "bounds", "[)"));
-	for (k = 0; k < a->nkeys; k++)
-		json_array_append_new(cols, json_string(a->key_cols[k] ? a->key_cols[k] : ""));
-	json_array_append_new(cols, json_string(measure));
+	for (k = 0; k < a->ncols; k++)
+		json_array_append_new(cols, json_string(a->cols[k]));
 	for (i = 0; i < a->nrows; i++) {
 		json_t *row = json_array();
 
-		for (k = 0; k < a->nkeys; k++)
-			json_array_append_new(row, json_string(a->keys[i * a->nkeys + k]));
-		json_array_append_new(row, json_integer((json_int_t)a->values[i]));
+		for (k = 0; k < a->ncols; k++)
+			json_array_append_new(
+			    row, query_json_cell(a->cells[i * a->ncols + k], a->numeric[k]));
 		json_array_append_new(rows, row);
 	}
 	for (i = 0; i < a->nfailed; i++)
@@ -421,7 +486,6 @@ int query_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	ans.nkeys = nby;
 	rc = party_header_fill(&h, &who, id, purpose, legal_basis, peer_id, peer_role);
 	if (rc != CL_OK)
 		goto out;
