@@ -6,6 +6,8 @@
 #   fed_stop                                (SIGTERM to every daemon, waits)
 #   fed_start_keyholder                     (optional, after fed_setup: the OPRF keyholder
 #                                            with every node registered; sets FED_KEYHOLDER)
+#   fed_fill_tokens                         (after fed_start_keyholder: every node's token
+#                                            cache, so that linked measures M1-M6 work)
 # Ports are chosen by the kernel (listen on port 0) and read from ready files.
 
 fed_die() { echo "federation: $*" >&2; exit 1; }
@@ -113,6 +115,16 @@ fed_start_keyholder() {
       --foreground --ready-file "$FED_WORK/run/keyholder.addr" 2>>"$FED_WORK/logs/keyholder.log" &
   echo $! >"$FED_WORK/run/keyholder.pid"
   FED_KEYHOLDER=$(fed_wait_ready "$FED_WORK/run/keyholder.addr" "$(cat "$FED_WORK/run/keyholder.pid")")
+}
+
+fed_fill_tokens() {
+  local id data
+  for id in "${FED_IDS[@]}"; do
+    data=$FED_WORK/nodes/$id
+    grep -q '^keyholder:' "$data/node.yaml" || echo "keyholder: $FED_KEYHOLDER" >>"$data/node.yaml"
+    "$FED_BIN/caselink-node" tokens --data "$data" --config "$data/node.yaml" \
+        >>"$FED_WORK/logs/$id.tokens" 2>&1 || fed_die "token cache of $id (see $FED_WORK/logs/$id.tokens)"
+  done
 }
 
 fed_query() {

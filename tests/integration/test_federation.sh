@@ -21,6 +21,8 @@ pass() { echo "ok: $*"; passed=$((passed + 1)); }
 "$bin/caselink" synth --out "$work/fed" --seed 5 --persons 800 >/dev/null
 FED_DEADLINE_MS=3000
 fed_setup "$bin" "$work/fed" "$work/run"
+fed_start_keyholder
+fed_fill_tokens
 fed_start
 read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
 
@@ -38,6 +40,36 @@ expected >"$work/expected.csv"
 answer >"$work/answer.csv"
 diff -u "$work/expected.csv" "$work/answer.csv" || fail "incident_events differs from ground truth"
 pass "incident_events equals ground truth ($(wc -l <"$work/expected.csv") cells)"
+
+# Linked measures: nodes send per-query tokens, the coordinator links and computes.
+# Cells that do not depend on linkage must equal the ground truth exactly; the
+# others may differ by linkage errors only (a few percent here).
+linked() { # MEASURE -> "key,...,metric,value" lines, sorted
+  fed_query "$1" --from "$from" --to "$to" --format csv | grep -v '^#' | tail -n +2 | LC_ALL=C sort
+}
+truth() { # FILE -> the same lines from the expected answers
+  cut -d, -f3- "$work/fed/truth/expected/$1" | tail -n +2 | LC_ALL=C sort
+}
+linked M1 >"$work/m1.csv"
+truth m1.csv >"$work/m1.truth"
+diff <(grep ',incident_events,' "$work/m1.truth" | grep -v '^\*' | awk -F, '$NF > 0') \
+     <(grep ',incident_events,' "$work/m1.csv" | grep -v '^\*' | awk -F, '$NF > 0') \
+  || fail "M1 incident_events (independent of linkage) differs from ground truth"
+linked M3 >"$work/m3.csv"
+diff <(truth m3.csv | grep ',referrals,') <(grep ',referrals,' "$work/m3.csv") \
+  || fail "M3 referrals (independent of linkage) differ from ground truth"
+within() { # NAME EXPECTED GOT PERCENT
+  awk -v e="$2" -v g="$3" -v p="$4" 'BEGIN { d = e - g; if (d < 0) d = -d; exit !(e > 0 && d * 100 <= e * p) }' \
+    || fail "$1: $3 is not within $4% of the ground truth $2"
+}
+exp_v=$(truth m2.csv | grep '^\*,victims,' | cut -d, -f3)
+got_v=$(linked M2 | grep '^\*,victims,' | cut -d, -f3)
+within "M2 victims" "$exp_v" "$got_v" 10
+exp_c=$(truth m6.csv | grep '^\*,\*,\*,children,' | cut -d, -f5)
+got_c=$(linked M6 | grep '^\*,\*,\*,children,' | cut -d, -f5)
+within "M6 children" "$exp_c" "$got_c" 10
+for m in M4 M5; do linked $m | grep -q . || fail "$m answered no rows"; done
+pass "linked M1-M6 through the federation: M1 and M3 exact, M2 victims $got_v (truth $exp_v), M6 children $got_c (truth $exp_c)"
 
 out=$(fed_query incident_events --from "$from" --to "$to" --format csv)
 echo "$out" | grep -q "^# coverage: ${#FED_IDS[@]} of ${#FED_IDS[@]} nodes answered$" \
