@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Offline validation of containers/ (there is no container engine or cluster here):
+#   1. yamllint on every YAML file; `docker-compose config` (Debian's docker-compose, which
+#      validates against the Compose schema without an engine); shellcheck on every script.
+#   2. validate.py: Dockerfiles (stages, user, health check, runtime libraries vs ldd),
+#      compose.yaml (hardening, networks, ids), Kubernetes manifests (API models of
+#      python3-kubernetes, hardening, NetworkPolicies evaluated against the expected matrix).
+#   3. k8s/secrets.sh on a throw-away PKI gives Secrets that decode to the files.
+#   4. The demo federation of compose.yaml without an engine: the bootstrap job, the
+#      entrypoint and the health check of the images run as plain processes on loopback
+#      with the demo configurations (paths and ports rewritten); the user's query is
+#      compared with the generator's ground truth; a restarted node neither re-creates nor
+#      re-imports its store.
+# usage: validate.sh SRC_DIR BIN_DIR WORK_DIR   (ctest: tests/containers.cmake)
+set -euo pipefail
+
+src=${1:?usage: validate.sh SRC_DIR BIN_DIR WORK_DIR}
+bin=${2:?}
+work=${3:?}/containers.$$
+ct=$src/containers
+py=/usr/bin/python3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+passed=0
+pass() { echo "ok: $*"; passed=$((passed + 1)); }
+
+missing=()
+command -v yamllint >/dev/null || missing+=(yamllint)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+$py -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+$py -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
+$py -c 'import grpc' 2>/dev/null || missing+=(python3-grpcio)
+[ ${#missing[@]} -eq 0 ] || fail "missing Debian packages: ${missing[*]} (run scripts/deps as root)"
+
+# ---- 1. linters ----
+yamllint -s -c "$ct/yamllint.yaml" "$ct/compose.yaml" "$ct/demo" "$ct/k8s" "$ct/yamllint.yaml" \
+  || fail "yamllint"
+pass "yamllint: compose.yaml, demo/, k8s/"
+out=$(cd "$ct" && docker-compose -f compose.yaml config -q 2>&1) || fail "docker-compose config: $out"
+[ -z "$out" ] || fail "docker-compose config warns: $out"
+pass "docker-compose config: compose.yaml is a valid Compose file"
+shellcheck "$ct"/*.sh "$ct"/tools/*.sh "$ct"/k8s/*.sh || fail "shellcheck"
+for f in "$ct"/*.py; do
+  $py -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' "$f" \
+    || fail "python syntax: $f"
+done
+pass "shellcheck and python syntax"
+
+# ---- 2. structure ----
+$py "$ct/validate.py" "$src" "$bin" || fail "validate.py"
+pass "Dockerfiles, compose.yaml and k8s/ manifests (validate.py)"
+
+rm -rf "$work"
+mkdir -p "$work"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+# ---- 3. k8s/secrets.sh ----
+"$bin/caselink" pki init-ca --out "$work/pki" >/dev/null
+"$bin/caselink" pki issue --ca "$work/pki" --name coordinator --role coordinator \
+    --out "$work/pki" >/dev/null
+"$ct/k8s/secrets.sh" "$work/pki" coordinator >"$work/secrets.yaml"
+$py - "$work/secrets.yaml" "$work/pki" <<'EOF' || fail "secrets.sh output"
+import base64, sys, yaml
+from kubernetes import client
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+assert len(docs) == 1 and docs[0]["kind"] == "Secret", docs
+client.ApiClient()._ApiClient__deserialize(docs[0], "V1Secret")
+d = docs[0]
+assert d["metadata"]["name"] == "tls-coordinator", d["metadata"]
+files = {"ca.pem": "ca.pem", "crl.pem": "crl.pem", "cert.pem": "coordinator.pem",
+         "key.pem": "coordinator.key"}
+assert sorted(d["data"]) == sorted(files), d["data"].keys()
+for k, f in files.items():
+    assert base64.b64decode(d["data"][k]) == open(sys.argv[2] + "/" + f, "rb").read(), k
+EOF
+if "$ct/k8s/secrets.sh" "$work/pki" nobody >/dev/null 2>&1; then
+  fail "secrets.sh accepted a party without certificate"
+fi
+pass "k8s/secrets.sh: Secrets decode to the PKI files; a missing party is refused"
+
+# ---- 4. the compose demo as plain processes ----
+export PATH="$bin:$PATH"
+unset http_proxy https_proxy grpc_proxy HTTP_PROXY HTTPS_PROXY
+# The bootstrap job's parties and the node services' environment, from compose.yaml.
+$py - "$ct/compose.yaml" >"$work/plan" <<'EOF'
+import re, sys, yaml
+cf = yaml.safe_load(open(sys.argv[1]))
+print("PARTIES %s" % cf["services"]["bootstrap"]["environment"]["CASELINK_PARTIES"])
+for name, s in cf["services"].items():
+    m = re.match(r"containers/(\w+)/Dockerfile$", (s.get("build") or {}).get("dockerfile", ""))
+    if not m or m.group(1) == "tools":
+        continue
+    conf = [v.split(":")[0] for v in s.get("volumes", []) if v.split(":")[1].endswith(".yaml")]
+    env = s.get("environment") or {}
+    print("SERVICE %s %s %s %s" % (m.group(1), name, conf[0],
+          " ".join("%s=%s" % (k, v) for k, v in env.items())))
+EOF
+parties=$(sed -n 's/^PARTIES //p' "$work/plan")
+mkdir -p "$work/demo" "$work/run" "$work/logs"
+CASELINK_CA=$work/ca CASELINK_OUT=$work/out CASELINK_PARTIES=$parties \
+CASELINK_UID=$(id -u) CASELINK_GID=$(id -g) CASELINK_DEMO_DATA=$work/demo \
+CASELINK_DEMO_PERSONS=300 CASELINK_DEMO_SEED=7 \
+  sh "$ct/tools/bootstrap.sh" >"$work/logs/bootstrap" 2>&1 || fail "bootstrap: $(tail -n 3 "$work/logs/bootstrap")"
+[ "$(stat -c %a "$work/out/coordinator/key.pem")" = 400 ] || fail "bootstrap: key not 0400"
+CASELINK_CA=$work/ca CASELINK_OUT=$work/out CASELINK_PARTIES=$parties \
+CASELINK_UID=$(id -u) CASELINK_GID=$(id -g) \
+  sh "$ct/tools/bootstrap.sh" >>"$work/logs/bootstrap" 2>&1 || fail "bootstrap run twice"
+pass "bootstrap job: CA, $(echo "$parties" | wc -w) party certificates, demo data; idempotent"
+
+declare -A addr pid_of
+wait_ready() {
+  local f=$1 pid=$2 what=$3
+  for _ in $(seq 1 150); do
+    [ -s "$f" ] && return 0
+    kill -0 "$pid" 2>/dev/null || fail "$what exited early: $(tail -n 5 "$work/logs/$what.log")"
+    sleep 0.1
+  done
+  fail "$what not ready after 15 s"
+}
+# start KIND NAME CONF ENV...: the image's entrypoint with the image's environment.
+start() {
+  local kind=$1 name=$2 conf=$3 k v
+  shift 3
+  sed -e "s|/etc/caselink/tls/|$work/out/$name/|" -e "s|^listen: 0.0.0.0:.*|listen: 127.0.0.1:0|" \
+      -e "s|^keyholder: .*|keyholder: \"${addr[keyholder]:-}\"|" "$ct/$conf" >"$work/$name.yaml"
+  for k in "${!addr[@]}"; do sed -i "s|\"$k:7101\"|\"${addr[$k]}\"|" "$work/$name.yaml"; done
+  rm -f "$work/run/$name.addr"
+  (
+    export CASELINK_PARTY=$kind CASELINK_DATA=$work/data/$name CASELINK_CONFIG=$work/$name.yaml
+    export CASELINK_READY_FILE=$work/run/$name.addr
+    for kv in "$@"; do
+      k=${kv%%=*}
+      v=${kv#*=}
+      [ "$k" = CASELINK_IMPORT_DIR ] && v=$work/demo/${v#/demo/}
+      export "$k=$v"
+    done
+    exec sh "$ct/entrypoint.sh" serve
+  ) >>"$work/logs/$name.log" 2>&1 &
+  pids+=($!)
+  pid_of[$name]=$!
+  wait_ready "$work/run/$name.addr" "$!" "$name"
+  addr[$name]=$(cat "$work/run/$name.addr")
+}
+mkdir -p "$work/data"
+nodes=()
+while read -r _ kind name conf envs; do
+  [ "$kind" = keyholder ] || continue
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs
+done < <(grep '^SERVICE ' "$work/plan")
+declare -A node_env node_conf
+while read -r _ kind name conf envs; do
+  [ "$kind" = node ] || continue
+  nodes+=("$name")
+  node_env[$name]=$envs
+  node_conf[$name]=$conf
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs
+done < <(grep '^SERVICE ' "$work/plan")
+while read -r _ kind name conf envs; do
+  [ "$kind" = coordinator ] || continue
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs
+done < <(grep '^SERVICE ' "$work/plan")
+[ ${#nodes[@]} -eq 3 ] || fail "compose.yaml has ${#nodes[@]} nodes"
+pass "entrypoint: keyholder init, 3 node stores created and imported, coordinator; all serving"
+
+# The images' health check against each party, with the party's own certificate.
+for name in keyholder coordinator "${nodes[@]}"; do
+  kind=node
+  [ "$name" = keyholder ] && kind=keyholder
+  [ "$name" = coordinator ] && kind=coordinator
+  out=$(CASELINK_PARTY=$kind CASELINK_ID=$name CASELINK_PORT=${addr[$name]##*:} \
+        CASELINK_TLS=$work/out/$name CASELINK_HEALTHCHECK_PY=$ct/healthcheck.py \
+        sh "$ct/health.sh") || fail "health of $name: $out"
+done
+out=$(CASELINK_PARTY=node CASELINK_ID=${nodes[0]} CASELINK_PORT=1 CASELINK_TLS=$work/out/${nodes[0]} \
+      CASELINK_HEALTHCHECK_PY=$ct/healthcheck.py sh "$ct/health.sh") \
+  && fail "health check passed with nothing listening: $out"
+pass "health.sh: every party healthy; nothing listening is unhealthy"
+
+read -r from to _ < <(tail -n 1 "$work/demo/truth/expected/period.csv" | tr ',' ' ')
+grep -q "\"$from\", --to, \"$to\"" "$ct/compose.yaml" \
+  || fail "compose.yaml's query service does not ask for the demo's period $from..$to"
+for name in "${nodes[@]}"; do
+  awk -F, -v id="$name" '$1 == id { gsub(/"/, "", $3); print $3 "," $2 }' "$work/demo/federation.csv"
+done >"$work/cells"
+awk -F, 'NR == FNR { want[$1 "," $2] = 1; next }
+         $4 != "*" && $6 == "incident_events" && $7 > 0 && (($3 "," $4) in want) {
+           print $3 "," $4 "," $5 "," $7 }' "$work/cells" "$work/demo/truth/expected/m1.csv" \
+  | LC_ALL=C sort >"$work/expected.csv"
+[ -s "$work/expected.csv" ] || fail "no ground truth for the demo's nodes"
+query() {
+  timeout 30 caselink query incident_events --from "$from" --to "$to" \
+    --by municipality,agency_type,quarter --format csv --coordinator "${addr[coordinator]}" \
+    --ca "$work/out/national/ca.pem" --cert "$work/out/national/cert.pem" \
+    --key "$work/out/national/key.pem"
+}
+query >"$work/answer.out" || fail "query: $(cat "$work/answer.out")"
+grep -q "^# coverage: 3 of 3 nodes answered$" "$work/answer.out" || fail "coverage: $(cat "$work/answer.out")"
+grep -v '^#' "$work/answer.out" | tail -n +2 | LC_ALL=C sort | diff -u "$work/expected.csv" - \
+  || fail "the demo's answer differs from ground truth"
+pass "demo query as the national user equals ground truth ($(wc -l <"$work/expected.csv") cells)"
+
+# Restart a node the way a container restarts: same volume, same environment.
+victim=${nodes[0]}
+vpid=${pid_of[$victim]}
+[ -n "$vpid" ] || fail "cannot find $victim's process"
+kill -TERM "$vpid"
+for _ in $(seq 1 100); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$vpid" 2>/dev/null && fail "$victim did not stop on SIGTERM"
+port=${addr[$victim]##*:}
+# shellcheck disable=SC2086
+start node "$victim" "${node_conf[$victim]}" ${node_env[$victim]}
+if [ "${addr[$victim]##*:}" != "$port" ]; then
+  # a new ephemeral port: tell the coordinator by restarting it too
+  cpid=${pid_of[coordinator]}
+  kill -TERM "$cpid"
+  for _ in $(seq 1 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+  while read -r _ kind name conf envs; do
+    [ "$kind" = coordinator ] || continue
+    # shellcheck disable=SC2086
+    start "$kind" "$name" "$conf" $envs
+  done < <(grep '^SERVICE ' "$work/plan")
+fi
+grep -q "a store already exists" "$work/logs/$victim.log" && fail "restart tried to re-create the store"
+query >"$work/answer2.out" || fail "query after restart: $(cat "$work/answer2.out")"
+grep -v '^#' "$work/answer2.out" | tail -n +2 | LC_ALL=C sort | diff -u "$work/expected.csv" - \
+  || fail "after a node restart the answer differs (imported twice?)"
+pass "restarted node keeps its store and does not import again"
+
+rm -rf "$work"
+echo "$passed passed, 0 failed"
