@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -432,4 +433,34 @@ int audit_verify_report(const char *prog, const char *path)
 	else
 		fprintf(stderr, "%s audit verify: %s: %s\n", prog, path, cl_strerror(rc));
 	return rc;
+}
+
+int audit_open_in(const char *dir, const char *file, unsigned flags, struct audit **out)
+{
+	char path[4096];
+	int n;
+
+	if (!dir || !file || !out)
+		return CL_EINVAL;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	if ((flags & AUDIT_OPEN_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return CL_EIO;
+	return audit_open(path, flags, out);
+}
+
+int audit_verify_main(const char *prog, const char *file, int argc, char **argv)
+{
+	char path[4096];
+	int n;
+
+	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data") || !*argv[3]) {
+		fprintf(stderr, "usage: %s audit verify --data DIR\n", prog);
+		return CL_EUSAGE;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", argv[3], file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CL_ELIMIT;
+	return audit_verify_report(prog, path);
 }

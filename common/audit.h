@@ -68,4 +68,17 @@ int audit_head(struct audit *a, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN]);
  */
 int audit_verify_report(const char *prog, const char *path);
 
+/*
+ * Opens the log in the file named file inside the data folder dir; with
+ * AUDIT_OPEN_CREATE the folder is created (0700) when missing.
+ */
+int audit_open_in(const char *dir, const char *file, unsigned flags, struct audit **out);
+
+/*
+ * The `PROG audit verify --data DIR` command (argv[0] is "audit"): verifies
+ * DIR/file with audit_verify_report. CL_EUSAGE (usage printed) for other
+ * arguments.
+ */
+int audit_verify_main(const char *prog, const char *file, int argc, char **argv);
+
 #endif

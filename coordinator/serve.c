@@ -2,11 +2,9 @@
 #include "coordinator/linker.h"
 #include "coordinator/measures.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "common/cl_error.h"
@@ -799,32 +797,9 @@ static void coord_usage(void)
 			"[--ready-file FILE]\n");
 }
 
-/* Opens DIR/audit.db (creating DIR 0700 and the log when asked). */
-static int coord_audit_open(const char *data, unsigned flags, struct audit **out)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/audit.db", data);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return CL_ELIMIT;
-	if ((flags & AUDIT_OPEN_CREATE) && mkdir(data, 0700) != 0 && errno != EEXIST)
-		return CL_EIO;
-	return audit_open(path, flags, out);
-}
-
 int coord_audit_verify_main(int argc, char **argv)
 {
-	char path[4096];
-	int n;
-
-	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data")) {
-		fprintf(stderr, "usage: caselink-coordinator audit verify --data DIR\n");
-		return CL_EUSAGE;
-	}
-	n = snprintf(path, sizeof(path), "%s/audit.db", argv[3]);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return CL_ELIMIT;
-	return audit_verify_report("caselink-coordinator", path);
+	return audit_verify_main("caselink-coordinator", "audit.db", argc, argv);
 }
 
 int coord_serve_main(int argc, char **argv)
@@ -895,7 +870,7 @@ int coord_serve_main(int argc, char **argv)
 	}
 	rc = replay_new(0, &co.replay);
 	if (rc == CL_OK)
-		rc = coord_audit_open(data, AUDIT_OPEN_CREATE, &co.audit);
+		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &co.audit);
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-coordinator serve: audit log in %s: %s\n", data,
 			cl_strerror(rc));

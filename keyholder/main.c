@@ -167,20 +167,6 @@ out:
 	return rc;
 }
 
-static int kh_main_audit_verify(int argc, char **argv)
-{
-	const char *data = NULL;
-	char db[KH_KEYSTORE_PATH_MAX + 32];
-	int rc;
-
-	rc = kh_main_data(argc, argv, &data);
-	if (rc == CL_OK)
-		rc = kh_main_db(data, db, sizeof(db));
-	if (rc == CL_OK)
-		rc = audit_verify_report("caselink-keyholder", db);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	int rc;
@@ -201,8 +187,8 @@ int main(int argc, char **argv)
 		rc = kh_main_status(argc - 1, argv + 1);
 	else if (!strcmp(argv[1], "serve"))
 		rc = kh_serve_main(argc - 1, argv + 1);
-	else if (argc >= 3 && !strcmp(argv[1], "audit") && !strcmp(argv[2], "verify"))
-		rc = kh_main_audit_verify(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "audit"))
+		rc = audit_verify_main("caselink-keyholder", KH_DB_FILE, argc - 1, argv + 1);
 	else {
 		kh_main_usage(stderr);
 		return 2;

@@ -382,29 +382,9 @@ out:
 	return code;
 }
 
-static int node_serve_audit_open(const char *data, struct audit **out)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/audit.db", data);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return CL_ELIMIT;
-	return audit_open(path, AUDIT_OPEN_CREATE, out);
-}
-
 int node_serve_audit_verify(int argc, char **argv)
 {
-	char path[4096];
-	int n;
-
-	if (argc != 4 || strcmp(argv[1], "verify") || strcmp(argv[2], "--data")) {
-		fprintf(stderr, "usage: caselink-node audit verify --data DIR\n");
-		return CL_EUSAGE;
-	}
-	n = snprintf(path, sizeof(path), "%s/audit.db", argv[3]);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return CL_ELIMIT;
-	return audit_verify_report("caselink-node", path);
+	return audit_verify_main("caselink-node", "audit.db", argc, argv);
 }
 
 static void node_serve_usage(void)
@@ -482,7 +462,7 @@ int node_serve_main(int argc, char **argv)
 	if (rc == CL_OK)
 		rc = replay_new(0, &ns.nonces);
 	if (rc == CL_OK)
-		rc = node_serve_audit_open(data, &ns.audit);
+		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &ns.audit);
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: audit log in %s: %s\n", data,
 			cl_strerror(rc));
