@@ -77,3 +77,35 @@ int daemon_ready(const char *path, const char *listen, int port)
 	}
 	return CL_OK;
 }
+
+int daemon_parse(const char *prog, int argc, char **argv, struct daemon_opts *out)
+{
+	struct daemon_opts o = {NULL, NULL, NULL, 0};
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--foreground")) {
+			o.foreground = 1;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
+			o.data = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
+			o.config = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
+			o.ready = argv[++i];
+		} else {
+			fprintf(stderr, "%s serve: unknown or incomplete option '%.40s'\n", prog,
+				argv[i]);
+			o.data = NULL;
+			break;
+		}
+	}
+	if (!o.data || !o.config || !*o.data || !*o.config) {
+		fprintf(stderr,
+			"usage: %s serve --data DIR --config FILE [--foreground] "
+			"[--ready-file FILE]\n",
+			prog);
+		return CL_EUSAGE;
+	}
+	*out = o;
+	return CL_OK;
+}

@@ -19,4 +19,19 @@ int daemon_detach(void);
  */
 int daemon_ready(const char *path, const char *listen, int port);
 
+/* The options every daemon's `serve` takes. */
+struct daemon_opts {
+	const char *data;   /* --data DIR (required) */
+	const char *config; /* --config FILE (required) */
+	const char *ready;  /* --ready-file FILE, or NULL */
+	int foreground;	    /* --foreground */
+};
+
+/*
+ * Parses `PROG serve --data DIR --config FILE [--foreground] [--ready-file
+ * FILE]` (argv[0] is "serve"). On a bad or missing option prints what is
+ * wrong and the usage to stderr and returns CL_EUSAGE.
+ */
+int daemon_parse(const char *prog, int argc, char **argv, struct daemon_opts *out);
+
 #endif

@@ -791,12 +791,6 @@ static int coord_open_channels(struct coord *co)
 	return CL_OK;
 }
 
-static void coord_usage(void)
-{
-	fprintf(stderr, "usage: caselink-coordinator serve --data DIR --config FILE [--foreground] "
-			"[--ready-file FILE]\n");
-}
-
 int coord_audit_verify_main(int argc, char **argv)
 {
 	return audit_verify_main("caselink-coordinator", "audit.db", argc, argv);
@@ -809,32 +803,18 @@ int coord_serve_main(int argc, char **argv)
 	struct rpc_server *srv = NULL;
 	struct rpc_server_config sc;
 	char err[512] = "", role[RPC_PEER_ROLE_MAX];
-	int foreground = 0, port = 0, signo = 0, i, rc;
+	struct daemon_opts opts;
+	int foreground = 0, port = 0, signo = 0, rc;
 	size_t k;
 
 	memset(&co, 0, sizeof(co));
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--foreground")) {
-			foreground = 1;
-		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
-			config = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
-			data = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
-			ready = argv[++i];
-		} else {
-			fprintf(
-			    stderr,
-			    "caselink-coordinator serve: unknown or incomplete option '%.40s'\n",
-			    argv[i]);
-			coord_usage();
-			return CL_EUSAGE;
-		}
-	}
-	if (!config || !data) {
-		coord_usage();
-		return CL_EUSAGE;
-	}
+	rc = daemon_parse("caselink-coordinator", argc, argv, &opts);
+	if (rc != CL_OK)
+		return rc;
+	data = opts.data;
+	config = opts.config;
+	ready = opts.ready;
+	foreground = opts.foreground;
 	log_init("coordinator", LOG_LEVEL_INFO);
 	rc = partyconf_load(config, PARTYCONF_COORDINATOR, &co.conf, err, sizeof(err));
 	if (rc != CL_OK) {

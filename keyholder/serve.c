@@ -358,12 +358,6 @@ static int kh_serve_self_id(struct kh_server *ks)
 	return rc;
 }
 
-static void kh_serve_usage(void)
-{
-	fprintf(stderr, "usage: caselink-keyholder serve --data DIR --config FILE [--foreground] "
-			"[--ready-file FILE]\n");
-}
-
 int kh_serve_main(int argc, char **argv)
 {
 	const char *data = NULL, *config = NULL, *ready = NULL;
@@ -374,34 +368,19 @@ int kh_serve_main(int argc, char **argv)
 	char err[512] = "", db[KH_KEYSTORE_PATH_MAX + 32], details[128];
 	struct kh_keystore_epoch cur;
 	size_t max_msg = 0;
-	int foreground = 0, port = 0, signo = 0, i, rc, n;
+	struct daemon_opts opts;
+	int foreground = 0, port = 0, signo = 0, rc, n;
 
 	memset(&ks, 0, sizeof(ks));
 	pthread_mutex_init(&ks.pool_lock, NULL);
 	pthread_cond_init(&ks.pool_cond, NULL);
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--foreground")) {
-			foreground = 1;
-		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
-			data = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
-			config = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
-			ready = argv[++i];
-		} else {
-			fprintf(stderr,
-				"caselink-keyholder serve: unknown or incomplete option '%.40s'\n",
-				argv[i]);
-			kh_serve_usage();
-			rc = CL_EUSAGE;
-			goto out;
-		}
-	}
-	if (!data || !config) {
-		kh_serve_usage();
-		rc = CL_EUSAGE;
+	rc = daemon_parse("caselink-keyholder", argc, argv, &opts);
+	if (rc != CL_OK)
 		goto out;
-	}
+	data = opts.data;
+	config = opts.config;
+	ready = opts.ready;
+	foreground = opts.foreground;
 	log_init("keyholder", LOG_LEVEL_INFO);
 	rc = partyconf_load(config, PARTYCONF_KEYHOLDER, &ks.conf, err, sizeof(err));
 	if (rc != CL_OK) {

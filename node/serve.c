@@ -387,12 +387,6 @@ int node_serve_audit_verify(int argc, char **argv)
 	return audit_verify_main("caselink-node", "audit.db", argc, argv);
 }
 
-static void node_serve_usage(void)
-{
-	fprintf(stderr, "usage: caselink-node serve --data DIR --config FILE [--foreground] "
-			"[--ready-file FILE]\n");
-}
-
 int node_serve_main(int argc, char **argv)
 {
 	const char *data = NULL, *config = NULL, *ready = NULL;
@@ -402,30 +396,17 @@ int node_serve_main(int argc, char **argv)
 	struct rpc_server_config sc;
 	struct node_store *store = NULL;
 	char err[512] = "";
-	int foreground = 0, port = 0, signo = 0, i, rc;
+	struct daemon_opts opts;
+	int foreground = 0, port = 0, signo = 0, rc;
 
 	memset(&ns, 0, sizeof(ns));
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--foreground")) {
-			foreground = 1;
-		} else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
-			data = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
-			config = argv[++i];
-		} else if (i + 1 < argc && !strcmp(argv[i], "--ready-file")) {
-			ready = argv[++i];
-		} else {
-			fprintf(stderr,
-				"caselink-node serve: unknown or incomplete option '%.40s'\n",
-				argv[i]);
-			node_serve_usage();
-			return CL_EUSAGE;
-		}
-	}
-	if (!data || !config) {
-		node_serve_usage();
-		return CL_EUSAGE;
-	}
+	rc = daemon_parse("caselink-node", argc, argv, &opts);
+	if (rc != CL_OK)
+		return rc;
+	data = opts.data;
+	config = opts.config;
+	ready = opts.ready;
+	foreground = opts.foreground;
 	log_init("node", LOG_LEVEL_INFO);
 	rc = partyconf_load(config, PARTYCONF_NODE, &ns.conf, err, sizeof(err));
 	if (rc != CL_OK) {
