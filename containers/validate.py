@@ -144,6 +144,16 @@ def check_dockerfiles():
                 for srcp in ln.split()[1:-1]:
                     check(os.path.exists(os.path.join(SRC, srcp)),
                           "%s: COPY source %s does not exist" % (name, srcp))
+        subdirs = re.findall(r"^\s*add_subdirectory\((\S+?)\)", open(os.path.join(SRC, "CMakeLists.txt"))
+                             .read(), re.M)
+        copied_src = {ln.split()[1] for ln in b_body if ln.startswith("COPY ")}
+        for sd in subdirs:
+            check(sd.split("/")[0] in copied_src,
+                  "%s: build stage does not COPY %s (add_subdirectory in CMakeLists.txt)" % (name, sd))
+        for ln in r_body:
+            if ln.startswith("COPY containers/") and "/usr/local/bin/" in ln:
+                script = os.path.join(SRC, ln.split()[1])
+                check(os.access(script, os.X_OK), "%s: %s is not executable" % (name, ln.split()[1]))
         users = [ln.split()[1] for ln in r_body if ln.upper().startswith("USER ")]
         check(users and users[-1].split(":")[0] not in ("0", "root"),
               "%s: runtime stage must end as a non-root USER" % name)
