@@ -372,8 +372,9 @@ static void test_deadline_exceeded(void **state)
 	int before = atomic_load(&saw_cancel), i;
 
 	(void)state;
+	/* Long enough for the call to reach its handler on a loaded machine (ASan, -j2). */
 	assert_int_equal(
-	    rpc_call_unary(ch, SLOW_WAIT, (const uint8_t *)"x", 1, 200, &resp, &len, &st),
+	    rpc_call_unary(ch, SLOW_WAIT, (const uint8_t *)"x", 1, 1500, &resp, &len, &st),
 	    CL_ETIMEOUT);
 	assert_int_equal(st.code, RPC_DEADLINE_EXCEEDED);
 	assert_null(resp);
@@ -383,10 +384,20 @@ static void test_deadline_exceeded(void **state)
 	rpc_channel_free(ch);
 }
 
+struct fire_later_arg {
+	struct rpc_cancel *cancel;
+	int calls_before; /* fire once the handler has started, however loaded the machine */
+};
+
 static void *fire_later(void *arg)
 {
-	sleep_ms(150);
-	rpc_cancel_fire(arg);
+	struct fire_later_arg *f = arg;
+	int i;
+
+	for (i = 0; i < 1000 && atomic_load(&handler_calls) == f->calls_before; i++)
+		sleep_ms(10);
+	sleep_ms(50);
+	rpc_cancel_fire(f->cancel);
 	return NULL;
 }
 
@@ -403,6 +414,7 @@ static void test_cancellation(void **state)
 {
 	struct rpc_channel *ch = open_channel(srv_port, ca_pem, &p_coord, 0, 0);
 	struct rpc_cancel *cancel = NULL;
+	struct fire_later_arg fl;
 	struct rpc_status st;
 	pthread_t t;
 	int before = atomic_load(&saw_cancel), n = 0, i;
@@ -410,7 +422,9 @@ static void test_cancellation(void **state)
 	(void)state;
 	/* From another thread, through a cancel flag. */
 	assert_int_equal(rpc_cancel_new(&cancel), 0);
-	assert_int_equal(pthread_create(&t, NULL, fire_later, cancel), 0);
+	fl.cancel = cancel;
+	fl.calls_before = atomic_load(&handler_calls);
+	assert_int_equal(pthread_create(&t, NULL, fire_later, &fl), 0);
 	assert_int_equal(
 	    rpc_call_stream(ch, SLOW_WAIT, (const uint8_t *)"x", 1, 10000, NULL, NULL, cancel, &st),
 	    CL_ECANCELLED);
