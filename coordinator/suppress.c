@@ -9,7 +9,8 @@
 
 #include "common/cl_error.h"
 
-#define SUPPRESS_MARGIN_WEIGHT 4 /* cost factor per total index of a complementary cell */
+#define SUPPRESS_MARGIN_WEIGHT 4    /* cost factor per total index of a complementary cell */
+#define SUPPRESS_MIP_MS	       2000 /* branch and bound time limit per bound, in 3-D */
 
 struct suppress_table {
 	unsigned ndims;
@@ -91,6 +92,8 @@ int suppress_table_new(unsigned ndims, const size_t *sizes, struct suppress_tabl
 		    cells > SUPPRESS_MAX_CELLS)
 			return CL_ELIMIT;
 	}
+	if (ndims == 3 && cells > SUPPRESS_MAX_CELLS3)
+		return CL_ELIMIT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return CL_ENOMEM;
@@ -260,13 +263,18 @@ static int suppress_build(struct suppress_table *t)
 	return rc;
 }
 
-/* Minimises or maximises one column; *unbounded set when the maximum has no bound. */
-static int suppress_solve(struct suppress_table *t, int col, int maximise, long long *val,
-			  int *unbounded)
+/*
+ * Minimises or maximises one column over the LP relaxation, then, when exact, over the integers
+ * (branch and bound, at most SUPPRESS_MIP_MS: CL_ETIMEOUT). *unbounded set when the maximum has
+ * no bound (then the integer maximum has none either: a feasible integer point and a rational
+ * unbounded direction).
+ */
+static int suppress_solve(struct suppress_table *t, int col, int maximise, int exact,
+			  long long *val, int *unbounded)
 {
 	glp_smcp sp;
 	glp_iocp ip;
-	int ncols = glp_get_num_cols(t->lp), st;
+	int ncols = glp_get_num_cols(t->lp), st, r;
 	double v;
 
 	for (int j = 1; j <= ncols; j++)
@@ -276,7 +284,7 @@ static int suppress_solve(struct suppress_table *t, int col, int maximise, long 
 	if (glp_get_num_rows(t->lp) == 0) {
 		/* No relation at all: [0, ∞). */
 		*unbounded = maximise;
-		*val = 0;
+		*val = maximise ? SUPPRESS_UNBOUNDED : 0;
 		return CL_OK;
 	}
 	glp_init_smcp(&sp);
@@ -294,19 +302,37 @@ static int suppress_solve(struct suppress_table *t, int col, int maximise, long 
 	}
 	if (st != GLP_OPT)
 		return CL_EINTERNAL; /* the true table is feasible */
-	glp_init_iocp(&ip);
-	ip.msg_lev = GLP_MSG_OFF;
-	ip.presolve = GLP_OFF;
-	if (glp_intopt(t->lp, &ip) != 0 || glp_mip_status(t->lp) != GLP_OPT)
-		return CL_EINTERNAL;
-	v = glp_mip_obj_val(t->lp);
+	v = glp_get_obj_val(t->lp);
+	if (exact) {
+		glp_init_iocp(&ip);
+		ip.msg_lev = GLP_MSG_OFF;
+		ip.presolve = GLP_OFF;
+		ip.tm_lim = SUPPRESS_MIP_MS;
+		ip.mir_cuts = GLP_ON;
+		ip.gmi_cuts = GLP_ON;
+		r = glp_intopt(t->lp, &ip);
+		if (r == GLP_ETMLIM)
+			return CL_ETIMEOUT;
+		if (r != 0 || glp_mip_status(t->lp) != GLP_OPT)
+			return CL_EINTERNAL;
+		v = glp_mip_obj_val(t->lp);
+	}
 	if (!(v >= -0.5) || v > (double)SUPPRESS_UNBOUNDED)
 		return CL_EINTERNAL;
-	*val = llround(v);
+	/* Bounds of a relaxation are rounded inwards only when exact by total unimodularity. */
+	*val = maximise ? (long long)floor(v + 1e-6) : (long long)ceil(v - 1e-6);
 	return CL_OK;
 }
 
-static int suppress_range_pos(struct suppress_table *t, size_t p, long long *min, long long *max)
+/*
+ * The interval of suppressed or published cell p. In 1-D and 2-D the constraint matrix (a
+ * table with its margins is a network: rows, columns and totals as flows) is totally
+ * unimodular, so the LP bounds are the integer bounds. In 3-D it is not: the LP bounds are outer
+ * bounds, and branch and bound gives the exact ones — skipped when the LP interval is already
+ * narrower than level (the integer one can only be narrower), level 0 meaning always.
+ */
+static int suppress_range_pos(struct suppress_table *t, size_t p, long long level, long long *min,
+			      long long *max)
 {
 	long long lo = 0, hi = 0;
 	int unb = 0, rc;
@@ -320,12 +346,22 @@ static int suppress_range_pos(struct suppress_table *t, size_t p, long long *min
 		if (rc)
 			return rc;
 	}
-	rc = suppress_solve(t, t->col[p], 0, &lo, &unb);
+	rc = suppress_solve(t, t->col[p], 0, 0, &lo, &unb);
 	if (rc)
 		return rc;
-	rc = suppress_solve(t, t->col[p], 1, &hi, &unb);
+	rc = suppress_solve(t, t->col[p], 1, 0, &hi, &unb);
 	if (rc)
 		return rc;
+	if (t->ndims > 2 && (level == 0 || unb || hi - lo >= level)) {
+		rc = suppress_solve(t, t->col[p], 0, 1, &lo, &unb);
+		if (rc)
+			return rc;
+		if (!unb) {
+			rc = suppress_solve(t, t->col[p], 1, 1, &hi, &unb);
+			if (rc)
+				return rc;
+		}
+	}
 	*min = lo;
 	*max = unb ? SUPPRESS_UNBOUNDED : hi;
 	return CL_OK;
@@ -483,7 +519,11 @@ int suppress_apply(struct suppress_table *t, long long threshold, unsigned flags
 				break;
 		if (p == t->ncells)
 			break;
-		rc = suppress_range_pos(t, p, &lo, &hi);
+		rc = suppress_range_pos(t, p, threshold, &lo, &hi);
+		if (rc == CL_ETIMEOUT) {
+			hi = lo; /* undecided in time: treated as unsafe, more is suppressed */
+			rc = CL_OK;
+		}
 		if (rc)
 			goto out;
 		if (hi - lo >= threshold) {
@@ -548,7 +588,7 @@ int suppress_range(struct suppress_table *t, const size_t *index, long long *min
 	rc = suppress_index(t, index, 0, idx);
 	if (rc)
 		return rc;
-	rc = suppress_range_pos(t, suppress_pos(t, idx), &lo, &hi);
+	rc = suppress_range_pos(t, suppress_pos(t, idx), 0, &lo, &hi);
 	if (rc)
 		return rc;
 	*min = lo;

@@ -11,7 +11,8 @@
  *     are published unless SUPPRESS_ZEROS is given (docs/disclosure.md);
  *   - secondary suppression: for each suppressed cell the exact feasibility interval — its
  *     minimum and maximum over all non-negative integer tables consistent with every published
- *     cell and the table's additivity — is computed with GLPK (simplex, then branch and bound);
+ *     cell and the table's additivity — is computed with GLPK (simplex, exact in 1-D and 2-D by
+ *     total unimodularity; in 3-D then branch and bound, an undecided bound counting as unsafe);
  *     while some suppressed cell's interval is narrower than the protection level (the
  *     threshold), complementary cells are chosen by the hypercube method (the cheapest hypercube
  *     through the cell, by published counts with margins weighted up, preferring cubes whose
@@ -27,10 +28,11 @@
 #include <stddef.h>
 
 #define SUPPRESS_MAX_DIMS   3
-#define SUPPRESS_MAX_CELLS  4096		     /* cells with margins, ∏ (size + 1) */
-#define SUPPRESS_MAX_COUNT  (1LL << 40)		     /* counts stay exact in GLPK's doubles */
-#define SUPPRESS_TOTAL	    ((size_t)-1)	     /* index of the margin in a dimension */
-#define SUPPRESS_MIN_THRESH 3			     /* policy.h POLICY_THRESHOLD_MIN */
+#define SUPPRESS_MAX_CELLS  4096	 /* cells with margins, ∏ (size + 1) */
+#define SUPPRESS_MAX_CELLS3 729		 /* in 3-D (branch and bound): 8×8×8 interior */
+#define SUPPRESS_MAX_COUNT  (1LL << 40)	 /* counts stay exact in GLPK's doubles */
+#define SUPPRESS_TOTAL	    ((size_t)-1) /* index of the margin in a dimension */
+#define SUPPRESS_MIN_THRESH 3		 /* policy.h POLICY_THRESHOLD_MIN */
 #define SUPPRESS_UNBOUNDED  (SUPPRESS_MAX_COUNT * 8) /* a range maximum with no bound */
 
 /* Flags of suppress_apply. */
@@ -45,7 +47,8 @@ struct suppress_table;
 
 /*
  * Creates a table of ndims (1..SUPPRESS_MAX_DIMS) dimensions with sizes[d] >= 1 interior
- * categories each, all counts 0. CL_ELIMIT beyond SUPPRESS_MAX_CELLS cells with margins.
+ * categories each, all counts 0. CL_ELIMIT beyond SUPPRESS_MAX_CELLS cells with margins
+ * (SUPPRESS_MAX_CELLS3 in 3-D: 8×8×8 interior cells).
  */
 int suppress_table_new(unsigned ndims, const size_t *sizes, struct suppress_table **out);
 

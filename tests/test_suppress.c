@@ -556,6 +556,10 @@ static void test_errors(void **state)
 
 	assert_int_equal(suppress_table_new(3, big, &t), CL_ELIMIT);
 	assert_int_equal(suppress_table_new(4, big, &t), CL_EINVAL);
+	assert_int_equal(suppress_table_new(3, (size_t[]){9, 9, 8}, &t), CL_ELIMIT);
+	assert_int_equal(suppress_table_new(3, (size_t[]){8, 8, 8}, &t), CL_OK);
+	suppress_table_free(t);
+	t = NULL;
 	assert_int_equal(suppress_table_new(2, (size_t[]){0, 2}, &t), CL_EINVAL);
 	assert_null(t);
 	assert_int_equal(suppress_table_new(2, n2, &t), CL_OK);
