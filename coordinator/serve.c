@@ -90,23 +90,12 @@ static int coord_on_tokens(struct coord_call *c, Caselink__V1__QueryResponse *r)
 static const char *const coord_groupings[] = {"municipality", "agency_type", "quarter",
 					      "month",	      "year",	     NULL};
 
-/* Refuses a call: logs it, records it in the audit with the request's details, returns code. */
+/* Refuses a call: status message, log line and audit entry (party_refuse). */
 static enum rpc_code coord_refuse(struct coord *co, struct rpc_ctx *ctx,
 				  const Caselink__V1__QueryRequest *q, enum rpc_code code,
 				  const char *why)
 {
-	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX - 160] = "request=-";
-
-	rpc_ctx_set_message(ctx, why);
-	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
-		  rpc_ctx_peer_id(ctx), (int)code, why);
-	if (q)
-		party_audit_request(q, req, sizeof(req));
-	snprintf(details, sizeof(details), "code=%d reason=\"%.100s\" %s", (int)code, why, req);
-	if (audit_append(co->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
-			 "query_refused", details, NULL) != CL_OK)
-		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_refused");
-	return code;
+	return party_refuse(co->audit, ctx, q, code, why);
 }
 
 static int coord_on_message(const uint8_t *msg, size_t len, void *user)

@@ -52,26 +52,12 @@ static int node_serve_peer_allowed(const struct node_server *ns, struct rpc_ctx 
 	return 0;
 }
 
-/*
- * Refuses a call: logs it, records it in the audit with the request's coded
- * details when there is a request, and returns code.
- */
+/* Refuses a call: status message, log line and audit entry (party_refuse). */
 static enum rpc_code node_serve_refuse(struct node_server *ns, struct rpc_ctx *ctx,
 				       const Caselink__V1__QueryRequest *q, enum rpc_code code,
 				       const char *why)
 {
-	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX - 160] = "request=-";
-
-	rpc_ctx_set_message(ctx, why);
-	log_event(LOG_LEVEL_WARN, "refused", "peer=%.64s code=%d reason=\"%s\"",
-		  rpc_ctx_peer_id(ctx), (int)code, why);
-	if (q)
-		party_audit_request(q, req, sizeof(req));
-	snprintf(details, sizeof(details), "code=%d reason=\"%.100s\" %s", (int)code, why, req);
-	if (audit_append(ns->audit, rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
-			 "query_refused", details, NULL) != CL_OK)
-		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_refused");
-	return code;
+	return party_refuse(ns->audit, ctx, q, code, why);
 }
 
 static enum rpc_code node_serve_status(struct rpc_ctx *ctx, const uint8_t *req, size_t len,

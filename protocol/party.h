@@ -68,6 +68,17 @@ enum rpc_code party_status_reply(struct rpc_ctx *ctx, const uint8_t *req, size_t
 				 const char *id, const char *role, uint32_t key_epoch,
 				 const char **why);
 
+struct audit;
+
+/*
+ * Refuses a call the way every daemon does: sets why as the status message,
+ * logs it, and records a query_refused entry in the audit log a (with the
+ * request's coded details when q is not NULL). Returns code.
+ */
+enum rpc_code party_refuse(struct audit *a, struct rpc_ctx *ctx,
+			   const Caselink__V1__QueryRequest *q, enum rpc_code code,
+			   const char *why);
+
 /* Maps a CL_E* code to the gRPC status a server answers with. */
 enum rpc_code party_error_to_code(int err);
 
