@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -18,45 +17,11 @@
 #include <openssl/rand.h>
 
 #include "common/cl_error.h"
+#include "testvec.h"
 #include "protocol/h2c.h"
 
 #define XMD_FILE "rfc9380-expand_message_xmd_SHA256_38.json"
 #define H2C_FILE "rfc9380-P256_XMD-SHA-256_SSWU_RO.json"
-
-/* Loads CASELINK_SHARED/vectors/<name>, or returns NULL when the folder is absent. */
-static json_t *load_vectors(const char *name)
-{
-	const char *shared = getenv("CASELINK_SHARED");
-	char path[4096];
-	json_error_t err;
-	struct stat st;
-	json_t *root;
-	int n;
-
-	if (shared == NULL || shared[0] == '\0')
-		return NULL;
-	n = snprintf(path, sizeof(path), "%s/vectors", shared);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return NULL; /* no vectors folder: the caller skips */
-	n = snprintf(path, sizeof(path), "%s/vectors/%s", shared, name);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	root = json_load_file(path, 0, &err);
-	if (root == NULL)
-		fail_msg("cannot read %s: %s", path, err.text); /* folder present, file bad */
-	return root;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes hex (an optional 0x prefix) into out, left-padded with zeros to outlen bytes. */
 static void hex_fixed(const char *hex, uint8_t *out, size_t outlen)
@@ -72,7 +37,7 @@ static void hex_fixed(const char *hex, uint8_t *out, size_t outlen)
 	assert_true(nbytes <= outlen);
 	memset(out, 0, outlen);
 	for (i = 0; i < nbytes; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = testvec_hexval(hex[2 * i]), lo = testvec_hexval(hex[2 * i + 1]);
 
 		assert_true(hi >= 0 && lo >= 0);
 		out[outlen - nbytes + i] = (uint8_t)(hi << 4 | lo);
@@ -123,7 +88,7 @@ static int teardown(void **state)
 static void test_xmd_vectors(void **state)
 {
 	struct h2c_ctx *ctx = *state;
-	json_t *root = load_vectors(XMD_FILE), *tests, *t;
+	json_t *root = testvec_load(XMD_FILE), *tests, *t;
 	const char *dst;
 	size_t i, count = 0;
 
@@ -185,7 +150,7 @@ static void check_map(struct h2c_ctx *ctx, const uint8_t u[32], json_t *q)
 static void test_hash_to_curve_vectors(void **state)
 {
 	struct h2c_ctx *ctx = *state;
-	json_t *root = load_vectors(H2C_FILE), *vectors, *v, *q;
+	json_t *root = testvec_load(H2C_FILE), *vectors, *v, *q;
 	EC_POINT *pt;
 	const char *dst;
 	size_t i, count = 0;

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "common/cl_error.h"
+#include "testvec.h"
 #include "protocol/oprf.h"
 
 #define OPRF_FILE "rfc9497-oprf-vectors.json"
@@ -26,40 +26,6 @@ static const char *gen_hex = "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0
 /* The group order n. */
 static const char *order_hex = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
 
-static json_t *load_vectors(const char *name)
-{
-	const char *shared = getenv("CASELINK_SHARED");
-	char path[4096];
-	json_error_t err;
-	struct stat st;
-	json_t *root;
-	int n;
-
-	if (shared == NULL || shared[0] == '\0')
-		return NULL;
-	n = snprintf(path, sizeof(path), "%s/vectors", shared);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return NULL; /* no vectors folder: the caller skips */
-	n = snprintf(path, sizeof(path), "%s/vectors/%s", shared, name);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	root = json_load_file(path, 0, &err);
-	if (root == NULL)
-		fail_msg("cannot read %s: %s", path, err.text); /* folder present, file bad */
-	return root;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes hexlen hex digits into out (capacity cap); returns the byte count. */
 static size_t hex_n(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
 {
@@ -68,7 +34,7 @@ static size_t hex_n(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
 	assert_true(hexlen % 2 == 0);
 	assert_true(hexlen / 2 <= cap);
 	for (i = 0; i < hexlen / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = testvec_hexval(hex[2 * i]), lo = testvec_hexval(hex[2 * i + 1]);
 
 		assert_true(hi >= 0 && lo >= 0);
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -130,7 +96,7 @@ static int teardown(void **state)
 static void test_rfc9497_vectors(void **state)
 {
 	struct oprf_ctx *ctx = *state;
-	json_t *root = load_vectors(OPRF_FILE), *suite, *vectors, *v;
+	json_t *root = testvec_load(OPRF_FILE), *suite, *vectors, *v;
 	size_t si, vi, k, suites = 0, count = 0, all_n = 0;
 	uint8_t all_blinded[64 * OPRF_ELEMENT_LEN], all_expect[64 * OPRF_ELEMENT_LEN];
 	uint8_t all_got[64 * OPRF_ELEMENT_LEN];
