@@ -22,7 +22,7 @@
 #include "tools/synth_names.h"
 #include "tools/truth.h"
 
-#define SYNTH_MAX_MUNIS	   64
+#define SYNTH_MAX_MUNIS	   128
 #define SYNTH_NTYPES	   6
 #define SYNTH_BUF_CAP	   (32u * 1024u)
 #define SYNTH_PATH_MAX	   1024
@@ -159,6 +159,7 @@ struct synth_gen {
 	size_t munis[SYNTH_MAX_MUNIS]; /* indices into the synth_names table */
 	unsigned wsum;
 	int has_lv, has_lt;
+	unsigned types; /* bit per agency type written (--agency-types) */
 	struct synth_agency *ag;
 	size_t nag;
 	int64_t start, end; /* seconds: first second and last second of the range */
@@ -1179,6 +1180,8 @@ static int synth_flush_household(struct synth_gen *g)
 		struct synth_agency *a = &g->ag[e->agency];
 		const char *mname;
 
+		if (!(g->types & (1u << a->type)))
+			continue; /* --agency-types: this agency does not take part */
 		rc = synth_ref(g, e->person, e->agency, e->type <= EV_DISCLOSURE, &r);
 		if (rc)
 			return rc;
@@ -1272,23 +1275,58 @@ static int synth_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *ou
 
 static void synth_usage(FILE *f)
 {
-	fprintf(f, "usage: caselink synth --out DIR [--seed N] [--municipalities LIST]\n"
-		   "                      [--persons N] [--years N] [--end-date YYYY-MM-DD]\n"
-		   "                      [--no-truth] [--m7-max N]\n"
-		   "  LIST: comma-separated municipality ids or names (default "
-		   "liepaja,klaipeda,tukums)\n"
-		   "  defaults: --seed 1 --persons 3000 --years 3 --end-date 2026-06-30\n");
+	fprintf(f,
+		"usage: caselink synth --out DIR [--seed N] [--municipalities LIST]\n"
+		"                      [--persons N] [--years N] [--end-date YYYY-MM-DD]\n"
+		"                      [--no-truth] [--m7-max N]\n"
+		"                      [--agency-types TYPES] [--events N]\n"
+		"  LIST: comma-separated municipality ids or names, or all (default "
+		"liepaja,klaipeda,tukums)\n"
+		"  TYPES: the agency types each municipality has, comma-separated (default all:\n"
+		"         police,social_services,ngo,health,probation,child_rights); events at\n"
+		"         other agencies are not written\n"
+		"  --events N: generate households until N events are written (instead of\n"
+		"         --persons)\n"
+		"  defaults: --seed 1 --persons 3000 --years 3 --end-date 2026-06-30\n");
+}
+
+/* Parses --agency-types into a bit mask of agency types; 0 when a name is unknown. */
+static unsigned synth_parse_types(const char *list)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned mask = 0;
+	size_t k;
+
+	if (synth_fmt(buf, sizeof(buf), "%s", list) != 0)
+		return 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k < SYNTH_NTYPES; k++)
+			if (!strcmp(tok, synth_type_name[k]) || !strcmp(tok, synth_type_slug[k]))
+				break;
+		if (k == SYNTH_NTYPES)
+			return 0;
+		mask |= 1u << k;
+	}
+	return mask;
 }
 
 static int synth_setup(struct synth_gen *g, const char *list)
 {
 	char buf[2048], *tok, *save = NULL, path[SYNTH_PATH_MAX];
 	const char *id, *cc;
-	size_t i, idx, j, k;
+	size_t i, idx, j, k, used = 0;
 	unsigned w;
 	int rc;
 
-	if (synth_fmt(buf, sizeof(buf), "%s", list) != 0)
+	if (!strcmp(list, "all")) { /* every municipality of the table, in table order */
+		buf[0] = '\0';
+		for (i = 0; i < synth_names_muni_count(); i++) {
+			synth_names_muni(i, &id, NULL, NULL, NULL);
+			if (synth_fmt(buf + used, sizeof(buf) - used, "%s%s", i ? "," : "", id))
+				return CL_ELIMIT;
+			used += strlen(buf + used);
+		}
+	} else if (synth_fmt(buf, sizeof(buf), "%s", list) != 0)
 		return CL_EINVAL;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
@@ -1336,6 +1374,8 @@ static int synth_setup(struct synth_gen *g, const char *list)
 				  synth_type_slug[k]);
 			a->type = (int)k;
 			a->muni = i;
+			if (!(g->types & (1u << k)))
+				continue; /* no folder, no files, not in federation.csv */
 			if (synth_fmt(path, sizeof(path), "%s/agencies/%s", g->out, a->id) >=
 			    (int)sizeof(path))
 				return CL_ELIMIT;
@@ -1380,6 +1420,8 @@ static int synth_write_federation(struct synth_gen *g)
 		return CL_EIO;
 	fprintf(f, "agency_id,agency_type,municipality,country\n");
 	for (i = 0; i < g->nag; i++) {
+		if (!(g->types & (1u << g->ag[i].type)))
+			continue;
 		synth_names_muni(g->munis[g->ag[i].muni], NULL, &name, &cc, NULL);
 		fprintf(f, "%s,%s,%s,%s\n", g->ag[i].id, synth_type_name[g->ag[i].type], name, cc);
 	}
@@ -1392,10 +1434,11 @@ int synth_main(int argc, char **argv)
 {
 	struct synth_gen *g = NULL;
 	const char *out = NULL, *list = "liepaja,klaipeda,tukums", *enddate = "2026-06-30";
-	uint64_t seed = 1, persons = 3000, years = 3, m7max = 1000;
+	uint64_t seed = 1, persons = 3000, years = 3, m7max = 1000, events = 0;
+	unsigned types = (1u << SYNTH_NTYPES) - 1;
 	int64_t endday, startday;
 	int i, rc = CL_EUSAGE, notruth = 0, y, m, d;
-	size_t k;
+	size_t k, nag;
 	char from[16], to[16], path[SYNTH_PATH_MAX];
 
 	for (i = 1; i < argc; i++) {
@@ -1429,7 +1472,13 @@ int synth_main(int argc, char **argv)
 				goto usage;
 		} else if (!strcmp(argv[i], "--end-date"))
 			enddate = v;
-		else
+		else if (!strcmp(argv[i], "--agency-types")) {
+			if (!(types = synth_parse_types(v)))
+				goto usage;
+		} else if (!strcmp(argv[i], "--events")) {
+			if (synth_parse_u64(v, 1, 1000000000ULL, &events))
+				goto usage;
+		} else
 			goto usage;
 		i++;
 	}
@@ -1444,6 +1493,7 @@ int synth_main(int argc, char **argv)
 		rc = CL_ELIMIT;
 		goto out;
 	}
+	g->types = types;
 	synth_rng_seed(&g->rng, seed);
 	synth_civil_from_days(endday, &y, &m, &d);
 	startday = synth_days_from_civil(y - (int)years, m, d > 28 && m == 2 ? 28 : d) + 1;
@@ -1456,7 +1506,9 @@ int synth_main(int argc, char **argv)
 			goto usage;
 		goto out;
 	}
-	while (g->next_tid < persons) {
+	/* --events: bounded by the largest --persons, in case the chosen agencies see nothing */
+	while (events ? g->events_written < events && g->next_tid < 100000000ULL
+		      : g->next_tid < persons) {
 		synth_household(g);
 		rc = synth_flush_household(g);
 		if (rc)
@@ -1469,10 +1521,12 @@ int synth_main(int argc, char **argv)
 	}
 	if ((rc = synth_buf_close(&g->links)) || (rc = synth_write_federation(g)))
 		goto out;
+	for (k = 0, nag = 0; k < g->nag; k++)
+		nag += (g->types >> g->ag[k].type) & 1u;
 	fprintf(stderr,
 		"caselink synth: %zu agencies, %" PRIu64 " persons, %" PRIu64
 		" person rows, %" PRIu64 " events\n",
-		g->nag, g->next_tid, g->persons_written, g->events_written);
+		nag, g->next_tid, g->persons_written, g->events_written);
 	if (!notruth) {
 		/* the last full calendar year within the generated range */
 		synth_civil_from_days(endday, &y, &m, &d);
