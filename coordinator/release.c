@@ -1,0 +1,983 @@
+#include "coordinator/release.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/cl_error.h"
+#include "coordinator/dp.h"
+#include "coordinator/measures.h"
+#include "coordinator/suppress.h"
+
+#define REL_STAR "*"
+
+/* How a value was classified when added. */
+#define K_COUNT 0 /* an integer: a count */
+#define K_REAL	1 /* a number that is not an integer */
+#define K_NA	2 /* "NA" or anything else */
+
+/* Kinds of derived values. */
+#define D_RATE	  1 /* num / den */
+#define D_QUANT	  2 /* a median or quartile over den values */
+#define D_EXTREME 3 /* a minimum or maximum: one person's value, always withheld */
+
+/* Suppression marks of a row (the strongest wins). */
+#define S_NONE	    0
+#define S_SECONDARY 1
+#define S_PRIMARY   2
+
+struct rel_row {
+	char *keys[RELEASE_MAX_KEYS + 1]; /* key columns, then the metric */
+	int kind;
+	long long exact;
+	double real;
+	int supp;
+	const struct rel_derived *derived;
+	struct release_value out;
+};
+
+struct release {
+	int measure;
+	size_t nkeys;
+	struct policy_disclosure d;
+	int gaussian;
+	struct rel_row *rows;
+	size_t n, cap;
+	int charged, applied;
+	int64_t charge_id, eps_micro, budget_micro;
+	struct release_info info;
+};
+
+struct rel_derived {
+	int measure;
+	const char *metric;
+	int kind;
+	const char *num;
+	const char *den;
+};
+
+static const struct rel_derived rel_derived_table[] = {
+    {MEASURES_M1, "unlinkable_share", D_RATE, "unlinkable_incident_events", "incident_events"},
+    {MEASURES_M2, "repeat_rate", D_RATE, "repeat_victims", "victims"},
+    {MEASURES_M2, "mean_episodes_per_repeat_victim", D_RATE, "repeat_victim_episodes",
+     "repeat_victims"},
+    {MEASURES_M2, "gap_days_q1", D_QUANT, NULL, "gap_count"},
+    {MEASURES_M2, "gap_days_median", D_QUANT, NULL, "gap_count"},
+    {MEASURES_M2, "gap_days_q3", D_QUANT, NULL, "gap_count"},
+    {MEASURES_M2, "gap_days_min", D_EXTREME, NULL, "gap_count"},
+    {MEASURES_M2, "gap_days_max", D_EXTREME, NULL, "gap_count"},
+    {MEASURES_M3, "median_delay_seconds", D_QUANT, NULL, "received_30d"},
+    {MEASURES_M3, "median_delay_hours", D_QUANT, NULL, "received_30d"},
+    {MEASURES_M4, "share", D_RATE, "with_support", "victims"},
+    {MEASURES_M5, "reoffended_share", D_RATE, "reoffended", "observable"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+/* A total and its parts (metrics of the same key cells): total = Σ parts. */
+struct rel_breakdown {
+	int measure;
+	const char *total;
+	const char *prefix; /* parts: every metric starting with it, or */
+	const char *parts[2];
+};
+
+static const struct rel_breakdown rel_breakdowns[] = {
+    {MEASURES_M1, "victims", "victims_sex_", {NULL, NULL}},
+    {MEASURES_M1, "victims", "victims_age_", {NULL, NULL}},
+    {MEASURES_M1, "victims", "victims_risk_", {NULL, NULL}},
+    {MEASURES_M3, "referrals", NULL, {"received_30d", "lost"}},
+    {MEASURES_M5, "perpetrators", NULL, {"observable", "not_yet_observable"}},
+    {0, NULL, NULL, {NULL, NULL}},
+};
+
+/* The population of an answer (differencing): the sum of this metric's most aggregated rows. */
+struct rel_population {
+	int measure;
+	const char *metric;
+	size_t col; /* with this key column equal to val (val NULL: no filter) */
+	const char *val;
+};
+
+static const struct rel_population rel_populations[] = {
+    {0, "incident_events", 0, NULL},	{MEASURES_M1, "incident_events", 0, NULL},
+    {MEASURES_M2, "victims", 0, NULL},	{MEASURES_M3, "referrals", 0, NULL},
+    {MEASURES_M4, "victims", 1, "any"}, {MEASURES_M5, "perpetrators", 0, NULL},
+    {MEASURES_M6, "children", 0, NULL}, {-1, NULL, 0, NULL},
+};
+
+void release_defaults(struct policy_disclosure *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->threshold = POLICY_THRESHOLD_DEFAULT;
+	d->rounding = 1;
+	snprintf(d->mechanism, sizeof(d->mechanism), "none");
+}
+
+int release_new(int measure, size_t nkeys, const struct policy_disclosure *d, struct release **out)
+{
+	struct release *r;
+	int gaussian = 0;
+
+	if (!d || !out || measure < 0 || measure > MEASURES_M6 || nkeys > RELEASE_MAX_KEYS ||
+	    (measure && nkeys == 0) || d->threshold < SUPPRESS_MIN_THRESH || d->rounding < 1)
+		return CL_EINVAL;
+	if (d->dp) {
+		if (!strcmp(d->mechanism, "discrete_gaussian"))
+			gaussian = 1;
+		else if (strcmp(d->mechanism, "discrete_laplace"))
+			return CL_EINVAL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return CL_ENOMEM;
+	r->measure = measure;
+	r->nkeys = nkeys;
+	r->d = *d;
+	r->gaussian = gaussian;
+	r->info.threshold = d->threshold;
+	r->info.rounding = d->rounding;
+	r->info.mechanism = !d->dp ? "none" : gaussian ? "discrete_gaussian" : "discrete_laplace";
+	*out = r;
+	return CL_OK;
+}
+
+void release_free(struct release *r)
+{
+	size_t i, k;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n; i++)
+		for (k = 0; k <= r->nkeys; k++)
+			free(r->rows[i].keys[k]);
+	/* Exact counts and noise are secrets once noise is added: wipe them. */
+	if (r->rows)
+		OPENSSL_cleanse(r->rows, r->cap * sizeof(*r->rows));
+	free(r->rows);
+	free(r);
+}
+
+int release_charge(struct release *r, struct ledger *l, const char *requester, int64_t now,
+		   char *msg, size_t msgsz)
+{
+	int64_t eps = 0, budget = 0, id = 0, left = 0;
+	char period[LEDGER_PERIOD_MAX];
+	int rc;
+
+	if (!r || r->charged || r->applied)
+		return CL_EINVAL;
+	if (!r->d.dp)
+		return CL_OK;
+	if (!l || !requester)
+		return CL_EINVAL;
+	rc = dp_epsilon_micro(r->d.epsilon_per_query, 1, &eps);
+	if (rc == CL_OK)
+		rc = dp_epsilon_micro(r->d.budget, 0, &budget);
+	if (rc == CL_OK)
+		rc = ledger_period(now, r->d.budget_period_days, period, sizeof(period));
+	if (rc == CL_OK)
+		rc = ledger_charge(l, requester, period, eps, budget, &id, msg, msgsz);
+	if (rc == CL_OK)
+		rc = ledger_remaining(l, requester, period, budget, &left);
+	if (rc != CL_OK) {
+		if (id)
+			ledger_refund(l, id);
+		return rc;
+	}
+	r->charged = 1;
+	r->charge_id = id;
+	r->eps_micro = eps;
+	r->budget_micro = budget;
+	snprintf(r->info.period, sizeof(r->info.period), "%s", period);
+	r->info.epsilon = (double)eps / DP_EPSILON_MICRO;
+	r->info.budget = (double)budget / DP_EPSILON_MICRO;
+	r->info.remaining = (double)left / DP_EPSILON_MICRO;
+	return CL_OK;
+}
+
+int release_refund(struct release *r, struct ledger *l)
+{
+	int rc;
+
+	if (!r)
+		return CL_EINVAL;
+	if (!r->charged)
+		return CL_OK;
+	rc = ledger_refund(l, r->charge_id);
+	if (rc == CL_OK) {
+		r->charged = 0;
+		r->info.remaining += r->info.epsilon;
+	}
+	return rc;
+}
+
+/* Parses a value text: an integer count, a real, or NA. */
+static void rel_classify(struct rel_row *w, const char *s)
+{
+	char *end = NULL;
+	long long v;
+	double x;
+
+	w->kind = K_NA;
+	if (!*s)
+		return;
+	v = strtoll(s, &end, 10);
+	if (end && !*end && v >= 0 && v <= SUPPRESS_MAX_COUNT) {
+		w->kind = K_COUNT;
+		w->exact = v;
+		w->real = (double)v;
+		return;
+	}
+	x = strtod(s, &end);
+	if (end && !*end && isfinite(x)) {
+		w->kind = K_REAL;
+		w->real = x;
+	}
+}
+
+static const struct rel_derived *rel_find_derived(int measure, const char *metric)
+{
+	const struct rel_derived *d;
+
+	for (d = rel_derived_table; d->metric; d++)
+		if (d->measure == measure && !strcmp(d->metric, metric))
+			return d;
+	return NULL;
+}
+
+int release_add(struct release *r, const char *const *cols, size_t ncols)
+{
+	size_t want, k, nk;
+	struct rel_row *w;
+
+	if (!r || !cols || r->applied)
+		return CL_EINVAL;
+	nk = r->nkeys;
+	want = nk + (r->measure ? 2 : 1);
+	if (ncols != want)
+		return CL_EINVAL;
+	for (k = 0; k < ncols; k++)
+		if (!cols[k] || strlen(cols[k]) >= RELEASE_MAX_TEXT)
+			return cols[k] ? CL_ELIMIT : CL_EINVAL;
+	if (r->n >= RELEASE_MAX_ROWS)
+		return CL_ELIMIT;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct rel_row *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown)
+			return CL_ENOMEM;
+		if (r->rows) {
+			memcpy(grown, r->rows, r->n * sizeof(*grown));
+			OPENSSL_cleanse(r->rows, r->cap * sizeof(*r->rows));
+			free(r->rows);
+		}
+		r->rows = grown;
+		r->cap = cap;
+	}
+	w = &r->rows[r->n];
+	memset(w, 0, sizeof(*w));
+	for (k = 0; k <= nk; k++) {
+		w->keys[k] = strdup(k < nk ? cols[k] : r->measure ? cols[nk] : "incident_events");
+		if (!w->keys[k]) {
+			while (k--)
+				free(w->keys[k]);
+			memset(w, 0, sizeof(*w));
+			return CL_ENOMEM;
+		}
+	}
+	rel_classify(w, cols[ncols - 1]);
+	w->derived = r->measure ? rel_find_derived(r->measure, w->keys[nk]) : NULL;
+	r->n++;
+	return CL_OK;
+}
+
+static int rel_is_star(const char *s)
+{
+	return !strcmp(s, REL_STAR);
+}
+
+static void rel_mark(struct rel_row *w, int supp)
+{
+	if (supp > w->supp)
+		w->supp = supp;
+}
+
+static int rel_is_count(const struct release *r, const struct rel_row *w)
+{
+	(void)r;
+	return !w->derived && w->kind == K_COUNT;
+}
+
+/* Whether rows a and b have the same keys (metric excluded). */
+static int rel_same_keys(const struct release *r, const struct rel_row *a, const struct rel_row *b)
+{
+	size_t k;
+
+	for (k = 0; k < r->nkeys; k++)
+		if (strcmp(a->keys[k], b->keys[k]))
+			return 0;
+	return 1;
+}
+
+/* Finds the row of metric at the same keys as w; NULL when absent. */
+static struct rel_row *rel_sibling(struct release *r, const struct rel_row *w, const char *metric)
+{
+	size_t i;
+
+	if (!metric)
+		return NULL;
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->rows[i].keys[r->nkeys], metric) && rel_same_keys(r, &r->rows[i], w))
+			return &r->rows[i];
+	return NULL;
+}
+
+/* Fail closed: every row of the group is withheld. */
+static void rel_suppress_all(struct release *r, size_t *g, size_t ng)
+{
+	size_t i;
+
+	for (i = 0; i < ng; i++)
+		rel_mark(&r->rows[g[i]],
+			 r->rows[g[i]].exact >= 1 && r->rows[g[i]].exact < r->d.threshold
+			     ? S_PRIMARY
+			     : S_SECONDARY);
+}
+
+/* A table's categories in one dimension: the distinct non-"*" keys, in order of appearance. */
+struct rel_dim {
+	size_t col;
+	const char **cats;
+	size_t ncats;
+};
+
+static int rel_dim_index(const struct rel_dim *dm, const char *key, size_t *idx)
+{
+	size_t c;
+
+	if (rel_is_star(key)) {
+		*idx = SUPPRESS_TOTAL;
+		return 1;
+	}
+	for (c = 0; c < dm->ncats; c++)
+		if (!strcmp(dm->cats[c], key)) {
+			*idx = c;
+			return 0;
+		}
+	return -1;
+}
+
+static int rel_table(struct release *r, size_t *g, size_t ng, const size_t *cols, size_t nd);
+
+/*
+ * Cuts a group too big for one table along its last dimension (only where no margin over
+ * that dimension is released, i.e. incident_events): each slice is a table of its own.
+ */
+static int rel_slice(struct release *r, size_t *g, size_t ng, const size_t *cols, size_t nd)
+{
+	size_t *sub = NULL, *done = NULL, i, j, ns, col = cols[nd - 1];
+	int rc = CL_OK;
+
+	sub = malloc(ng * sizeof(*sub));
+	done = calloc(ng, sizeof(*done));
+	if (!sub || !done) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ng && rc == CL_OK; i++) {
+		if (done[i])
+			continue;
+		ns = 0;
+		for (j = i; j < ng; j++)
+			if (!done[j] && !strcmp(r->rows[g[j]].keys[col], r->rows[g[i]].keys[col])) {
+				done[j] = 1;
+				sub[ns++] = g[j];
+			}
+		rc = rel_table(r, sub, ns, cols, nd - 1);
+	}
+out:
+	free(sub);
+	free(done);
+	return rc;
+}
+
+/*
+ * Suppresses one table: rows g (all of one metric and slice) over the key columns cols. Rows
+ * with "*" in a table column are its margins; a margin that is not the sum of its cells, a
+ * repeated cell or a table beyond the solver's limits withholds the whole table (fail closed).
+ */
+static int rel_table(struct release *r, size_t *g, size_t ng, const size_t *cols, size_t nd)
+{
+	struct rel_dim dims[RELEASE_MAX_KEYS];
+	struct suppress_table *t = NULL;
+	size_t sizes[SUPPRESS_MAX_DIMS], idx[SUPPRESS_MAX_DIMS], i, j, d, cells = 1;
+	long long *interior = NULL;
+	int rc = CL_OK, bad = 0;
+
+	memset(dims, 0, sizeof(dims));
+	if (nd == 0) {
+		for (i = 0; i < ng; i++)
+			if (r->rows[g[i]].exact >= 1 && r->rows[g[i]].exact < r->d.threshold)
+				rel_mark(&r->rows[g[i]], S_PRIMARY);
+		return CL_OK;
+	}
+	for (d = 0; d < nd; d++) {
+		dims[d].col = cols[d];
+		dims[d].cats = calloc(ng, sizeof(*dims[d].cats));
+		if (!dims[d].cats) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < ng; i++) {
+			const char *key = r->rows[g[i]].keys[cols[d]];
+			size_t c;
+
+			if (rel_dim_index(&dims[d], key, &c) < 0)
+				dims[d].cats[dims[d].ncats++] = key;
+		}
+		if (dims[d].ncats == 0) {
+			bad = 1; /* only margins: nothing to tabulate */
+			goto out;
+		}
+		if (__builtin_mul_overflow(cells, dims[d].ncats + 1, &cells))
+			cells = SIZE_MAX;
+	}
+	if (nd > SUPPRESS_MAX_DIMS || cells > SUPPRESS_MAX_CELLS ||
+	    (nd == 3 && cells > SUPPRESS_MAX_CELLS3)) {
+		if (r->measure == 0 && nd > 1)
+			rc = rel_slice(r, g, ng, cols, nd);
+		else
+			bad = 1;
+		goto out;
+	}
+	for (d = 0; d < nd; d++)
+		sizes[d] = dims[d].ncats;
+	rc = suppress_table_new((unsigned)nd, sizes, &t);
+	if (rc == CL_ELIMIT) {
+		rc = CL_OK;
+		bad = 1;
+		goto out;
+	}
+	if (rc != CL_OK)
+		goto out;
+	interior = calloc(cells, sizeof(*interior));
+	if (!interior) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	/* Interior cells; a repeated cell cannot be tabulated. */
+	for (i = 0; i < ng && !bad; i++) {
+		size_t flat = 0, margin = 0;
+
+		for (d = 0; d < nd; d++) {
+			margin |= rel_dim_index(&dims[d], r->rows[g[i]].keys[cols[d]], &idx[d]) > 0;
+			flat = flat * (dims[d].ncats + 1) +
+			       (idx[d] == SUPPRESS_TOTAL ? 0 : idx[d] + 1);
+		}
+		if (margin)
+			continue;
+		if (interior[flat]) {
+			bad = 1;
+			break;
+		}
+		interior[flat] = r->rows[g[i]].exact + 1; /* +1: 0 means no row */
+		rc = suppress_table_set(t, idx, r->rows[g[i]].exact);
+		if (rc != CL_OK)
+			goto out;
+	}
+	/* Released margins must be the sums of their cells (the table is additive). */
+	for (i = 0; i < ng && !bad; i++) {
+		const struct rel_row *m = &r->rows[g[i]];
+		long long sum = 0;
+		int margin = 0;
+
+		for (d = 0; d < nd; d++)
+			margin |= rel_dim_index(&dims[d], m->keys[cols[d]], &idx[d]) > 0;
+		if (!margin)
+			continue;
+		for (j = 0; j < ng; j++) {
+			const struct rel_row *c = &r->rows[g[j]];
+			int match = 1;
+
+			for (d = 0; d < nd && match; d++) {
+				if (rel_is_star(c->keys[cols[d]]))
+					match = 0;
+				else if (idx[d] != SUPPRESS_TOTAL)
+					match = !strcmp(c->keys[cols[d]], m->keys[cols[d]]);
+			}
+			if (match)
+				sum += c->exact;
+		}
+		if (sum != m->exact)
+			bad = 1;
+	}
+	if (bad)
+		goto out;
+	rc = suppress_apply(t, r->d.threshold, 0);
+	if (rc != CL_OK) {
+		bad = 1; /* the solver failed: withhold the table, report the error */
+		goto out;
+	}
+	for (i = 0; i < ng; i++) {
+		long long v;
+		int state;
+
+		for (d = 0; d < nd; d++)
+			rel_dim_index(&dims[d], r->rows[g[i]].keys[cols[d]], &idx[d]);
+		rc = suppress_get(t, idx, &v, &state);
+		if (rc != CL_OK) {
+			bad = 1;
+			break;
+		}
+		if (state == SUPPRESS_PRIMARY)
+			rel_mark(&r->rows[g[i]], S_PRIMARY);
+		else if (state == SUPPRESS_SECONDARY)
+			rel_mark(&r->rows[g[i]], S_SECONDARY);
+	}
+out:
+	if (bad)
+		rel_suppress_all(r, g, ng);
+	for (d = 0; d < RELEASE_MAX_KEYS; d++)
+		free(dims[d].cats);
+	free(interior);
+	suppress_table_free(t);
+	return rc;
+}
+
+/* The distinct metrics of the counts, in order of appearance. */
+static int rel_metrics(struct release *r, const char ***out, size_t *n)
+{
+	const char **m = calloc(r->n ? r->n : 1, sizeof(*m));
+	size_t i, j, nm = 0;
+
+	if (!m)
+		return CL_ENOMEM;
+	for (i = 0; i < r->n; i++) {
+		const char *name = r->rows[i].keys[r->nkeys];
+
+		if (!rel_is_count(r, &r->rows[i]))
+			continue;
+		for (j = 0; j < nm && strcmp(m[j], name); j++)
+			;
+		if (j == nm)
+			m[nm++] = name;
+	}
+	*out = m;
+	*n = nm;
+	return CL_OK;
+}
+
+/* Suppresses the tables of one count metric (see release.h). */
+static int rel_metric_tables(struct release *r, const char *metric, size_t *g, int *done)
+{
+	size_t cols[RELEASE_MAX_KEYS], slice[RELEASE_MAX_KEYS], nd = 0, nsl = 0, i, j, k, ng;
+	int star[RELEASE_MAX_KEYS] = {0}, val[RELEASE_MAX_KEYS] = {0}, rc = CL_OK;
+
+	for (i = 0; i < r->n; i++) {
+		const struct rel_row *w = &r->rows[i];
+
+		if (!rel_is_count(r, w) || strcmp(w->keys[r->nkeys], metric))
+			continue;
+		for (k = 0; k < r->nkeys; k++) {
+			if (rel_is_star(w->keys[k]))
+				star[k] = 1;
+			else
+				val[k] = 1;
+		}
+	}
+	for (k = 0; k < r->nkeys; k++) {
+		if (!val[k])
+			continue; /* only "*": a constant column */
+		if (star[k] || r->measure == 0)
+			cols[nd++] = k;
+		else
+			slice[nsl++] = k;
+	}
+	for (i = 0; i < r->n; i++)
+		done[i] =
+		    !rel_is_count(r, &r->rows[i]) || strcmp(r->rows[i].keys[r->nkeys], metric);
+	for (i = 0; i < r->n && rc == CL_OK; i++) {
+		if (done[i])
+			continue;
+		ng = 0;
+		if (nd == 0) {
+			g[ng++] = i;
+			done[i] = 1;
+		}
+		for (j = i; nd && j < r->n; j++) {
+			int same = !done[j];
+
+			for (k = 0; k < nsl && same; k++)
+				same =
+				    !strcmp(r->rows[j].keys[slice[k]], r->rows[i].keys[slice[k]]);
+			if (same) {
+				done[j] = 1;
+				g[ng++] = j;
+			}
+		}
+		rc = rel_table(r, g, ng, cols, nd);
+	}
+	return rc;
+}
+
+/* One total and its parts ng (indexes g) as a 1-D table whose margin is the total. */
+static int rel_breakdown_one(struct release *r, struct rel_row *tot, size_t *g, size_t ng)
+{
+	struct suppress_table *t = NULL;
+	size_t i, idx;
+	long long sum = 0, v;
+	int rc = CL_OK, bad = 0, state;
+
+	for (i = 0; i < ng; i++) {
+		if (!rel_is_count(r, &r->rows[g[i]]))
+			bad = 1;
+		sum += r->rows[g[i]].exact;
+	}
+	if (bad || sum != tot->exact || ng > SUPPRESS_MAX_CELLS - 1) {
+		bad = 1;
+		goto out;
+	}
+	rc = suppress_table_new(1, &ng, &t);
+	for (i = 0; rc == CL_OK && i < ng; i++)
+		rc = suppress_table_set(t, &i, r->rows[g[i]].exact);
+	if (rc == CL_OK)
+		rc = suppress_apply(t, r->d.threshold, 0);
+	if (rc != CL_OK) {
+		bad = 1;
+		goto out;
+	}
+	for (i = 0; i <= ng; i++) {
+		struct rel_row *w = i < ng ? &r->rows[g[i]] : tot;
+
+		idx = i < ng ? i : SUPPRESS_TOTAL;
+		rc = suppress_get(t, &idx, &v, &state);
+		if (rc != CL_OK) {
+			bad = 1;
+			goto out;
+		}
+		if (state != SUPPRESS_PUBLISHED)
+			rel_mark(w, state == SUPPRESS_PRIMARY ? S_PRIMARY : S_SECONDARY);
+	}
+out:
+	if (bad) {
+		rel_suppress_all(r, g, ng);
+		rel_mark(tot, S_SECONDARY);
+	}
+	suppress_table_free(t);
+	return rc;
+}
+
+/* Suppresses the breakdowns of totals into parts (1-D tables with the total as margin). */
+static int rel_breakdown_tables(struct release *r, size_t *g)
+{
+	const struct rel_breakdown *b;
+	size_t i, j, ng, col = r->nkeys;
+	int rc = CL_OK;
+
+	for (b = rel_breakdowns; b->total && rc == CL_OK; b++) {
+		if (b->measure != r->measure)
+			continue;
+		for (i = 0; i < r->n && rc == CL_OK; i++) {
+			struct rel_row *tot = &r->rows[i];
+
+			if (!rel_is_count(r, tot) || strcmp(tot->keys[col], b->total))
+				continue;
+			ng = 0;
+			for (j = 0; j < r->n; j++) {
+				struct rel_row *p = &r->rows[j];
+				const char *m = p->keys[col];
+				int part = b->prefix
+					       ? !strncmp(m, b->prefix, strlen(b->prefix))
+					       : !strcmp(m, b->parts[0]) || !strcmp(m, b->parts[1]);
+
+				if (part && rel_same_keys(r, p, tot))
+					g[ng++] = j;
+			}
+			if (ng == 0)
+				continue;
+			rc = rel_breakdown_one(r, tot, g, ng);
+		}
+	}
+	return rc;
+}
+
+/* Marks the derived values (rates, means, medians, extremes) to withhold. */
+static void rel_derived_marks(struct release *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct rel_row *w = &r->rows[i];
+		const struct rel_derived *d = w->derived;
+		const struct rel_row *num, *den;
+		int small = 1;
+
+		if (!d) {
+			if (w->kind != K_COUNT)
+				rel_mark(w, S_SECONDARY); /* an unknown non-count: fail closed */
+			continue;
+		}
+		den = rel_sibling(r, w, d->den);
+		num = rel_sibling(r, w, d->num);
+		if (den && rel_is_count(r, den))
+			suppress_rate(num ? num->exact : 0, den->exact, r->d.threshold, &small);
+		if (w->kind == K_NA || small || !den || den->supp || d->kind == D_EXTREME ||
+		    (d->kind == D_RATE && (!num || num->supp || !rel_is_count(r, num))) ||
+		    (d->kind == D_QUANT && r->d.dp))
+			rel_mark(w, S_SECONDARY);
+	}
+}
+
+/* The answer's population (the differencing check): see rel_populations. */
+static int64_t rel_population(const struct release *r)
+{
+	const struct rel_population *p;
+	size_t i, k, stars, best = 0;
+	int64_t sum = 0;
+
+	for (p = rel_populations; p->metric && p->measure != r->measure; p++)
+		;
+	if (!p->metric)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		const struct rel_row *w = &r->rows[i];
+
+		if (w->kind != K_COUNT || strcmp(w->keys[r->nkeys], p->metric) ||
+		    (p->val && (p->col >= r->nkeys || strcmp(w->keys[p->col], p->val))))
+			continue;
+		for (k = 0, stars = 0; k < r->nkeys; k++)
+			stars += rel_is_star(w->keys[k]);
+		if (stars > best) {
+			best = stars;
+			sum = 0;
+		}
+		if (stars == best)
+			sum += w->exact;
+	}
+	return sum;
+}
+
+/* Cells one contribution changes: per count metric, one per level of aggregation released. */
+static long long rel_sensitivity(const struct release *r, const char **metrics, size_t nm)
+{
+	unsigned seen[1u << RELEASE_MAX_KEYS];
+	size_t m, i, k;
+	long long s = 0;
+
+	for (m = 0; m < nm; m++) {
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < r->n; i++) {
+			const struct rel_row *w = &r->rows[i];
+			unsigned pat = 0;
+
+			if (!rel_is_count(r, w) || strcmp(w->keys[r->nkeys], metrics[m]))
+				continue;
+			for (k = 0; k < r->nkeys; k++)
+				pat |= rel_is_star(w->keys[k]) ? 1u << k : 0;
+			if (!seen[pat]++)
+				s++;
+		}
+	}
+	return s ? s : 1;
+}
+
+__extension__ typedef unsigned __int128 rel_u128;
+
+static uint64_t rel_gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Fits num/den into DP_MAX_PARAM without making it smaller (more noise, never less). */
+static int rel_fit(rel_u128 num, rel_u128 den, uint64_t *n, uint64_t *d)
+{
+	rel_u128 g, a = num, b = den;
+
+	while (b) {
+		rel_u128 t = a % b;
+
+		a = b;
+		b = t;
+	}
+	g = a ? a : 1;
+	num /= g;
+	den /= g;
+	if (num > DP_MAX_PARAM) {
+		den = den * DP_MAX_PARAM / num; /* floor: the ratio only grows */
+		num = DP_MAX_PARAM;
+	}
+	if (den > DP_MAX_PARAM) {
+		num = (num * DP_MAX_PARAM + den - 1) / den; /* ceiling */
+		den = DP_MAX_PARAM;
+	}
+	if (num == 0 || den == 0)
+		return CL_ELIMIT;
+	g = rel_gcd((uint64_t)num, (uint64_t)den);
+	*n = (uint64_t)(num / g);
+	*d = (uint64_t)(den / g);
+	return CL_OK;
+}
+
+/* Adds noise to every published count (scale from the sensitivity and the charged ε). */
+static int rel_noise(struct release *r, long long sens)
+{
+	uint64_t pn, pd;
+	double scale;
+	size_t i;
+	int rc;
+
+	if (!r->charged || r->eps_micro <= 0)
+		return CL_EINVAL; /* DP without a charge: refuse rather than release */
+	if (r->gaussian) {
+		/* ρ = ε²/2 zCDP with L2² sensitivity sens: σ² = sens / ε². */
+		rc = rel_fit((rel_u128)sens * DP_EPSILON_MICRO * DP_EPSILON_MICRO,
+			     (rel_u128)r->eps_micro * (uint64_t)r->eps_micro, &pn, &pd);
+		scale = sqrt((double)pn / (double)pd);
+	} else {
+		/* ε-DP with L1 sensitivity sens: t = sens / ε. */
+		rc = rel_fit((rel_u128)sens * DP_EPSILON_MICRO, (rel_u128)r->eps_micro, &pn, &pd);
+		scale = (double)pn / (double)pd;
+	}
+	if (rc != CL_OK)
+		return rc;
+	r->info.noise_scale = scale;
+	r->info.sensitivity = sens;
+	for (i = 0; i < r->n; i++) {
+		struct rel_row *w = &r->rows[i];
+		int64_t z = 0;
+
+		if (w->out.state != RELEASE_COUNT)
+			continue;
+		rc = r->gaussian ? dp_gaussian(NULL, pn, pd, &z) : dp_laplace(NULL, pn, pd, &z);
+		if (rc != CL_OK)
+			return rc;
+		w->out.count = w->exact + z < 0 ? 0 : w->exact + z; /* post-processing */
+		w->out.noise_scale = scale;
+		z = 0;
+	}
+	return CL_OK;
+}
+
+int release_apply(struct release *r, struct ledger *l, const char *requester,
+		  const struct ledger_population *pop, char *msg, size_t msgsz)
+{
+	const char **metrics = NULL;
+	size_t *g = NULL, nm = 0, i;
+	int *done = NULL, rc;
+	long long base;
+
+	if (!r || r->applied || (pop && (!l || !requester)))
+		return CL_EINVAL;
+	if (msg && msgsz)
+		msg[0] = '\0';
+	g = malloc((r->n ? r->n : 1) * sizeof(*g));
+	done = malloc((r->n ? r->n : 1) * sizeof(*done));
+	rc = g && done ? rel_metrics(r, &metrics, &nm) : CL_ENOMEM;
+	/* Differencing first: a refused answer is not even tabulated. */
+	if (rc == CL_OK && pop) {
+		struct ledger_population p = *pop;
+
+		p.size = rel_population(r);
+		rc = ledger_differencing(l, requester, &p, r->d.threshold, msg, msgsz);
+	}
+	for (i = 0; rc == CL_OK && i < nm; i++)
+		rc = rel_metric_tables(r, metrics[i], g, done);
+	if (rc == CL_OK)
+		rc = rel_breakdown_tables(r, g);
+	if (rc != CL_OK)
+		goto out;
+	for (i = 0; i < r->n; i++)
+		if (rel_is_count(r, &r->rows[i]) && r->rows[i].supp == S_NONE &&
+		    r->rows[i].exact >= 1 && r->rows[i].exact < r->d.threshold)
+			rel_mark(&r->rows[i], S_PRIMARY); /* never release a small count */
+	rel_derived_marks(r);
+	for (i = 0; i < r->n; i++) {
+		struct rel_row *w = &r->rows[i];
+
+		memset(&w->out, 0, sizeof(w->out));
+		if (w->supp != S_NONE) {
+			w->out.state = RELEASE_SUPPRESSED;
+			if (w->derived || w->kind != K_COUNT)
+				r->info.derived_suppressed++;
+			else if (w->supp == S_PRIMARY)
+				r->info.primary++;
+			else
+				r->info.secondary++;
+		} else if (rel_is_count(r, w)) {
+			w->out.state = RELEASE_COUNT;
+			w->out.count = w->exact;
+		} else {
+			w->out.state = RELEASE_REAL;
+			w->out.real = w->real;
+		}
+	}
+	if (r->d.dp) {
+		rc = rel_noise(r, rel_sensitivity(r, metrics, nm));
+		if (rc != CL_OK)
+			goto out;
+	}
+	base = r->d.rounding;
+	for (i = 0; base > 1 && i < r->n; i++) {
+		struct rel_row *w = &r->rows[i];
+
+		if (w->out.state == RELEASE_COUNT)
+			w->out.count = (w->out.count * 2 + base) / (2 * base) * base;
+	}
+	/* Rates follow the released counts when noise or rounding changed them. */
+	for (i = 0; (base > 1 || r->d.dp) && i < r->n; i++) {
+		struct rel_row *w = &r->rows[i];
+		const struct rel_row *num, *den;
+
+		if (w->out.state != RELEASE_REAL || !w->derived || w->derived->kind != D_RATE)
+			continue;
+		num = rel_sibling(r, w, w->derived->num);
+		den = rel_sibling(r, w, w->derived->den);
+		if (!num || !den || num->out.state != RELEASE_COUNT ||
+		    den->out.state != RELEASE_COUNT || den->out.count == 0) {
+			w->out.state = RELEASE_SUPPRESSED;
+			r->info.derived_suppressed++;
+			continue;
+		}
+		w->out.real = (double)num->out.count / (double)den->out.count;
+	}
+	r->applied = 1;
+out:
+	free(metrics);
+	free(g);
+	free(done);
+	return rc;
+}
+
+size_t release_rows(const struct release *r)
+{
+	return r ? r->n : 0;
+}
+
+int release_row(const struct release *r, size_t i, const char *const **keys, size_t *nkeys,
+		struct release_value *v)
+{
+	if (!r || !r->applied || i >= r->n || !keys || !nkeys || !v)
+		return CL_EINVAL;
+	*keys = (const char *const *)r->rows[i].keys;
+	*nkeys = r->nkeys + (r->measure ? 1 : 0);
+	*v = r->rows[i].out;
+	return CL_OK;
+}
+
+int release_get_info(const struct release *r, struct release_info *out)
+{
+	if (!r || !out)
+		return CL_EINVAL;
+	*out = r->info;
+	return CL_OK;
+}
