@@ -1657,3 +1657,25 @@ out:
 	ms_release(&c);
 	return rc;
 }
+
+int measures_episodes(const struct measures_input *in, const char *role, int64_t from, int64_t to,
+		      int (*fn)(void *ctx, uint32_t person, int64_t date), void *ctx)
+{
+	struct ms_ctx c = {0};
+	size_t i;
+	int r = role ? ms_lookup(ms_roles, 3, role) : -1, rc;
+
+	if (!in || !fn || r < 0 || from >= to)
+		return CL_EINVAL;
+	c.in = in;
+	c.from = from;
+	c.to = to;
+	rc = ms_prepare(&c);
+	for (i = 0; !rc && i < c.nepi; i++)
+		if (c.epi[i].role == (uint8_t)r && ms_in_period(&c, c.epi[i].t))
+			rc = fn(ctx, in->recs[c.epi[i].first < in->nev ? in->evs[c.epi[i].first].rec : 0]
+					 .person,
+				c.epi[i].t);
+	ms_release(&c);
+	return rc;
+}

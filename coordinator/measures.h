@@ -107,4 +107,13 @@ int measures_compute(const struct measures_input *in, int measure, int64_t from,
 		     int group_by, int (*emit)(void *ctx, const char *const *cols, size_t ncols),
 		     void *ctx);
 
+/*
+ * Builds the episodes of every linked person in role ("victim", "perpetrator" or "child") as
+ * M1–M6 do (incident events chained within 72 h over all the input's times) and calls fn once
+ * per episode whose date lies in [from, to), with its linked-person id and date. A non-zero
+ * return of fn stops and is returned. CL_EINVAL for a bad role, CL_ENOMEM.
+ */
+int measures_episodes(const struct measures_input *in, const char *role, int64_t from, int64_t to,
+		      int (*fn)(void *ctx, uint32_t person, int64_t date), void *ctx);
+
 #endif

@@ -1,0 +1,760 @@
+/*
+ * test_cases — the coordinator's M7/M8 engine (coordinator/cases.c).
+ *
+ * (a) Small hand-built inputs whose answers are worked out in the comments: ordering, the
+ *     as-of cut, restricted records with and without child_protection, the 365-day window's
+ *     two ends, episodes chained within 72 h, holders at ≥ 2 agencies.
+ * (b) Ground truth: a federation written by `caselink synth` is read the way nodes send it,
+ *     linked by truth/links.csv, and M7 (every request of m7_requests.csv) and M8 (every
+ *     agency) are compared row for row with truth/expected/m7.csv and m8.csv, both legal bases.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/cl_error.h"
+#include "common/cldate.h"
+#include "common/csv.h"
+#include "coordinator/cases.h"
+
+/* ---- collecting rows ---- */
+
+struct rows {
+	char **line;
+	size_t n, cap;
+	char prefix[256];
+};
+
+static int collect(void *ctx, const char *const *cols, size_t ncols)
+{
+	struct rows *r = ctx;
+	char buf[1024];
+	size_t i, len;
+
+	len = (size_t)snprintf(buf, sizeof buf, "%s", r->prefix);
+	for (i = 0; i < ncols; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", cols[i]);
+	assert_true(len < sizeof buf);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->line = realloc(r->line, r->cap * sizeof *r->line);
+		assert_non_null(r->line);
+	}
+	r->line[r->n] = strdup(buf);
+	assert_non_null(r->line[r->n]);
+	r->n++;
+	return 0;
+}
+
+/* As collect, with the first column (a hex handle) decoded back to its text. */
+static int collect_m8(void *ctx, const char *const *cols, size_t ncols)
+{
+	char text[CASES_HANDLE_MAX + 1];
+	const char *c[3];
+	size_t i, n = strlen(cols[0]) / 2;
+	unsigned v;
+
+	assert_int_equal(ncols, 3);
+	assert_true(n <= CASES_HANDLE_MAX);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(cols[0] + 2 * i, "%2x", &v), 1);
+		text[i] = (char)v;
+	}
+	text[n] = '\0';
+	c[0] = text;
+	c[1] = cols[1];
+	c[2] = cols[2];
+	return collect(ctx, c, 3);
+}
+
+static void rows_free(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->line[i]);
+	free(r->line);
+	memset(r, 0, sizeof *r);
+}
+
+static int64_t at(int y, int mo, int d, int h, int mi, int s)
+{
+	return cldate_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+static size_t rec(struct cases_input *in, uint32_t node, const char *agency, const char *type,
+		  uint32_t person, int restricted, const char *handle)
+{
+	struct cases_record r = {0};
+	size_t idx;
+
+	r.node = node;
+	r.agency_id = agency;
+	r.agency_type = type;
+	r.node_municipality = "Liepāja";
+	r.restricted = restricted;
+	r.person = person;
+	r.handle = (const unsigned char *)handle;
+	r.handle_len = strlen(handle);
+	assert_int_equal(cases_add_record(in, &r, &idx), 0);
+	return idx;
+}
+
+static void ev(struct cases_input *in, size_t r, const char *type, int64_t t, const char *role,
+	       const char *risk, int threat, const char *muni)
+{
+	struct measures_event e = {0};
+
+	e.event_type = type;
+	e.occurred_at = t;
+	e.role = role;
+	e.municipality = muni;
+	e.risk_level = risk;
+	e.child_threat_level = threat;
+	e.age_years = -1;
+	assert_int_equal(cases_add_event(in, r, &e), 0);
+}
+
+static void test_names(void **state)
+{
+	const char *const *cols = NULL;
+	int w = 0;
+
+	(void)state;
+	assert_int_equal(cases_parse_name("M7", &w), 0);
+	assert_int_equal(w, CASES_M7);
+	assert_int_equal(cases_parse_name("high_risk_alerts", &w), 0);
+	assert_int_equal(w, CASES_M8);
+	assert_int_equal(cases_parse_name("M6", &w), CL_ENOTFOUND);
+	assert_int_equal(cases_columns(CASES_M7, &cols), 9);
+	assert_string_equal(cols[1], "occurred_at");
+	assert_int_equal(cases_columns(CASES_M8, &cols), 3);
+	assert_string_equal(cols[0], "handle");
+	assert_int_equal(cases_columns(6, &cols), 0);
+}
+
+static void test_bad_input(void **state)
+{
+	struct cases_input *in = NULL;
+	struct cases_record r = {0};
+	struct measures_event e = {0};
+	size_t idx;
+
+	(void)state;
+	assert_int_equal(cases_input_new(&in), 0);
+	r.agency_id = "a";
+	r.agency_type = "spaceship";
+	r.node_municipality = "m";
+	r.handle = (const unsigned char *)"h";
+	r.handle_len = 1;
+	assert_int_equal(cases_add_record(in, &r, &idx), CL_EINVAL);
+	r.agency_type = "police";
+	r.handle_len = CASES_HANDLE_MAX + 1;
+	assert_int_equal(cases_add_record(in, &r, &idx), CL_EINVAL);
+	r.handle_len = 1;
+	assert_int_equal(cases_add_record(in, &r, &idx), 0);
+	e.event_type = "teleport";
+	e.role = "victim";
+	e.child_threat_level = -1;
+	assert_int_equal(cases_add_event(in, 0, &e), CL_EINVAL);
+	e.event_type = "police_callout";
+	e.risk_level = "extreme";
+	assert_int_equal(cases_add_event(in, 0, &e), CL_EINVAL);
+	e.risk_level = "";
+	assert_int_equal(cases_add_event(in, 1, &e), CL_EINVAL);
+	assert_int_equal(cases_add_event(in, 0, &e), 0);
+	assert_int_equal(cases_find_handle(in, 0, (const unsigned char *)"h", 1, &idx), 0);
+	assert_int_equal(cases_find_handle(in, 1, (const unsigned char *)"h", 1, &idx),
+			 CL_ENOTFOUND);
+	cases_input_free(in);
+}
+
+/*
+ * Person 1 at police (node 0, the asker), health (node 1) and an NGO (node 2, restricted);
+ * person 2 elsewhere. Events at the same second are ordered by agency id.
+ */
+static void test_history(void **state)
+{
+	struct cases_input *in = NULL;
+	struct cases_summary s;
+	struct rows r = {0};
+	int64_t t0 = at(2025, 3, 1, 22, 0, 0), end = at(2025, 12, 31, 0, 0, 0);
+	size_t pol, hea, ngo, other;
+
+	(void)state;
+	assert_int_equal(cases_input_new(&in), 0);
+	pol = rec(in, 0, "lv-a-police", "police", 1, 0, "p1");
+	hea = rec(in, 1, "lv-a-health", "health", 1, 0, "h1");
+	ngo = rec(in, 2, "lv-a-ngo", "ngo", 1, 1, "n1");
+	other = rec(in, 1, "lv-a-health", "health", 2, 0, "h2");
+	ev(in, pol, "police_callout", t0, "victim", "high", -1, "Rīga");
+	ev(in, hea, "medical_injury", t0, "victim", "", -1, NULL); /* same second: a-health first */
+	ev(in, hea, "child_threat_assessment", t0 - 86400, "child", "", 2, "");
+	ev(in, ngo, "ngo_disclosure", t0 + 3600, "victim", "", -1, NULL);
+	ev(in, pol, "crime_report", end, "victim", "", -1, NULL); /* at as_of_end: left out */
+	ev(in, other, "medical_injury", t0, "victim", "", -1, NULL);
+
+	/* general: the NGO record is left out and counted */
+	assert_int_equal(cases_history(in, pol, end, 0, collect, &r, &s), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(s.rows, 3);
+	assert_int_equal(s.omitted, 1);
+	assert_int_equal(s.requester_restricted, 0);
+	assert_string_equal(r.line[0], "1,2025-02-28T22:00:00Z,health,lv-a-health,Liepāja,"
+				       "child_threat_assessment,child,,2");
+	assert_string_equal(r.line[1], "2,2025-03-01T22:00:00Z,health,lv-a-health,Liepāja,"
+				       "medical_injury,victim,,");
+	assert_string_equal(r.line[2], "3,2025-03-01T22:00:00Z,police,lv-a-police,Rīga,"
+				       "police_callout,victim,high,");
+	rows_free(&r);
+
+	/* child_protection: everything, nothing omitted */
+	assert_int_equal(cases_history(in, hea, end, 1, collect, &r, &s), 0);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(s.omitted, 0);
+	assert_string_equal(r.line[3], "4,2025-03-01T23:00:00Z,ngo,lv-a-ngo,Liepāja,"
+				       "ngo_disclosure,victim,,");
+	rows_free(&r);
+
+	/* the asker's own record is restricted: absent, no rows */
+	assert_int_equal(cases_history(in, ngo, end, 0, collect, &r, &s), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(s.requester_restricted, 1);
+	assert_int_equal(s.omitted, 1);
+	assert_int_equal(cases_history(in, 99, end, 0, collect, &r, &s), CL_EINVAL);
+	cases_input_free(in);
+}
+
+/* The alerts of node `node` as "handle,reasons,types" lines. */
+static void alerts(const struct cases_input *in, uint32_t node, int64_t end, int cp, struct rows *r,
+		   struct cases_summary *s)
+{
+	memset(r, 0, sizeof *r);
+	assert_int_equal(cases_alerts(in, node, end, cp, collect, r, s), 0);
+}
+
+/*
+ * The 365-day window [end − 365 d, end): a high risk at its first second counts, one at end does
+ * not. Episodes: callouts at t, t + 72 h (chained), t + 144 h + 1 s, t + 300 d: three episodes.
+ */
+static void test_alert_rules(void **state)
+{
+	struct cases_input *in = NULL;
+	struct cases_summary s;
+	struct rows r;
+	int64_t end = at(2026, 1, 1, 0, 0, 0), lo = end - 365 * 86400;
+	int64_t t = at(2025, 2, 1, 12, 0, 0);
+	size_t a1, a2, b1, b2, c1, c2, d1, d2, e1;
+
+	(void)state;
+	assert_int_equal(cases_input_new(&in), 0);
+	/* person 1: high risk exactly at lo → risk_high */
+	a1 = rec(in, 0, "x-police", "police", 1, 0, "A");
+	a2 = rec(in, 1, "x-ngo", "ngo", 1, 0, "a");
+	ev(in, a1, "risk_assessment", lo, "victim", "high", -1, NULL);
+	(void)a2;
+	/* person 2: high risk at end, a breach one second before lo → nothing */
+	b1 = rec(in, 0, "x-police", "police", 2, 0, "B");
+	b2 = rec(in, 2, "x-health", "health", 2, 0, "b");
+	ev(in, b1, "risk_assessment", end, "victim", "high", -1, NULL);
+	ev(in, b2, "protection_order_breach", lo - 1, "victim", "", -1, NULL);
+	/* person 3: three victim episodes (the second callout chains at exactly 72 h), a breach */
+	c1 = rec(in, 0, "x-police", "police", 3, 0, "C");
+	c2 = rec(in, 2, "x-health", "health", 3, 0, "c");
+	ev(in, c1, "police_callout", t, "victim", "", -1, NULL);
+	ev(in, c2, "medical_injury", t + 72 * 3600, "victim", "", -1, NULL);
+	ev(in, c1, "police_callout", t + 144 * 3600 + 1, "victim", "", -1, NULL);
+	ev(in, c1, "police_callout", t + 300 * 86400, "victim", "", -1, NULL);
+	ev(in, c2, "protection_order_breach", t, "perpetrator", "", -1, NULL);
+	/* person 4: only two episodes (72 h + 0 s chains twice), perpetrator callouts don't count
+	 */
+	d1 = rec(in, 0, "x-police", "police", 4, 0, "D");
+	d2 = rec(in, 1, "x-ngo", "ngo", 4, 0, "d");
+	ev(in, d1, "police_callout", t, "victim", "", -1, NULL);
+	ev(in, d2, "ngo_disclosure", t + 72 * 3600, "victim", "", -1, NULL);
+	ev(in, d1, "police_callout", t + 144 * 3600, "victim", "", -1, NULL);
+	ev(in, d1, "police_callout", t + 200 * 86400, "victim", "", -1, NULL);
+	ev(in, d1, "police_callout", t + 100 * 86400, "perpetrator", "", -1, NULL);
+	ev(in, d1, "police_callout", t + 110 * 86400, "perpetrator", "", -1, NULL);
+	/* person 5: high risk but held by one agency only */
+	e1 = rec(in, 0, "x-police", "police", 5, 0, "E");
+	ev(in, e1, "risk_assessment", t, "victim", "high", -1, NULL);
+
+	alerts(in, 0, end, 0, &r, &s);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.line[0], "41,risk_high,ngo");
+	assert_string_equal(r.line[1], "43,repeat_episodes;order_breach,health");
+	assert_int_equal(s.rows, 2);
+	assert_int_equal(s.omitted, 0);
+	rows_free(&r);
+
+	/* the health node hears of person 3 only; the NGO of person 1 */
+	alerts(in, 2, end, 0, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "63,repeat_episodes;order_breach,police");
+	rows_free(&r);
+	alerts(in, 1, end, 0, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "61,risk_high,police");
+	rows_free(&r);
+	cases_input_free(in);
+}
+
+/*
+ * Restricted records: a high-risk person at police and a restricted NGO record. Under general
+ * the NGO is absent (police is the only holder: no alert, and the NGO hears nothing); under
+ * child_protection both are alerted. A third holder makes police's alert stand under general,
+ * with the NGO record counted as omitted and its type not named.
+ */
+static void test_alert_restricted(void **state)
+{
+	struct cases_input *in = NULL;
+	struct cases_summary s;
+	struct rows r;
+	int64_t end = at(2026, 1, 1, 0, 0, 0), t = at(2025, 6, 1, 0, 0, 0);
+	size_t p, n, p2, n2, h2, n2b;
+
+	(void)state;
+	assert_int_equal(cases_input_new(&in), 0);
+	p = rec(in, 0, "x-police", "police", 7, 0, "P");
+	n = rec(in, 1, "x-ngo", "ngo", 7, 1, "N");
+	ev(in, n, "risk_assessment", t, "victim", "high", -1, NULL);
+	ev(in, p, "police_callout", t, "victim", "", -1, NULL);
+	alerts(in, 0, end, 0, &r, &s);
+	assert_int_equal(r.n, 0); /* the high risk was recorded only by the restricted record */
+	alerts(in, 1, end, 0, &r, &s);
+	assert_int_equal(r.n, 0);
+	alerts(in, 0, end, 1, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "50,risk_high,ngo");
+	rows_free(&r);
+	alerts(in, 1, end, 1, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "4e,risk_high,police");
+	rows_free(&r);
+
+	/* person 8: police (high risk), health, a restricted NGO record and a second NGO record */
+	p2 = rec(in, 0, "x-police", "police", 8, 0, "Q");
+	h2 = rec(in, 2, "x-health", "health", 8, 0, "H");
+	n2 = rec(in, 1, "x-ngo", "ngo", 8, 1, "M");
+	n2b = rec(in, 1, "x-ngo", "ngo", 8, 0, "L");
+	ev(in, p2, "risk_assessment", t, "victim", "high", -1, NULL);
+	(void)h2;
+	(void)n2;
+	(void)n2b;
+	alerts(in, 0, end, 0, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "51,risk_high,health;ngo");
+	assert_int_equal(s.omitted, 1);
+	rows_free(&r);
+	/* the NGO is alerted for its visible record only */
+	alerts(in, 1, end, 0, &r, &s);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "4c,risk_high,police;health");
+	rows_free(&r);
+	alerts(in, 1, end, 1, &r, &s);
+	assert_int_equal(r.n, 3); /* persons 7 and 8 (both NGO records) */
+	assert_int_equal(s.omitted, 0);
+	rows_free(&r);
+	cases_input_free(in);
+}
+
+/* ---- ground truth from caselink synth ---- */
+
+struct strmap {
+	char **key;
+	uint32_t *val;
+	size_t cap, n;
+};
+
+static uint64_t strhash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void map_put(struct strmap *m, const char *k, uint32_t v);
+
+static void map_grow(struct strmap *m)
+{
+	struct strmap n = {0};
+	size_t i;
+
+	n.cap = m->cap ? m->cap * 2 : 1024;
+	n.key = calloc(n.cap, sizeof *n.key);
+	n.val = calloc(n.cap, sizeof *n.val);
+	assert_non_null(n.key);
+	assert_non_null(n.val);
+	for (i = 0; i < m->cap; i++)
+		if (m->key[i]) {
+			map_put(&n, m->key[i], m->val[i]);
+			free(m->key[i]);
+		}
+	free(m->key);
+	free(m->val);
+	*m = n;
+}
+
+static int map_get(const struct strmap *m, const char *k, uint32_t *v)
+{
+	size_t i;
+
+	if (!m->cap)
+		return 0;
+	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->key[i], k) == 0) {
+			*v = m->val[i];
+			return 1;
+		}
+	return 0;
+}
+
+static void map_put(struct strmap *m, const char *k, uint32_t v)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		map_grow(m);
+	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->key[i], k) == 0) {
+			m->val[i] = v;
+			return;
+		}
+	m->key[i] = strdup(k);
+	assert_non_null(m->key[i]);
+	m->val[i] = v;
+	m->n++;
+}
+
+static void map_free(struct strmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(m->key[i]);
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof *m);
+}
+
+static int col(const struct csv_record *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->nfields; i++)
+		if (strcmp(h->fields[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *field(const struct csv_record *r, int c)
+{
+	return c >= 0 && (size_t)c < r->nfields ? r->fields[c] : "";
+}
+
+/* The loaded federation: the input, and "agency,person_ref" → record index. */
+struct fed {
+	struct cases_input *in;
+	struct strmap recs;
+	char agency[64][64];
+	size_t nagency;
+};
+
+static void load_agency(struct fed *f, const char *dir, uint32_t node, const char *agency,
+			const char *type, const char *muni, const struct strmap *links,
+			uint32_t *next_id)
+{
+	struct csv_reader *r = NULL;
+	struct csv_record h, x;
+	char path[1024], key[600];
+	int c_ref, c_share, c_pref, c_type, c_at, c_role, c_risk, c_thr, c_to, c_muni;
+
+	snprintf(path, sizeof path, "%s/agencies/%s/persons.csv", dir, agency);
+	assert_int_equal(csv_open(path, &r), 0);
+	assert_int_equal(csv_next(r, &x), 1);
+	h = x;
+	c_ref = col(&h, "person_ref");
+	c_share = col(&h, "sharing");
+	assert_true(c_ref >= 0 && c_share >= 0);
+	while (csv_next(r, &x) == 1) {
+		struct cases_record cr = {0};
+		uint32_t person;
+		size_t idx;
+
+		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_ref));
+		if (!map_get(links, key, &person))
+			person = (*next_id)++;
+		cr.node = node;
+		cr.agency_id = agency;
+		cr.agency_type = type;
+		cr.node_municipality = muni;
+		cr.restricted = strcmp(field(&x, c_share), "restricted") == 0;
+		cr.person = person;
+		cr.handle =
+		    (const unsigned char *)field(&x, c_ref); /* the ref stands for a handle */
+		cr.handle_len = strlen(field(&x, c_ref));
+		assert_int_equal(cases_add_record(f->in, &cr, &idx), 0);
+		map_put(&f->recs, key, (uint32_t)idx);
+	}
+	csv_close(r);
+
+	snprintf(path, sizeof path, "%s/agencies/%s/events.csv", dir, agency);
+	assert_int_equal(csv_open(path, &r), 0);
+	assert_int_equal(csv_next(r, &x), 1);
+	h = x;
+	c_pref = col(&h, "person_ref");
+	c_type = col(&h, "event_type");
+	c_at = col(&h, "occurred_at");
+	c_role = col(&h, "role");
+	c_risk = col(&h, "risk_level");
+	c_thr = col(&h, "child_threat_level");
+	c_to = col(&h, "referral_to");
+	c_muni = col(&h, "municipality");
+	assert_true(c_pref >= 0 && c_type >= 0 && c_at >= 0 && c_role >= 0);
+	while (csv_next(r, &x) == 1) {
+		struct measures_event e = {0};
+		const char *thr = field(&x, c_thr);
+		uint32_t row;
+		int64_t t;
+
+		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_pref));
+		assert_true(map_get(&f->recs, key, &row));
+		assert_int_equal(cldate_parse_time(field(&x, c_at), &t, NULL), 0);
+		e.event_type = field(&x, c_type);
+		e.occurred_at = t;
+		e.role = field(&x, c_role);
+		e.municipality = field(&x, c_muni);
+		e.risk_level = field(&x, c_risk);
+		e.child_threat_level = thr[0] ? atoi(thr) : -1;
+		e.referral_to = field(&x, c_to);
+		e.age_years = -1;
+		assert_int_equal(cases_add_event(f->in, row, &e), 0);
+	}
+	csv_close(r);
+}
+
+static void load_federation(const char *dir, struct fed *f)
+{
+	struct csv_reader *r = NULL;
+	struct csv_record x;
+	struct strmap links = {0}, ids = {0};
+	uint32_t next_id = 0;
+	char path[1024], key[600];
+	int c_ag, c_ref, c_tid, c_type, c_muni;
+
+	memset(f, 0, sizeof *f);
+	assert_int_equal(cases_input_new(&f->in), 0);
+	snprintf(path, sizeof path, "%s/truth/links.csv", dir);
+	assert_int_equal(csv_open(path, &r), 0);
+	assert_int_equal(csv_next(r, &x), 1);
+	c_ag = col(&x, "agency_id");
+	c_ref = col(&x, "person_ref");
+	c_tid = col(&x, "true_person_id");
+	assert_true(c_ag >= 0 && c_ref >= 0 && c_tid >= 0);
+	while (csv_next(r, &x) == 1) {
+		uint32_t id;
+
+		if (!map_get(&ids, field(&x, c_tid), &id)) {
+			id = next_id++;
+			map_put(&ids, field(&x, c_tid), id);
+		}
+		snprintf(key, sizeof key, "%s,%s", field(&x, c_ag), field(&x, c_ref));
+		map_put(&links, key, id);
+	}
+	csv_close(r);
+
+	snprintf(path, sizeof path, "%s/federation.csv", dir);
+	assert_int_equal(csv_open(path, &r), 0);
+	assert_int_equal(csv_next(r, &x), 1);
+	c_ag = col(&x, "agency_id");
+	c_type = col(&x, "agency_type");
+	c_muni = col(&x, "municipality");
+	while (csv_next(r, &x) == 1) {
+		char ag[64], ty[64], mu[256];
+
+		assert_true(f->nagency < 64);
+		snprintf(ag, sizeof ag, "%s", field(&x, c_ag));
+		snprintf(ty, sizeof ty, "%s", field(&x, c_type));
+		snprintf(mu, sizeof mu, "%s", field(&x, c_muni));
+		snprintf(f->agency[f->nagency], sizeof f->agency[0], "%s", ag);
+		load_agency(f, dir, (uint32_t)f->nagency++, ag, ty, mu, &links, &next_id);
+	}
+	csv_close(r);
+	map_free(&links);
+	map_free(&ids);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Compares two sets of lines; prints up to 5 differences; returns how many lines differ. */
+static size_t compare_sets(struct rows *got, struct rows *want, const char *what)
+{
+	size_t i = 0, j = 0, diff = 0;
+
+	qsort(got->line, got->n, sizeof *got->line, cmp_str);
+	qsort(want->line, want->n, sizeof *want->line, cmp_str);
+	while (i < got->n || j < want->n) {
+		int k = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->line[i], want->line[j]);
+
+		if (k == 0) {
+			i++, j++;
+			continue;
+		}
+		if (diff++ < 5)
+			print_message("%s: %s %s\n", what, k < 0 ? "unexpected" : "missing",
+				      k < 0 ? got->line[i] : want->line[j]);
+		if (k < 0)
+			i++;
+		else
+			j++;
+	}
+	return diff;
+}
+
+/* Reads the lines of an expected file (header skipped) into r. */
+static void read_lines(const char *path, struct rows *r)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	const char *cols[1];
+
+	assert_non_null(f);
+	memset(r, 0, sizeof *r);
+	assert_non_null(fgets(line, sizeof line, f));
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		cols[0] = line;
+		collect(r, cols, 1);
+	}
+	fclose(f);
+}
+
+static void ground_truth(const char *name, const char *synth_args)
+{
+	const char *bin = getenv("CASELINK_BIN"), *tmp = getenv("CASELINK_TMP");
+	struct fed f;
+	struct rows got = {0}, want;
+	char dir[512], cmd[2048], path[700], line[256], asof[16] = "";
+	struct csv_reader *r = NULL;
+	struct csv_record x;
+	int64_t end;
+	size_t diff = 0, requests = 0, a;
+	int cp;
+	FILE *fp;
+
+	if (!bin || !tmp) {
+		print_message("CASELINK_BIN/CASELINK_TMP not set: run through ctest\n");
+		skip();
+	}
+	snprintf(dir, sizeof dir, "%s/cases-%s", tmp, name);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s/caselink' synth --out '%s' %s >/dev/null",
+		 dir, bin, dir, synth_args);
+	assert_int_equal(system(cmd), 0);
+	load_federation(dir, &f);
+	snprintf(path, sizeof path, "%s/truth/expected/period.csv", dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof line, fp));
+	assert_non_null(fgets(line, sizeof line, fp));
+	fclose(fp);
+	assert_int_equal(sscanf(line, "%*10[0-9-],%*10[0-9-],%10[0-9-]", asof), 1);
+	assert_int_equal(cldate_parse_time(asof, &end, NULL), 0);
+	end += 86400;
+
+	/* M7: every request of m7_requests.csv, both bases, rows and status */
+	snprintf(path, sizeof path, "%s/truth/expected/m7_requests.csv", dir);
+	assert_int_equal(csv_open(path, &r), 0);
+	assert_int_equal(csv_next(r, &x), 1);
+	while (csv_next(r, &x) == 1) {
+		char key[600];
+		uint32_t idx;
+		struct cases_summary s;
+		const char *status;
+		size_t events = (size_t)strtoul(x.fields[5], NULL, 10);
+
+		assert_true(x.nfields == 7);
+		cp = strcmp(x.fields[1], "child_protection") == 0;
+		snprintf(key, sizeof key, "%s,%s", x.fields[2], x.fields[3]);
+		assert_true(map_get(&f.recs, key, &idx));
+		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
+			 x.fields[2], x.fields[3]);
+		assert_int_equal(cases_history(f.in, idx, end, cp, collect, &got, &s), 0);
+		status = s.requester_restricted ? "requester_restricted"
+			 : s.omitted		? "partial"
+						: "complete";
+		if (strcmp(status, x.fields[4]) || s.rows != events ||
+		    s.omitted != (size_t)strtoul(x.fields[6], NULL, 10)) {
+			if (diff < 5)
+				print_message("m7 %s: %s %zu %zu, expected %s %s %s\n", key, status,
+					      s.rows, s.omitted, x.fields[4], x.fields[5],
+					      x.fields[6]);
+			diff++;
+		}
+		requests++;
+	}
+	csv_close(r);
+	assert_true(requests > 0);
+	snprintf(path, sizeof path, "%s/truth/expected/m7.csv", dir);
+	read_lines(path, &want);
+	diff += compare_sets(&got, &want, "m7");
+	rows_free(&got);
+	rows_free(&want);
+
+	/* M8: every agency, both bases */
+	for (cp = 0; cp < 2; cp++)
+		for (a = 0; a < f.nagency; a++) {
+			snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,", asof,
+				 cp ? "child_protection" : "general", f.agency[a]);
+			assert_int_equal(
+			    cases_alerts(f.in, (uint32_t)a, end, cp, collect_m8, &got, NULL), 0);
+		}
+	snprintf(path, sizeof path, "%s/truth/expected/m8.csv", dir);
+	read_lines(path, &want);
+	assert_true(want.n > 0);
+	diff += compare_sets(&got, &want, "m8");
+	rows_free(&got);
+	rows_free(&want);
+	map_free(&f.recs);
+	cases_input_free(f.in);
+	assert_int_equal(diff, 0);
+}
+
+static void test_truth_seed1(void **state)
+{
+	(void)state;
+	ground_truth("seed1", "--seed 1 --m7-max 400");
+}
+
+static void test_truth_seed7(void **state)
+{
+	(void)state;
+	ground_truth("seed7", "--seed 7 --persons 2000 --municipalities liepaja,klaipeda,riga "
+			      "--m7-max 400");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_history),
+	    cmocka_unit_test(test_alert_rules),
+	    cmocka_unit_test(test_alert_restricted),
+	    cmocka_unit_test(test_truth_seed1),
+	    cmocka_unit_test(test_truth_seed7),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
