@@ -1673,8 +1673,9 @@ int measures_episodes(const struct measures_input *in, const char *role, int64_t
 	rc = ms_prepare(&c);
 	for (i = 0; !rc && i < c.nepi; i++)
 		if (c.epi[i].role == (uint8_t)r && ms_in_period(&c, c.epi[i].t))
-			rc = fn(ctx, in->recs[c.epi[i].first < in->nev ? in->evs[c.epi[i].first].rec : 0]
-					 .person,
+			rc = fn(ctx,
+				in->recs[c.epi[i].first < in->nev ? in->evs[c.epi[i].first].rec : 0]
+				    .person,
 				c.epi[i].t);
 	ms_release(&c);
 	return rc;
