@@ -329,24 +329,46 @@ static void imp_bind_int(sqlite3_stmt *st, int i, int64_t v, int present)
 		sqlite3_bind_null(st, i);
 }
 
+/*
+ * CL_ENOSPACE for a full disk: SQLITE_FULL, or a write error whose system error is ENOSPC,
+ * EDQUOT or EFBIG (a file-size limit); CL_ESQL otherwise.
+ */
+static int imp_sql_error(sqlite3 *db, int rc)
+{
+	int e = errno; /* sqlite3_db_cacheflush leaves only errno */
+
+	if (sqlite3_system_errno(db))
+		e = sqlite3_system_errno(db);
+	if ((rc & 0xff) == SQLITE_FULL || (sqlite3_errcode(db) & 0xff) == SQLITE_FULL)
+		return CL_ENOSPACE;
+	if (((rc & 0xff) == SQLITE_IOERR || (sqlite3_errcode(db) & 0xff) == SQLITE_IOERR) &&
+	    (e == ENOSPC || e == EDQUOT || e == EFBIG))
+		return CL_ENOSPACE;
+	return CL_ESQL;
+}
+
 /* Steps a statement that returns no row, then resets it. */
 static int imp_step_done(struct imp *im, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
+		rc = imp_sql_error(im->db, rc);
 		log_event(LOG_LEVEL_ERROR, "import_sql", "err=\"%s\"", sqlite3_errmsg(im->db));
-		return rc == SQLITE_FULL ? CL_ENOSPACE : CL_ESQL;
+		sqlite3_reset(st);
+		return rc;
 	}
+	sqlite3_reset(st);
 	return 0;
 }
 
 static int imp_exec(sqlite3 *db, const char *sql)
 {
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
 		log_event(LOG_LEVEL_ERROR, "import_sql", "err=\"%s\"", sqlite3_errmsg(db));
-		return CL_ESQL;
+		return imp_sql_error(db, rc);
 	}
 	return 0;
 }
@@ -370,8 +392,8 @@ static int imp_select(struct imp *im, sqlite3_stmt *sel, const char *ref, size_t
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
+		rc = imp_sql_error(im->db, rc); /* a cache spill can fill the disk */
 		log_event(LOG_LEVEL_ERROR, "import_sql", "err=\"%s\"", sqlite3_errmsg(im->db));
-		rc = CL_ESQL;
 	}
 	sqlite3_reset(sel);
 	return rc;
@@ -448,7 +470,7 @@ static int imp_lookup_person(struct imp *im, const char *ref, size_t len, int64_
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = CL_ESQL;
+		rc = imp_sql_error(im->db, rc);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -1081,7 +1103,7 @@ static int imp_file(struct imp *im, struct imp_file *f, int is_events)
 			 */
 			rc = sqlite3_db_cacheflush(im->db);
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-				return rc == SQLITE_FULL ? CL_ENOSPACE : CL_ESQL;
+				return imp_sql_error(im->db, rc);
 		}
 		if (rows % IMP_PROGRESS_ROWS == 0)
 			imp_progress(im, f, rows, 0);

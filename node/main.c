@@ -242,6 +242,18 @@ static int node_status(int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = node_store_status(s, stdout);
+	if (!rc) {
+		struct node_tokens_state ts;
+
+		rc = node_tokens_get_state(node_store_db(s), &ts);
+		if (!rc && ts.filled)
+			printf("token cache:    filled (key epoch %u, import generation %lld)\n",
+			       ts.key_epoch, (long long)ts.filled_gen);
+		else if (!rc)
+			printf("token cache:    not filled (key epoch %u, filled to generation %lld"
+			       " of %lld; run caselink-node tokens)\n",
+			       ts.key_epoch, (long long)ts.filled_gen, (long long)ts.data_gen);
+	}
 	if (rc)
 		fprintf(stderr, "caselink-node status: %s\n", cl_strerror(rc));
 	node_store_close(s);
