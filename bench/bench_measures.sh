@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Measures benchmark (issue 5 "Benchmark"): for each federation size, every
+# measure end to end through the coordinator (incident_events, M1-M6, and any
+# further aggregate measure the coordinator lists), with the nodes' token
+# caches filled beforehand (not timed). Per measure it prints the client's
+# wall time, the coordinator's peak memory (VmHWM, reset before the query),
+# the coordinator's and all nodes' CPU seconds for the query, and the bytes
+# the nodes put on the wire (TCP payload: TLS + HTTP/2 + protobuf, from
+# `ss -ti` bytes_sent on each node's socket to the coordinator).
+#
+# usage: bench/bench_measures.sh [BUILD_DIR] [NODESxEVENTS_PER_NODE...]
+#   default: build-bench 20x100000 100x20000
+# env:   BENCH_MEASURES  measures to run (default: incident_events M1 M2 M3 M4 M5 M6,
+#                        plus M7 M8 when the coordinator knows them as aggregates)
+#        BENCH_PERIOD    "FROM TO" (default: the whole generated range, so every event
+#                        is in the query)
+#        BENCH_SEED      synth seed (default 1)
+#        BENCH_TYPES     agency types per municipality (default: five types when the node
+#                        count divides by 5, else police,social_services)
+#        BENCH_MUNIS     municipality list for synth (default: the first NODES/TYPES of
+#                        20 municipalities of equal weight in the generator's table,
+#                        Latvian and Lithuanian alternating, so that nodes of one type
+#                        hold about as many events; beyond 20, the generator's table)
+#        BENCH_YEARS     years of data (default 3)
+#        BENCH_KEEP=1    keep the work folder
+#        BENCH_DEADLINE_MS coordinator's node deadline (default 120000)
+# Each result line: config=... measure=... seconds=... coord_peak_mib=... ok=1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+shift $(($# > 0 ? 1 : 0))
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(20x100000 100x20000)
+bin=$PWD/$build/bin
+[ -x "$bin/caselink-coordinator" ] || { echo "no programs in $bin" >&2; exit 1; }
+root=$(mktemp -d "${TMPDIR:-/tmp}/caselink-bench-measures.XXXXXX")
+source scripts/lib/federation.sh
+bench_cleanup() {
+  if [ -n "${FED_WORK:-}" ]; then fed_stop >/dev/null 2>&1 || true; fi
+  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$root"; else echo "# kept $root" >&2; fi
+}
+trap bench_cleanup EXIT
+
+bench_now() { date +%s.%N; }
+bench_sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+
+# CPU seconds (user + system) of the processes whose pids are given.
+bench_cpu() {
+  local pid sum=0 t
+  for pid in "$@"; do
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    sum=$((sum + t))
+  done
+  awk -v t="$sum" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# "PORT BYTES_SENT" for every established TCP socket (local port, bytes sent).
+bench_sockets() {
+  ss -tinH state established 2>/dev/null | awk '
+    /^[^ \t]/ { n = split($3, a, ":"); port = a[n]; next }
+    { for (i = 1; i <= NF; i++) if ($i ~ /^bytes_sent:/) { split($i, b, ":"); print port, b[2] } }'
+}
+
+# The keyholder with limits that do not bite a benchmark's fill (fed_start_keyholder's
+# defaults: 100 000 elements per node per minute).
+bench_start_keyholder() {
+  local data=$FED_WORK/keyholder
+  "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name keyholder --role keyholder \
+      --out "$FED_PKI" --loopback >/dev/null
+  "$FED_BIN/caselink-keyholder" init --data "$data" >"$FED_WORK/logs/keyholder.init"
+  {
+    echo "listen: 127.0.0.1:0"
+    echo "tls: {ca: pki/ca.pem, cert: pki/keyholder.pem, key: pki/keyholder.key, crl: pki/crl.pem}"
+    echo "nodes: [$(IFS=,; echo "${FED_IDS[*]}")]"
+    echo "rate_per_minute: 100000000"
+    echo "daily_quota: 10000000000"
+    echo "max_batch: 10000"
+    echo "workers: 2"
+  } >"$FED_WORK/keyholder.yaml"
+  rm -f "$FED_WORK/run/keyholder.addr"
+  "$FED_BIN/caselink-keyholder" serve --data "$data" --config "$FED_WORK/keyholder.yaml" \
+      --foreground --ready-file "$FED_WORK/run/keyholder.addr" 2>>"$FED_WORK/logs/keyholder.log" &
+  echo $! >"$FED_WORK/run/keyholder.pid"
+  FED_KEYHOLDER=$(fed_wait_ready "$FED_WORK/run/keyholder.addr" "$(cat "$FED_WORK/run/keyholder.pid")")
+}
+
+# Every node's token cache, two nodes at a time (2 cores), batches of 10 000 elements.
+bench_fill_tokens() {
+  local id data
+  for id in "${FED_IDS[@]}"; do
+    data=$FED_WORK/nodes/$id
+    grep -q '^keyholder:' "$data/node.yaml" || echo "keyholder: $FED_KEYHOLDER" >>"$data/node.yaml"
+  done
+  printf '%s\n' "${FED_IDS[@]}" | xargs -P 2 -I{} sh -c \
+    '"$0/caselink-node" tokens --data "$1/nodes/$2" --config "$1/nodes/$2/node.yaml" --batch 10000 \
+       >>"$1/logs/$2.tokens" 2>&1 || { echo "token fill of $2 failed" >&2; exit 255; }' \
+    "$FED_BIN" "$FED_WORK" {}
+}
+
+bench_coord_pid() { cat "$FED_WORK/run/coordinator.pid"; }
+
+bench_coord_stop() {
+  local pid
+  pid=$(bench_coord_pid)
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+bench_coord_start() {
+  rm -f "$FED_WORK/run/coordinator.addr"
+  "$FED_BIN/caselink-coordinator" serve --data "$FED_WORK/coordinator" \
+      --config "$FED_WORK/coordinator.yaml" --foreground \
+      --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
+  echo $! >"$FED_WORK/run/coordinator.pid"
+  FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(bench_coord_pid)")
+}
+
+# Runs one measure with a fresh coordinator; prints one result line.
+bench_measure() {
+  local cfg=$1 m=$2 from=$3 to=$4 out cpid t0 t1 c0 c1 n0 n1 ok rows cov hwm by=()
+  local -a npids=()
+  out=$FED_WORK/out-$m.csv
+  bench_coord_stop
+  bench_coord_start
+  cpid=$(bench_coord_pid)
+  # Warm-up: the coordinator dials every node (TLS) before the timed query.
+  fed_query incident_events --from "$from" --to "$to" --format csv >/dev/null 2>&1 || true
+  for id in "${FED_IDS[@]}"; do npids+=("$(cat "$FED_WORK/run/$id.pid")"); done
+  bench_sockets >"$FED_WORK/sock0"
+  echo 5 >"/proc/$cpid/clear_refs" # resets VmHWM to the current RSS
+  [ "$m" = incident_events ] && by=(--by municipality,agency_type,quarter)
+  c0=$(bench_cpu "$cpid"); n0=$(bench_cpu "${npids[@]}")
+  t0=$(bench_now)
+  if fed_query "$m" --from "$from" --to "$to" "${by[@]}" --format csv >"$out" 2>"$out.err"; then ok=1; else ok=0; fi
+  t1=$(bench_now)
+  c1=$(bench_cpu "$cpid"); n1=$(bench_cpu "${npids[@]}")
+  hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status")
+  bench_sockets >"$FED_WORK/sock1"
+  rows=$(grep -vc '^#' "$out" || true)
+  cov=$(sed -n 's/^# coverage: \([0-9]*\) of \([0-9]*\).*/\1\/\2/p' "$out" | head -n 1)
+  # Bytes each node sent during the query: node ports only, per connection delta.
+  awk -v ports="$FED_WORK/ports" -v s0="$FED_WORK/sock0" '
+    BEGIN { while ((getline l < ports) > 0) { split(l, a, " "); node[a[1]] = a[2] }
+            while ((getline l < s0) > 0) { split(l, a, " "); before[a[1]] += a[2] } }
+    ($1 in node) { after[$1] += $2 }
+    END { n = 0; for (p in node) { d = after[p] - before[p]; if (d < 0) d = 0
+            sum += d; n++; if (d > max) max = d; if (min == "" || d < min) min = d }
+          printf "wire_total_mib=%.2f wire_per_node_mean_kib=%.1f wire_per_node_max_kib=%.1f wire_per_node_min_kib=%.1f",
+                 sum / 1048576, n ? sum / n / 1024 : 0, max / 1024, min / 1024 }' "$FED_WORK/sock1" \
+    >"$FED_WORK/wire"
+  echo "config=$cfg measure=$m seconds=$(bench_sub "$t1" "$t0") coord_peak_mib=$hwm" \
+       "coord_cpu_s=$(bench_sub "$c1" "$c0") nodes_cpu_s=$(bench_sub "$n1" "$n0")" \
+       "$(cat "$FED_WORK/wire") rows=$rows coverage=${cov:-?} ok=$ok"
+  [ "$ok" = 1 ] || sed 's/^/#   /' "$out.err" >&2
+}
+
+echo "# bench_measures: configs ${configs[*]}"
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+all_munis=$root/all
+"$bin/caselink" synth --out "$all_munis" --municipalities all --agency-types police \
+    --persons 1 --no-truth 2>/dev/null
+# weight 3 (about 30 000 inhabitants) each in tools/synth_names.c
+equal_munis="tukums kaisiadorys ventspils raseiniai saldus vilkaviskis dobele rokiskis rezekne
+  kelme kuldiga radviliskis talsi plunge aizkraukle salcininkai dienvidkurzeme trakai
+  jelgavas-novads ukmerge"
+
+for cfg in "${configs[@]}"; do
+  nodes=${cfg%x*}; per=${cfg#*x}
+  types=${BENCH_TYPES:-}
+  if [ -z "$types" ]; then
+    if ((nodes % 5 == 0)); then types=police,social_services,ngo,health,probation
+    else types=police,social_services; fi
+  fi
+  ntypes=$(awk -F, '{ print NF }' <<<"$types")
+  ((nodes % ntypes == 0)) || { echo "$nodes nodes do not divide into $ntypes types" >&2; exit 1; }
+  if ((nodes / ntypes <= 20)); then
+    munis=$(tr -s ' \n' '\n' <<<"$equal_munis" | grep . | head -n $((nodes / ntypes)) | paste -sd,)
+  else
+    munis=$(tail -n +2 "$all_munis/federation.csv" | cut -d, -f3 | head -n $((nodes / ntypes)) | paste -sd,)
+  fi
+  munis=${BENCH_MUNIS:-$munis}
+  work=$root/$cfg
+  mkdir -p "$work"
+  t0=$(bench_now)
+  "$bin/caselink" synth --out "$work/src" --seed "${BENCH_SEED:-1}" --municipalities "$munis" \
+      --agency-types "$types" --events $((nodes * per)) --years "${BENCH_YEARS:-3}" --no-truth \
+      2>"$work/synth.log"
+  events=$(tail -n +2 -q "$work"/src/agencies/*/events.csv | wc -l)
+  echo "# $cfg: $(cat "$work/synth.log") in $(bench_sub "$(bench_now)" "$t0") s; types $types"
+  awk 'FNR > 1 { n[FILENAME]++ } END { for (f in n) { c++; s += n[f]; if (n[f] > mx) mx = n[f]; if (mn == "" || n[f] < mn) mn = n[f] }
+       printf "# %s: events per node min %d mean %.0f max %d\n", "'"$cfg"'", mn, s / c, mx }' \
+      "$work"/src/agencies/*/events.csv
+  t0=$(bench_now)
+  fed_setup "$bin" "$work/src" "$work/run"
+  echo "# $cfg: PKI, init and import of ${#FED_IDS[@]} nodes in $(bench_sub "$(bench_now)" "$t0") s"
+  t0=$(bench_now)
+  bench_start_keyholder
+  bench_fill_tokens
+  echo "# $cfg: token caches filled in $(bench_sub "$(bench_now)" "$t0") s (not timed below)"
+  kill -TERM "$(cat "$FED_WORK/run/keyholder.pid")"; rm -f "$FED_WORK/run/keyholder.pid"
+  FED_DEADLINE_MS=${BENCH_DEADLINE_MS:-120000}
+  export FED_DEADLINE_MS
+  fed_start
+  for id in "${FED_IDS[@]}"; do
+    echo "$(cut -d: -f2 "$FED_WORK/run/$id.addr") $id"
+  done >"$FED_WORK/ports"
+  if [ -n "${BENCH_PERIOD:-}" ]; then
+    read -r from to <<<"$BENCH_PERIOD"
+  else
+    # the whole generated range: default end date 2026-06-30, BENCH_YEARS years back
+    from=$((2026 - ${BENCH_YEARS:-3}))-07-01; to=2026-07-01
+  fi
+  measures=${BENCH_MEASURES:-}
+  if [ -z "$measures" ]; then
+    measures="incident_events M1 M2 M3 M4 M5 M6"
+    for m in M7 M8; do
+      if "$bin/caselink" query --help 2>&1 | grep -q "$m"; then measures="$measures $m"; fi
+    done
+  fi
+  echo "# $cfg: period [$from, $to), $events events, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  for m in $measures; do bench_measure "$cfg" "$m" "$from" "$to"; done
+  fed_stop
+  FED_WORK=
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
+done
