@@ -1,0 +1,671 @@
+/*
+ * test_release — disclosure control of answers (coordinator/release.c) on hand-built tables.
+ * Expectations are worked out by hand or checked by an independent attacker written here
+ * (1-D: the sum of the suppressed cells of a line is what can be inferred; 2-D: every
+ * suppressed cell needs a second one in its row and in its column), never by calling the
+ * suppression library.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/cl_error.h"
+#include "coordinator/ledger.h"
+#include "coordinator/measures.h"
+#include "coordinator/release.h"
+
+static char db_path[512];
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("CASELINK_TMP");
+	static int n;
+
+	(void)state;
+	snprintf(db_path, sizeof(db_path), "%s/test_release.%ld.%d.db", tmp ? tmp : "/tmp",
+		 (long)getpid(), n++);
+	unlink(db_path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[600];
+
+	(void)state;
+	unlink(db_path);
+	snprintf(p, sizeof(p), "%s-wal", db_path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", db_path);
+	unlink(p);
+	return 0;
+}
+
+/* Rows as "k1,k2,...,metric,value" lines (no commas inside fields). */
+static struct release *build(int measure, size_t nkeys, const struct policy_disclosure *d,
+			     const char *const *lines, size_t n)
+{
+	struct release *r = NULL;
+	size_t i;
+
+	assert_int_equal(release_new(measure, nkeys, d, &r), CL_OK);
+	for (i = 0; i < n; i++) {
+		char buf[256], *cols[8], *save = NULL, *tok;
+		size_t nc = 0;
+
+		snprintf(buf, sizeof(buf), "%s", lines[i]);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			cols[nc++] = tok;
+		assert_int_equal(release_add(r, (const char *const *)cols, nc), CL_OK);
+	}
+	return r;
+}
+
+/* The released value of the row whose keys (metric included) join to want with commas. */
+static struct release_value get(const struct release *r, const char *want)
+{
+	struct release_value v;
+	size_t i, k, nk;
+
+	for (i = 0; i < release_rows(r); i++) {
+		const char *const *keys;
+		char joined[256] = "";
+
+		assert_int_equal(release_row(r, i, &keys, &nk, &v), CL_OK);
+		for (k = 0; k < nk; k++) {
+			strcat(joined, k ? "," : "");
+			strcat(joined, keys[k]);
+		}
+		if (!strcmp(joined, want))
+			return v;
+	}
+	fail_msg("no row %s", want);
+	return v;
+}
+
+static int suppressed(const struct release *r, const char *want)
+{
+	return get(r, want).state == RELEASE_SUPPRESSED;
+}
+
+static void test_defaults_and_floor(void **state)
+{
+	struct policy_disclosure d;
+	struct release *r = NULL;
+
+	(void)state;
+	release_defaults(&d);
+	assert_int_equal(d.threshold, 5);
+	assert_int_equal(d.rounding, 1);
+	assert_int_equal(d.dp, 0);
+	d.threshold = 2;
+	assert_int_equal(release_new(MEASURES_M2, 1, &d, &r), CL_EINVAL);
+	assert_null(r);
+	d.threshold = 3;
+	{
+		static const char *const rows[] = {"A,victims,3", "B,victims,4", "C,victims,2",
+						   "*,victims,9"};
+
+		r = build(MEASURES_M2, 1, &d, rows, 4);
+		assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+		/* At the floor 3: 3 and 4 are published, 2 is primary, and one complement. */
+		assert_true(suppressed(r, "C,victims"));
+		assert_int_equal(suppressed(r, "A,victims") + suppressed(r, "B,victims"), 1);
+		assert_int_equal(get(r, "*,victims").count, 9);
+		release_free(r);
+	}
+}
+
+/* 1-D table with its total (M2 by municipality), default threshold 5. */
+static void test_one_dim(void **state)
+{
+	static const char *const rows[] = {
+	    "A,victims,10",	    "B,victims,3",	    "C,victims,12",
+	    "*,victims,25",	    "A,repeat_victims,4",   "B,repeat_victims,0",
+	    "C,repeat_victims,6",   "*,repeat_victims,10",  "A,repeat_rate,0.4",
+	    "B,repeat_rate,0.0",    "C,repeat_rate,0.5",    "*,repeat_rate,0.4",
+	    "A,gap_count,5",	    "B,gap_count,0",	    "C,gap_count,7",
+	    "*,gap_count,12",	    "A,gap_days_median,30", "C,gap_days_median,9",
+	    "*,gap_days_median,20", "*,gap_days_min,1",	    "*,gap_days_max,200"};
+	struct policy_disclosure d;
+	struct release *r;
+	struct release_info info;
+	long long s = 0;
+	const char *muni[] = {"A,victims", "B,victims", "C,victims"};
+	long long val[] = {10, 3, 12};
+	int i, nsup = 0;
+
+	(void)state;
+	release_defaults(&d);
+	r = build(MEASURES_M2, 1, &d, rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	/* The attacker knows the total and the published cells: the suppressed sum S. */
+	assert_true(suppressed(r, "B,victims"));
+	for (i = 0; i < 3; i++) {
+		if (suppressed(r, muni[i])) {
+			s += val[i];
+			nsup++;
+		} else {
+			assert_int_equal(get(r, muni[i]).count, val[i]);
+		}
+	}
+	assert_true(nsup >= 2);
+	assert_true(s >= 5); /* B lies anywhere in [0, S] */
+	assert_int_equal(get(r, "*,victims").state, RELEASE_COUNT);
+	/* repeat_victims: A=4 primary, B=0 published (zero), so a complement among A, C. */
+	assert_true(suppressed(r, "A,repeat_victims"));
+	assert_true(suppressed(r, "C,repeat_victims"));
+	assert_int_equal(get(r, "B,repeat_victims").count, 0);
+	/* Rates: B's denominator 3 < 5; A's denominator is suppressed; C's numerator too. */
+	assert_true(suppressed(r, "B,repeat_rate"));
+	assert_true(suppressed(r, "A,repeat_rate"));
+	assert_true(suppressed(r, "C,repeat_rate"));
+	/* The total rate: numerator 10 and denominator 25 published. */
+	assert_int_equal(get(r, "*,repeat_rate").state, RELEASE_REAL);
+	assert_true(get(r, "*,repeat_rate").real == 0.4);
+	/* Medians over a suppressed or small count are withheld, extremes always. */
+	assert_true(suppressed(r, "*,gap_days_min"));
+	assert_true(suppressed(r, "*,gap_days_max"));
+	assert_int_equal(get(r, "*,gap_days_median").state, RELEASE_REAL);
+	assert_true(get(r, "*,gap_days_median").real == 20.0);
+	release_get_info(r, &info);
+	assert_string_equal(info.mechanism, "none");
+	assert_true(info.primary >= 2);
+	release_free(r);
+}
+
+/* A rate with a small numerator over a large denominator is published (privacy.md). */
+static void test_rate_small_numerator(void **state)
+{
+	static const char *const rows[] = {"A,any,victims,40",	   "*,any,victims,40",
+					   "A,any,with_support,2", "*,any,with_support,2",
+					   "A,any,share,0.05",	   "*,any,share,0.05"};
+	struct policy_disclosure d;
+	struct release *r;
+
+	(void)state;
+	release_defaults(&d);
+	r = build(MEASURES_M4, 2, &d, rows, 6);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	/* with_support 2 is a small count: suppressed, and so is its rate (derived from it). */
+	assert_true(suppressed(r, "A,any,with_support"));
+	assert_true(suppressed(r, "A,any,share"));
+	assert_int_equal(get(r, "A,any,victims").count, 40);
+	release_free(r);
+}
+
+/* M1: victims broken down by sex; the breakdown is a 1-D table whose margin is victims. */
+static void test_breakdown(void **state)
+{
+	static const char *const rows[] = {
+	    "R,police,2025-Q1,victims,20",	"R,police,2025-Q1,victims_sex_F,17",
+	    "R,police,2025-Q1,victims_sex_M,3", "R,police,2025-Q1,victims_sex_X,0",
+	    "R,police,2025-Q1,victims_sex_U,0", "R,police,2025-Q1,incident_events,30",
+	    "R,*,*,incident_events,30",		"R,*,*,unlinkable_incident_events,1",
+	    "R,*,*,unlinkable_share,0.033333"};
+	struct policy_disclosure d;
+	struct release *r;
+
+	(void)state;
+	release_defaults(&d);
+	r = build(MEASURES_M1, 3, &d, rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	/* M = 3 primary. Zeros cannot hide it (F − 20 would pin M); F must go too. */
+	assert_true(suppressed(r, "R,police,2025-Q1,victims_sex_M"));
+	assert_true(suppressed(r, "R,police,2025-Q1,victims_sex_F"));
+	assert_int_equal(get(r, "R,police,2025-Q1,victims").count, 20);
+	/* unlinkable 1 is small; the share is derived from it: both withheld. */
+	assert_true(suppressed(r, "R,*,*,unlinkable_incident_events"));
+	assert_true(suppressed(r, "R,*,*,unlinkable_share"));
+	assert_int_equal(get(r, "R,*,*,incident_events").count, 30);
+	release_free(r);
+}
+
+/* A released total that is not the sum of its cells: the table is withheld (fail closed). */
+static void test_non_additive(void **state)
+{
+	static const char *const rows[] = {"A,victims,10", "B,victims,12", "*,victims,30"};
+	struct policy_disclosure d;
+	struct release *r;
+
+	(void)state;
+	release_defaults(&d);
+	r = build(MEASURES_M2, 1, &d, rows, 3);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	assert_true(suppressed(r, "A,victims"));
+	assert_true(suppressed(r, "B,victims"));
+	assert_true(suppressed(r, "*,victims"));
+	release_free(r);
+}
+
+/* Independent 2-D check: a suppressed cell has another suppressed cell in its row and column. */
+static void check_2d(const struct release *r, const char *const *a, size_t na, const char *const *b,
+		     size_t nb, const char *metric)
+{
+	size_t i, j, k;
+	char key[128];
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++) {
+			int row = 0, col = 0;
+
+			snprintf(key, sizeof(key), "%s,%s,%s", a[i], b[j], metric);
+			if (!suppressed(r, key))
+				continue;
+			/* The cell itself, the others of its line, or the line's total. */
+			for (k = 0; k < nb; k++) {
+				snprintf(key, sizeof(key), "%s,%s,%s", a[i], b[k], metric);
+				row += suppressed(r, key);
+			}
+			snprintf(key, sizeof(key), "%s,*,%s", a[i], metric);
+			row += suppressed(r, key);
+			for (k = 0; k < na; k++) {
+				snprintf(key, sizeof(key), "%s,%s,%s", a[k], b[j], metric);
+				col += suppressed(r, key);
+			}
+			snprintf(key, sizeof(key), "*,%s,%s", b[j], metric);
+			col += suppressed(r, key);
+			assert_true(row >= 2 && col >= 2);
+		}
+}
+
+/* M3: sender type x municipality with all margins released, and referrals = received + lost. */
+static void test_two_dim(void **state)
+{
+	static const char *const types[] = {"police", "health"};
+	static const char *const munis[] = {"A", "B", "C"};
+	/* referrals per (type, municipality); received_30d; lost = referrals − received. */
+	static const long long ref[2][3] = {{12, 4, 20}, {9, 15, 2}};
+	static const long long rec[2][3] = {{10, 4, 14}, {9, 12, 2}};
+	const char *lines[64];
+	char store[64][64];
+	size_t n = 0, i, j, m;
+	struct policy_disclosure d;
+	struct release *r;
+
+	(void)state;
+	for (m = 0; m < 3; m++) {
+		const char *metric = m == 0 ? "referrals" : m == 1 ? "received_30d" : "lost";
+		long long tot = 0, rowt[2] = {0, 0}, colt[3] = {0, 0, 0};
+
+		for (i = 0; i < 2; i++)
+			for (j = 0; j < 3; j++) {
+				long long v = m == 0   ? ref[i][j]
+					      : m == 1 ? rec[i][j]
+						       : ref[i][j] - rec[i][j];
+
+				snprintf(store[n], sizeof(store[n]), "%s,%s,%s,%lld", types[i],
+					 munis[j], metric, v);
+				lines[n] = store[n];
+				n++;
+				rowt[i] += v;
+				colt[j] += v;
+				tot += v;
+			}
+		for (i = 0; i < 2; i++) {
+			snprintf(store[n], sizeof(store[n]), "%s,*,%s,%lld", types[i], metric,
+				 rowt[i]);
+			lines[n] = store[n];
+			n++;
+		}
+		for (j = 0; j < 3; j++) {
+			snprintf(store[n], sizeof(store[n]), "*,%s,%s,%lld", munis[j], metric,
+				 colt[j]);
+			lines[n] = store[n];
+			n++;
+		}
+		snprintf(store[n], sizeof(store[n]), "*,*,%s,%lld", metric, tot);
+		lines[n] = store[n];
+		n++;
+	}
+	release_defaults(&d);
+	r = build(MEASURES_M3, 2, &d, lines, n);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	/* Primary cells by hand: referrals police,B 4 and health,C 2; received 4, 2; lost 2, 3. */
+	assert_true(suppressed(r, "police,B,referrals"));
+	assert_true(suppressed(r, "health,C,referrals"));
+	assert_true(suppressed(r, "police,A,lost"));
+	assert_true(suppressed(r, "health,B,lost"));
+	check_2d(r, types, 2, munis, 3, "referrals");
+	check_2d(r, types, 2, munis, 3, "received_30d");
+	check_2d(r, types, 2, munis, 3, "lost");
+	/* The breakdown: where lost is suppressed and referrals published, received must go. */
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++) {
+			char a[64], b[64], c[64];
+
+			snprintf(a, sizeof(a), "%s,%s,referrals", types[i], munis[j]);
+			snprintf(b, sizeof(b), "%s,%s,received_30d", types[i], munis[j]);
+			snprintf(c, sizeof(c), "%s,%s,lost", types[i], munis[j]);
+			if (!suppressed(r, a))
+				assert_int_equal(suppressed(r, b), suppressed(r, c));
+		}
+	release_free(r);
+}
+
+/* Rounding to 5, halves up; zeros stay; rates follow the rounded counts. */
+static void test_rounding(void **state)
+{
+	static const char *const rows[] = {
+	    "A,any,victims,37",	    "B,any,victims,28",	     "*,any,victims,65",
+	    "A,any,with_support,8", "B,any,with_support,12", "*,any,with_support,20",
+	    "A,any,share,0.216216", "B,any,share,0.428571",  "*,any,share,0.307692"};
+	struct policy_disclosure d;
+	struct release *r;
+
+	(void)state;
+	release_defaults(&d);
+	d.rounding = 5;
+	r = build(MEASURES_M4, 2, &d, rows, 9);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	assert_int_equal(get(r, "A,any,victims").count, 35);
+	assert_int_equal(get(r, "B,any,victims").count, 30);
+	assert_int_equal(get(r, "*,any,victims").count, 65);
+	assert_int_equal(get(r, "A,any,with_support").count, 10);
+	assert_int_equal(get(r, "B,any,with_support").count, 10);
+	assert_int_equal(get(r, "*,any,with_support").count, 20);
+	assert_true(get(r, "A,any,share").real == 10.0 / 35.0);
+	assert_true(get(r, "B,any,share").real == 10.0 / 30.0);
+	release_free(r);
+}
+
+/* incident_events 3-D without released margins, too big for one 3-D table: cut by quarter. */
+static void test_incident_events_sliced(void **state)
+{
+	static const char *const types[] = {"police",	       "health",    "ngo",
+					    "social_services", "probation", "child_rights"};
+	static const char *const quarters[] = {"2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"};
+	const char **lines = calloc(20 * 6 * 4, sizeof(*lines));
+	char(*store)[64] = calloc(20 * 6 * 4, sizeof(*store));
+	size_t n = 0, m, t, q, small = 0;
+	struct policy_disclosure d;
+	struct release *r;
+	unsigned seed = 7;
+
+	(void)state;
+	assert_non_null(lines);
+	assert_non_null(store);
+	for (m = 0; m < 20; m++)
+		for (t = 0; t < 6; t++)
+			for (q = 0; q < 4; q++) {
+				long long v;
+
+				seed = seed * 1103515245u + 12345u;
+				v = (seed >> 16) % 4 == 0 ? 1 + (seed >> 8) % 4
+							  : 5 + (seed >> 4) % 30;
+				small += v < 5;
+				snprintf(store[n], sizeof(store[n]), "M%02zu,%s,%s,%lld", m,
+					 types[t], quarters[q], v);
+				lines[n] = store[n];
+				n++;
+			}
+	release_defaults(&d);
+	assert_int_equal(release_new(0, 3, &d, &r), CL_OK);
+	for (m = 0; m < n; m++) {
+		char buf[64], *cols[4], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lines[m]);
+		cols[0] = strtok_r(buf, ",", &save);
+		cols[1] = strtok_r(NULL, ",", &save);
+		cols[2] = strtok_r(NULL, ",", &save);
+		cols[3] = strtok_r(NULL, ",", &save);
+		assert_int_equal(release_add(r, (const char *const *)cols, 4), CL_OK);
+	}
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	assert_true(small > 0);
+	for (m = 0; m < n; m++) {
+		struct release_value v;
+		const char *const *keys;
+		size_t nk;
+		long long exact = strtoll(strrchr(lines[m], ',') + 1, NULL, 10);
+
+		assert_int_equal(release_row(r, m, &keys, &nk, &v), CL_OK);
+		assert_int_equal(nk, 3);
+		if (exact < 5)
+			assert_int_equal(v.state, RELEASE_SUPPRESSED);
+		else if (v.state == RELEASE_COUNT)
+			assert_int_equal(v.count, exact);
+	}
+	/* Within each quarter (a 2-D table of municipality x type): the row/column check. */
+	for (q = 0; q < 4; q++)
+		for (m = 0; m < 20; m++)
+			for (t = 0; t < 6; t++) {
+				struct release_value v, w;
+				const char *const *keys;
+				size_t nk, k, row = 0, col = 0;
+
+				release_row(r, (m * 6 + t) * 4 + q, &keys, &nk, &v);
+				if (v.state != RELEASE_SUPPRESSED)
+					continue;
+				for (k = 0; k < 6; k++) {
+					release_row(r, (m * 6 + k) * 4 + q, &keys, &nk, &w);
+					row += w.state == RELEASE_SUPPRESSED;
+				}
+				for (k = 0; k < 20; k++) {
+					release_row(r, (k * 6 + t) * 4 + q, &keys, &nk, &w);
+					col += w.state == RELEASE_SUPPRESSED;
+				}
+				assert_true(row >= 2 && col >= 2);
+			}
+	release_free(r);
+	free(lines);
+	free(store);
+}
+
+static void dp_policy(struct policy_disclosure *d, const char *mech, double eps, double budget)
+{
+	release_defaults(d);
+	d->dp = 1;
+	snprintf(d->mechanism, sizeof(d->mechanism), "%s", mech);
+	d->epsilon_per_query = eps;
+	d->budget = budget;
+	d->budget_period_days = 365;
+}
+
+/* 6x4x... M6-like grid: noise on every published count, scale = sensitivity / ε. */
+static void run_dp(const char *mech)
+{
+	static const char *const bands[] = {"0-3", "4-6", "7-9", "10-14", "15-17", "18+"};
+	static const char *const sexes[] = {"F", "M", "X", "U"};
+	const char *lines[6 * 4 * 3 + 1];
+	char store[6 * 4 * 3 + 1][64];
+	struct policy_disclosure d;
+	struct release *r;
+	struct release_info info;
+	struct ledger *l = NULL;
+	size_t n = 0, i, b, s, t, differ = 0, published = 0;
+	long long total = 0;
+	char msg[256];
+
+	for (b = 0; b < 6; b++)
+		for (s = 0; s < 4; s++)
+			for (t = 0; t < 3; t++) {
+				long long v = 20 + (long long)(b * 7 + s * 3 + t) % 11;
+
+				snprintf(store[n], sizeof(store[n]), "%s,%s,%zu,children,%lld",
+					 bands[b], sexes[s], t, v);
+				lines[n] = store[n];
+				n++;
+				total += v;
+			}
+	snprintf(store[n], sizeof(store[n]), "*,*,*,children,%lld", total);
+	lines[n] = store[n];
+	n++;
+	dp_policy(&d, mech, 0.5, 2.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	r = build(MEASURES_M6, 3, &d, lines, n);
+	/* Without a charge, DP cannot be applied: refused rather than released exact. */
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_EINVAL);
+	release_free(r);
+	r = build(MEASURES_M6, 3, &d, lines, n);
+	assert_int_equal(release_charge(r, l, "researcher.lv-1", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	release_get_info(r, &info);
+	assert_string_equal(info.mechanism, mech);
+	/* Two levels of aggregation of one metric: interior and the grand total. */
+	assert_int_equal(info.sensitivity, 2);
+	if (!strcmp(mech, "discrete_laplace"))
+		assert_true(info.noise_scale == 4.0); /* 2 / 0.5 */
+	else
+		assert_true(info.noise_scale > 2.828 && info.noise_scale < 2.829); /* √2 / 0.5 */
+	assert_true(info.epsilon == 0.5);
+	assert_true(info.remaining == 1.5);
+	assert_string_equal(info.period, "2026");
+	for (i = 0; i < n; i++) {
+		struct release_value v;
+		const char *const *keys;
+		size_t nk;
+		long long exact = strtoll(strrchr(lines[i], ',') + 1, NULL, 10);
+
+		assert_int_equal(release_row(r, i, &keys, &nk, &v), CL_OK);
+		assert_int_equal(v.state, RELEASE_COUNT);
+		assert_true(v.noise_scale == info.noise_scale);
+		assert_true(v.count >= 0);
+		published++;
+		differ += v.count != exact;
+	}
+	/* P(zero noise) < 0.25 per cell at scale 4 (and σ 2.8): 73 zeros have p < 10^-40. */
+	assert_true(differ > 0);
+	assert_int_equal(published, n);
+	release_free(r);
+	ledger_close(l);
+}
+
+static void test_dp_laplace(void **state)
+{
+	(void)state;
+	run_dp("discrete_laplace");
+}
+
+static void test_dp_gaussian(void **state)
+{
+	(void)state;
+	run_dp("discrete_gaussian");
+}
+
+/* Budget 1.0, ε 0.4 per query: the third query is refused up front, naming what is left. */
+static void test_budget_exhausted(void **state)
+{
+	struct policy_disclosure d;
+	struct release *r[3];
+	struct ledger *l = NULL;
+	char msg[256];
+	int i;
+
+	(void)state;
+	dp_policy(&d, "discrete_laplace", 0.4, 1.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(release_new(MEASURES_M2, 1, &d, &r[i]), CL_OK);
+	assert_int_equal(release_charge(r[0], l, "researcher.lv-2", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	assert_int_equal(release_charge(r[1], l, "researcher.lv-2", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	msg[0] = '\0';
+	assert_int_equal(release_charge(r[2], l, "researcher.lv-2", 1767225600, msg, sizeof(msg)),
+			 CL_EBUDGET);
+	assert_non_null(strstr(msg, "privacy budget exceeded"));
+	assert_non_null(strstr(msg, "0.200000 of 1.000000 is left"));
+	/* Another researcher has a budget of their own; a refund gives it back. */
+	assert_int_equal(release_charge(r[2], l, "researcher.lv-3", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	assert_int_equal(release_refund(r[1], l), CL_OK);
+	release_free(r[1]);
+	assert_int_equal(release_new(MEASURES_M2, 1, &d, &r[1]), CL_OK);
+	assert_int_equal(release_charge(r[1], l, "researcher.lv-2", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	for (i = 0; i < 3; i++)
+		release_free(r[i]);
+	ledger_close(l);
+}
+
+/* The "all minus one" pair: the same question for a period and that period less a day. */
+static void test_differencing(void **state)
+{
+	static const char *const full[] = {"A,victims,40", "B,victims,31", "*,victims,71"};
+	static const char *const less[] = {"A,victims,39", "B,victims,31", "*,victims,70"};
+	static const char *const far[] = {"A,victims,30", "B,victims,31", "*,victims,61"};
+	struct ledger_population pop = {"M2", "", "", 20089, 20454, "n1,n2", 0};
+	struct policy_disclosure d;
+	struct release *r;
+	struct ledger *l = NULL;
+	char msg[256];
+
+	(void)state;
+	release_defaults(&d);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	r = build(MEASURES_M2, 1, &d, full, 3);
+	assert_int_equal(release_apply(r, l, "researcher.lv-4", &pop, msg, sizeof(msg)), CL_OK);
+	release_free(r);
+	pop.to_day = 20453;
+	r = build(MEASURES_M2, 1, &d, less, 3);
+	assert_int_equal(release_apply(r, l, "researcher.lv-4", &pop, msg, sizeof(msg)),
+			 CL_EDENIED);
+	assert_non_null(strstr(msg, "differencing"));
+	release_free(r);
+	/* Another researcher, or a population further away, is answered. */
+	r = build(MEASURES_M2, 1, &d, less, 3);
+	assert_int_equal(release_apply(r, l, "researcher.lv-5", &pop, msg, sizeof(msg)), CL_OK);
+	release_free(r);
+	pop.to_day = 20400;
+	r = build(MEASURES_M2, 1, &d, far, 3);
+	assert_int_equal(release_apply(r, l, "researcher.lv-4", &pop, msg, sizeof(msg)), CL_OK);
+	release_free(r);
+	ledger_close(l);
+}
+
+/* Medians are not protected by noise: withheld under DP; extremes always. */
+static void test_dp_quantiles(void **state)
+{
+	static const char *const rows[] = {"*,received_30d,80", "*,median_delay_hours,24.5",
+					   "*,referrals,90", "*,lost,10"};
+	struct policy_disclosure d;
+	struct release *r;
+	struct ledger *l = NULL;
+	char msg[256];
+
+	(void)state;
+	dp_policy(&d, "discrete_laplace", 1.0, 10.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	r = build(MEASURES_M3, 2 - 1, &d, rows, 4);
+	assert_int_equal(release_charge(r, l, "researcher.lv-6", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	assert_true(suppressed(r, "*,median_delay_hours"));
+	release_free(r);
+	release_defaults(&d);
+	r = build(MEASURES_M3, 1, &d, rows, 4);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	assert_true(get(r, "*,median_delay_hours").real == 24.5);
+	release_free(r);
+	ledger_close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults_and_floor),
+	    cmocka_unit_test(test_one_dim),
+	    cmocka_unit_test(test_rate_small_numerator),
+	    cmocka_unit_test(test_breakdown),
+	    cmocka_unit_test(test_non_additive),
+	    cmocka_unit_test(test_two_dim),
+	    cmocka_unit_test(test_rounding),
+	    cmocka_unit_test(test_incident_events_sliced),
+	    cmocka_unit_test_setup_teardown(test_dp_laplace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dp_gaussian, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_budget_exhausted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_differencing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dp_quantiles, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
