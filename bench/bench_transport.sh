@@ -59,8 +59,11 @@ for n in "${counts[@]}"; do
     mkdir -p "$d"; chmod 700 "$d"
     sqlite3 "$work/template/node.db" ".backup '$d/node.db'"
     sqlite3 "$d/node.db" "UPDATE meta SET value='$id' WHERE key='agency_id'"
-    printf 'listen: 127.0.0.1:0\ntls: {ca: ../../pki/ca.pem, cert: ../../pki/%s.pem, key: ../../pki/%s.key}\ncoordinators: [coordinator]\n' "$id" "$id" >"$d/node.yaml"
+    printf 'listen: 127.0.0.1:0\ntls: {ca: ../../pki/ca.pem, cert: ../../pki/%s.pem, key: ../../pki/%s.key}\ncoordinators: [coordinator]\npolicy: policy.yaml\n' "$id" "$id" >"$d/node.yaml"
   done
+  # Policies on, as in production (scripts/lib/federation.sh generates them).
+  fed_policy federation >"$FED_WORK/federation-policy.yaml"
+  for id in "${FED_IDS[@]}"; do fed_policy node >"$FED_WORK/nodes/$id/policy.yaml"; done
   FED_DEADLINE_MS=10000
   fed_start
   for c in 1 8; do

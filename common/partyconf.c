@@ -80,10 +80,10 @@ static int partyconf_is_ident(const char *s)
 
 static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
 {
-	static const char *const keys[] = {"id",      "agency_type", "municipality",
-					   "country", "address",     NULL};
+	static const char *const keys[] = {
+	    "id", "agency_type", "municipality", "country", "address", "kind", NULL};
 	size_t i, j, n = yconf_seq_len(c, list);
-	int rc;
+	int rc, req;
 
 	if (!yconf_is_seq(c, list))
 		return yconf_fail(c, list, "'nodes' must be a list");
@@ -97,19 +97,28 @@ static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
 	for (i = 0; i < n; i++) {
 		struct partyconf_node *nd = &pc->nodes[i];
 		int item = yconf_seq_item(c, list, i);
+		char kind[16] = "node";
 
 		rc = yconf_only_keys(c, item, keys);
 		if (rc == CL_OK)
+			rc = partyconf_copy(c, item, "kind", 0, kind, sizeof(kind));
+		if (rc == CL_OK && strcmp(kind, "node") && strcmp(kind, "coordinator"))
+			return yconf_fail(c, yconf_get(c, item, "kind"),
+					  "'kind' must be node or coordinator");
+		/* A regional coordinator's records name their own agencies (docs/two-level.md). */
+		nd->coordinator = !strcmp(kind, "coordinator");
+		req = !nd->coordinator;
+		if (rc == CL_OK)
 			rc = partyconf_copy(c, item, "id", 1, nd->id, sizeof(nd->id));
 		if (rc == CL_OK)
-			rc = partyconf_copy(c, item, "agency_type", 1, nd->agency_type,
+			rc = partyconf_copy(c, item, "agency_type", req, nd->agency_type,
 					    sizeof(nd->agency_type));
 		if (rc == CL_OK)
-			rc = partyconf_copy(c, item, "municipality", 1, nd->municipality,
+			rc = partyconf_copy(c, item, "municipality", req, nd->municipality,
 					    sizeof(nd->municipality));
 		if (rc == CL_OK)
-			rc =
-			    partyconf_copy(c, item, "country", 1, nd->country, sizeof(nd->country));
+			rc = partyconf_copy(c, item, "country", req, nd->country,
+					    sizeof(nd->country));
 		if (rc == CL_OK)
 			rc = partyconf_address(c, item, "address", 1, nd->address,
 					       sizeof(nd->address));
@@ -118,8 +127,9 @@ static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
 		if (!partyconf_is_ident(nd->id))
 			return yconf_fail(c, yconf_get(c, item, "id"),
 					  "'id' must use a-z, 0-9, '-', '_' and '.'");
-		if (strlen(nd->country) != 2 || !isupper((unsigned char)nd->country[0]) ||
-		    !isupper((unsigned char)nd->country[1]))
+		if ((req || nd->country[0]) &&
+		    (strlen(nd->country) != 2 || !isupper((unsigned char)nd->country[0]) ||
+		     !isupper((unsigned char)nd->country[1])))
 			return yconf_fail(c, yconf_get(c, item, "country"),
 					  "'country' must be two capital letters");
 		for (j = 0; j < i; j++)
@@ -131,12 +141,14 @@ static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
 	return CL_OK;
 }
 
-static int partyconf_coordinators(struct yconf *c, int list, struct partyconf *pc)
+/* Coordinator certificate names: a node's 'coordinators', a coordinator's 'upstream'. */
+static int partyconf_coordinators(struct yconf *c, int list, const char *key,
+				  char (*dst)[PARTYCONF_MAX_NAME], size_t *count)
 {
 	size_t i, n = yconf_seq_len(c, list);
 
 	if (!yconf_is_seq(c, list))
-		return yconf_fail(c, list, "'coordinators' must be a list of certificate names");
+		return yconf_fail(c, list, "'%s' must be a list of certificate names", key);
 	if (n > PARTYCONF_MAX_LIST)
 		return yconf_fail(c, list, "too many coordinators (at most %d)",
 				  PARTYCONF_MAX_LIST);
@@ -146,9 +158,9 @@ static int partyconf_coordinators(struct yconf *c, int list, struct partyconf *p
 
 		if (!v || !*v || strlen(v) >= PARTYCONF_MAX_NAME)
 			return yconf_fail(c, item, "a coordinator must be a certificate name");
-		memcpy(pc->coordinators[i], v, strlen(v) + 1);
+		memcpy(dst[i], v, strlen(v) + 1);
 	}
-	pc->ncoordinators = n;
+	*count = n;
 	return CL_OK;
 }
 
@@ -202,10 +214,11 @@ static int partyconf_keyholder(struct yconf *c, int root, struct partyconf *pc)
 
 static int partyconf_parse(struct yconf *c, const char *confdir, struct partyconf *pc)
 {
-	static const char *const node_keys[] = {"listen",	"tls",	     "insecure_demo",
-						"coordinators", "keyholder", NULL};
-	static const char *const coord_keys[] = {"listen",  "tls",   "insecure_demo", "deadline_ms",
-						 "retries", "nodes", "keyholder",     NULL};
+	static const char *const node_keys[] = {
+	    "listen", "tls", "insecure_demo", "coordinators", "keyholder", "policy", NULL};
+	static const char *const coord_keys[] = {
+	    "listen", "tls",	   "insecure_demo", "deadline_ms", "retries",
+	    "nodes",  "keyholder", "policy",	    "upstream",	   NULL};
 	static const char *const kh_keys[] = {
 	    "listen",	   "tls",	"insecure_demo",	 "nodes",   "rate_per_minute",
 	    "daily_quota", "max_batch", "retired_grace_seconds", "workers", NULL};
@@ -240,20 +253,39 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 		if (rc != CL_OK)
 			return rc;
 	}
+	if (pc->kind != PARTYCONF_KEYHOLDER) {
+		rc = partyconf_path(c, root, "policy", 0, confdir, pc->policy);
+		if (rc != CL_OK)
+			return rc;
+		if (!yconf_get(c, root, "policy") && !pc->insecure_demo)
+			return yconf_fail(c, root,
+					  "missing 'policy' (running without one needs "
+					  "'insecure_demo: true')");
+		if (yconf_get(c, root, "policy") && !pc->policy[0])
+			return yconf_fail(c, yconf_get(c, root, "policy"),
+					  "'policy' must not be empty");
+	}
 	if (pc->kind == PARTYCONF_NODE) {
 		int list = yconf_get(c, root, "coordinators");
 
 		if (!list)
 			return yconf_fail(c, root, "missing required key 'coordinators'");
-		rc = partyconf_coordinators(c, list, pc);
+		rc = partyconf_coordinators(c, list, "coordinators", pc->coordinators,
+					    &pc->ncoordinators);
 		if (rc == CL_OK)
 			rc = partyconf_address(c, root, "keyholder", 0, pc->keyholder,
 					       sizeof(pc->keyholder));
 		return rc;
 	}
 	if (pc->kind == PARTYCONF_COORDINATOR) {
-		int list = yconf_get(c, root, "nodes");
+		int list = yconf_get(c, root, "nodes"), up = yconf_get(c, root, "upstream");
 
+		if (up) {
+			rc =
+			    partyconf_coordinators(c, up, "upstream", pc->upstream, &pc->nupstream);
+			if (rc != CL_OK)
+				return rc;
+		}
 		pc->deadline_ms = 5000;
 		pc->retries = 1;
 		rc = yconf_get_int(c, root, "deadline_ms", 0, 10, 600000, &pc->deadline_ms);

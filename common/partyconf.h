@@ -8,6 +8,9 @@
  *     key: pki/lv-liepaja-police.key
  *     crl: pki/crl.pem              # optional
  *   insecure_demo: false            # plaintext; only for a local demo, loudly logged
+ *   policy: policy.yaml             # node, coordinator: the policy file (docs/policy.md;
+ *                                   # relative to this file); required unless insecure_demo
+ *                                   # (then absent = everything allowed, loudly logged)
  *   coordinators: [coordinator]     # node: certificate names allowed to query it
  *   keyholder: 127.0.0.1:7000       # node: the keyholder's address
  *   deadline_ms: 5000               # coordinator: per-node deadline
@@ -18,6 +21,11 @@
  *       municipality: Liepāja
  *       country: LV
  *       address: 127.0.0.1:7101
+ *     - id: regional-kurzeme        # a regional coordinator standing as one node
+ *       kind: coordinator           # (node by default); agency_type, municipality
+ *       address: 127.0.0.1:7201     # and country are then optional (docs/two-level.md)
+ *   upstream: [national]            # coordinator: national coordinators it answers as a
+ *                                   # node (serves Node.Query; docs/two-level.md)
  *
  * The keyholder's own keys (see docs/keyholder.md):
  *
@@ -49,6 +57,7 @@ struct partyconf_node {
 	char municipality[PARTYCONF_MAX_NAME];
 	char country[3];
 	char address[PARTYCONF_MAX_NAME];
+	int coordinator; /* kind: coordinator, a regional coordinator (docs/two-level.md) */
 };
 
 /* A parsed configuration; a plain value type, freed with partyconf_free. */
@@ -60,9 +69,12 @@ struct partyconf {
 	char tls_cert[PARTYCONF_MAX_PATH];
 	char tls_key[PARTYCONF_MAX_PATH];
 	char tls_crl[PARTYCONF_MAX_PATH]; /* "" when absent */
+	char policy[PARTYCONF_MAX_PATH];  /* node, coordinator: "" only when insecure_demo */
 	char keyholder[PARTYCONF_MAX_NAME];
 	size_t ncoordinators;
 	char coordinators[PARTYCONF_MAX_LIST][PARTYCONF_MAX_NAME];
+	size_t nupstream; /* coordinator: national coordinators it answers as a node */
+	char upstream[PARTYCONF_MAX_LIST][PARTYCONF_MAX_NAME];
 	long long deadline_ms;
 	long long retries;
 	size_t nnodes;

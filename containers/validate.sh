@@ -131,7 +131,9 @@ start() {
   local kind=$1 name=$2 conf=$3 k v
   shift 3
   sed -e "s|/etc/caselink/tls/|$work/out/$name/|" -e "s|^listen: 0.0.0.0:.*|listen: 127.0.0.1:0|" \
-      -e "s|^keyholder: .*|keyholder: \"${addr[keyholder]:-}\"|" "$ct/$conf" >"$work/$name.yaml"
+      -e "s|^keyholder: .*|keyholder: \"${addr[keyholder]:-}\"|" \
+      -e "s|^policy: /etc/caselink/policy.yaml|policy: $ct/demo/policy-$name.yaml|" \
+      "$ct/$conf" >"$work/$name.yaml"
   for k in "${!addr[@]}"; do sed -i "s|\"$k:7101\"|\"${addr[$k]}\"|" "$work/$name.yaml"; done
   rm -f "$work/run/$name.addr"
   (

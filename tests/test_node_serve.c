@@ -135,11 +135,20 @@ static int setup(void **state)
 	o.events_path = conf;
 	assert_int_equal(node_import_run(s, &o, &rep), CL_OK);
 	node_store_close(s);
+	/* The node's own policy (docs/policy.md): national may ask incident counts. */
+	snprintf(conf, sizeof(conf), "%s/policy.yaml", dir);
+	write_file(conf, "version: 1\nscope: node\n"
+			 "roles: {national_coordinator: {ou: user, identities: [national]}}\n"
+			 "rules:\n"
+			 "  - {id: national, role: national_coordinator, measures: [M1],\n"
+			 "     group_by: [quarter], period: {max_days: 366},\n"
+			 "     purposes: [monitoring], legal_bases: [statistics]}\n"
+			 "participation: [{measures: [M1]}]\n");
 	snprintf(conf, sizeof(conf), "%s/node.yaml", dir);
 	snprintf(path, sizeof(path),
 		 "listen: 127.0.0.1:0\n"
 		 "tls: {ca: pki/ca.pem, cert: pki/%s.pem, key: pki/%s.key, crl: pki/crl.pem}\n"
-		 "coordinators: [coordinator]\n",
+		 "coordinators: [coordinator]\npolicy: policy.yaml\n",
 		 NODE_ID, NODE_ID);
 	write_file(conf, path);
 	snprintf(serve, sizeof(serve), "%s/caselink-node", bin ? bin : "build/bin");

@@ -236,13 +236,23 @@ static void node_conf(const char *data, const char *id, char *conf, size_t n)
 {
 	char text[8192];
 
+	/* The node's own policy (docs/policy.md): national may ask M1. */
+	snprintf(conf, n, "%s.policy.yaml", data);
+	write_file(conf, "version: 1\nscope: node\n"
+			 "roles: {national_coordinator: {ou: user, identities: [national]}}\n"
+			 "rules:\n"
+			 "  - {id: national, role: national_coordinator, measures: [M1],\n"
+			 "     period: {max_days: 366}, purposes: [monitoring],\n"
+			 "     legal_bases: [statistics]}\n"
+			 "participation: [{measures: [M1]}]\n");
 	snprintf(conf, n, "%s.yaml", data);
 	snprintf(text, sizeof(text),
 		 "listen: 127.0.0.1:0\n"
 		 "tls: {ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s.key}\n"
 		 "coordinators: [coordinator]\n"
-		 "keyholder: %s\n",
-		 pki, pki, id, pki, id, kh.addr[0] ? kh.addr : "127.0.0.1:1");
+		 "keyholder: %s\n"
+		 "policy: %s.policy.yaml\n",
+		 pki, pki, id, pki, id, kh.addr[0] ? kh.addr : "127.0.0.1:1", data);
 	write_file(conf, text);
 }
 

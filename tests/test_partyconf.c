@@ -51,6 +51,7 @@ static void test_coordinator_config(void **state)
 	(void)state;
 	assert_int_equal(load("listen: 127.0.0.1:7000\n"
 			      "tls: {ca: pki/ca.pem, cert: /abs/c.pem, key: pki/c.key}\n"
+			      "policy: federation.yaml\n"
 			      "deadline_ms: 2000\n"
 			      "nodes:\n"
 			      "  - {id: lv-liepaja-police, agency_type: police, municipality: "
@@ -71,7 +72,65 @@ static void test_coordinator_config(void **state)
 	assert_string_equal(nd->address, "127.0.0.1:7102");
 	assert_string_equal(nd->country, "LT");
 	assert_null(partyconf_find_node(pc, "nobody"));
+	/* The policy path is relative to the configuration file, like the TLS files. */
+	assert_true(strlen(pc->policy) > strlen("federation.yaml"));
+	assert_string_equal(pc->policy + strlen(pc->policy) - strlen("/federation.yaml"),
+			    "/federation.yaml");
+	assert_true(
+	    strncmp(pc->policy, conf_path, strlen(pc->policy) - strlen("federation.yaml")) == 0);
 	partyconf_free(pc);
+}
+
+/* A policy is required unless the demo switch is on; the keyholder has none. */
+static void test_policy_key(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7101\n"
+			      "tls: {ca: ca.pem, cert: n.pem, key: n.key}\n"
+			      "coordinators: [coordinator]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err,
+		       ":1:1: missing 'policy' (running without one needs 'insecure_demo: true')");
+	assert_int_equal(load("listen: 127.0.0.1:7000\n"
+			      "tls: {ca: ca.pem, cert: n.pem, key: n.key}\n"
+			      "nodes:\n"
+			      "  - {id: a, agency_type: police, municipality: X, country: LV, "
+			      "address: h:1}\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err,
+		       ":1:1: missing 'policy' (running without one needs 'insecure_demo: true')");
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\npolicy: \"\"\n"
+			      "coordinators: [c]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":3:9: 'policy' must not be empty");
+	assert_null(pc);
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [c]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_OK);
+	assert_string_equal(pc->policy, "");
+	partyconf_free(pc);
+	pc = NULL;
+	assert_int_equal(load("listen: 127.0.0.1:7101\n"
+			      "tls: {ca: ca.pem, cert: n.pem, key: n.key}\n"
+			      "policy: /etc/caselink/node-policy.yaml\n"
+			      "coordinators: [c]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_OK);
+	assert_string_equal(pc->policy, "/etc/caselink/node-policy.yaml");
+	partyconf_free(pc);
+	pc = NULL;
+	assert_int_equal(load("listen: 127.0.0.1:7000\ninsecure_demo: true\nnodes: [a]\n"
+			      "policy: p.yaml\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:1: unknown key 'policy'");
 }
 
 static void test_node_config_and_refusals(void **state)
@@ -196,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_coordinator_config),
 	    cmocka_unit_test(test_node_config_and_refusals),
+	    cmocka_unit_test(test_policy_key),
 	    cmocka_unit_test(test_bad_nodes),
 	    cmocka_unit_test(test_keyholder_config),
 	};

@@ -9,6 +9,10 @@
 #   fed_fill_tokens                         (after fed_start_keyholder: every node's token
 #                                            cache, so that linked measures M1-M6 work)
 # Ports are chosen by the kernel (listen on port 0) and read from ready files.
+# Policies are on (docs/policy.md): fed_setup writes the coordinator's federation
+# policy ($FED_WORK/federation-policy.yaml) and one node policy per node
+# ($FED_WORK/nodes/ID/policy.yaml, named by its node.yaml); a test may replace any
+# of them between fed_setup and fed_start.
 
 fed_die() { echo "federation: $*" >&2; exit 1; }
 
@@ -21,6 +25,62 @@ fed_wait_ready() {
     sleep 0.1
   done
   fed_die "timed out waiting for $f"
+}
+
+# Prints a generated policy of scope $1 (federation|node) for this federation:
+# the `national` user (the CLI's defaults: purpose monitoring, legal basis
+# statistics) may ask M1-M8; every node (OU node: `caselink-node case-history`
+# and `alerts` run at an agency's node with its own certificate) is a
+# case_coordinator for M7/M8.
+fed_policy() {
+  local scope=$1 ids
+  ids=$(IFS=,; echo "${FED_IDS[*]}")
+  ids=${ids//,/, }
+  cat <<YAML
+# caselink $scope policy (generated for a local federation by scripts/lib/federation.sh)
+version: 1
+scope: $scope
+description: local demo federation
+
+roles:
+  national_coordinator:
+    ou: user
+    identities: [national]
+  case_coordinator:
+    ou: node
+    identities: [$ids]
+
+rules:
+  - id: national-monitoring
+    role: national_coordinator
+    measures: [M1, M2, M3, M4, M5, M6]
+    group_by: [municipality, country, agency_type, quarter, month, year, sex, age_group,
+               age_band, risk_level, child_threat_level, support_type, event_type]
+    period: {min_days: 1, max_days: 3660}
+    purposes: [monitoring]
+    legal_bases: [statistics, lv_interinstitutional_cooperation, lt_domestic_violence_law]
+    rate: {per_hour: 10000, per_day: 100000}
+
+  - id: national-cases
+    role: national_coordinator
+    measures: [M7, M8]
+    as_of: {max_days_back: 3660, max_days_ahead: 366}
+    purposes: [monitoring]
+    legal_bases: [statistics, lv_interinstitutional_cooperation, lt_domestic_violence_law]
+    rate: {per_hour: 10000, per_day: 100000}
+
+  - id: case-coordination
+    role: case_coordinator
+    measures: [M7, M8]
+    as_of: {max_days_back: 3660, max_days_ahead: 366}
+    purposes: [case_review, marac_preparation]
+    legal_bases: [lv_interinstitutional_cooperation, lt_domestic_violence_law,
+                  lt_child_rights_law, child_protection, statistics]
+    rate: {per_hour: 10000, per_day: 100000}
+
+participation:
+  - measures: [M1, M2, M3, M4, M5, M6, M7, M8]
+YAML
 }
 
 fed_setup() {
@@ -56,8 +116,11 @@ tls:
   key: ../../pki/$id.key
   crl: ../../pki/crl.pem
 coordinators: [coordinator]
+policy: policy.yaml
 YAML
   done < "$FED_SRC/federation.csv"
+  fed_policy federation >"$FED_WORK/federation-policy.yaml"
+  for id in "${FED_IDS[@]}"; do fed_policy node >"$FED_WORK/nodes/$id/policy.yaml"; done
 }
 
 fed_start_node() {
@@ -75,6 +138,7 @@ fed_start() {
     echo "# caselink coordinator (generated for a local federation)"
     echo "listen: 127.0.0.1:0"
     echo "tls: {ca: pki/ca.pem, cert: pki/coordinator.pem, key: pki/coordinator.key, crl: pki/crl.pem}"
+    echo "policy: federation-policy.yaml"
     echo "deadline_ms: ${FED_DEADLINE_MS:-5000}"
     echo "nodes:"
     local type municipality country

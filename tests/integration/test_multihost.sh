@@ -149,11 +149,19 @@ for id in "${nodes[@]}"; do
     tls "$id"
     echo "coordinators: [coordinator]"
     echo "keyholder: keyholder:7000"
+    echo "policy: $id-policy.yaml"
   } >"$work/$id.yaml"
 done
+# Policies on (scripts/lib/federation.sh's generator).
+# shellcheck source=../../scripts/lib/federation.sh
+source "$src/scripts/lib/federation.sh"
+FED_IDS=("${nodes[@]}")
+fed_policy federation >"$work/federation-policy.yaml"
+for id in "${nodes[@]}"; do fed_policy node >"$work/$id-policy.yaml"; done
 {
   echo "listen: ${host_ip[coord]}:7200"
   tls coordinator
+  echo "policy: federation-policy.yaml"
   echo "deadline_ms: 4000"
   echo "nodes:"
   for id in "${nodes[@]}"; do
