@@ -18,6 +18,7 @@
 #include "node/encode_query.h"
 #include "node/query.h"
 #include "node/store.h"
+#include "policies/policy_query.h"
 #include "protocol/party.h"
 #include "protocol/rpc.h"
 #include "protocol/sign.h"
@@ -36,6 +37,8 @@ struct node_server {
 	struct replay *replay;		/* request ids already answered */
 	struct replay *nonces;		/* query nonces of TOKENS-mode requests already used */
 	struct audit *audit;		/* DIR/audit.db: every question, answer and refusal */
+	struct policy *policy;		/* this node's own policy; NULL only in an insecure demo */
+	struct policy_rate *rate;	/* its rate limits, for the process lifetime */
 };
 
 /* A coordinator may ask only when its certificate name is in the configuration. */
@@ -296,6 +299,33 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
 		goto out;
 	}
+	/*
+	 * This node's own policy, on the original (signed) requester, whatever
+	 * the coordinator decided: the refusal is coded "policy:<rule> (file)".
+	 */
+	{
+		struct policy_decision decision;
+		char coded[POLICY_QUERY_REASON_MAX];
+
+		rc = policy_query_check(ns->policy, ns->rate, qr, (int64_t)time(NULL), &decision,
+					&why);
+		if (rc == CL_EINVAL) {
+			code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT, why);
+			goto out;
+		}
+		if (rc == CL_EDENIED || rc == CL_EQUOTA) {
+			policy_query_reason(ns->policy, &decision, coded, sizeof(coded));
+			code = node_serve_refuse(ns, ctx, qr,
+						 rc == CL_EQUOTA ? RPC_RESOURCE_EXHAUSTED
+								 : RPC_PERMISSION_DENIED,
+						 coded);
+			goto out;
+		}
+		if (rc != CL_OK) {
+			code = node_serve_refuse(ns, ctx, qr, RPC_INTERNAL, "policy check failed");
+			goto out;
+		}
+	}
 	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS) {
 		code = node_serve_tokens(ns, ctx, qr);
 		goto out;
@@ -425,7 +455,22 @@ int node_serve_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = replay_new(0, &ns.replay);
+	if (ns.conf->policy[0]) {
+		rc = policy_query_open(ns.conf->policy, POLICY_SCOPE_NODE, &ns.policy, err,
+				       sizeof(err));
+		if (rc != CL_OK) {
+			fprintf(stderr, "caselink-node serve: policy: %s\n",
+				*err ? err : cl_strerror(rc));
+			goto out;
+		}
+	} else {
+		log_event(LOG_LEVEL_WARN, "policy_absent",
+			  "INSECURE DEMO WITHOUT A POLICY: every query of every requester is "
+			  "answered");
+	}
+	rc = policy_rate_new(&ns.rate);
+	if (rc == CL_OK)
+		rc = replay_new(0, &ns.replay);
 	if (rc == CL_OK)
 		rc = replay_new(0, &ns.nonces);
 	if (rc == CL_OK)
@@ -461,9 +506,10 @@ int node_serve_main(int argc, char **argv)
 			cl_strerror(rc));
 		goto out;
 	}
-	log_event(LOG_LEVEL_INFO, "serve_start", "agency=%s listen=%s port=%d tls=%s",
+	log_event(LOG_LEVEL_INFO, "serve_start", "agency=%s listen=%s port=%d tls=%s policy=%s",
 		  ns.meta.agency_id, ns.conf->listen, port,
-		  ns.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual");
+		  ns.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual",
+		  ns.policy ? policy_name(ns.policy) : "NONE-INSECURE-DEMO");
 	rc = daemon_ready(ready, ns.conf->listen, port);
 	if (rc == CL_OK)
 		rc = rpc_server_wait_signal(srv, NODE_SERVE_DRAIN_MS, &signo);
@@ -477,5 +523,7 @@ out:
 	replay_free(ns.replay);
 	replay_free(ns.nonces);
 	audit_close(ns.audit);
+	policy_free(ns.policy);
+	policy_rate_free(ns.rate);
 	return rc;
 }
