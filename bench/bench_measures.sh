@@ -12,19 +12,23 @@
 #   default: build-bench 20x100000 100x20000
 # env:   BENCH_MEASURES  measures to run (default: incident_events M1 M2 M3 M4 M5 M6,
 #                        plus M7 M8 when the coordinator knows them as aggregates)
-#        BENCH_PERIOD    "FROM TO" (default: the whole generated range, so every event
-#                        is in the query)
+#        BENCH_PERIODS   "FROM TO[;FROM TO...]" (default: the whole generated range, so
+#                        every event is in the query)
+#        BENCH_PERSONS   generate this many persons instead of NODES*EVENTS_PER_NODE events
 #        BENCH_SEED      synth seed (default 1)
 #        BENCH_TYPES     agency types per municipality (default: five types when the node
 #                        count divides by 5, else police,social_services)
 #        BENCH_MUNIS     municipality list for synth (default: the first NODES/TYPES of
 #                        20 municipalities of equal weight in the generator's table,
 #                        Latvian and Lithuanian alternating, so that nodes of one type
-#                        hold about as many events; beyond 20, the generator's table)
+#                        hold about as many events; beyond 20, the generator's table;
+#                        "all": every municipality, NODES is then only a label)
 #        BENCH_YEARS     years of data (default 3)
 #        BENCH_KEEP=1    keep the work folder
 #        BENCH_DEADLINE_MS coordinator's node deadline (default 120000)
-# Each result line: config=... measure=... seconds=... coord_peak_mib=... ok=1
+# Each result line: config=... period=... measure=... seconds=... coord_peak_mib=... ok=1
+# (node_peak_max_mib: the largest node's VmHWM during the query; nodes_rss_mib: all nodes'
+# resident memory after it; coord_fds: the coordinator's open file descriptors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -118,7 +122,7 @@ bench_coord_start() {
 
 # Runs one measure with a fresh coordinator; prints one result line.
 bench_measure() {
-  local cfg=$1 m=$2 from=$3 to=$4 out cpid t0 t1 c0 c1 n0 n1 ok rows cov hwm by=()
+  local cfg=$1 m=$2 from=$3 to=$4 out cpid t0 t1 c0 c1 n0 n1 ok rows cov hwm pid nodemem fds by=()
   local -a npids=()
   out=$FED_WORK/out-$m.csv
   bench_coord_stop
@@ -129,6 +133,7 @@ bench_measure() {
   for id in "${FED_IDS[@]}"; do npids+=("$(cat "$FED_WORK/run/$id.pid")"); done
   bench_sockets >"$FED_WORK/sock0"
   echo 5 >"/proc/$cpid/clear_refs" # resets VmHWM to the current RSS
+  for pid in "${npids[@]}"; do echo 5 >"/proc/$pid/clear_refs"; done
   [ "$m" = incident_events ] && by=(--by municipality,agency_type,quarter)
   c0=$(bench_cpu "$cpid"); n0=$(bench_cpu "${npids[@]}")
   t0=$(bench_now)
@@ -136,6 +141,10 @@ bench_measure() {
   t1=$(bench_now)
   c1=$(bench_cpu "$cpid"); n1=$(bench_cpu "${npids[@]}")
   hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status")
+  fds=$(find "/proc/$cpid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  nodemem=$(for pid in "${npids[@]}"; do cat "/proc/$pid/status"; done | awk '
+    /^VmHWM/ { if ($2 > mx) mx = $2 } /^VmRSS/ { s += $2 }
+    END { printf "node_peak_max_mib=%.1f nodes_rss_mib=%.0f", mx / 1024, s / 1024 }')
   bench_sockets >"$FED_WORK/sock1"
   rows=$(grep -vc '^#' "$out" || true)
   cov=$(sed -n 's/^# coverage: \([0-9]*\) of \([0-9]*\).*/\1\/\2/p' "$out" | head -n 1)
@@ -144,13 +153,15 @@ bench_measure() {
     BEGIN { while ((getline l < ports) > 0) { split(l, a, " "); node[a[1]] = a[2] }
             while ((getline l < s0) > 0) { split(l, a, " "); before[a[1]] += a[2] } }
     ($1 in node) { after[$1] += $2 }
-    END { n = 0; for (p in node) { d = after[p] - before[p]; if (d < 0) d = 0
-            sum += d; n++; if (d > max) max = d; if (min == "" || d < min) min = d }
-          printf "wire_total_mib=%.2f wire_per_node_mean_kib=%.1f wire_per_node_max_kib=%.1f wire_per_node_min_kib=%.1f",
-                 sum / 1048576, n ? sum / n / 1024 : 0, max / 1024, min / 1024 }' "$FED_WORK/sock1" \
-    >"$FED_WORK/wire"
-  echo "config=$cfg measure=$m seconds=$(bench_sub "$t1" "$t0") coord_peak_mib=$hwm" \
-       "coord_cpu_s=$(bench_sub "$c1" "$c0") nodes_cpu_s=$(bench_sub "$n1" "$n0")" \
+    END { for (p in node) { d = after[p] - before[p]; print (d < 0 ? 0 : d), node[p] } }' \
+    "$FED_WORK/sock1" | sort -n >"$FED_WORK/wire-$m.txt"
+  awk '{ v[++n] = $1; sum += $1 }
+    END { printf "wire_total_mib=%.2f wire_per_node_kib_min=%.1f wire_per_node_kib_median=%.1f wire_per_node_kib_mean=%.1f wire_per_node_kib_max=%.1f",
+                 sum / 1048576, v[1] / 1024, v[int((n + 1) / 2)] / 1024, n ? sum / n / 1024 : 0, v[n] / 1024 }' \
+    "$FED_WORK/wire-$m.txt" >"$FED_WORK/wire"
+  echo "config=$cfg period=$from/$to measure=$m seconds=$(bench_sub "$t1" "$t0")" \
+       "coord_peak_mib=$hwm coord_cpu_s=$(bench_sub "$c1" "$c0") coord_fds=$fds" \
+       "nodes_cpu_s=$(bench_sub "$n1" "$n0") $nodemem" \
        "$(cat "$FED_WORK/wire") rows=$rows coverage=${cov:-?} ok=$ok"
   [ "$ok" = 1 ] || sed 's/^/#   /' "$out.err" >&2
 }
@@ -174,7 +185,9 @@ for cfg in "${configs[@]}"; do
     else types=police,social_services; fi
   fi
   ntypes=$(awk -F, '{ print NF }' <<<"$types")
-  ((nodes % ntypes == 0)) || { echo "$nodes nodes do not divide into $ntypes types" >&2; exit 1; }
+  if [ "${BENCH_MUNIS:-}" != all ] && ((nodes % ntypes != 0)); then
+    echo "$nodes nodes do not divide into $ntypes types" >&2; exit 1
+  fi
   if ((nodes / ntypes <= 20)); then
     munis=$(tr -s ' \n' '\n' <<<"$equal_munis" | grep . | head -n $((nodes / ntypes)) | paste -sd,)
   else
@@ -185,7 +198,8 @@ for cfg in "${configs[@]}"; do
   mkdir -p "$work"
   t0=$(bench_now)
   "$bin/caselink" synth --out "$work/src" --seed "${BENCH_SEED:-1}" --municipalities "$munis" \
-      --agency-types "$types" --events $((nodes * per)) --years "${BENCH_YEARS:-3}" --no-truth \
+      --agency-types "$types" $([ -n "${BENCH_PERSONS:-}" ] && echo "--persons $BENCH_PERSONS" ||
+        echo "--events $((nodes * per))") --years "${BENCH_YEARS:-3}" --no-truth \
       2>"$work/synth.log"
   events=$(tail -n +2 -q "$work"/src/agencies/*/events.csv | wc -l)
   echo "# $cfg: $(cat "$work/synth.log") in $(bench_sub "$(bench_now)" "$t0") s; types $types"
@@ -206,12 +220,8 @@ for cfg in "${configs[@]}"; do
   for id in "${FED_IDS[@]}"; do
     echo "$(cut -d: -f2 "$FED_WORK/run/$id.addr") $id"
   done >"$FED_WORK/ports"
-  if [ -n "${BENCH_PERIOD:-}" ]; then
-    read -r from to <<<"$BENCH_PERIOD"
-  else
-    # the whole generated range: default end date 2026-06-30, BENCH_YEARS years back
-    from=$((2026 - ${BENCH_YEARS:-3}))-07-01; to=2026-07-01
-  fi
+  # default: the whole generated range (synth's end date 2026-06-30, BENCH_YEARS years back)
+  periods=${BENCH_PERIODS:-$((2026 - ${BENCH_YEARS:-3}))-07-01 2026-07-01}
   measures=${BENCH_MEASURES:-}
   if [ -z "$measures" ]; then
     measures="incident_events M1 M2 M3 M4 M5 M6"
@@ -219,8 +229,13 @@ for cfg in "${configs[@]}"; do
       if "$bin/caselink" query --help 2>&1 | grep -q "$m"; then measures="$measures $m"; fi
     done
   fi
-  echo "# $cfg: period [$from, $to), $events events, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for m in $measures; do bench_measure "$cfg" "$m" "$from" "$to"; done
+  echo "# $cfg: $events events on ${#FED_IDS[@]} nodes; ulimit -n $(ulimit -n)"
+  IFS=';' read -ra plist <<<"$periods"
+  for p in "${plist[@]}"; do
+    read -r from to <<<"$p"
+    echo "# $cfg: period [$from, $to), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    for m in $measures; do bench_measure "$cfg" "$m" "$from" "$to"; done
+  done
   fed_stop
   FED_WORK=
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
