@@ -15,6 +15,7 @@
 #include "common/partyconf.h"
 #include "common/replay.h"
 #include "common/aggregate.h"
+#include "policies/policy_query.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
@@ -35,6 +36,8 @@ struct coord {
 	struct sign_verifier *verifier; /* checks requesters' signatures */
 	struct replay *replay;		/* request ids already accepted */
 	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
+	struct policy *policy;		/* federation policy; NULL only in an insecure demo */
+	struct policy_rate *rate;	/* the policy's rate limits, for the process lifetime */
 };
 
 #define COORD_MAX_RECORDS_NODE (1u << 22) /* token records one node may send per query */
@@ -50,6 +53,7 @@ struct coord_call {
 	size_t nkeys;
 	int malformed;
 	int tokens;
+	int not_participating; /* the federation policy leaves this node out: never asked */
 	Caselink__V1__QueryResponse **chunks;
 	size_t nchunks, cap, records;
 };
@@ -304,7 +308,9 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 		}
 		caselink__v1__node_failure__init(&fails[nf]);
 		fails[nf].node_id = co->conf->nodes[i].id;
-		if (cc[i].malformed)
+		if (cc[i].not_participating)
+			snprintf(reasons[nf], sizeof(reasons[nf]), "not_participating");
+		else if (cc[i].malformed)
 			snprintf(reasons[nf], sizeof(reasons[nf]), "malformed answer");
 		else
 			snprintf(reasons[nf], sizeof(reasons[nf]), "%s: %s",
@@ -314,6 +320,7 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 		fail_ptrs[nf] = &fails[nf];
 		nf++;
 	}
+	/* Every node of the federation counts: one left out by policy is a failure, not a gap. */
 	cov.nodes_asked = (uint32_t)n;
 	cov.nodes_answered = (uint32_t)na;
 	cov.n_failed = nf;
@@ -558,6 +565,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	enum rpc_code code = RPC_OK;
 	int64_t remaining, deadline, from = 0, to = 0;
 	int measure = 0, group_by = MEASURES_BY_QUARTER;
+	struct policy_decision decision;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
@@ -613,6 +621,29 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		code = coord_refuse(co, ctx, qr, code, reason);
 		goto out;
 	}
+	/*
+	 * The federation policy, on the original requester, before any node is
+	 * asked (each node then applies its own). A refusal names file and rule.
+	 */
+	rc = policy_query_check(co->policy, co->rate, qr, (int64_t)time(NULL), &decision, &why);
+	if (rc == CL_EINVAL) {
+		code = coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT, why);
+		goto out;
+	}
+	if (rc != CL_OK) {
+		code = coord_refuse(co, ctx, qr,
+				    rc == CL_EQUOTA    ? RPC_RESOURCE_EXHAUSTED
+				    : rc == CL_EDENIED ? RPC_PERMISSION_DENIED
+						       : RPC_INTERNAL,
+				    rc == CL_EQUOTA || rc == CL_EDENIED ? decision.message
+									: "policy check failed");
+		goto out;
+	}
+	/*
+	 * Allowed: `decision` holds the requester's role, the deciding rule and
+	 * decision.disclosure (threshold, rounding, noise, budget) that disclosure
+	 * control applies to this answer; decision.include_restricted for M7/M8.
+	 */
 	rc = coord_forward(co, qr,
 			   measure ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
 				   : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
@@ -628,6 +659,14 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		cc[i].nkeys = qr->n_group_by;
 		cc[i].tokens = measure != 0;
 		pending[i] = 1;
+		if (co->policy &&
+		    !policy_participates(co->policy, policy_query_measure(qr->measure),
+					 co->conf->nodes[i].id, co->conf->nodes[i].agency_type)) {
+			/* Not asked; reported in the coverage as failed "not_participating". */
+			pending[i] = 0;
+			cc[i].not_participating = 1;
+			calls[i].status.code = RPC_FAILED_PRECONDITION;
+		}
 		rc = agg_new(qr->n_group_by, 1, &cc[i].partial);
 	}
 	if (rc != CL_OK) {
@@ -837,6 +876,22 @@ int coord_serve_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (co.conf->policy[0]) {
+		rc = policy_query_open(co.conf->policy, POLICY_SCOPE_FEDERATION, &co.policy, err,
+				       sizeof(err));
+		if (rc != CL_OK) {
+			fprintf(stderr, "caselink-coordinator serve: policy: %s\n",
+				*err ? err : cl_strerror(rc));
+			goto out;
+		}
+	} else {
+		log_event(LOG_LEVEL_WARN, "policy_absent",
+			  "INSECURE DEMO WITHOUT A POLICY: every query of every requester is "
+			  "allowed");
+	}
+	rc = policy_rate_new(&co.rate);
+	if (rc != CL_OK)
+		goto out;
 	rc = replay_new(0, &co.replay);
 	if (rc == CL_OK)
 		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &co.audit);
@@ -873,9 +928,10 @@ int coord_serve_main(int argc, char **argv)
 			co.conf->listen, cl_strerror(rc));
 		goto out;
 	}
-	log_event(LOG_LEVEL_INFO, "serve_start", "listen=%s port=%d nodes=%zu tls=%s",
+	log_event(LOG_LEVEL_INFO, "serve_start", "listen=%s port=%d nodes=%zu tls=%s policy=%s",
 		  co.conf->listen, port, co.conf->nnodes,
-		  co.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual");
+		  co.conf->insecure_demo ? "off-INSECURE-DEMO" : "mutual",
+		  co.policy ? policy_name(co.policy) : "NONE-INSECURE-DEMO");
 	rc = daemon_ready(ready, co.conf->listen, port);
 	if (rc == CL_OK)
 		rc = rpc_server_wait_signal(srv, COORD_DRAIN_MS, &signo);
@@ -890,6 +946,8 @@ out:
 	sign_verifier_free(co.verifier);
 	replay_free(co.replay);
 	audit_close(co.audit);
+	policy_free(co.policy);
+	policy_rate_free(co.rate);
 	partyconf_free(co.conf);
 	return rc;
 }
