@@ -6,6 +6,8 @@ target_link_libraries(caselink-coordinator PRIVATE cl_measures cl_linker cl_aggr
 # its answer path (coordinator/cases_answer.c).
 add_library(cl_cases STATIC ${CMAKE_CURRENT_LIST_DIR}/cases.c)
 target_link_libraries(cl_cases PUBLIC cl_measures cl_common)
+target_sources(caselink-coordinator PRIVATE ${CMAKE_CURRENT_LIST_DIR}/cases_answer.c)
+target_link_libraries(caselink-coordinator PRIVATE cl_cases)
 # Disclosure control of every answer (suppression, DP noise, differencing): coordinator/release.c.
 add_library(cl_release STATIC ${CMAKE_CURRENT_LIST_DIR}/release.c)
 target_link_libraries(cl_release PUBLIC cl_suppress cl_dp cl_ledger cl_common m)

@@ -1,6 +1,8 @@
 #include "coordinator/serve.h"
 #include "coordinator/linker.h"
 #include "coordinator/measures.h"
+#include "coordinator/cases.h"
+#include "coordinator/cases_answer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +286,7 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 
 static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 			       struct coord *co, const struct rpc_call *calls,
-			       const struct coord_call *cc)
+			       const struct coord_call *cc, uint32_t omitted)
 {
 	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
 	Caselink__V1__Coverage cov = CASELINK__V1__COVERAGE__INIT;
@@ -322,6 +324,7 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	}
 	/* Every node of the federation counts: one left out by policy is a failure, not a gap. */
 	cov.nodes_asked = (uint32_t)n;
+	cov.omitted_records = omitted; /* M7/M8: restricted records left out */
 	cov.nodes_answered = (uint32_t)na;
 	cov.n_failed = nf;
 	cov.failed = fail_ptrs;
@@ -522,7 +525,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
 	if (rc == CL_OK)
-		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc);
+		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0);
 	if (rc == CL_OK)
 		rc = party_rows_new(ctx, &qr->header->request_id, cols, ncols, NULL, 0, &emit.rows);
 	if (rc == CL_OK)
@@ -536,6 +539,64 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	party_rows_free(emit.rows);
 	measures_input_free(in);
 	return rc;
+}
+
+/*
+ * Answers a case measure (M7, M8) to the node that asked (coordinator/cases_answer.h): links,
+ * computes, then streams the coverage with the omitted count and the rows. No token is kept.
+ */
+static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
+					Caselink__V1__QueryRequest *qr, int which, size_t requester,
+					int64_t as_of_end, const struct rpc_call *calls,
+					struct coord_call *cc)
+{
+	struct cases_answer_node *nodes = NULL;
+	struct cases_answer *a = NULL;
+	struct party_rows *rows = NULL;
+	char why[CASES_ANSWER_WHY_MAX] = "";
+	size_t n = co->conf->nnodes, i;
+	enum rpc_code code = RPC_OK;
+	int rc = CL_ENOMEM;
+
+	nodes = calloc(n ? n : 1, sizeof(*nodes));
+	for (i = 0; nodes && i < n; i++) {
+		nodes[i].conf = &co->conf->nodes[i];
+		nodes[i].chunks = cc[i].chunks;
+		nodes[i].nchunks = cc[i].nchunks;
+		nodes[i].answered = calls[i].status.code == RPC_OK && !cc[i].malformed;
+	}
+	if (nodes)
+		rc = cases_answer_compute(which, qr, nodes, n, requester, as_of_end, &a, why,
+					  sizeof(why));
+	for (i = 0; i < n; i++)
+		coord_call_reset(&cc[i]);
+	if (rc == CL_ENOTFOUND) {
+		code = coord_refuse(co, ctx, qr, RPC_NOT_FOUND, why);
+		goto out;
+	}
+	if (rc == CL_OK)
+		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc,
+					 cases_answer_omitted(a));
+	if (rc == CL_OK)
+		rc = cases_answer_stream(a, ctx, &qr->header->request_id, &rows);
+	if (rc == CL_OK)
+		rc = coord_audit_answer(co, ctx, qr, calls, cc, cases_answer_rows(a));
+	if (rc == CL_OK)
+		rc = party_rows_finish(rows);
+	if (rc != CL_OK) {
+		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, why[0] ? why : cl_strerror(rc));
+		log_event(LOG_LEVEL_ERROR, "query_failed", "measure=%.16s error=%s", qr->measure,
+			  cl_errname(rc));
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "query_answered", "peer=%.64s measure=%.32s rows=%zu omitted=%u",
+		  rpc_ctx_peer_id(ctx), qr->measure, cases_answer_rows(a), cases_answer_omitted(a));
+out:
+	party_rows_free(rows);
+	cases_answer_free(a);
+	free(nodes);
+	return code;
 }
 
 /* Parses a "YYYY-MM-DD" period bound into epoch seconds. */
@@ -564,7 +625,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	char reason[SIGN_REASON_MAX];
 	enum rpc_code code = RPC_OK;
 	int64_t remaining, deadline, from = 0, to = 0;
-	int measure = 0, group_by = MEASURES_BY_QUARTER;
+	int measure = 0, cases = 0, group_by = MEASURES_BY_QUARTER;
+	size_t cases_node = 0;
 	struct policy_decision decision;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
@@ -576,7 +638,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		goto out;
 	}
 	if (strcmp(qr->measure, "incident_events") != 0 &&
-	    measures_parse_name(qr->measure, &measure) != CL_OK) {
+	    measures_parse_name(qr->measure, &measure) != CL_OK &&
+	    cases_parse_name(qr->measure, &cases) != CL_OK) {
 		code = coord_refuse(co, ctx, qr, RPC_UNIMPLEMENTED, "unknown measure");
 		goto out;
 	}
@@ -621,6 +684,19 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		code = coord_refuse(co, ctx, qr, code, reason);
 		goto out;
 	}
+	/* M7/M8 only from agency nodes about their own records; nodes ask nothing else */
+	rc = cases ? cases_answer_check(cases, qr, co->conf, &cases_node, &to, &why) : CL_OK;
+	if (!cases && qr->header->requester && qr->header->requester->role &&
+	    !strcmp(qr->header->requester->role, "node")) {
+		rc = CL_EPERM;
+		why = "agency nodes ask only the case measures (M7, M8)";
+	}
+	if (rc != CL_OK) {
+		code = coord_refuse(co, ctx, qr,
+				    rc == CL_EPERM ? RPC_PERMISSION_DENIED : RPC_INVALID_ARGUMENT,
+				    why);
+		goto out;
+	}
 	/*
 	 * The federation policy, on the original requester, before any node is
 	 * asked (each node then applies its own). A refusal names file and rule.
@@ -645,8 +721,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	 * control applies to this answer; decision.include_restricted for M7/M8.
 	 */
 	rc = coord_forward(co, qr,
-			   measure ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
-				   : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
+			   measure || cases ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
+					    : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
 			   &fwd, &fwd_len);
 	calls = calloc(n, sizeof(*calls));
 	cc = calloc(n, sizeof(*cc));
@@ -657,7 +733,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		rc = agg_new(qr->n_group_by, 1, &total);
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		cc[i].nkeys = qr->n_group_by;
-		cc[i].tokens = measure != 0;
+		cc[i].tokens = measure != 0 || cases != 0;
 		pending[i] = 1;
 		if (co->policy &&
 		    !policy_participates(co->policy, policy_query_measure(qr->measure),
@@ -709,6 +785,10 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	}
 	for (i = 0; i < n; i++)
 		answered += calls[i].status.code == RPC_OK && !cc[i].malformed;
+	if (cases) {
+		code = coord_answer_cases(co, ctx, qr, cases, cases_node, to, calls, cc);
+		goto out;
+	}
 	if (measure) {
 		char why_linked[160] = "";
 		size_t nrows = 0;
@@ -746,7 +826,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	if (rc == CL_OK)
 		rc = agg_sort(total);
 	if (rc == CL_OK)
-		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc);
+		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0);
 	if (rc == CL_OK)
 		rc = party_rows_new(ctx, &qr->header->request_id, (const char *const *)qr->group_by,
 				    qr->n_group_by, value_cols, 1, &rows);
@@ -920,7 +1000,7 @@ int coord_serve_main(int argc, char **argv)
 					   RPC_ROLE_ANY, coord_status, &co);
 	if (rc == CL_OK)
 		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_QUERY, RPC_SERVER_STREAMING,
-					   RPC_ROLE_USER, coord_query, &co);
+					   RPC_ROLE_USER | RPC_ROLE_NODE, coord_query, &co);
 	if (rc == CL_OK)
 		rc = rpc_server_start(srv, &port);
 	if (rc != CL_OK) {

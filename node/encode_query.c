@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
@@ -33,6 +34,7 @@ struct eq_rec {
 struct eq {
 	sqlite3 *db;
 	const uint8_t *nonce;
+	const uint8_t *hnonce; /* nonce of the row handles (the query nonce unless given) */
 	uint32_t epoch;
 	uint8_t hkey[NODE_TOKENS_KEY_LEN];
 	struct node_tokens_qmap *qmap;
@@ -214,7 +216,7 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		return rc;
 	r = &q->recs[q->nrec];
 	caselink__v1__token_record__init(&r->rec);
-	rc = node_tokens_handle(q->hkey, q->nonce, pid, r->handle);
+	rc = node_tokens_handle(q->hkey, q->hnonce, pid, r->handle);
 	if (rc)
 		goto out;
 	r->rec.row_handle.data = r->handle;
@@ -321,6 +323,28 @@ static int eq_event(struct eq *q, sqlite3_stmt *ev)
 int node_encq_run(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN], int64_t from,
 		  int64_t to, node_encq_emit_fn emit, void *ud, struct node_encq_summary *out)
 {
+	return node_encq_run_handles(s, nonce, nonce, from, to, emit, ud, out);
+}
+
+int node_encq_own_nonce(const uint8_t *request_id, size_t len, uint8_t out[ENC_NONCE_LEN])
+{
+	static const char label[] = "caselink own handles v1";
+	uint8_t buf[sizeof(label) + 64], digest[SHA256_DIGEST_LENGTH];
+
+	if (!request_id || len < 16 || len > 64 || !out)
+		return CL_EINVAL;
+	memcpy(buf, label, sizeof(label));
+	memcpy(buf + sizeof(label), request_id, len);
+	if (!SHA256(buf, sizeof(label) + len, digest))
+		return CL_ECRYPTO;
+	memcpy(out, digest, ENC_NONCE_LEN);
+	return CL_OK;
+}
+
+int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
+			  const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
+			  node_encq_emit_fn emit, void *ud, struct node_encq_summary *out)
+{
 	struct eq *q = NULL;
 	struct node_tokens_state state;
 	sqlite3_stmt *ev = NULL, *ps = NULL;
@@ -328,13 +352,14 @@ int node_encq_run(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN], int6
 	int rc, step, have = 0, began = 0;
 	size_t i;
 
-	if (!s || !nonce || !emit || from >= to)
+	if (!s || !nonce || !handle_nonce || !emit || from >= to)
 		return CL_EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return CL_ENOMEM;
 	q->db = node_store_db(s);
 	q->nonce = nonce;
+	q->hnonce = handle_nonce;
 	q->emit = emit;
 	q->ud = ud;
 	q->recs = calloc(NODE_ENCQ_BATCH, sizeof(*q->recs));

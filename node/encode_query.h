@@ -43,6 +43,21 @@ int node_encq_run(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN], int6
 		  int64_t to, node_encq_emit_fn emit, void *ud, struct node_encq_summary *out);
 
 /*
+ * As node_encq_run, with the row handles made with handle_nonce instead of the query nonce
+ * (the tokens still use nonce): the answer to a case measure (M7, M8) this node asked itself,
+ * whose handles its CLI must resolve without knowing the coordinator's nonce.
+ */
+int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
+			  const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
+			  node_encq_emit_fn emit, void *ud, struct node_encq_summary *out);
+
+/*
+ * Derives the handle nonce of a request this node asks itself: the first ENC_NONCE_LEN bytes of
+ * SHA-256("caselink own handles v1" NUL || request_id) (request_id 16..64 bytes).
+ */
+int node_encq_own_nonce(const uint8_t *request_id, size_t len, uint8_t out[ENC_NONCE_LEN]);
+
+/*
  * The subject's age in whole years on the day of epoch seconds t, from a birth date whose month
  * and day are 0 when only the year is known (then by year); -1 when the year is 0 or the age
  * would be negative.

@@ -11,6 +11,7 @@
 
 #include "common/cl_error.h"
 #include "common/log.h"
+#include "node/cases_cli.h"
 #include "node/import.h"
 #include "node/serve.h"
 #include "node/store.h"
@@ -38,6 +39,13 @@ static void node_usage(FILE *f)
 	       "  caselink-node serve --data DIR --config FILE [--foreground] [--ready-file FILE]\n"
 	       "  caselink-node tokens --data DIR --config FILE [--batch N] [--progress]\n"
 	       "  caselink-node audit verify --data DIR\n"
+	       "  caselink-node case-history --data DIR PERSON_REF --purpose CODE"
+	       " [--legal-basis CODE]\n"
+	       "      [--as-of YYYY-MM-DD] --coordinator HOST:PORT [--config FILE]"
+	       " [--format table|csv]\n"
+	       "  caselink-node alerts --data DIR [--as-of YYYY-MM-DD] [--purpose CODE]"
+	       " [--legal-basis CODE]\n"
+	       "      --coordinator HOST:PORT [--config FILE] [--format table|csv]\n"
 	       "agency types: police municipal_police social_services child_rights health ngo\n"
 	       "  shelter probation prosecutor court education\n");
 }
@@ -281,6 +289,8 @@ int main(int argc, char **argv)
 		rc = node_serve_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "tokens")) {
 		rc = node_tokens_main(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "case-history") || !strcmp(argv[1], "alerts")) {
+		rc = node_cases_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "audit")) {
 		rc = node_serve_audit_verify(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

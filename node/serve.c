@@ -184,6 +184,12 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	struct node_store *store = NULL;
 	struct node_encq_summary sum;
 	enum rpc_code code = RPC_OK;
+	const Caselink__V1__Identity *who = qr->header->requester;
+	uint8_t own[ENC_NONCE_LEN];
+	const uint8_t *hnonce = qr->query_nonce.data;
+	/* M7/M8 (coordinator/cases.h): the window is the period itself, all history to as-of */
+	int cases = !strcmp(qr->measure, "M7") || !strcmp(qr->measure, "case_history") ||
+		    !strcmp(qr->measure, "M8") || !strcmp(qr->measure, "high_risk_alerts");
 	int64_t keep;
 	int rc;
 
@@ -194,10 +200,22 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	if (qr->query_nonce.len != ENC_NONCE_LEN)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "query_nonce must be 32 bytes");
-	if (node_serve_window(qr, "window_from", qr->period_from, -3, &e.from) != CL_OK ||
-	    node_serve_window(qr, "window_to", qr->period_to, 31, &e.to) != CL_OK || e.from >= e.to)
+	if (node_serve_window(qr, "window_from", qr->period_from, cases ? 0 : -3, &e.from) !=
+		CL_OK ||
+	    node_serve_window(qr, "window_to", qr->period_to, cases ? 0 : 31, &e.to) != CL_OK ||
+	    e.from >= e.to)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "window must be YYYY-MM-DD with from before to");
+	/* A case measure this node asked itself (signed by it): the handles of its own records
+	 * are made from the request id, so that its CLI can find the subject and resolve alerts */
+	if (cases && who && who->id && who->role && !strcmp(who->role, "node") &&
+	    !strcmp(who->id, ns->meta.agency_id)) {
+		if (node_encq_own_nonce(qr->header->request_id.data, qr->header->request_id.len,
+					own) != CL_OK)
+			return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+						 "request id unusable for own handles");
+		hnonce = own;
+	}
 	if (__builtin_add_overflow(qr->header->expires_at, (int64_t)NODE_SERVE_NONCE_KEEP, &keep))
 		keep = INT64_MAX;
 	rc = replay_check(ns->nonces, qr->query_nonce.data, qr->query_nonce.len, keep,
@@ -213,8 +231,8 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 		code = node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "store unavailable");
 		goto out;
 	}
-	rc = node_encq_run(store, qr->query_nonce.data, e.from, e.to, node_serve_tokens_batch, &e,
-			   &sum);
+	rc = node_encq_run_handles(store, qr->query_nonce.data, hnonce, e.from, e.to,
+				   node_serve_tokens_batch, &e, &sum);
 	if (rc != CL_OK && e.sent) {
 		/* records left before the answer failed: the audit says how many */
 		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 100];

@@ -1,0 +1,346 @@
+/* cases_answer — the coordinator's M7/M8 answer path (see cases_answer.h). */
+#include "coordinator/cases_answer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cl_error.h"
+#include "common/cldate.h"
+#include "common/log.h"
+#include "coordinator/cases.h"
+#include "coordinator/linker.h"
+
+#define CA_MAX_RECORDS (1u << 25) /* token records of one case query, all nodes */
+#define CA_MAX_ROWS    (1u << 20) /* rows of one answer */
+
+struct cases_answer {
+	int which;
+	uint32_t omitted;
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, each malloc'd */
+};
+
+static int ca_date(const char *s, int64_t *out)
+{
+	const char *why = NULL;
+
+	if (!s || strlen(s) != 10)
+		return CL_EINVAL;
+	return cldate_parse_time(s, out, &why) == CL_OK ? CL_OK : CL_EINVAL;
+}
+
+static const char *ca_param(const Caselink__V1__QueryRequest *qr, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < qr->n_parameters; i++)
+		if (qr->parameters[i]->key && !strcmp(qr->parameters[i]->key, key))
+			return qr->parameters[i]->value;
+	return NULL;
+}
+
+/* Decodes lower- or upper-case hex of 2..2*LINKER_HANDLE_MAX digits; CL_EINVAL otherwise. */
+static int ca_unhex(const char *s, unsigned char *out, size_t *len)
+{
+	size_t n = s ? strlen(s) : 0, i;
+
+	if (n < 2 || n % 2 || n > 2 * LINKER_HANDLE_MAX)
+		return CL_EINVAL;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int v = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+
+		if (v < 0)
+			return CL_EINVAL;
+		if (i % 2)
+			out[i / 2] = (unsigned char)(out[i / 2] | v);
+		else
+			out[i / 2] = (unsigned char)(v << 4);
+	}
+	*len = n / 2;
+	return CL_OK;
+}
+
+int cases_answer_check(int which, const Caselink__V1__QueryRequest *qr,
+		       const struct partyconf *conf, size_t *requester, int64_t *as_of_end,
+		       const char **why)
+{
+	const Caselink__V1__Identity *who = qr && qr->header ? qr->header->requester : NULL;
+	unsigned char handle[LINKER_HANDLE_MAX];
+	int64_t from, to;
+	size_t i, len;
+
+	if (!qr || !conf || !requester || !as_of_end || !why)
+		return CL_EINVAL;
+	if (!who || !who->role || !who->id || strcmp(who->role, "node")) {
+		*why = "case measures (M7, M8) are asked only by agency nodes";
+		return CL_EPERM;
+	}
+	for (i = 0; i < conf->nnodes; i++)
+		if (!strcmp(conf->nodes[i].id, who->id))
+			break;
+	if (i == conf->nnodes) {
+		*why = "the requesting node is not a node of this federation";
+		return CL_EPERM;
+	}
+	if (qr->n_group_by) {
+		*why = "case measures take no grouping";
+		return CL_EINVAL;
+	}
+	if (ca_date(qr->period_from, &from) != CL_OK || ca_date(qr->period_to, &to) != CL_OK ||
+	    from >= to) {
+		*why = "period must be YYYY-MM-DD with from before to (to: the day after as-of)";
+		return CL_EINVAL;
+	}
+	if (ca_param(qr, "window_from") || ca_param(qr, "window_to")) {
+		*why = "case measures take their window from the period";
+		return CL_EINVAL;
+	}
+	if (which == CASES_M7 && ca_unhex(ca_param(qr, "subject"), handle, &len) != CL_OK) {
+		*why = "case_history needs the parameter subject (a hex row handle)";
+		return CL_EINVAL;
+	}
+	*requester = i;
+	*as_of_end = to;
+	return CL_OK;
+}
+
+static int ca_emit(void *ctx, const char *const *cols, size_t n)
+{
+	struct cases_answer *a = ctx;
+	size_t k, need;
+
+	if (n != a->ncols || a->nrows >= CA_MAX_ROWS)
+		return CL_ELIMIT;
+	if (a->nrows == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		char **cells;
+
+		if (__builtin_mul_overflow(cap, a->ncols * sizeof(*cells), &need))
+			return CL_EOVERFLOW;
+		cells = realloc(a->cells, need);
+		if (!cells)
+			return CL_ENOMEM;
+		a->cells = cells;
+		a->cap = cap;
+	}
+	for (k = 0; k < n; k++) {
+		a->cells[a->nrows * n + k] = strdup(cols[k]);
+		if (!a->cells[a->nrows * n + k]) {
+			while (k--)
+				free(a->cells[a->nrows * n + k]);
+			return CL_ENOMEM;
+		}
+	}
+	a->nrows++;
+	return 0;
+}
+
+/* Adds every record of the answered nodes to the linker, in the order they came. */
+static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size_t n, char *why,
+		   size_t whysz)
+{
+	size_t i, k, r, total = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (!nodes[i].answered)
+			continue;
+		for (k = 0; k < nodes[i].nchunks; k++) {
+			const Caselink__V1__TokenBatch *b = nodes[i].chunks[k]->tokens;
+
+			for (r = 0; r < b->n_records; r++) {
+				const Caselink__V1__TokenRecord *t = b->records[r];
+
+				if (t->row_handle.len < 1 ||
+				    t->row_handle.len > LINKER_HANDLE_MAX ||
+				    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
+				    (t->demo_token.len && t->demo_token.len != LINKER_TOKEN_LEN) ||
+				    (t->bloom.len && t->bloom.len != LINKER_BLOOM_BYTES)) {
+					snprintf(why, whysz, "node %.64s sent malformed records",
+						 nodes[i].conf->id);
+					return CL_EPROTO;
+				}
+				if (++total > CA_MAX_RECORDS)
+					return CL_ELIMIT;
+				rc = linker_add(l, (uint32_t)i, 0, t->row_handle.data,
+						t->row_handle.len,
+						t->id_token.len ? t->id_token.data : NULL,
+						t->demo_token.len ? t->demo_token.data : NULL,
+						t->bloom.len ? t->bloom.data : NULL, NULL);
+				if (rc != CL_OK)
+					return rc;
+			}
+		}
+	}
+	return CL_OK;
+}
+
+/* Hands the linked records and their events to the case engine, in the linker's order. */
+static int ca_input(struct cases_input *in, const struct linker *l,
+		    const struct cases_answer_node *nodes, size_t n, char *why, size_t whysz)
+{
+	size_t i, k, r, e, next = 0, idx;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const struct partyconf_node *nd = nodes[i].conf;
+
+		if (!nodes[i].answered)
+			continue;
+		for (k = 0; k < nodes[i].nchunks; k++) {
+			const Caselink__V1__TokenBatch *b = nodes[i].chunks[k]->tokens;
+
+			for (r = 0; r < b->n_records; r++) {
+				const Caselink__V1__TokenRecord *t = b->records[r];
+				struct cases_record rec;
+				uint32_t person = 0;
+
+				rc = linker_cluster(l, next++, &person);
+				if (rc != CL_OK)
+					return rc;
+				memset(&rec, 0, sizeof(rec));
+				rec.node = (uint32_t)i;
+				rec.agency_id = nd->id;
+				rec.agency_type = nd->agency_type;
+				rec.node_municipality = nd->municipality;
+				rec.restricted = t->restricted ? 1 : 0;
+				rec.person = person;
+				rec.handle = t->row_handle.data;
+				rec.handle_len = t->row_handle.len;
+				rc = cases_add_record(in, &rec, &idx);
+				for (e = 0; rc == CL_OK && e < t->n_events; e++) {
+					const Caselink__V1__EventRecord *ev = t->events[e];
+					struct measures_event me;
+
+					me.event_type = ev->event_type;
+					me.occurred_at = ev->occurred_at;
+					me.role = ev->role;
+					me.municipality = ev->municipality;
+					me.risk_level = ev->risk_level;
+					me.child_threat_level = ev->child_threat_level;
+					me.referral_to = ev->referral_to;
+					me.age_years = ev->age_years;
+					rc = cases_add_event(in, idx, &me);
+				}
+				if (rc != CL_OK) {
+					snprintf(why, whysz, "node %.64s sent malformed events",
+						 nd->id);
+					return rc == CL_ENOMEM ? rc : CL_EPROTO;
+				}
+			}
+		}
+	}
+	return CL_OK;
+}
+
+int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
+			 const struct cases_answer_node *nodes, size_t n, size_t requester,
+			 int64_t as_of_end, struct cases_answer **out, char *why, size_t whysz)
+{
+	struct linker *l = NULL;
+	struct cases_input *in = NULL;
+	struct cases_answer *a = NULL;
+	struct cases_summary sum;
+	unsigned char subject[LINKER_HANDLE_MAX];
+	size_t slen = 0, sidx = 0;
+	int cp, rc;
+
+	if (!qr || !qr->header || !nodes || requester >= n || !out || !why || whysz == 0)
+		return CL_EINVAL;
+	why[0] = '\0';
+	cp = qr->header->legal_basis && !strcmp(qr->header->legal_basis, "child_protection");
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return CL_ENOMEM;
+	a->which = which;
+	a->ncols = cases_columns(which, NULL);
+	rc = a->ncols ? linker_new(&l) : CL_EINVAL;
+	if (rc == CL_OK)
+		rc = ca_link(l, nodes, n, why, whysz);
+	if (rc == CL_OK)
+		rc = linker_run(l);
+	if (rc == CL_OK)
+		rc = cases_input_new(&in);
+	if (rc == CL_OK)
+		rc = ca_input(in, l, nodes, n, why, whysz);
+	if (l)
+		log_event(LOG_LEVEL_INFO, "linked", "measure=%s records=%zu persons=%llu",
+			  which == CASES_M7 ? "M7" : "M8", linker_count(l),
+			  (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS));
+	/* no token is kept after linking */
+	linker_free(l);
+	if (rc != CL_OK)
+		goto out;
+	if (which == CASES_M7) {
+		rc = ca_unhex(ca_param(qr, "subject"), subject, &slen);
+		if (rc == CL_OK)
+			rc = cases_find_handle(in, (uint32_t)requester, subject, slen, &sidx);
+		if (rc != CL_OK) {
+			snprintf(why, whysz,
+				 "the subject is not among the requesting node's records "
+				 "with events in the period");
+			rc = CL_ENOTFOUND;
+			goto out;
+		}
+		rc = cases_history(in, sidx, as_of_end, cp, ca_emit, a, &sum);
+	} else {
+		rc = cases_alerts(in, (uint32_t)requester, as_of_end, cp, ca_emit, a, &sum);
+	}
+	if (rc != CL_OK)
+		goto out;
+	a->omitted = sum.omitted > UINT32_MAX ? UINT32_MAX : (uint32_t)sum.omitted;
+	*out = a;
+	a = NULL;
+out:
+	cases_input_free(in);
+	cases_answer_free(a);
+	return rc;
+}
+
+uint32_t cases_answer_omitted(const struct cases_answer *a)
+{
+	return a ? a->omitted : 0;
+}
+
+size_t cases_answer_rows(const struct cases_answer *a)
+{
+	return a ? a->nrows : 0;
+}
+
+int cases_answer_stream(const struct cases_answer *a, struct rpc_ctx *ctx,
+			const ProtobufCBinaryData *request_id, struct party_rows **rows)
+{
+	const char *const *cols = NULL;
+	struct party_rows *pr = NULL;
+	size_t i;
+	int rc;
+
+	if (!a || !rows || cases_columns(a->which, &cols) != a->ncols)
+		return CL_EINVAL;
+	rc = party_rows_new(ctx, request_id, cols, a->ncols, NULL, 0, &pr);
+	for (i = 0; rc == CL_OK && i < a->nrows; i++)
+		rc = party_rows_add(pr, (const char *const *)&a->cells[i * a->ncols], NULL);
+	if (rc != CL_OK) {
+		party_rows_free(pr);
+		return rc;
+	}
+	*rows = pr;
+	return CL_OK;
+}
+
+void cases_answer_free(struct cases_answer *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nrows * a->ncols; i++)
+		free(a->cells[i]);
+	free(a->cells);
+	free(a);
+}
