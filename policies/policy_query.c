@@ -59,6 +59,42 @@ static int policy_query_day(const char *s, int64_t *out)
 	return CL_OK;
 }
 
+/* The file's name without its folders. */
+static const char *policy_query_base(const struct policy *p)
+{
+	const char *name = policy_name(p), *slash;
+
+	if (!name)
+		return "";
+	slash = strrchr(name, '/');
+	return slash ? slash + 1 : name;
+}
+
+/*
+ * Names the file by its base name in the decision's message ("refused by
+ * node-policy.yaml rule ..."): short enough for the status message and the
+ * audit entry, and no server folders on the wire.
+ */
+static void policy_query_short_name(const struct policy *p, struct policy_decision *d)
+{
+	const char *name = policy_name(p), *base = policy_query_base(p),
+		   *verbs[] = {"refused by ", "allowed by "};
+	char msg[POLICY_MAX_MESSAGE];
+	size_t i, vl, nl;
+
+	if (!name || base == name)
+		return;
+	nl = strlen(name);
+	for (i = 0; i < 2; i++) {
+		vl = strlen(verbs[i]);
+		if (strncmp(d->message, verbs[i], vl) || strncmp(d->message + vl, name, nl))
+			continue;
+		snprintf(msg, sizeof(msg), "%s%s%s", verbs[i], base, d->message + vl + nl);
+		memcpy(d->message, msg, sizeof(msg));
+		return;
+	}
+}
+
 /* The decision when no policy is loaded (insecure demo only): allowed, default disclosure. */
 static void policy_query_allow_all(struct policy_decision *d)
 {
@@ -150,9 +186,10 @@ int policy_query_check(const struct policy *p, struct policy_rate *rate,
 	req.legal_basis = qr->header->legal_basis ? qr->header->legal_basis : "";
 	req.now = now;
 	rc = policy_check(p, &req, rate, &d);
-	if (rc == CL_OK || rc == CL_EDENIED || rc == CL_EQUOTA)
+	if (rc == CL_OK || rc == CL_EDENIED || rc == CL_EQUOTA) {
+		policy_query_short_name(p, &d);
 		*out = d;
-	else
+	} else
 		*why = "the policy cannot decide this request";
 	return rc;
 }
@@ -160,13 +197,10 @@ int policy_query_check(const struct policy *p, struct policy_rate *rate,
 void policy_query_reason(const struct policy *p, const struct policy_decision *d, char *buf,
 			 size_t bufsz)
 {
-	const char *name = p ? policy_name(p) : "", *slash;
+	const char *name = p ? policy_query_base(p) : "";
 
 	if (!buf || !bufsz)
 		return;
-	slash = name ? strrchr(name, '/') : NULL;
-	if (slash)
-		name = slash + 1;
 	snprintf(buf, bufsz, "policy:%.63s (%.80s)", d && d->rule[0] ? d->rule : "request",
 		 name && *name ? name : "-");
 }

@@ -46,8 +46,9 @@ const char *policy_query_measure(const char *wire_measure);
  * allowed, CL_EDENIED or CL_EQUOTA when refused (*out written in these three
  * cases), or CL_EINVAL when the request cannot be decided (malformed period
  * or as-of date, too many parameters or groupings): *why then gets a static
- * reason. p NULL (an insecure demo without a policy) allows with the default
- * disclosure settings.
+ * reason. The decision's message names the policy file by its base name
+ * ("refused by federation-policy.yaml rule 'r': ..."). p NULL (an insecure
+ * demo without a policy) allows with the default disclosure settings.
  */
 int policy_query_check(const struct policy *p, struct policy_rate *rate,
 		       const Caselink__V1__QueryRequest *qr, int64_t now,
