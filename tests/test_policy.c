@@ -750,19 +750,24 @@ static void test_node_refuses_what_federation_allows(void **state)
 
 	/* A Tukums case coordinator's case history: any Latvian team for the
 	 * coordinator, only the Liepāja team for the Liepāja police. */
-	q = base_request("case-coordinator.lv-tukums-social-services", "M7", "case_review",
-			 "child_protection");
+	q = base_request("lv-tukums-social-services", "M7", "case_review", "child_protection");
+	q.requester_ou = "node"; /* asked from the agency's node, with its certificate */
 	q.has_period = 0;
 	q.ngroup_by = 0;
 	assert_int_equal(policy_check(fed, &q, rf, &d), 0);
 	assert_int_equal(d.include_restricted, 1);
 	assert_int_equal(policy_check(node, &q, rn, &d), CL_EDENIED);
 	snprintf(want, sizeof(want),
-		 "refused by %s roles: identity 'case-coordinator.lv-tukums-social-services' with "
-		 "OU 'user' holds no role",
+		 "refused by %s roles: identity 'lv-tukums-social-services' with OU 'node' holds "
+		 "no role",
 		 npath);
 	assert_string_equal(d.message, want);
-	q.requester_id = "case-coordinator.lv-liepaja-social-services";
+	/* The same node name with a user certificate holds no case coordinator role. */
+	q.requester_ou = "user";
+	assert_int_equal(policy_check(fed, &q, rf, &d), CL_EDENIED);
+	assert_string_equal(d.rule, "roles");
+	q.requester_ou = "node";
+	q.requester_id = "lv-liepaja-social-services";
 	assert_int_equal(policy_check(node, &q, rn, &d), 0);
 	assert_string_equal(d.rule, "case-history");
 
