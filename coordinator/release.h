@@ -84,7 +84,10 @@ void release_free(struct release *r);
 int release_charge(struct release *r, struct ledger *l, const char *requester, int64_t now,
 		   char *msg, size_t msgsz);
 
-/* Refunds the charge of release_charge (the query failed before release); no-op without one. */
+/*
+ * Refunds the charge of release_charge when the query failed before release_apply succeeded;
+ * a no-op without a charge or once numbers were released.
+ */
 int release_refund(struct release *r, struct ledger *l);
 
 /*

@@ -362,13 +362,18 @@ static int party_rows_send(struct party_rows *b, int last)
 	return rc;
 }
 
-int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t *values)
+/* Buffers one row; values NULL: zeros, for party_rows_add_cells to overwrite. */
+static int party_rows_push(struct party_rows *b, const char *const *keys, const int64_t *values)
 {
 	Caselink__V1__Row *row;
 	size_t i = 0, k, v;
 	int rc;
 
-	if (!b || (b->nkeys && !keys) || (b->nvalues && !values))
+	static const int64_t zeros[PARTY_MAX_COLS];
+
+	if (!values)
+		values = zeros;
+	if (!b || (b->nkeys && !keys))
 		return CL_EINVAL;
 	if (b->n == PARTY_ROWS_PER_CHUNK) {
 		rc = party_rows_send(b, 0);
@@ -399,6 +404,32 @@ int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t 
 	row->n_values = b->nvalues;
 	row->values = b->value_ptrs[i];
 	b->n++;
+	return CL_OK;
+}
+
+int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t *values)
+{
+	if (!b || (b->nkeys && !keys) || (b->nvalues && !values))
+		return CL_EINVAL;
+	return party_rows_push(b, keys, values);
+}
+
+int party_rows_add_cells(struct party_rows *b, const char *const *keys,
+			 const Caselink__V1__Value *values)
+{
+	size_t v, i;
+	int rc;
+
+	if (!b || (b->nvalues && !values))
+		return CL_EINVAL;
+	rc = party_rows_push(b, keys, NULL);
+	if (rc != CL_OK)
+		return rc;
+	i = b->n - 1;
+	for (v = 0; v < b->nvalues; v++) {
+		b->values[i][v] = values[v];
+		b->value_ptrs[i][v] = &b->values[i][v];
+	}
 	return CL_OK;
 }
 

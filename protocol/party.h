@@ -102,6 +102,13 @@ int party_rows_new(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 /* Adds one row (keys copied); sends a chunk whenever PARTY_ROWS_PER_CHUNK are buffered. */
 int party_rows_add(struct party_rows *b, const char *const *keys, const int64_t *values);
 
+/*
+ * Adds one row whose values are given as Value messages (copied: a count or a real, or
+ * suppressed with no value, and its noise scale), for answers under disclosure control.
+ */
+int party_rows_add_cells(struct party_rows *b, const char *const *keys,
+			 const Caselink__V1__Value *values);
+
 /* Sends what is buffered as the final chunk (last = true), even when empty. */
 int party_rows_finish(struct party_rows *b);
 

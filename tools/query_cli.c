@@ -43,7 +43,17 @@ struct query_answer {
 	unsigned asked, answered;
 	size_t nfailed;
 	struct query_failure *failed;
+	/* Disclosure control the coordinator released the answer under (Coverage.disclosure). */
+	int have_disclosure, noisy, noise_col;
+	long long threshold, rounding;
+	char mechanism[32], budget_period[32], definitions[64];
+	double epsilon, noise_scale, budget, remaining;
+	unsigned suppressed_cells, suppressed_derived;
+	size_t nsuppressed; /* cells marked suppressed in the rows */
 };
+
+/* How every format marks a withheld cell (JSON: {"value": null, "suppressed": true}). */
+#define QUERY_SUPPRESSED "suppressed"
 
 static void query_usage(void)
 {
@@ -66,10 +76,12 @@ static int query_columns(struct query_answer *a, const Caselink__V1__RowBatch *b
 {
 	size_t k, n = b->n_key_columns + b->n_value_columns;
 
-	if (n == 0 || n > QUERY_MAX_COLS)
+	if (n == 0 || n + 1 > QUERY_MAX_COLS)
 		return 1;
 	if (a->ncols)
-		return a->ncols == n && a->nvalue_cols == b->n_value_columns ? 0 : 1;
+		return a->ncols == n + (size_t)a->noise_col && a->nvalue_cols == b->n_value_columns
+			   ? 0
+			   : 1;
 	for (k = 0; k < n; k++) {
 		const char *name = k < b->n_key_columns ? b->key_columns[k]
 							: b->value_columns[k - b->n_key_columns];
@@ -81,6 +93,15 @@ static int query_columns(struct query_answer *a, const Caselink__V1__RowBatch *b
 	}
 	a->ncols = n;
 	a->nvalue_cols = b->n_value_columns;
+	if (a->noisy && b->n_value_columns) {
+		/* Under DP every row states the noise scale of its value. */
+		a->noise_col = 1;
+		a->cols[n] = strdup("noise_scale");
+		if (!a->cols[n])
+			return 1;
+		a->numeric[n] = 1;
+		a->ncols = n + 1;
+	}
 	return 0;
 }
 
@@ -89,9 +110,12 @@ static char *query_value_text(const Caselink__V1__Value *v)
 	char buf[64];
 
 	if (v->suppressed)
-		snprintf(buf, sizeof(buf), "suppressed");
+		snprintf(buf, sizeof(buf), QUERY_SUPPRESSED);
 	else if (v->value_case == CASELINK__V1__VALUE__VALUE_COUNT)
 		snprintf(buf, sizeof(buf), "%lld", (long long)v->count);
+	else if (v->value_case == CASELINK__V1__VALUE__VALUE_REAL &&
+		 v->real == (long long)v->real && v->real > -1e15 && v->real < 1e15)
+		snprintf(buf, sizeof(buf), "%lld", (long long)v->real); /* a median in seconds */
 	else if (v->value_case == CASELINK__V1__VALUE__VALUE_REAL)
 		snprintf(buf, sizeof(buf), "%.6f", v->real);
 	else
@@ -130,6 +154,25 @@ static int query_on_message(const uint8_t *msg, size_t len, void *user)
 				 c->failed[i]->reason);
 		}
 		a->nfailed = c->n_failed;
+		if (c->disclosure) {
+			const Caselink__V1__Disclosure *d = c->disclosure;
+
+			a->have_disclosure = 1;
+			a->threshold = d->threshold;
+			a->rounding = d->rounding;
+			snprintf(a->mechanism, sizeof(a->mechanism), "%s", d->mechanism);
+			snprintf(a->budget_period, sizeof(a->budget_period), "%s",
+				 d->budget_period);
+			snprintf(a->definitions, sizeof(a->definitions), "%s",
+				 d->definitions_version);
+			a->epsilon = d->epsilon;
+			a->noise_scale = d->noise_scale;
+			a->budget = d->budget;
+			a->remaining = d->budget_remaining;
+			a->suppressed_cells = d->suppressed_cells;
+			a->suppressed_derived = d->suppressed_derived;
+			a->noisy = strcmp(d->mechanism, "none") && d->mechanism[0];
+		}
 	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS) {
 		Caselink__V1__RowBatch *b = r->rows;
 
@@ -141,6 +184,7 @@ static int query_on_message(const uint8_t *msg, size_t len, void *user)
 			Caselink__V1__Row *row = b->rows[i];
 			size_t nk = a->ncols - a->nvalue_cols;
 
+			nk = a->ncols - a->nvalue_cols - (size_t)a->noise_col;
 			if (row->n_keys != nk || row->n_values != a->nvalue_cols ||
 			    a->nrows >= QUERY_MAX_ROWS) {
 				rc = 1;
@@ -158,9 +202,21 @@ static int query_on_message(const uint8_t *msg, size_t len, void *user)
 				a->cap = cap;
 			}
 			for (k = 0; k < a->ncols; k++) {
-				char *t = k < nk ? strdup(row->keys[k])
-						 : query_value_text(row->values[k - nk]);
+				char *t, ns[32];
 
+				if (k < nk) {
+					t = strdup(row->keys[k]);
+				} else if (k - nk < a->nvalue_cols) {
+					t = query_value_text(row->values[k - nk]);
+					a->nsuppressed += row->values[k - nk]->suppressed ? 1 : 0;
+				} else {
+					/* noise_scale: that of the row's (last) value */
+					const Caselink__V1__Value *v =
+					    row->values[a->nvalue_cols - 1];
+
+					snprintf(ns, sizeof(ns), "%g", v->noise_scale);
+					t = strdup(v->suppressed ? "" : ns);
+				}
 				a->cells[a->nrows * a->ncols + k] = t;
 				if (!t)
 					rc = 1;
@@ -187,6 +243,32 @@ static void query_answer_free(struct query_answer *a)
 		free(a->cols[i]);
 	free(a->cells);
 	free(a->failed);
+}
+
+/* The definitions and disclosure settings every output states (table, CSV comments). */
+static void query_print_release(FILE *f, const char *prefix, const struct query_answer *a)
+{
+	char rounding[32] = "none";
+
+	if (!a->have_disclosure) {
+		fprintf(f, "%sdisclosure: not stated by the coordinator\n", prefix);
+		return;
+	}
+	fprintf(f, "%sdefinitions: %s\n", prefix, a->definitions);
+	if (a->rounding > 1)
+		snprintf(rounding, sizeof(rounding), "to multiples of %lld", a->rounding);
+	fprintf(f,
+		"%sdisclosure: threshold %lld, rounding %s; suppressed: %u counts, %u derived "
+		"values (marked \"" QUERY_SUPPRESSED "\")\n",
+		prefix, a->threshold, rounding, a->suppressed_cells, a->suppressed_derived);
+	if (a->noisy)
+		fprintf(f,
+			"%snoise: %s, scale %g per count (epsilon %g charged; %g of %g left in "
+			"budget period %s)\n",
+			prefix, a->mechanism, a->noise_scale, a->epsilon, a->remaining, a->budget,
+			a->budget_period);
+	else
+		fprintf(f, "%snoise: none\n", prefix);
 }
 
 static void query_print_coverage(FILE *f, const char *prefix, const struct query_answer *a)
@@ -228,7 +310,9 @@ static void query_print_table(const struct query_answer *a, const char *measure,
 	size_t w[QUERY_MAX_COLS], i, k, last = a->ncols - 1;
 	int64_t total = 0;
 
-	printf("%s, period [%s, %s)\n\n", measure, from, to);
+	printf("%s, period [%s, %s)\n", measure, from, to);
+	query_print_release(stdout, "", a);
+	printf("\n");
 	for (k = 0; k < a->ncols; k++) {
 		w[k] = query_width(a->cols[k]);
 		for (i = 0; i < a->nrows; i++) {
@@ -246,8 +330,11 @@ static void query_print_table(const struct query_answer *a, const char *measure,
 		if (a->nvalue_cols == 1)
 			total += strtoll(a->cells[i * a->ncols + last], NULL, 10);
 	}
-	/* One count column (incident_events): its total. Linked measures carry their own. */
-	if (a->nvalue_cols == 1 && a->ncols > 1) {
+	/*
+	 * One count column (incident_events): its total, only when every cell is exact and
+	 * published. Linked measures carry their own.
+	 */
+	if (a->nvalue_cols == 1 && a->ncols > 1 && !a->nsuppressed && !a->noisy) {
 		char t[32];
 
 		snprintf(t, sizeof(t), "%lld", (long long)total);
@@ -283,6 +370,7 @@ static void query_print_csv(const struct query_answer *a, const char *measure, c
 	size_t i, k;
 
 	printf("# %s, period [%s, %s)\n", measure, from, to);
+	query_print_release(stdout, "# ", a);
 	query_print_coverage(stdout, "# ", a);
 	for (k = 0; k < a->ncols; k++) {
 		query_csv_field(a->cols[k]);
@@ -301,6 +389,14 @@ static json_t *query_json_cell(const char *s, int numeric)
 	char *end = NULL;
 	long long v;
 
+	if (numeric && !strcmp(s, QUERY_SUPPRESSED))
+		return json_pack("{s:n, s:b}", "value", "suppressed", 1);
+	if (numeric && *s && strchr(s, '.')) {
+		double x = strtod(s, &end);
+
+		if (end && !*end)
+			return json_real(x);
+	}
 	if (numeric && *s) {
 		v = strtoll(s, &end, 10);
 		if (end && !*end)
@@ -335,6 +431,19 @@ static int query_print_json(const struct query_answer *a, const char *measure, c
 	for (i = 0; i < a->nfailed; i++)
 		json_array_append_new(failed, json_pack("{s:s, s:s}", "node", a->failed[i].node,
 							"reason", a->failed[i].reason));
+	json_object_set_new(root, "definitions_version",
+			    a->have_disclosure ? json_string(a->definitions) : json_null());
+	if (a->have_disclosure)
+		json_object_set_new(
+		    root, "disclosure",
+		    json_pack("{s:I, s:I, s:s, s:f, s:f, s:s, s:f, s:f, s:I, s:I, s:s}",
+			      "threshold", (json_int_t)a->threshold, "rounding",
+			      (json_int_t)a->rounding, "mechanism", a->mechanism, "epsilon",
+			      a->epsilon, "noise_scale", a->noise_scale, "budget_period",
+			      a->budget_period, "budget", a->budget, "budget_remaining",
+			      a->remaining, "suppressed_cells", (json_int_t)a->suppressed_cells,
+			      "suppressed_derived", (json_int_t)a->suppressed_derived,
+			      "suppressed_marker", "{\"value\": null, \"suppressed\": true}"));
 	json_object_set_new(cov, "nodes_asked", json_integer(a->asked));
 	json_object_set_new(cov, "nodes_answered", json_integer(a->answered));
 	json_object_set_new(cov, "failed", failed);
