@@ -15,6 +15,7 @@ static const struct caselink_cmd caselink_cmds[] = {
     {"linkage-eval", linkage_eval_main, "measure linkage quality on FEBRL4 or a synth federation"},
     {"pki", pki_main, "federation CA: init-ca, issue, revoke certificates"},
     {"query", query_main, "ask the coordinator for a measure (table, CSV or JSON)"},
+    {"report", report_main, "write the HTML monitoring report of M1-M6 (--html FILE)"},
     {"status", status_main, "ask a node, the coordinator or the keyholder for its status"},
     {"synth", synth_main, "generate a synthetic federation and its ground truth"},
     {"truth", truth_main, "compute the expected measures M1-M8 of a federation"},

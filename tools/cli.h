@@ -26,4 +26,7 @@ int query_main(int argc, char **argv);
 /* caselink status: a party's Status RPC, exit 0 when ready (tools/status_cli.c). */
 int status_main(int argc, char **argv);
 
+/* caselink report: the HTML monitoring report of M1-M6 (tools/report.c). */
+int report_main(int argc, char **argv);
+
 #endif
