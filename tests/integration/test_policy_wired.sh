@@ -231,4 +231,5 @@ n=$(sql "$FED_WORK/nodes/$strict/audit.db" "SELECT count(*) FROM audit_log WHERE
 pass "refused questions never reached a node; $answers refused 'limited' by its own roles"
 
 fed_stop
+rm -rf "$work"
 echo "passed: $passed"
