@@ -280,14 +280,20 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 		rc = ca_unhex(ca_param(qr, "subject"), subject, &slen);
 		if (rc == CL_OK)
 			rc = cases_find_handle(in, (uint32_t)requester, subject, slen, &sidx);
-		if (rc != CL_OK) {
+		if (rc != CL_OK && !nodes[requester].answered) {
 			snprintf(why, whysz,
-				 "the subject is not among the requesting node's records "
-				 "with events in the period");
+				 "the requesting node did not answer: its record cannot be "
+				 "found");
 			rc = CL_ENOTFOUND;
 			goto out;
 		}
-		rc = cases_history(in, sidx, as_of_end, cp, ca_emit, a, &sum);
+		/* The node answered without the subject: its record has no event before the end
+		 * of the as-of date, so nothing links to it and the history is empty. */
+		memset(&sum, 0, sizeof(sum));
+		if (rc == CL_OK)
+			rc = cases_history(in, sidx, as_of_end, cp, ca_emit, a, &sum);
+		else
+			rc = CL_OK;
 	} else {
 		rc = cases_alerts(in, (uint32_t)requester, as_of_end, cp, ca_emit, a, &sum);
 	}

@@ -206,6 +206,11 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	    e.from >= e.to)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "window must be YYYY-MM-DD with from before to");
+	/* M7/M8: every record with any event counts as a holder (measures.md M8), so records
+	 * whose events all come after the as-of date are sent too; the coordinator's engine
+	 * discards events after the as-of date (coordinator/cases.h) */
+	if (cases)
+		e.to = cldate_days_from_civil(9999, 12, 31) * 86400;
 	/* A case measure this node asked itself (signed by it): the handles of its own records
 	 * are made from the request id, so that its CLI can find the subject and resolve alerts */
 	if (cases && who && who->id && who->role && !strcmp(who->role, "node") &&

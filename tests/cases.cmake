@@ -2,3 +2,6 @@
 # ground truth) and the federation end to end (tests/integration/test_cases.sh).
 caselink_test(test_cases SOURCES test_cases.c LIBS cl_cases cl_common TIMEOUT 120)
 add_dependencies(test_cases caselink)
+add_test(NAME integration_cases COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_cases.sh)
+set_tests_properties(integration_cases PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
+                     TIMEOUT 180 RUN_SERIAL TRUE)
