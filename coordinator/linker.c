@@ -23,6 +23,20 @@
 #define LK_HAS_ID    1u
 #define LK_HAS_DEMO  2u
 #define LK_HAS_BLOOM 4u
+#define LK_SEX_M     8u
+#define LK_SEX_F     16u
+
+/*
+ * Score tiers of candidate pairs (score = tier + Dice): the greedy step takes stronger evidence
+ * first, whatever the Dice. A pair with no birth-date evidence needs the weak threshold.
+ */
+#define LK_TIER_DEMO	   8.0f	 /* equal demo tokens: family name, birth date and sex */
+#define LK_TIER_DATE	   6.0f	 /* filter match, equal full birth dates */
+#define LK_TIER_GIVEN_DATE 4.0f	 /* equal given name and full birth date, a family name missing */
+#define LK_TIER_YEAR	   2.0f	 /* filter match, equal birth years (a date known by year only) */
+#define LK_TIER_NONE	   0.0f	 /* filter match, a birth date unknown at one side */
+#define LK_WEAK_MARGIN	   0.07	 /* weak threshold = threshold + this (at most 1) */
+#define LK_AMBIG_EPS	   0.05f /* candidates this close to a record's best are rivals */
 
 struct lk_rec {
 	uint32_t node, atype;
@@ -30,6 +44,11 @@ struct lk_rec {
 	uint32_t tok;	/* index of the record's id/demo tokens */
 	uint32_t bloom; /* index of its filter, LK_NONE without one */
 	uint8_t hlen, flags;
+};
+
+/* Derived tokens of a record, truncated to 64 bits (equality only; 0: absent). */
+struct lk_attr {
+	uint64_t year, date, given;
 };
 
 struct lk_pair {
@@ -44,19 +63,22 @@ struct linker {
 	unsigned char *handles;
 	size_t hlen, hcap;
 	unsigned char *ids, *demos; /* LINKER_TOKEN_LEN per record (zero when absent) */
+	struct lk_attr *attrs;	    /* per record, allocated at the first linker_set_attrs */
 	uint64_t *blooms;	    /* LK_WORDS per filter */
 	uint32_t *bowner;	    /* record of each filter */
 	size_t nb, bcap;
 	uint32_t maxnode;
-	double threshold;
+	double threshold, weak;
 	int mode;
 	unsigned lsh_tables, lsh_bits;
 	uint64_t seed;
 	int ran;
 	/* results */
 	uint32_t *parent, *cluster;
-	uint64_t *mask; /* per root: the nodes in the cluster, mwords words */
-	uint32_t *cid;	/* per root: a record holding an id token, LK_NONE when none */
+	uint64_t *mask;	       /* per root: the nodes in the cluster, mwords words */
+	uint32_t *cid;	       /* per root: a record holding an id token, LK_NONE when none */
+	struct lk_attr *cattr; /* per root: the cluster's known year, date, given (0: none) */
+	uint8_t *csex;	       /* per root: LK_SEX_M / LK_SEX_F of the cluster, 0 when none */
 	size_t mwords;
 	uint64_t stat[LINKER_STAT_MAX];
 };
@@ -222,6 +244,7 @@ int linker_new(struct linker **out)
 	if (!l)
 		return CL_ENOMEM;
 	l->threshold = LINKER_DEFAULT_THRESHOLD;
+	l->weak = -1.0; /* threshold + LK_WEAK_MARGIN */
 	l->mode = LINKER_BLOCK_AUTO;
 	l->seed = 0x9e3779b97f4a7c15ull;
 	*out = l;
@@ -238,6 +261,11 @@ void linker_free(struct linker *l)
 		OPENSSL_cleanse(l->demos, l->cap * LINKER_TOKEN_LEN);
 	if (l->blooms)
 		OPENSSL_cleanse(l->blooms, l->bcap * LK_WORDS * sizeof(uint64_t));
+	if (l->attrs)
+		OPENSSL_cleanse(l->attrs, l->cap * sizeof(*l->attrs));
+	free(l->attrs);
+	free(l->cattr);
+	free(l->csex);
 	free(l->recs);
 	free(l->handles);
 	free(l->ids);
@@ -256,6 +284,48 @@ int linker_set_threshold(struct linker *l, double threshold)
 	if (!l || !(threshold > 0.0 && threshold <= 1.0))
 		return CL_EINVAL;
 	l->threshold = threshold;
+	return 0;
+}
+
+int linker_set_weak_threshold(struct linker *l, double weak)
+{
+	if (!l || !(weak > 0.0 && weak <= 2.0))
+		return CL_EINVAL;
+	l->weak = weak;
+	return 0;
+}
+
+static uint64_t lk_tok64(const unsigned char *t)
+{
+	uint64_t v = 0;
+
+	if (!t)
+		return 0;
+	memcpy(&v, t, sizeof(v));
+	return v ? v : 1;
+}
+
+int linker_set_attrs(struct linker *l, size_t i, int sex, const unsigned char *year_token,
+		     const unsigned char *date_token, const unsigned char *given_token)
+{
+	struct lk_rec *r;
+
+	if (!l || l->ran || i >= l->n)
+		return CL_EINVAL;
+	if (!l->attrs) {
+		l->attrs = calloc(l->cap, sizeof(*l->attrs));
+		if (!l->attrs)
+			return CL_ENOMEM;
+	}
+	r = &l->recs[i];
+	r->flags &= (uint8_t) ~(LK_SEX_M | LK_SEX_F);
+	if (sex == 'M')
+		r->flags |= LK_SEX_M;
+	else if (sex == 'F')
+		r->flags |= LK_SEX_F;
+	l->attrs[i].year = lk_tok64(year_token);
+	l->attrs[i].date = lk_tok64(date_token);
+	l->attrs[i].given = lk_tok64(given_token);
 	return 0;
 }
 
@@ -304,6 +374,16 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 			goto out;
 		}
 		l->demos = p;
+		if (l->attrs) {
+			struct lk_attr *na = realloc(l->attrs, cap * sizeof(*na));
+
+			if (!na) {
+				rc = CL_ENOMEM;
+				goto out;
+			}
+			memset(na + l->cap, 0, (cap - l->cap) * sizeof(*na));
+			l->attrs = na;
+		}
 		l->cap = cap;
 	}
 	need = l->hlen + handle_len;
@@ -389,7 +469,49 @@ static uint32_t lk_unite(struct linker *l, uint32_t a, uint32_t b)
 		l->mask[a * l->mwords + k] |= l->mask[b * l->mwords + k];
 	if (l->cid[a] == LK_NONE)
 		l->cid[a] = l->cid[b];
+	if (!l->cattr[a].year)
+		l->cattr[a].year = l->cattr[b].year;
+	if (!l->cattr[a].date)
+		l->cattr[a].date = l->cattr[b].date;
+	if (!l->cattr[a].given)
+		l->cattr[a].given = l->cattr[b].given;
+	if (!l->csex[a])
+		l->csex[a] = l->csex[b];
 	return a;
+}
+
+/*
+ * Whether roots a and b may hold one person: no two different sexes, birth years or full birth
+ * dates (the transitive-closure guard: a record without a date cannot chain two persons whose
+ * dates differ).
+ */
+static int lk_compatible(const struct linker *l, uint32_t a, uint32_t b)
+{
+	const struct lk_attr *x = &l->cattr[a], *y = &l->cattr[b];
+
+	if (l->csex[a] && l->csex[b] && l->csex[a] != l->csex[b])
+		return 0;
+	if (x->year && y->year && x->year != y->year)
+		return 0;
+	if (x->date && y->date && x->date != y->date)
+		return 0;
+	return 1;
+}
+
+/* The score tier of a filter pair of records a and b (compatible), by their date evidence. */
+static float lk_tier(const struct linker *l, uint32_t a, uint32_t b)
+{
+	const struct lk_attr *x, *y;
+
+	if (!l->attrs)
+		return LK_TIER_DATE; /* no derived tokens: one tier, as before */
+	x = &l->attrs[a];
+	y = &l->attrs[b];
+	if (x->date && y->date)
+		return LK_TIER_DATE;
+	if (x->year && y->year)
+		return LK_TIER_YEAR;
+	return LK_TIER_NONE;
 }
 
 static const unsigned char *lk_id(const struct linker *l, uint32_t i)
@@ -558,7 +680,7 @@ static int lk_exact_demos(struct linker *l, const uint32_t *root0, const uint16_
 			for (y = x + 1; y < hi; y++) {
 				uint32_t a = members[x], b = members[y];
 				const struct lk_rec *ra = &l->recs[a], *rb = &l->recs[b];
-				float score = 1.0f;
+				float score = LK_TIER_DEMO;
 
 				if (ra->node == rb->node || root0[a] == root0[b])
 					continue;
@@ -588,6 +710,94 @@ out:
 	free(gstart);
 	free(members);
 	free(ambig);
+	return rc;
+}
+
+/*
+ * Pushes a filter pair scoring dice (at or above the threshold) with its tier, unless the two
+ * clusters conflict (sex, year, date) or the pair has no date evidence and scores below the weak
+ * threshold.
+ */
+static int lk_push_fuzzy(struct linker *l, const uint32_t *root0, struct lk_pairs *pairs,
+			 uint32_t a, uint32_t b, double dice)
+{
+	float tier;
+
+	if (!lk_compatible(l, root0[a], root0[b])) {
+		l->stat[LINKER_STAT_ATTR_VETOED]++;
+		return 0;
+	}
+	tier = lk_tier(l, a, b);
+	if (tier == LK_TIER_NONE && dice < l->weak)
+		return 0;
+	return lk_pairs_push(pairs, a, b, tier + (float)dice, 0);
+}
+
+static int lk_cmp_u64pair(const void *x, const void *y)
+{
+	const uint64_t *a = x, *b = y;
+
+	return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/*
+ * Equal given name and full birth date where one record has no demo token although it has a
+ * date (its family name is missing): candidates of tier LK_TIER_GIVEN_DATE. Groups larger than
+ * LK_DEMO_GROUP_MAX are skipped.
+ */
+static int lk_given_date(struct linker *l, const uint32_t *root0, lk_andpop_fn andpop,
+			 struct lk_pairs *pairs)
+{
+	uint64_t(*keys)[2] = NULL;
+	size_t n = 0, i, lo, hi, x, y;
+	int rc = 0;
+
+	if (!l->attrs)
+		return 0;
+	keys = malloc((l->n ? l->n : 1) * sizeof(*keys));
+	if (!keys)
+		return CL_ENOMEM;
+	for (i = 0; i < l->n; i++)
+		if (l->attrs[i].given && l->attrs[i].date) {
+			keys[n][0] = l->attrs[i].given ^ (l->attrs[i].date * 0x9e3779b97f4a7c15ull);
+			keys[n++][1] = i;
+		}
+	qsort(keys, n, sizeof(*keys), lk_cmp_u64pair);
+	for (lo = 0; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && keys[hi][0] == keys[lo][0]; hi++)
+			;
+		if (hi - lo < 2 || hi - lo > LK_DEMO_GROUP_MAX)
+			continue;
+		for (x = lo; x < hi; x++)
+			for (y = x + 1; y < hi; y++) {
+				uint32_t a = (uint32_t)keys[x][1], b = (uint32_t)keys[y][1];
+				const struct lk_rec *ra = &l->recs[a], *rb = &l->recs[b];
+				float dice = 0.0f;
+
+				if (ra->node == rb->node || root0[a] == root0[b] ||
+				    ((ra->flags & LK_HAS_DEMO) && (rb->flags & LK_HAS_DEMO)))
+					continue;
+				if (!lk_compatible(l, root0[a], root0[b])) {
+					l->stat[LINKER_STAT_ATTR_VETOED]++;
+					continue;
+				}
+				if (ra->bloom != LK_NONE && rb->bloom != LK_NONE) {
+					const uint64_t *wa =
+					    l->blooms + (size_t)ra->bloom * LK_WORDS;
+					const uint64_t *wb =
+					    l->blooms + (size_t)rb->bloom * LK_WORDS;
+					unsigned pa = lk_popcount(wa), pb = lk_popcount(wb);
+
+					if (pa + pb)
+						dice = (float)(2.0 * andpop(wa, wb) / (pa + pb));
+				}
+				rc = lk_pairs_push(pairs, a, b, LK_TIER_GIVEN_DATE + dice, 0);
+				if (rc)
+					goto out;
+			}
+	}
+out:
+	free(keys);
 	return rc;
 }
 
@@ -652,8 +862,8 @@ static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t 
 
 				if (root0[ra] == root0[rb])
 					continue;
-				rc = lk_pairs_push(pairs, ra, rb,
-						   (float)(2.0 * hitc[c] / (pc[i] + pc[j])), 0);
+				rc = lk_push_fuzzy(l, root0, pairs, ra, rb,
+						   2.0 * hitc[c] / (pc[i] + pc[j]));
 				if (rc)
 					goto out;
 			}
@@ -813,8 +1023,8 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 					l->stat[LINKER_STAT_COMPARISONS]++;
 					if (c < cmin[pc[fa] + pc[fb]])
 						continue;
-					rc = lk_pairs_push(pairs, ra, rb,
-							   (float)(2.0 * c / (pc[fa] + pc[fb])), 0);
+					rc = lk_push_fuzzy(l, root0, pairs, ra, rb,
+							   2.0 * c / (pc[fa] + pc[fb]));
 					if (rc)
 						goto out;
 				}
@@ -844,32 +1054,129 @@ static int lk_cmp_pair(const void *x, const void *y)
 	return a->b < b->b ? -1 : a->b > b->b;
 }
 
-/* Greedy merging by descending score under the one-record-per-node and id constraints. */
-static void lk_greedy(struct linker *l, struct lk_pairs *pairs)
+/* Whether roots a and b (a != b) may merge: no common node, no two ids, compatible attributes. */
+static int lk_mergeable(const struct linker *l, uint32_t a, uint32_t b)
 {
-	size_t p, k;
+	size_t k;
+
+	for (k = 0; k < l->mwords; k++)
+		if (l->mask[a * l->mwords + k] & l->mask[b * l->mwords + k])
+			return 0;
+	if (l->cid[a] != LK_NONE && l->cid[b] != LK_NONE &&
+	    memcmp(lk_id(l, l->cid[a]), lk_id(l, l->cid[b]), LINKER_TOKEN_LEN) != 0)
+		return 0;
+	return lk_compatible(l, a, b);
+}
+
+/* Whether records a and b both have filters that score below the threshold. */
+static int lk_dissimilar(const struct linker *l, uint32_t a, uint32_t b, const uint16_t *cmin,
+			 lk_andpop_fn andpop)
+{
+	const uint64_t *wa, *wb;
+
+	if (l->recs[a].bloom == LK_NONE || l->recs[b].bloom == LK_NONE)
+		return 0;
+	wa = l->blooms + (size_t)l->recs[a].bloom * LK_WORDS;
+	wb = l->blooms + (size_t)l->recs[b].bloom * LK_WORDS;
+	return andpop(wa, wb) < cmin[lk_popcount(wa) + lk_popcount(wb)];
+}
+
+/*
+ * Weak pairs (tiers below LK_TIER_DATE: no family name, or a birth date known by year only or
+ * unknown) are taken only for a record whose candidate clusters within LK_AMBIG_EPS of its best
+ * one could all be one person (mergeable, and the candidate records' filters alike): a record
+ * "anna ozola, date unknown" next to two different persons of that name links to neither.
+ * Marks such records in amb; clusters as after the strong pairs.
+ */
+static int lk_weak_ambiguity(struct linker *l, const struct lk_pairs *pairs, size_t p0,
+			     const uint16_t *cmin, lk_andpop_fn andpop, unsigned char *amb)
+{
+	float *best = NULL;
+	uint32_t *broot = NULL, *brec = NULL;
+	size_t p;
+	int rc = 0;
+
+	best = malloc((l->n ? l->n : 1) * sizeof(*best));
+	broot = malloc((l->n ? l->n : 1) * sizeof(*broot));
+	brec = malloc((l->n ? l->n : 1) * sizeof(*brec));
+	if (!best || !broot || !brec) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (p = 0; p < l->n; p++)
+		broot[p] = LK_NONE;
+	for (p = p0; p < pairs->n; p++) {
+		uint32_t e[2] = {pairs->v[p].a, pairs->v[p].b};
+		uint32_t r[2] = {lk_find(l->parent, e[0]), lk_find(l->parent, e[1])};
+		int s;
+
+		if (r[0] == r[1] || !lk_mergeable(l, r[0], r[1]))
+			continue;
+		for (s = 0; s < 2; s++) {
+			uint32_t x = e[s], c = r[1 - s];
+
+			if (broot[x] == LK_NONE) {
+				broot[x] = c; /* pairs are in descending order: the best */
+				brec[x] = e[1 - s];
+				best[x] = pairs->v[p].score;
+			} else if (c != broot[x] && pairs->v[p].score >= best[x] - LK_AMBIG_EPS &&
+				   (!lk_mergeable(l, c, broot[x]) ||
+				    lk_dissimilar(l, brec[x], e[1 - s], cmin, andpop))) {
+				amb[x] = 1;
+			}
+		}
+	}
+out:
+	free(best);
+	free(broot);
+	free(brec);
+	return rc;
+}
+
+/*
+ * Greedy merging by descending score under the one-record-per-node, id and attribute
+ * constraints; weak pairs after every strong one, and not for ambiguous records.
+ */
+static int lk_greedy(struct linker *l, struct lk_pairs *pairs, const uint16_t *cmin,
+		     lk_andpop_fn andpop)
+{
+	unsigned char *amb = NULL;
+	size_t p;
+	int rc = 0;
 
 	if (pairs->n)
 		qsort(pairs->v, pairs->n, sizeof(*pairs->v), lk_cmp_pair);
 	for (p = 0; p < pairs->n; p++) {
-		uint32_t a = lk_find(l->parent, pairs->v[p].a),
-			 b = lk_find(l->parent, pairs->v[p].b);
-		int clash = 0;
+		uint32_t a, b;
 
+		if (l->attrs && !amb && pairs->v[p].score < LK_TIER_DATE) {
+			amb = calloc(l->n ? l->n : 1, 1);
+			if (!amb) {
+				rc = CL_ENOMEM;
+				goto out;
+			}
+			rc = lk_weak_ambiguity(l, pairs, p, cmin, andpop, amb);
+			if (rc)
+				goto out;
+		}
+		if (amb && (amb[pairs->v[p].a] || amb[pairs->v[p].b])) {
+			l->stat[LINKER_STAT_AMBIGUOUS]++;
+			continue;
+		}
+		a = lk_find(l->parent, pairs->v[p].a);
+		b = lk_find(l->parent, pairs->v[p].b);
 		if (a == b)
 			continue;
-		for (k = 0; k < l->mwords && !clash; k++)
-			clash = (l->mask[a * l->mwords + k] & l->mask[b * l->mwords + k]) != 0;
-		if (!clash && l->cid[a] != LK_NONE && l->cid[b] != LK_NONE)
-			clash =
-			    memcmp(lk_id(l, l->cid[a]), lk_id(l, l->cid[b]), LINKER_TOKEN_LEN) != 0;
-		if (clash) {
+		if (!lk_mergeable(l, a, b)) {
 			l->stat[LINKER_STAT_FUZZY_REFUSED]++;
 			continue;
 		}
 		lk_unite(l, a, b);
 		l->stat[pairs->v[p].demo ? LINKER_STAT_DEMO_LINKS : LINKER_STAT_FUZZY_LINKS]++;
 	}
+out:
+	free(amb);
+	return rc;
 }
 
 int linker_run(struct linker *l)
@@ -895,24 +1202,34 @@ int linker_run(struct linker *l)
 	l->cid = malloc((n ? n : 1) * sizeof(*l->cid));
 	l->mask = calloc((n ? n : 1) * l->mwords, sizeof(*l->mask));
 	root0 = malloc((n ? n : 1) * sizeof(*root0));
-	if (!l->parent || !l->cluster || !l->cid || !l->mask || !root0) {
+	l->cattr = calloc(n ? n : 1, sizeof(*l->cattr));
+	l->csex = calloc(n ? n : 1, 1);
+	if (!l->parent || !l->cluster || !l->cid || !l->mask || !root0 || !l->cattr || !l->csex) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		l->parent[i] = (uint32_t)i;
 		l->cid[i] = (l->recs[i].flags & LK_HAS_ID) ? (uint32_t)i : LK_NONE;
+		if (l->attrs)
+			l->cattr[i] = l->attrs[i];
+		l->csex[i] = l->recs[i].flags & (LK_SEX_M | LK_SEX_F);
 		l->mask[i * l->mwords + l->recs[i].node / 64] |= (uint64_t)1
 								 << (l->recs[i].node % 64);
 	}
 	lk_kernels(&scan, &andpop);
 	lk_cmin(l->threshold, cmin);
+	if (!(l->weak > 0.0))
+		l->weak = l->threshold + LK_WEAK_MARGIN > 1.0 ? 1.0 : l->threshold + LK_WEAK_MARGIN;
 	rc = lk_exact_ids(l);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
 		root0[i] = lk_find(l->parent, (uint32_t)i);
 	rc = lk_exact_demos(l, root0, cmin, andpop, &pairs);
+	if (rc)
+		goto out;
+	rc = lk_given_date(l, root0, andpop, &pairs);
 	if (rc)
 		goto out;
 	ndemo = pairs.n;
@@ -930,7 +1247,9 @@ int linker_run(struct linker *l)
 	if (rc)
 		goto out;
 	l->stat[LINKER_STAT_CANDIDATES] = pairs.n - ndemo;
-	lk_greedy(l, &pairs);
+	rc = lk_greedy(l, &pairs, cmin, andpop);
+	if (rc)
+		goto out;
 
 	/* dense cluster ids in order of first record */
 	for (i = 0; i < n; i++)

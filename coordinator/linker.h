@@ -45,7 +45,9 @@
 #define LINKER_STAT_LSH_TABLES	  8  /* LSH tables used (0: all pairs compared) */
 #define LINKER_STAT_LSH_BITS	  9  /* bits sampled per LSH table */
 #define LINKER_STAT_DEMO_VETOED	  10 /* demo pairs refused: both filters below the threshold */
-#define LINKER_STAT_MAX		  11
+#define LINKER_STAT_ATTR_VETOED	  11 /* pairs refused: sex, birth year or birth date differ */
+#define LINKER_STAT_AMBIGUOUS	  12 /* weak pairs refused: a record between two persons */
+#define LINKER_STAT_MAX		  13
 
 struct linker;
 
@@ -57,6 +59,24 @@ void linker_free(struct linker *l);
 
 /* Sets the Dice threshold of the fuzzy step, in (0, 1]. */
 int linker_set_threshold(struct linker *l, double threshold);
+
+/*
+ * Sets the weak threshold, in (0, 1]: the Dice a filter pair needs when one record's birth date
+ * is unknown (no year token at one side); default the threshold + 0.07, at most 1. Applies only
+ * to records given linker_set_attrs.
+ */
+int linker_set_weak_threshold(struct linker *l, double weak);
+
+/*
+ * Sets record i's (before linker_run) sex ('M' or 'F'; anything else is unknown) and its
+ * optional derived tokens (protocol/encode.h ENC_DERIVED_*): birth year, full birth date and
+ * given name. Two records, or clusters, with different sexes, years or full dates are never
+ * linked (not even through a third record without them); filter pairs are taken in tiers of
+ * evidence (equal full date, then equal given name and date where a family name is missing,
+ * then equal year, then no date at the weak threshold).
+ */
+int linker_set_attrs(struct linker *l, size_t i, int sex, const unsigned char *year_token,
+		     const unsigned char *date_token, const unsigned char *given_token);
 
 /*
  * Sets the blocking mode (LINKER_BLOCK_*); for LSH, tables and bits per table (0 for the

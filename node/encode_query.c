@@ -25,6 +25,7 @@ struct eq_rec {
 	Caselink__V1__TokenRecord rec;
 	uint8_t handle[NODE_TOKENS_HANDLE_LEN], id[ENC_TOKEN_LEN], demo[ENC_TOKEN_LEN];
 	uint8_t bloom[ENC_BLOOM_BYTES];
+	uint8_t year[ENC_TOKEN_LEN], date[ENC_TOKEN_LEN], given[ENC_TOKEN_LEN];
 	char sex[2];
 	Caselink__V1__EventRecord *evs;
 	Caselink__V1__EventRecord **evp;
@@ -179,11 +180,49 @@ static int eq_flush(struct eq *q, int last)
 	for (i = 0; i < q->nrec; i++) {
 		OPENSSL_cleanse(q->recs[i].id, sizeof(q->recs[i].id));
 		OPENSSL_cleanse(q->recs[i].demo, sizeof(q->recs[i].demo));
+		OPENSSL_cleanse(q->recs[i].year, sizeof(q->recs[i].year));
+		OPENSSL_cleanse(q->recs[i].date, sizeof(q->recs[i].date));
+		OPENSSL_cleanse(q->recs[i].given, sizeof(q->recs[i].given));
 	}
 	eq_arena_free(q);
 	q->sum.batches++;
 	q->nrec = 0;
 	q->bytes = 0;
+	return rc;
+}
+
+/*
+ * Writes the derived token of kind (encode.h) of text to out from the query's q-gram tokens;
+ * 1 when there is none (no such value, or a q-gram the cache lacks), 0 when written.
+ */
+static int eq_derived(struct eq *q, unsigned kind, const char *text, size_t len,
+		      uint8_t out[ENC_TOKEN_LEN])
+{
+	char g[ENC_DERIVED_QMAX][ENC_QGRAM_SLOT];
+	uint8_t tok[ENC_DERIVED_QMAX * ENC_TOKEN_LEN];
+	size_t n = 0, i, v;
+	unsigned f = 0;
+	int rc;
+
+	rc = enc_derived_qgrams(kind, text, len, g, ENC_DERIVED_QMAX, &n, &f);
+	if (rc == CL_ENOTFOUND || rc == CL_ELIMIT || rc == CL_EPARSE) {
+		rc = 1;
+		goto out;
+	}
+	for (i = 0; !rc && i < n; i++) {
+		rc = node_tokens_qmap_get(q->qmap, f, g[i], 0, 0, &v);
+		if (rc == 1) {
+			memcpy(tok + i * ENC_TOKEN_LEN, q->qtok + v * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
+			rc = 0;
+		} else if (rc == 0) {
+			rc = 1; /* not cached: no token */
+		}
+	}
+	if (!rc)
+		rc = enc_derived_token(kind, tok, n, out);
+out:
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(g, sizeof(g));
 	return rc;
 }
 
@@ -254,6 +293,39 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		r->rec.bloom.data = r->bloom;
 		r->rec.bloom.len = sizeof(r->bloom);
 	}
+	{
+		char digits[16] = "";
+		size_t glen = 0;
+		const char *given = (const char *)sqlite3_column_text(ps, 5);
+
+		if (given)
+			glen = (size_t)sqlite3_column_bytes(ps, 5);
+		if (q->person.birth_year && q->person.birth_month && q->person.birth_day)
+			snprintf(digits, sizeof(digits), "%04d%02d%02d", q->person.birth_year,
+				 q->person.birth_month, q->person.birth_day);
+		else if (q->person.birth_year)
+			snprintf(digits, sizeof(digits), "%04d", q->person.birth_year);
+		rc = eq_derived(q, ENC_DERIVED_YEAR, digits, strlen(digits), r->year);
+		if (rc == 0) {
+			r->rec.year_token.data = r->year;
+			r->rec.year_token.len = sizeof(r->year);
+		}
+		if (rc >= 0)
+			rc = eq_derived(q, ENC_DERIVED_DATE, digits, strlen(digits), r->date);
+		if (rc == 0) {
+			r->rec.date_token.data = r->date;
+			r->rec.date_token.len = sizeof(r->date);
+		}
+		if (rc >= 0)
+			rc = eq_derived(q, ENC_DERIVED_GIVEN, given, glen, r->given);
+		if (rc == 0) {
+			r->rec.given_token.data = r->given;
+			r->rec.given_token.len = sizeof(r->given);
+		}
+		OPENSSL_cleanse(digits, sizeof(digits));
+		if (rc < 0)
+			goto out;
+	}
 	r->sex[0] = q->person.sex[0];
 	r->sex[1] = '\0';
 	r->rec.sex = r->sex;
@@ -264,7 +336,7 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	r->rec.events = r->evp;
 	q->nrec++;
 	q->sum.records++;
-	q->bytes += 16 + 2 * ENC_TOKEN_LEN + ENC_BLOOM_BYTES + 32;
+	q->bytes += 16 + 5 * ENC_TOKEN_LEN + ENC_BLOOM_BYTES + 32;
 	rc = 0;
 out:
 	OPENSSL_cleanse(q->tok, q->person.nq * ENC_TOKEN_LEN);
@@ -449,6 +521,9 @@ out:
 			for (i = 0; i < NODE_ENCQ_BATCH; i++) {
 				OPENSSL_cleanse(q->recs[i].id, sizeof(q->recs[i].id));
 				OPENSSL_cleanse(q->recs[i].demo, sizeof(q->recs[i].demo));
+				OPENSSL_cleanse(q->recs[i].year, sizeof(q->recs[i].year));
+				OPENSSL_cleanse(q->recs[i].date, sizeof(q->recs[i].date));
+				OPENSSL_cleanse(q->recs[i].given, sizeof(q->recs[i].given));
 				free(q->recs[i].evs);
 				free(q->recs[i].evp);
 			}

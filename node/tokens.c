@@ -237,6 +237,11 @@ int node_tokens_inputs(sqlite3_stmt *st, int col, struct node_tokens_person *p)
 		rc = tk_field(p, ENC_FIELD_FAMILY, family, family_len);
 	if (!rc)
 		rc = tk_field(p, ENC_FIELD_BIRTH, digits, strlen(digits));
+	/* both names again under one tag, last (the swap-invariant filter; encode.h) */
+	if (!rc)
+		rc = tk_field(p, ENC_FIELD_NAME, given, given_len);
+	if (!rc)
+		rc = tk_field(p, ENC_FIELD_NAME, family, family_len);
 	OPENSSL_cleanse(date, sizeof(date));
 	OPENSSL_cleanse(digits, sizeof(digits));
 	if (rc)

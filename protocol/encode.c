@@ -193,7 +193,8 @@ static size_t enc_utf8_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max, size_t *count)
+static int enc_bigrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max,
+		       size_t *count, int distinct)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t pos = 0, prevlen = 1, n = 0, cur, j;
@@ -225,9 +226,11 @@ int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t 
 		memcpy(g, prev, prevlen);
 		memcpy(g + prevlen, c, cur);
 		g[prevlen + cur] = '\0';
-		for (j = 0; j < n; j++)
+		for (j = 0; distinct && j < n; j++)
 			if (!strcmp(out[j], g))
 				break;
+		if (!distinct)
+			j = n;
 		if (j == n) {
 			if (n == max) {
 				rc = CL_ELIMIT;
@@ -241,6 +244,78 @@ int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t 
 	}
 	*count = n;
 out:
+	return rc;
+}
+
+int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max, size_t *count)
+{
+	return enc_bigrams(text, len, out, max, count, 1);
+}
+
+int enc_qgram_seq(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max,
+		  size_t *count)
+{
+	return enc_bigrams(text, len, out, max, count, 0);
+}
+
+int enc_derived_qgrams(unsigned kind, const char *text, size_t len, char out[][ENC_QGRAM_SLOT],
+		       size_t max, size_t *count, unsigned *field)
+{
+	size_t n = 0;
+	unsigned f = ENC_FIELD_BIRTH;
+	int rc;
+
+	if (kind >= ENC_DERIVED_MAX || (!text && len) || !count || !field)
+		return CL_EINVAL;
+	if (len == 0)
+		return CL_ENOTFOUND;
+	if (kind == ENC_DERIVED_YEAR) {
+		if (len < 4)
+			return CL_ENOTFOUND;
+		rc = enc_qgram_seq(text, 4, out, max, &n);
+		if (rc)
+			return rc;
+		n--; /* without the end padding: the year is a prefix of the full date */
+	} else if (kind == ENC_DERIVED_DATE) {
+		if (len != 8)
+			return CL_ENOTFOUND;
+		rc = enc_qgram_seq(text, len, out, max, &n);
+		if (rc)
+			return rc;
+	} else {
+		f = ENC_FIELD_GIVEN;
+		rc = enc_qgram_seq(text, len, out, max, &n);
+		if (rc)
+			return rc;
+	}
+	*count = n;
+	*field = f;
+	return 0;
+}
+
+int enc_derived_token(unsigned kind, const unsigned char *qtokens, size_t n,
+		      unsigned char out[ENC_TOKEN_LEN])
+{
+	static const char *const labels[ENC_DERIVED_MAX] = {"caselink/v1/derived/birth-year",
+							    "caselink/v1/derived/birth-date",
+							    "caselink/v1/derived/given-name"};
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int rc = 0;
+
+	if (kind >= ENC_DERIVED_MAX || !qtokens || n == 0 || n > ENC_DERIVED_QMAX || !out)
+		return CL_EINVAL;
+	/* a key longer than a SHA-256 block is hashed first (RFC 2104): one pass over n * 32 bytes
+	 */
+	if (!HMAC(EVP_sha256(), qtokens, (int)(n * ENC_TOKEN_LEN),
+		  (const unsigned char *)labels[kind], strlen(labels[kind]), md, &mdlen) ||
+	    mdlen != sizeof(md)) {
+		rc = CL_ECRYPTO;
+		goto out;
+	}
+	memcpy(out, md, sizeof(md));
+out:
+	OPENSSL_cleanse(md, sizeof(md));
 	return rc;
 }
 
@@ -321,9 +396,7 @@ int enc_query_new(const unsigned char nonce[ENC_NONCE_LEN], struct enc_query **o
 		goto out;
 	for (i = ENC_BASE_BITS; i < ENC_BLOOM_BITS; i++)
 		q->tmpl[q->perm[i] >> 6] |= (uint64_t)1 << (q->perm[i] & 63);
-	q->k[ENC_FIELD_GIVEN] = 10;
-	q->k[ENC_FIELD_FAMILY] = 10;
-	q->k[ENC_FIELD_BIRTH] = 20;
+	q->k[ENC_FIELD_NAME] = ENC_DEFAULT_K_NAME;
 	*out = q;
 	q = NULL;
 out:

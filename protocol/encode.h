@@ -21,13 +21,25 @@
 #define ENC_BLOOM_BYTES 128
 #define ENC_QGRAM_SLOT	9  /* one q-gram: two UTF-8 code points, NUL-terminated */
 #define ENC_QIN_MAX	9  /* one OPRF q-gram input: field tag byte || q-gram bytes */
-#define ENC_FIELD_MAX	8  /* field indexes 0..7 */
+#define ENC_FIELD_MAX	16 /* field indexes 0..15 */
 #define ENC_K_MAX	28 /* bit positions per q-gram: 28 9-bit slices of a 256-bit HMAC */
 
 /* Field indexes of the q-gram fields; the OPRF input's tag byte is 0x01 + index. */
 #define ENC_FIELD_GIVEN	 0
 #define ENC_FIELD_FAMILY 1
 #define ENC_FIELD_BIRTH	 2
+/* Either name: the q-grams of the given and of the family name under one tag, so that a record
+ * whose two names were swapped keeps its filter. The default filter holds only this field. */
+#define ENC_FIELD_NAME 3
+
+/* Derived per-query tokens (enc_derived_token): exact keys the linker compares for equality. */
+#define ENC_DERIVED_YEAR  0 /* birth year: the bigrams of "YYYY" in the birth field */
+#define ENC_DERIVED_DATE  1 /* full birth date: the bigrams of "YYYYMMDD" in the birth field */
+#define ENC_DERIVED_GIVEN 2 /* given name: the bigrams of the given name in its field */
+#define ENC_DERIVED_MAX	  3
+#define ENC_DERIVED_QMAX  128 /* q-gram tokens per derived token */
+
+#define ENC_DEFAULT_K_NAME 20 /* bit positions per q-gram of ENC_FIELD_NAME by default */
 
 /* Per-query encoding state: the nonce, the permutation and the per-field k. */
 struct enc_query;
@@ -41,6 +53,34 @@ struct enc_query;
  * contents of out are unspecified.
  */
 int enc_qgrams(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max, size_t *count);
+
+/*
+ * As enc_qgrams, but every bigram in order with repeats ("anan" -> "_a", "an", "na", "an",
+ * "n_"): the sequence determines the text, so it keys an exact derived token.
+ */
+int enc_qgram_seq(const char *text, size_t len, char out[][ENC_QGRAM_SLOT], size_t max,
+		  size_t *count);
+
+/*
+ * Writes to out[0..max) the bigram sequence a derived token of kind is computed from, and its
+ * field to *field: ENC_DERIVED_YEAR from the birth-date digits (YYYYMMDD or YYYY) the first four
+ * bigrams of the year ("_1", "19", "97", "78": present in a full date and in a year-only one);
+ * ENC_DERIVED_DATE the enc_qgram_seq of the eight digits of a full date (CL_ENOTFOUND for a
+ * year-only one); ENC_DERIVED_GIVEN the enc_qgram_seq of the normalised given name. CL_ENOTFOUND
+ * for an empty text.
+ */
+int enc_derived_qgrams(unsigned kind, const char *text, size_t len, char out[][ENC_QGRAM_SLOT],
+		       size_t max, size_t *count, unsigned *field);
+
+/*
+ * Writes a derived per-query token of kind (ENC_DERIVED_*) to out: HMAC-SHA256 keyed by the
+ * per-query tokens of the value's bigram sequence (qtokens, n * 32 bytes, n in
+ * 1..ENC_DERIVED_QMAX, each enc_token of the q-gram's OPRF output with this query's nonce),
+ * over a label naming the kind. Equal values give equal tokens within one query only; nobody
+ * without the q-grams' OPRF outputs (the keyholder's key) and the nonce can compute one.
+ */
+int enc_derived_token(unsigned kind, const unsigned char *qtokens, size_t n,
+		      unsigned char out[ENC_TOKEN_LEN]);
 
 /*
  * Writes the OPRF input of a q-gram of field (field tag byte 0x01 + field, then the q-gram's
@@ -75,8 +115,9 @@ int enc_tokens_prepared(const unsigned char *prep, size_t n,
 
 /*
  * Creates the encoding state of one query in *out: derives the bit permutation from the nonce
- * and sets the default k per field (given name 10, family name 10, birth date 20, others 0; tuned
- * on a `caselink synth` federation, docs/BENCHMARKS.md).
+ * and sets the default k per field (ENC_FIELD_NAME ENC_DEFAULT_K_NAME, every other field 0: the
+ * birth date is compared through derived tokens; tuned on a `caselink synth` federation,
+ * docs/BENCHMARKS.md).
  */
 int enc_query_new(const unsigned char nonce[ENC_NONCE_LEN], struct enc_query **out);
 

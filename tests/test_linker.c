@@ -309,6 +309,10 @@ static void test_blocking_matches_brute_force(void **state)
 	assert_non_null(t1);
 	assert_non_null(t2);
 	assert_int_equal(enc_query_new(nonce, &q), 0);
+	/* the record-level field set this test's planted records use */
+	assert_int_equal(enc_query_set_k(q, ENC_FIELD_GIVEN, 10), 0);
+	assert_int_equal(enc_query_set_k(q, ENC_FIELD_FAMILY, 10), 0);
+	assert_int_equal(enc_query_set_k(q, ENC_FIELD_BIRTH, 20), 0);
 	assert_int_equal(linker_new(&l1), 0);
 	assert_int_equal(linker_new(&l2), 0);
 	assert_int_equal(linker_set_blocking(l1, LINKER_BLOCK_NONE, 0, 0, 0), 0);
@@ -395,6 +399,140 @@ static void test_kernels_agree(void **state)
 	free(base);
 }
 
+/* Adds a record with a filter, sex and derived tokens (NULL: absent); returns its index. */
+static size_t addx(struct linker *l, uint32_t node, const char *h, const unsigned char *demo,
+		   const unsigned char *bloom, int sex, const unsigned char *year,
+		   const unsigned char *date, const unsigned char *given)
+{
+	size_t i = 0;
+
+	assert_int_equal(
+	    linker_add(l, node, 1, (const unsigned char *)h, strlen(h), NULL, demo, bloom, &i), 0);
+	assert_int_equal(linker_set_attrs(l, i, sex, year, date, given), 0);
+	return i;
+}
+
+/* Sex, year and full date veto a filter match; a record without a date links only when its
+ * candidates could all be one person, and never chains two persons together. */
+static void test_attrs_veto_and_ambiguity(void **state)
+{
+	unsigned char f[128], y1[32], y2[32], d1[32], d2[32];
+	struct linker *l = NULL;
+	size_t a, b, c, e, w, x, z;
+
+	(void)state;
+	range_filter(f, 0, 100);
+	tok(y1, 11);
+	tok(y2, 12);
+	tok(d1, 21);
+	tok(d2, 22);
+	assert_int_equal(linker_new(&l), 0);
+	a = addx(l, 0, "a", NULL, f, 'F', y1, d1, NULL);
+	b = addx(l, 1, "b", NULL, f, 'F', y1, d2, NULL); /* namesake, other date */
+	c = addx(l, 2, "c", NULL, f, 'M', y1, d1, NULL); /* other sex */
+	e = addx(l, 3, "e", NULL, f, 'F', y1, d1, NULL); /* a again */
+	w = addx(l, 4, "w", NULL, f, 'U', NULL, NULL, NULL);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, a), cl(l, e));
+	assert_int_not_equal(cl(l, a), cl(l, b));
+	assert_int_not_equal(cl(l, a), cl(l, c));
+	assert_int_not_equal(cl(l, b), cl(l, c));
+	/* w could be a (with e), b or c: three persons, so it links to none */
+	assert_int_not_equal(cl(l, w), cl(l, a));
+	assert_int_not_equal(cl(l, w), cl(l, b));
+	assert_int_not_equal(cl(l, w), cl(l, c));
+	assert_true(linker_stat(l, LINKER_STAT_ATTR_VETOED) >= 3);
+	assert_true(linker_stat(l, LINKER_STAT_AMBIGUOUS) > 0);
+	linker_free(l);
+
+	/* with one candidate person, the record without a date joins it */
+	assert_int_equal(linker_new(&l), 0);
+	a = addx(l, 0, "a", NULL, f, 'F', y1, d1, NULL);
+	e = addx(l, 3, "e", NULL, f, 'F', y1, d1, NULL);
+	w = addx(l, 4, "w", NULL, f, 'U', NULL, NULL, NULL);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, a), cl(l, e));
+	assert_int_equal(cl(l, a), cl(l, w));
+	linker_free(l);
+
+	/* closure guard: x and z differ by date, w matches both; never one person */
+	assert_int_equal(linker_new(&l), 0);
+	x = addx(l, 0, "x", NULL, f, 'U', y1, d1, NULL);
+	z = addx(l, 1, "z", NULL, f, 'U', y2, d2, NULL);
+	w = addx(l, 2, "w", NULL, f, 'U', NULL, NULL, NULL);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_not_equal(cl(l, x), cl(l, z));
+	assert_int_not_equal(cl(l, w), cl(l, x));
+	assert_int_not_equal(cl(l, w), cl(l, z));
+	linker_free(l);
+
+	/* the same without derived tokens: the old behaviour chains all three */
+	assert_int_equal(linker_new(&l), 0);
+	add(l, 0, "x", NULL, NULL, f);
+	add(l, 1, "z", NULL, NULL, f);
+	add(l, 2, "w", NULL, NULL, f);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, 0), cl(l, 1));
+	assert_int_equal(cl(l, 0), cl(l, 2));
+	linker_free(l);
+}
+
+/* Tiers: a year-only date links at the threshold when the year agrees and never when it
+ * differs; a record without a family name (no demo token) links by given name and full date. */
+static void test_attrs_tiers(void **state)
+{
+	unsigned char f[128], f2[128], f3[128], f4[128], y1[32], y2[32], d1[32], g[32], dm[32],
+	    dm2[32];
+	struct linker *l = NULL;
+	size_t a, b, c, g1, g2, g3;
+
+	(void)state;
+	range_filter(f, 0, 100);
+	range_filter(f2, 3, 103);   /* Dice 0.97 with f */
+	range_filter(f3, 300, 400); /* Dice 0 with f */
+	range_filter(f4, 600, 700); /* Dice 0 with f and f3 */
+	tok(y1, 11);
+	tok(y2, 12);
+	tok(d1, 21);
+	tok(g, 31);
+	tok(dm, 41);
+	tok(dm2, 42);
+	assert_int_equal(linker_new(&l), 0);
+	a = addx(l, 0, "a", NULL, f, 'F', y1, d1, NULL);
+	b = addx(l, 1, "b", NULL, f2, 'F', y1, NULL, NULL); /* year only, same year */
+	c = addx(l, 2, "c", NULL, f2, 'F', y2, NULL, NULL); /* year only, other year */
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, a), cl(l, b));
+	assert_int_not_equal(cl(l, a), cl(l, c));
+	linker_free(l);
+
+	/* g2 has no family name (no demo token): its filter is unlike the others' */
+	assert_int_equal(linker_new(&l), 0);
+	g1 = addx(l, 0, "g1", dm, f, 'F', y1, d1, g);
+	g2 = addx(l, 1, "g2", NULL, f3, 'F', y1, d1, g);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_equal(cl(l, g1), cl(l, g2));
+	linker_free(l);
+	/* with a second person of that given name and date (another family name), g2 could be
+	 * either: it links to neither, and the two are never chained */
+	assert_int_equal(linker_new(&l), 0);
+	g1 = addx(l, 0, "g1", dm, f, 'F', y1, d1, g);
+	g2 = addx(l, 1, "g2", NULL, f3, 'F', y1, d1, g);
+	g3 = addx(l, 2, "g3", dm2, f4, 'F', y1, d1, g);
+	assert_int_equal(linker_run(l), 0);
+	assert_int_not_equal(cl(l, g1), cl(l, g3));
+	assert_int_not_equal(cl(l, g2), cl(l, g1));
+	assert_int_not_equal(cl(l, g2), cl(l, g3));
+	linker_free(l);
+
+	/* bad arguments */
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_set_attrs(l, 0, 'F', NULL, NULL, NULL), CL_EINVAL);
+	assert_int_equal(linker_set_weak_threshold(l, 0.0), CL_EINVAL);
+	assert_int_equal(linker_set_weak_threshold(l, 0.95), 0);
+	linker_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +543,8 @@ int main(void)
 	    cmocka_unit_test(test_closure_three_nodes),
 	    cmocka_unit_test(test_blocking_matches_brute_force),
 	    cmocka_unit_test(test_kernels_agree),
+	    cmocka_unit_test(test_attrs_veto_and_ambiguity),
+	    cmocka_unit_test(test_attrs_tiers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -516,6 +516,9 @@ static void test_qgram_count(void **state)
 	static const char *const birth[] = {"19850312", "19900701", "1979", "19600101"};
 	const char *const *sets[] = {given, family, birth};
 	const size_t nsets[] = {4, 5, 4};
+	/* ENC_FIELD_NAME: both names again under one tag */
+	const char *const *nsrc[] = {given, family};
+	const size_t nnsrc[] = {4, 5};
 	char seen[512][ENC_QGRAM_SLOT + 1], g[64][ENC_QGRAM_SLOT];
 	size_t nseen = 0, f, i, j, k, n;
 
@@ -536,6 +539,21 @@ static void test_qgram_count(void **state)
 			}
 		}
 	}
+	for (f = 0; f < 2; f++)
+		for (i = 0; i < nnsrc[f]; i++) {
+			assert_int_equal(enc_qgrams(nsrc[f][i], strlen(nsrc[f][i]), g, 64, &n), 0);
+			for (j = 0; j < n; j++) {
+				char key[ENC_QGRAM_SLOT + 1];
+
+				key[0] = (char)('0' + ENC_FIELD_NAME);
+				memcpy(key + 1, g[j], ENC_QGRAM_SLOT);
+				for (k = 0; k < nseen; k++)
+					if (!strcmp(seen[k], key))
+						break;
+				if (k == nseen)
+					memcpy(seen[nseen++], key, sizeof(key));
+			}
+		}
 	assert_int_equal(sql_int(node_a, "SELECT count(*) FROM qgram_tokens"), nseen);
 }
 

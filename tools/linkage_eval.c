@@ -25,7 +25,7 @@
 
 #define EV_MAX_THRESHOLDS 32
 #define EV_MAX_QGRAMS	  256 /* per field */
-#define EV_MAX_FIELDS	  8
+#define EV_MAX_FIELDS	  9   /* given, family, birth, either name, FEBRL address x5 */
 #define EV_LINE_MAX	  4096
 
 /* ---- a string-keyed hash map: bytes -> (32-byte value, int) ---- */
@@ -130,6 +130,8 @@ struct ev_state {
 	struct ev_map oprf;   /* OPRF input -> output, as a node caches them */
 	struct ev_map qtoken; /* OPRF input of a q-gram -> its per-query token */
 	int oblivious;	      /* blind -> blind_evaluate -> finalize instead of Evaluate */
+	int derived;	      /* derived year, date and given-name tokens, and sex */
+	int oracle;	      /* keep the plaintext for ev_oracle (an evaluation aid only) */
 	unsigned long oprf_evals;
 	unsigned k[EV_MAX_FIELDS];
 };
@@ -137,8 +139,11 @@ struct ev_state {
 struct ev_rec {
 	uint32_t node, atype;
 	long truth;
-	unsigned char flags; /* 1 id, 2 demo, 4 bloom */
+	unsigned char flags; /* 1 id, 2 demo, 4 bloom, 8 year, 16 date, 32 given */
+	char sex;
 	unsigned char id[32], demo[32], bloom[ENC_BLOOM_BYTES];
+	unsigned char year[32], date[32], given[32];
+	char *plain; /* --oracle: "given\x1ffamily\x1fdigits\x1fsex\x1fid", else NULL */
 };
 
 struct ev_set {
@@ -146,6 +151,7 @@ struct ev_set {
 	struct ev_rec *r;
 	size_t n, cap;
 	uint32_t nodes;
+	int derived; /* records carry sex and derived tokens for the linker */
 };
 
 /* OPRF output of input, through the cache. */
@@ -179,6 +185,54 @@ out:
 	return rc;
 }
 
+/* The per-query token of q-gram g of field f, through the caches. */
+static int ev_qtoken(struct ev_state *st, unsigned f, const char *g, unsigned char out[32])
+{
+	unsigned char in[ENC_QIN_MAX], o[32];
+	struct ev_ent *e;
+	size_t il = 0;
+	int isnew = 0, rc;
+
+	rc = enc_qgram_input(f, g, in, &il);
+	if (rc)
+		return rc;
+	e = ev_map_get(&st->qtoken, in, il, 1, &isnew);
+	if (!e)
+		return CL_ENOMEM;
+	if (isnew) {
+		rc = ev_oprf(st, in, il, o);
+		if (!rc)
+			rc = enc_token(o, st->nonce, e->val);
+		OPENSSL_cleanse(o, sizeof(o));
+		if (rc)
+			return rc;
+	}
+	memcpy(out, e->val, 32);
+	return 0;
+}
+
+/* A derived token (ENC_DERIVED_*) of text, as a node makes it; CL_ENOTFOUND when none. */
+static int ev_derived(struct ev_state *st, unsigned kind, const char *text, size_t len,
+		      unsigned char out[32])
+{
+	char g[ENC_DERIVED_QMAX][ENC_QGRAM_SLOT];
+	unsigned char tok[ENC_DERIVED_QMAX * 32];
+	size_t n = 0, i;
+	unsigned f = 0;
+	int rc;
+
+	rc = enc_derived_qgrams(kind, text, len, g, ENC_DERIVED_QMAX, &n, &f);
+	if (rc == CL_ELIMIT || rc == CL_EPARSE)
+		rc = CL_ENOTFOUND;
+	for (i = 0; !rc && i < n; i++)
+		rc = ev_qtoken(st, f, g[i], tok + 32 * i);
+	if (!rc)
+		rc = enc_derived_token(kind, tok, n, out);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(g, sizeof(g));
+	return rc;
+}
+
 /* Appends the per-query tokens of the q-grams of text (field f) to tok/fields. */
 static int ev_field(struct ev_state *st, unsigned f, const char *text, size_t len,
 		    unsigned char *tok, unsigned char *fields, size_t *n, size_t max)
@@ -196,28 +250,9 @@ static int ev_field(struct ev_state *st, unsigned f, const char *text, size_t le
 	if (rc)
 		goto out;
 	for (i = 0; i < m && *n < max; i++) {
-		unsigned char in[ENC_QIN_MAX], o[32];
-		struct ev_ent *e;
-		size_t il = 0;
-		int isnew = 0;
-
-		rc = enc_qgram_input(f, g[i], in, &il);
+		rc = ev_qtoken(st, f, g[i], tok + *n * 32);
 		if (rc)
 			goto out;
-		e = ev_map_get(&st->qtoken, in, il, 1, &isnew);
-		if (!e) {
-			rc = CL_ENOMEM;
-			goto out;
-		}
-		if (isnew) {
-			rc = ev_oprf(st, in, il, o);
-			if (!rc)
-				rc = enc_token(o, st->nonce, e->val);
-			OPENSSL_cleanse(o, sizeof(o));
-			if (rc)
-				goto out;
-		}
-		memcpy(tok + *n * 32, e->val, 32);
 		fields[(*n)++] = (unsigned char)f;
 	}
 out:
@@ -242,6 +277,9 @@ static int ev_encode(struct ev_state *st, const char *const *texts, unsigned nf,
 
 	for (f = 0; f < nf; f++) {
 		nl[f] = 0;
+		norm[f][0] = '\0';
+		if (f == ENC_FIELD_NAME)
+			continue; /* both names again, below */
 		if (f == ENC_FIELD_BIRTH) {
 			/* the birth date's digits */
 			for (i = 0, j = 0; texts[f][i] && j + 1 < sizeof(digits); i++)
@@ -265,7 +303,57 @@ static int ev_encode(struct ev_state *st, const char *const *texts, unsigned nf,
 		if (rc)
 			goto out;
 	}
+	if (nf > ENC_FIELD_NAME) {
+		rc = ev_field(st, ENC_FIELD_NAME, norm[ENC_FIELD_GIVEN], nl[ENC_FIELD_GIVEN], tok,
+			      fields, &n, sizeof(fields));
+		if (!rc)
+			rc = ev_field(st, ENC_FIELD_NAME, norm[ENC_FIELD_FAMILY],
+				      nl[ENC_FIELD_FAMILY], tok, fields, &n, sizeof(fields));
+		if (rc)
+			goto out;
+	}
 	r->flags = 0;
+	r->sex = sex && (*sex == 'M' || *sex == 'F') ? *sex : 'U';
+	if (st->derived) {
+		static const unsigned kinds[3] = {ENC_DERIVED_YEAR, ENC_DERIVED_DATE,
+						  ENC_DERIVED_GIVEN};
+		unsigned char *outs[3] = {r->year, r->date, r->given};
+
+		for (i = 0; i < 3; i++) {
+			unsigned src =
+			    kinds[i] == ENC_DERIVED_GIVEN ? ENC_FIELD_GIVEN : ENC_FIELD_BIRTH;
+
+			rc = ev_derived(st, kinds[i], norm[src], nl[src], outs[i]);
+			if (rc == CL_ENOTFOUND) {
+				rc = 0;
+				continue;
+			}
+			if (rc)
+				goto out;
+			r->flags |= (unsigned char)(8u << i);
+		}
+	}
+	if (st->oracle) {
+		char pc[PCODE_MAX] = "";
+		enum pcode_status ps = PCODE_INVALID;
+		int l;
+
+		if (country && *country && code && *code &&
+		    (pcode_check(country, code, pc, &ps, NULL) != 0 || ps == PCODE_INVALID))
+			pc[0] = '\0';
+		l = snprintf(buf, sizeof(buf), "%s\x1f%s\x1f%s\x1f%c\x1f%s%s%s", norm[0], norm[1],
+			     nf > ENC_FIELD_BIRTH ? norm[ENC_FIELD_BIRTH] : "", r->sex,
+			     pc[0] ? country : "", pc[0] ? ":" : "", pc);
+		if (l < 0 || (size_t)l >= sizeof(buf)) {
+			rc = CL_ELIMIT;
+			goto out;
+		}
+		r->plain = strdup(buf);
+		if (!r->plain) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+	}
 	if (n) {
 		rc = enc_bloom_tokens(st->q, tok, fields, n, r->bloom);
 		if (rc)
@@ -398,18 +486,19 @@ static int ev_load_febrl(struct ev_state *st, const char *dir, int address, stru
 			texts[0] = f[1];
 			texts[1] = f[2];
 			texts[2] = f[9];
-			texts[3] = f[3]; /* street_number */
-			texts[4] = f[4]; /* address_1 */
-			texts[5] = f[5]; /* address_2 */
-			texts[6] = f[6]; /* suburb */
-			texts[7] = f[7]; /* postcode */
+			texts[3] = "";	 /* ENC_FIELD_NAME: both names, from texts[0] and [1] */
+			texts[4] = f[3]; /* street_number */
+			texts[5] = f[4]; /* address_1 */
+			texts[6] = f[5]; /* address_2 */
+			texts[7] = f[6]; /* suburb */
+			texts[8] = f[7]; /* postcode */
 			rc = ev_push(s, &r);
 			if (rc)
 				goto out;
 			r->node = node;
 			r->atype = node;
 			r->truth = id;
-			rc = ev_encode(st, texts, address ? EV_MAX_FIELDS : 3, dob, NULL, NULL,
+			rc = ev_encode(st, texts, address ? EV_MAX_FIELDS : 4, dob, NULL, NULL,
 				       NULL, r);
 			if (rc)
 				goto out;
@@ -570,7 +659,7 @@ static int ev_load_synth(struct ev_state *st, const char *dir, struct ev_set *s)
 		if (rc)
 			goto out;
 		while ((got = csv_next(cr, &rec)) == 1) {
-			const char *texts[3];
+			const char *texts[4];
 			struct ev_rec *r;
 			struct ev_ent *e;
 			int l;
@@ -606,7 +695,8 @@ static int ev_load_synth(struct ev_state *st, const char *dir, struct ev_set *s)
 			texts[0] = ev_get(&rec, cgiven);
 			texts[1] = ev_get(&rec, cfam);
 			texts[2] = ev_get(&rec, cdob);
-			rc = ev_encode(st, texts, 3, ev_get(&rec, cdob), ev_get(&rec, csex),
+			texts[3] = "";
+			rc = ev_encode(st, texts, 4, ev_get(&rec, cdob), ev_get(&rec, csex),
 				       ev_get(&rec, cctry), ev_get(&rec, cnid), r);
 			if (rc)
 				goto out;
@@ -652,6 +742,283 @@ static int ev_check_oprf(struct ev_state *st)
 	return rc;
 }
 
+/* ---- the plaintext oracle: an evaluation aid, never part of the protocol ---- */
+
+struct ev_plain {
+	const char *given, *family, *digits, *id;
+	char sex;
+};
+
+/* Splits r->plain (given, family, digits, sex, id separated by 0x1f) in place. */
+static void ev_plain_split(char *p, struct ev_plain *o)
+{
+	char *f[5] = {p, "", "", "U", ""};
+	int i;
+
+	for (i = 1; i < 5 && (p = strchr(p, 0x1f)); i++) {
+		*p++ = '\0';
+		f[i] = p;
+	}
+	o->given = f[0];
+	o->family = f[1];
+	o->digits = f[2];
+	o->sex = f[3][0];
+	o->id = f[4];
+}
+
+/* Names as an unordered pair, equal? (a swap of given and family name is no difference) */
+static int ev_names_eq(const struct ev_plain *a, const struct ev_plain *b)
+{
+	return (!strcmp(a->given, b->given) && !strcmp(a->family, b->family)) ||
+	       (!strcmp(a->given, b->family) && !strcmp(a->family, b->given));
+}
+
+/* Birth dates: 3 equal full dates, 2 same year with one known by year only, 1 one unknown, 0 both
+ * unknown, -1 different. */
+static int ev_date_rel(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (!la && !lb)
+		return 0;
+	if (!la || !lb)
+		return 1;
+	if (la == 8 && lb == 8)
+		return strcmp(a, b) ? -1 : 3;
+	return strncmp(a, b, 4) ? -1 : 2;
+}
+
+/* Names: 2 equal (also swapped), 1 equal given names with a family name missing, 0 other. */
+static int ev_name_level(const struct ev_plain *a, const struct ev_plain *b)
+{
+	if (ev_names_eq(a, b))
+		return 2;
+	return (!a->family[0] || !b->family[0]) && !strcmp(a->given, b->given) ? 1 : 0;
+}
+
+static int ev_sex_ok(char a, char b)
+{
+	return a == 'U' || b == 'U' || a == b;
+}
+
+static int ev_cmp_name(const void *x, const void *y)
+{
+	const struct ev_plain *const *a = x, *const *b = y;
+	int c = strcmp((*a)->family, (*b)->family);
+
+	return c ? c : strcmp((*a)->given, (*b)->given);
+}
+
+/*
+ * Counts, from the plaintext the nodes hold, the true pairs no linker given the nodes'
+ * information can find and the false pairs it cannot tell from true ones: the ceiling.
+ * Prints counts only.
+ */
+static int ev_oracle(struct ev_set *s)
+{
+	struct ev_plain *pl = NULL, **byname = NULL;
+	char **copy = NULL;
+	uint64_t tp = 0, code = 0, samenode = 0, dconf = 0, sconf = 0, amb = 0, rest = 0;
+	uint64_t fcomp[4] = {0}, rel[5] = {0}, nrel[4] = {0};
+	size_t i, j, lo, hi;
+	int rc = 0;
+
+	pl = calloc(s->n ? s->n : 1, sizeof(*pl));
+	byname = calloc(s->n ? s->n : 1, sizeof(*byname));
+	copy = calloc(s->n ? s->n : 1, sizeof(*copy));
+	if (!pl || !byname || !copy) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->n; i++) {
+		if (!s->r[i].plain) {
+			rc = CL_EINVAL;
+			goto out;
+		}
+		copy[i] = strdup(s->r[i].plain);
+		if (!copy[i]) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		ev_plain_split(copy[i], &pl[i]);
+		byname[i] = &pl[i];
+	}
+	/* true pairs: every pair of records of one person (persons have a few records) */
+	for (i = 0; i < s->n; i++)
+		for (j = i + 1; j < s->n; j++) {
+			const struct ev_plain *a = &pl[i], *b = &pl[j];
+			int dr, nl;
+			size_t c;
+
+			if (s->r[i].truth != s->r[j].truth)
+				continue;
+			tp++;
+			if (a->id[0] && !strcmp(a->id, b->id)) {
+				code++;
+				continue;
+			}
+			if (s->r[i].node == s->r[j].node) {
+				samenode++;
+				continue;
+			}
+			dr = ev_date_rel(a->digits, b->digits);
+			if (dr < 0 || (a->id[0] && b->id[0])) {
+				dconf++; /* dates differ, or two valid codes differ */
+				continue;
+			}
+			if (!ev_sex_ok(a->sex, b->sex)) {
+				sconf++;
+				continue;
+			}
+			/*
+			 * ambiguous: another person's record c is, from a's (or b's) side, at least
+			 * as good a candidate as b (a): names as close and at least 1, the dates as
+			 * close, sex compatible, not two codes
+			 */
+			nl = ev_name_level(a, b);
+			for (c = 0; c < s->n; c++) {
+				const struct ev_plain *x = &pl[c];
+				int side;
+
+				if (s->r[c].truth == s->r[i].truth)
+					continue;
+				for (side = 0; side < 2; side++) {
+					const struct ev_plain *from = side ? b : a;
+					size_t fi = side ? j : i;
+					int l2 = ev_name_level(from, x);
+
+					if (s->r[c].node == s->r[fi].node || l2 < 1 || l2 < nl ||
+					    ev_date_rel(from->digits, x->digits) < dr ||
+					    !ev_sex_ok(from->sex, x->sex) ||
+					    (from->id[0] && x->id[0]))
+						continue;
+					break;
+				}
+				if (side < 2)
+					break;
+			}
+			if (c < s->n) {
+				amb++;
+				continue;
+			}
+			rest++;
+			rel[dr + 1 > 4 ? 4 : dr + 1]++;
+			nrel[ev_names_eq(a, b)		      ? 0
+			     : !a->family[0] || !b->family[0] ? 1
+			     : strcmp(a->given, b->given)     ? 2
+							      : 3]++;
+		}
+	/* false pairs that look like true ones: equal names, compatible date and sex, no two
+	 * different codes */
+	qsort(byname, s->n, sizeof(*byname), ev_cmp_name);
+	for (lo = 0; lo < s->n; lo = hi) {
+		for (hi = lo + 1; hi < s->n && !ev_cmp_name(&byname[lo], &byname[hi]); hi++)
+			;
+		for (i = lo; i < hi; i++)
+			for (j = i + 1; j < hi; j++) {
+				size_t x = (size_t)(byname[i] - pl), y = (size_t)(byname[j] - pl);
+				int dr = ev_date_rel(pl[x].digits, pl[y].digits);
+
+				if (s->r[x].truth == s->r[y].truth ||
+				    s->r[x].node == s->r[y].node || dr < 0 ||
+				    !ev_sex_ok(pl[x].sex, pl[y].sex) ||
+				    (pl[x].id[0] && pl[y].id[0]))
+					continue;
+				fcomp[dr]++;
+			}
+	}
+	printf(
+	    "%-8s oracle (plaintext, evaluation only): true pairs %llu: by equal valid code %llu; "
+	    "hard: same agency %llu, dates or codes differ %llu, sex differs %llu, "
+	    "ambiguous namesake %llu; findable %llu (date full %llu, year %llu, unknown %llu, "
+	    "none %llu; names equal %llu, a family missing %llu, given differs %llu, family "
+	    "differs %llu)\n",
+	    s->name, (unsigned long long)tp, (unsigned long long)code, (unsigned long long)samenode,
+	    (unsigned long long)dconf, (unsigned long long)sconf, (unsigned long long)amb,
+	    (unsigned long long)(code + rest), (unsigned long long)rel[4],
+	    (unsigned long long)rel[3], (unsigned long long)rel[2], (unsigned long long)rel[1],
+	    (unsigned long long)nrel[0], (unsigned long long)nrel[1], (unsigned long long)nrel[2],
+	    (unsigned long long)nrel[3]);
+	printf("%-8s oracle: other persons' pairs with equal names, compatible date and sex and no "
+	       "two codes: %llu (dates equal %llu, same year %llu, one unknown %llu, both unknown "
+	       "%llu)\n",
+	       s->name, (unsigned long long)(fcomp[0] + fcomp[1] + fcomp[2] + fcomp[3]),
+	       (unsigned long long)fcomp[3], (unsigned long long)fcomp[2],
+	       (unsigned long long)fcomp[1], (unsigned long long)fcomp[0]);
+	printf("RESULT dataset=%s oracle_true=%llu oracle_hard=%llu oracle_ceiling_recall=%.6f "
+	       "oracle_lookalike_false=%llu\n",
+	       s->name, (unsigned long long)tp,
+	       (unsigned long long)(samenode + dconf + sconf + amb),
+	       tp ? (double)(code + rest) / (double)tp : 1.0,
+	       (unsigned long long)(fcomp[0] + fcomp[1] + fcomp[2] + fcomp[3]));
+out:
+	for (i = 0; copy && i < s->n; i++)
+		if (copy[i]) {
+			OPENSSL_cleanse(copy[i], strlen(s->r[i].plain));
+			free(copy[i]);
+		}
+	free(copy);
+	free(pl);
+	free(byname);
+	return rc;
+}
+
+/*
+ * With --oracle: the wrong and the missed pairs by how their plaintext relates (counts only):
+ * birth dates (equal, same year, one unknown, both unknown, different) and names.
+ */
+static void ev_errors(const struct ev_set *s, const struct linker *l)
+{
+	uint64_t fp[5] = {0}, fn[5] = {0}, fpn[3] = {0}, fnn[3] = {0}, fnsame = 0;
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++)
+		for (j = i + 1; j < s->n; j++) {
+			struct ev_plain a, b;
+			uint32_t ca = 0, cb = 0;
+			int same = s->r[i].truth == s->r[j].truth, dr, nr;
+			char *pa, *pb;
+
+			linker_cluster(l, i, &ca);
+			linker_cluster(l, j, &cb);
+			if (same == (ca == cb))
+				continue;
+			if (same && s->r[i].node == s->r[j].node) {
+				fnsame++;
+				continue;
+			}
+			pa = strdup(s->r[i].plain);
+			pb = strdup(s->r[j].plain);
+			if (!pa || !pb) {
+				free(pa);
+				free(pb);
+				return;
+			}
+			ev_plain_split(pa, &a);
+			ev_plain_split(pb, &b);
+			dr = ev_date_rel(a.digits, b.digits);
+			nr = ev_names_eq(&a, &b) ? 0 : (!a.family[0] || !b.family[0]) ? 1 : 2;
+			(same ? fn : fp)[dr < 0 ? 4 : 3 - dr]++;
+			(same ? fnn : fpn)[nr]++;
+			OPENSSL_cleanse(pa, strlen(pa));
+			OPENSSL_cleanse(pb, strlen(pb));
+			free(pa);
+			free(pb);
+		}
+	printf("%-8s   wrong pairs by date: equal %llu, year %llu, one unknown %llu, both unknown "
+	       "%llu, different %llu; names equal %llu, a family missing %llu, other %llu\n",
+	       s->name, (unsigned long long)fp[0], (unsigned long long)fp[1],
+	       (unsigned long long)fp[2], (unsigned long long)fp[3], (unsigned long long)fp[4],
+	       (unsigned long long)fpn[0], (unsigned long long)fpn[1], (unsigned long long)fpn[2]);
+	printf("%-8s   missed pairs by date: equal %llu, year %llu, one unknown %llu, both unknown "
+	       "%llu, different %llu; names equal %llu, a family missing %llu, other %llu; same "
+	       "agency %llu\n",
+	       s->name, (unsigned long long)fn[0], (unsigned long long)fn[1],
+	       (unsigned long long)fn[2], (unsigned long long)fn[3], (unsigned long long)fn[4],
+	       (unsigned long long)fnn[0], (unsigned long long)fnn[1], (unsigned long long)fnn[2],
+	       (unsigned long long)fnsame);
+}
+
 /* ---- linking and scoring ---- */
 
 static int ev_cmp_u64(const void *x, const void *y)
@@ -683,7 +1050,7 @@ static double ev_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int ev_link(const struct ev_set *s, double t, int blocking, int use_exact)
+static int ev_link(const struct ev_set *s, double t, double weak, int blocking, int use_exact)
 {
 	struct linker *l = NULL;
 	uint64_t *keys = NULL, pred, truep, tp;
@@ -699,6 +1066,8 @@ static int ev_link(const struct ev_set *s, double t, int blocking, int use_exact
 		rc = linker_set_threshold(l, t);
 	if (!rc)
 		rc = linker_set_blocking(l, blocking, 0, 0, 1);
+	if (!rc && weak > 0.0)
+		rc = linker_set_weak_threshold(l, weak);
 	if (rc)
 		goto out;
 	for (i = 0; i < s->n; i++) {
@@ -709,6 +1078,10 @@ static int ev_link(const struct ev_set *s, double t, int blocking, int use_exact
 				use_exact && (r->flags & 1) ? r->id : NULL,
 				use_exact && (r->flags & 2) ? r->demo : NULL,
 				(r->flags & 4) ? r->bloom : NULL, NULL);
+		if (!rc && s->derived)
+			rc = linker_set_attrs(l, i, r->sex, (r->flags & 8) ? r->year : NULL,
+					      (r->flags & 16) ? r->date : NULL,
+					      (r->flags & 32) ? r->given : NULL);
 		if (rc)
 			goto out;
 	}
@@ -746,6 +1119,8 @@ static int ev_link(const struct ev_set *s, double t, int blocking, int use_exact
 	       linker_stat(l, LINKER_STAT_LSH_TABLES) ? "LSH" : "all pairs", t1 - t0);
 	printf("RESULT dataset=%s threshold=%.2f precision=%.6f recall=%.6f f1=%.6f\n", s->name, t,
 	       prec, rec, f1);
+	if (s->n && s->r[0].plain)
+		ev_errors(s, l);
 out:
 	linker_free(l);
 	free(keys);
@@ -797,13 +1172,34 @@ static int ev_parse_k(const char *arg, unsigned *k, size_t *n)
 	return *n ? 0 : CL_EUSAGE;
 }
 
+static int ev_apply_k(struct ev_state *st)
+{
+	unsigned f;
+	int rc = 0;
+
+	for (f = 0; f < EV_MAX_FIELDS && !rc; f++)
+		rc = enc_query_set_k(st->q, f, st->k[f]);
+	return rc;
+}
+
+static void ev_print_k(const struct ev_state *st, unsigned nf)
+{
+	unsigned f;
+
+	for (f = 0; f < nf; f++)
+		printf(" %u", st->k[f]);
+	printf(": given, family, birth, either name%s)\n",
+	       nf > 4 ? ", FEBRL street number, address 1, address 2, suburb, postcode" : "");
+}
+
 static void ev_usage(void)
 {
 	fprintf(
 	    stderr,
 	    "usage: caselink linkage-eval [--febrl DIR] [--synth DIR] [--thresholds T,T,...]\n"
 	    "                             [--blocking auto|none|lsh] [--oblivious] [--k G,F,B]\n"
-	    "                             [--febrl-address] [--fuzzy-only]\n");
+	    "                             [--febrl-address] [--fuzzy-only] [--no-derived]\n"
+	    "                             [--weak T] [--oracle]\n");
 }
 
 int linkage_eval_main(int argc, char **argv)
@@ -814,7 +1210,8 @@ int linkage_eval_main(int argc, char **argv)
 	size_t nth = 7, nk = 0, i, j;
 	struct ev_state st;
 	struct ev_set sets[2];
-	int rc = 0, blocking = LINKER_BLOCK_AUTO, address = 0, exact = 1, nsets = 0, a;
+	int rc = 0, blocking = LINKER_BLOCK_AUTO, address = 0, exact = 1, nsets = 0, a, derived = 1;
+	double weak = 0.0;
 	double t0;
 	uint8_t pk[OPRF_ELEMENT_LEN];
 
@@ -853,6 +1250,18 @@ int linkage_eval_main(int argc, char **argv)
 			address = 1;
 		} else if (!strcmp(argv[a], "--fuzzy-only")) {
 			exact = 0;
+		} else if (!strcmp(argv[a], "--no-derived")) {
+			derived = 0;
+		} else if (!strcmp(argv[a], "--oracle")) {
+			st.oracle = 1;
+		} else if (!strcmp(argv[a], "--weak") && a + 1 < argc) {
+			char *end;
+
+			weak = strtod(argv[++a], &end);
+			if (*end || !(weak > 0.0 && weak <= 2.0)) {
+				ev_usage();
+				return 2;
+			}
 		} else {
 			ev_usage();
 			return 2;
@@ -874,32 +1283,23 @@ int linkage_eval_main(int argc, char **argv)
 		rc = ev_check_oprf(&st);
 	if (rc)
 		goto out;
-	st.k[ENC_FIELD_GIVEN] = 10; /* the defaults of enc_query_new */
-	st.k[ENC_FIELD_FAMILY] = 10;
-	st.k[ENC_FIELD_BIRTH] = 20;
-	if (address) {
-		/* tuned on FEBRL4 (docs/BENCHMARKS.md): about 40 q-grams fill half the base */
-		static const unsigned fk[EV_MAX_FIELDS] = {5, 5, 4, 2, 2, 2, 2, 2};
-
-		memcpy(st.k, fk, sizeof(fk));
-	}
-	for (i = 0; i < nk; i++)
-		st.k[i] = kv[i];
-	for (i = 0; i < EV_MAX_FIELDS; i++) {
-		rc = enc_query_set_k(st.q, (unsigned)i, st.k[i]);
-		if (rc)
-			goto out;
-	}
 	printf("OPRF: %s evaluation in process under a fresh random key; fresh random nonce\n",
 	       st.oblivious ? "blind -> blind_evaluate -> finalize" : "direct (RFC 9497 Evaluate)");
-	printf("Bloom: balanced 1024 bits; k per field:");
-	for (i = 0; i < (address ? EV_MAX_FIELDS : 3); i++)
-		printf(" %u", st.k[i]);
-	printf("%s\n", address
-			   ? " (given, family, birth, FEBRL street number, address 1, address 2, "
-			     "suburb, postcode)"
-			   : " (given, family, birth)");
 	if (febrl) {
+		/*
+		 * FEBRL4 keeps the record-level filter of every field (its dates have typos, so no
+		 * date tokens): k tuned on FEBRL4 (docs/BENCHMARKS.md).
+		 */
+		static const unsigned fk[EV_MAX_FIELDS] = {5, 5, 4, 0, 2, 2, 2, 2, 2};
+		static const unsigned nk3[EV_MAX_FIELDS] = {10, 10, 20};
+
+		memcpy(st.k, address ? fk : nk3, sizeof(st.k));
+		for (i = 0; i < nk; i++)
+			st.k[i] = kv[i];
+		rc = ev_apply_k(&st);
+		if (rc)
+			goto out;
+		st.derived = 0;
 		sets[nsets].name = "febrl4";
 		t0 = ev_now();
 		rc = ev_load_febrl(&st, febrl, address, &sets[nsets]);
@@ -907,12 +1307,29 @@ int linkage_eval_main(int argc, char **argv)
 			fprintf(stderr, "linkage-eval: FEBRL4 at %s: %s\n", febrl, cl_strerror(rc));
 			goto out;
 		}
-		printf("febrl4: %zu records encoded in %.3f s (%lu OPRF evaluations)\n",
+		printf("febrl4: %zu records encoded in %.3f s (%lu OPRF evaluations; k",
 		       sets[nsets].n, ev_now() - t0, st.oprf_evals);
+		ev_print_k(&st, address ? EV_MAX_FIELDS : 4);
 		nsets++;
 	}
 	if (synth) {
+		/* the node's defaults: one filter of both names (enc_query_new), dates as tokens */
+		memset(st.k, 0, sizeof(st.k));
+		st.k[ENC_FIELD_NAME] = ENC_DEFAULT_K_NAME;
+		if (!derived) {
+			st.k[ENC_FIELD_NAME] = 0; /* the former encoding, for comparison */
+			st.k[ENC_FIELD_GIVEN] = 10;
+			st.k[ENC_FIELD_FAMILY] = 10;
+			st.k[ENC_FIELD_BIRTH] = 20;
+		}
+		for (i = 0; i < nk; i++)
+			st.k[i] = kv[i];
+		rc = ev_apply_k(&st);
+		if (rc)
+			goto out;
+		st.derived = derived;
 		sets[nsets].name = "synth";
+		sets[nsets].derived = derived;
 		t0 = ev_now();
 		st.oprf_evals = 0;
 		rc = ev_load_synth(&st, synth, &sets[nsets]);
@@ -921,13 +1338,21 @@ int linkage_eval_main(int argc, char **argv)
 				cl_strerror(rc));
 			goto out;
 		}
-		printf("synth: %zu records at %u nodes encoded in %.3f s (%lu OPRF evaluations)\n",
-		       sets[nsets].n, sets[nsets].nodes, ev_now() - t0, st.oprf_evals);
+		printf(
+		    "synth: %zu records at %u nodes encoded in %.3f s (%lu OPRF evaluations; %s; k",
+		    sets[nsets].n, sets[nsets].nodes, ev_now() - t0, st.oprf_evals,
+		    derived ? "sex and derived year/date/given tokens" : "no derived tokens");
+		ev_print_k(&st, 4);
 		nsets++;
+	}
+	for (j = 0; j < (size_t)nsets && st.oracle; j++) {
+		rc = ev_oracle(&sets[j]);
+		if (rc)
+			goto out;
 	}
 	for (j = 0; j < (size_t)nsets; j++)
 		for (i = 0; i < nth; i++) {
-			rc = ev_link(&sets[j], th[i], blocking, exact);
+			rc = ev_link(&sets[j], th[i], weak, blocking, exact);
 			if (rc) {
 				fprintf(stderr, "linkage-eval: linking: %s\n", cl_strerror(rc));
 				goto out;
@@ -935,6 +1360,11 @@ int linkage_eval_main(int argc, char **argv)
 		}
 out:
 	for (j = 0; j < 2; j++) {
+		for (i = 0; i < sets[j].n; i++)
+			if (sets[j].r[i].plain) {
+				OPENSSL_cleanse(sets[j].r[i].plain, strlen(sets[j].r[i].plain));
+				free(sets[j].r[i].plain);
+			}
 		if (sets[j].r)
 			OPENSSL_cleanse(sets[j].r, sets[j].cap * sizeof(*sets[j].r));
 		free(sets[j].r);
