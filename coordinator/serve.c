@@ -415,6 +415,12 @@ static int coord_link_node(struct linker *l, uint32_t node, const struct coord_c
 					t->id_token.len ? t->id_token.data : NULL,
 					t->demo_token.len ? t->demo_token.data : NULL,
 					t->bloom.len ? t->bloom.data : NULL, NULL);
+			if (rc == CL_OK) /* sex and derived tokens: linker.h linker_set_attrs */
+				rc = linker_set_attrs(
+				    l, linker_count(l) - 1, t->sex && t->sex[0] ? t->sex[0] : 'U',
+				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data : NULL,
+				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data : NULL,
+				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data : NULL);
 			if (rc != CL_OK)
 				return rc;
 			(*total)++;
