@@ -25,7 +25,13 @@
 #                        "all": every municipality, NODES is then only a label)
 #        BENCH_YEARS     years of data (default 3)
 #        BENCH_KEEP=1    keep the work folder
+#        BENCH_ROOT=DIR  work folder (kept); a federation already set up and filled there
+#                        for the same config is reused (its nodes restarted), e.g. to profile
+#        BENCH_PERF=1    perf record -g on the coordinator during each query
+#                        (FED_WORK/perf-MEASURE.data; see `perf report -i`)
+#        BENCH_LABEL     name of the run in the result lines (default NODESxEVENTS)
 #        BENCH_DEADLINE_MS coordinator's node deadline (default 120000)
+# Exit status 1 when any query failed, lost a node or returned no rows.
 # Each result line: config=... period=... measure=... seconds=... coord_peak_mib=... ok=1
 # (node_peak_max_mib: the largest node's VmHWM during the query; nodes_rss_mib: all nodes'
 # resident memory after it; coord_fds: the coordinator's open file descriptors)
@@ -35,9 +41,13 @@ build=${1:-build-bench}
 shift $(($# > 0 ? 1 : 0))
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(20x100000 100x20000)
-bin=$PWD/$build/bin
+case $build in /*) bin=$build/bin ;; *) bin=$PWD/$build/bin ;; esac
 [ -x "$bin/caselink-coordinator" ] || { echo "no programs in $bin" >&2; exit 1; }
-root=$(mktemp -d "${TMPDIR:-/tmp}/caselink-bench-measures.XXXXXX")
+if [ -n "${BENCH_ROOT:-}" ]; then
+  root=$BENCH_ROOT; BENCH_KEEP=1; mkdir -p "$root"
+else
+  root=$(mktemp -d "${TMPDIR:-/tmp}/caselink-bench-measures.XXXXXX")
+fi
 source scripts/lib/federation.sh
 bench_cleanup() {
   if [ -n "${FED_WORK:-}" ]; then fed_stop >/dev/null 2>&1 || true; fi
@@ -136,9 +146,15 @@ bench_measure() {
   for pid in "${npids[@]}"; do echo 5 >"/proc/$pid/clear_refs"; done
   [ "$m" = incident_events ] && by=(--by municipality,agency_type,quarter)
   c0=$(bench_cpu "$cpid"); n0=$(bench_cpu "${npids[@]}")
+  local perf=
+  if [ -n "${BENCH_PERF:-}" ]; then
+    perf record -q -g -p "$cpid" -o "$FED_WORK/perf-$m.data" >/dev/null 2>&1 &
+    perf=$!; sleep 0.5
+  fi
   t0=$(bench_now)
   if fed_query "$m" --from "$from" --to "$to" "${by[@]}" --format csv >"$out" 2>"$out.err"; then ok=1; else ok=0; fi
   t1=$(bench_now)
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   c1=$(bench_cpu "$cpid"); n1=$(bench_cpu "${npids[@]}")
   hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status")
   fds=$(find "/proc/$cpid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
@@ -164,8 +180,12 @@ bench_measure() {
        "nodes_cpu_s=$(bench_sub "$n1" "$n0") $nodemem" \
        "$(cat "$FED_WORK/wire") rows=$rows coverage=${cov:-?} ok=$ok"
   [ "$ok" = 1 ] || sed 's/^/#   /' "$out.err" >&2
+  if [ "$ok" != 1 ] || [ "$rows" -lt 2 ] || [ "$cov" != "${#FED_IDS[@]}/${#FED_IDS[@]}" ]; then
+    bench_failed=1
+  fi
 }
 
+bench_failed=0
 echo "# bench_measures: configs ${configs[*]}"
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -179,6 +199,7 @@ equal_munis="tukums kaisiadorys ventspils raseiniai saldus vilkaviskis dobele ro
 
 for cfg in "${configs[@]}"; do
   nodes=${cfg%x*}; per=${cfg#*x}
+  label=${BENCH_LABEL:-$cfg}
   types=${BENCH_TYPES:-}
   if [ -z "$types" ]; then
     if ((nodes % 5 == 0)); then types=police,social_services,ngo,health,probation
@@ -195,7 +216,13 @@ for cfg in "${configs[@]}"; do
   fi
   munis=${BENCH_MUNIS:-$munis}
   work=$root/$cfg
-  mkdir -p "$work"
+  if [ -f "$work/run/filled" ]; then
+    FED_BIN=$bin; FED_SRC=$work/src; FED_WORK=$work/run; FED_PKI=$FED_WORK/pki; FED_IDS=()
+    while IFS=, read -r id _; do [ "$id" = agency_id ] || FED_IDS+=("$id"); done <"$FED_SRC/federation.csv"
+    events=$(tail -n +2 -q "$work"/src/agencies/*/events.csv | wc -l)
+    echo "# $cfg: reusing the federation in $work"
+  else
+  rm -rf "$work"; mkdir -p "$work"
   t0=$(bench_now)
   "$bin/caselink" synth --out "$work/src" --seed "${BENCH_SEED:-1}" --municipalities "$munis" \
       --agency-types "$types" $([ -n "${BENCH_PERSONS:-}" ] && echo "--persons $BENCH_PERSONS" ||
@@ -214,6 +241,8 @@ for cfg in "${configs[@]}"; do
   bench_fill_tokens
   echo "# $cfg: token caches filled in $(bench_sub "$(bench_now)" "$t0") s (not timed below)"
   kill -TERM "$(cat "$FED_WORK/run/keyholder.pid")"; rm -f "$FED_WORK/run/keyholder.pid"
+  touch "$FED_WORK/filled"
+  fi
   FED_DEADLINE_MS=${BENCH_DEADLINE_MS:-120000}
   export FED_DEADLINE_MS
   fed_start
@@ -234,9 +263,10 @@ for cfg in "${configs[@]}"; do
   for p in "${plist[@]}"; do
     read -r from to <<<"$p"
     echo "# $cfg: period [$from, $to), load $(cut -d' ' -f1-3 /proc/loadavg)"
-    for m in $measures; do bench_measure "$cfg" "$m" "$from" "$to"; done
+    for m in $measures; do bench_measure "$label" "$m" "$from" "$to"; done
   done
   fed_stop
   FED_WORK=
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 done
+exit "$bench_failed"
