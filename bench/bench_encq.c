@@ -6,7 +6,7 @@
  *   bench_encq AGENCY_DIR WORK_DIR [ROUNDS]
  *
  * AGENCY_DIR holds persons.csv and events.csv (e.g. one agency of `caselink synth`); WORK_DIR
- * must not exist: the store is imported there and its cache filled by an in-process OPRF key
+ * must hold no store: one is made and imported there and its cache filled by an in-process OPRF key
  * (the keyholder's BlindEvaluate without the network), then ROUNDS (default 5) answers are
  * made, each under a fresh nonce, over every event. Prints figures only, never a name.
  */
@@ -111,6 +111,16 @@ int main(int argc, char **argv)
 	rc = oprf_ctx_new(&k.octx);
 	if (!rc)
 		rc = oprf_generate_key(k.octx, k.sk, pk);
+	if (!rc) {
+		struct node_store_meta meta;
+
+		memset(&meta, 0, sizeof(meta));
+		snprintf(meta.agency_id, sizeof(meta.agency_id), "bench-police");
+		snprintf(meta.agency_type, sizeof(meta.agency_type), "police");
+		snprintf(meta.municipality, sizeof(meta.municipality), "Liepaja");
+		snprintf(meta.country, sizeof(meta.country), "LV");
+		rc = node_store_init(argv[2], &meta);
+	}
 	if (!rc)
 		rc = node_store_open(argv[2], &s);
 	if (rc)

@@ -24,6 +24,18 @@
 
 #define NQ 26 /* q-grams of a typical record: 8 given, 8 family, 10 birth date */
 
+/* k 10 / 10 / 20 for given name, family name and birth date. */
+static int bl_set_k(struct enc_query *q)
+{
+	int rc = enc_query_set_k(q, ENC_FIELD_GIVEN, 10);
+
+	if (!rc)
+		rc = enc_query_set_k(q, ENC_FIELD_FAMILY, 10);
+	if (!rc)
+		rc = enc_query_set_k(q, ENC_FIELD_BIRTH, 20);
+	return rc;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -129,6 +141,8 @@ static int bench_bloom(const unsigned char nonce[32])
 						     : ENC_FIELD_BIRTH);
 	fill(in, n * NQ * 32);
 	rc = enc_query_new(nonce, &q);
+	if (!rc) /* the record-level field set this generator models (given, family, birth) */
+		rc = bl_set_k(q);
 	if (rc)
 		goto out;
 	t0 = now();
@@ -279,6 +293,8 @@ static int e2e(const unsigned char nonce[32], size_t persons, unsigned nodes, in
 		goto out;
 	}
 	rc = enc_query_new(nonce, &q);
+	if (!rc) /* the record-level field set this generator models (given, family, birth) */
+		rc = bl_set_k(q);
 	if (!rc)
 		rc = linker_new(&l);
 	if (!rc)
