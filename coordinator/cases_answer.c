@@ -172,6 +172,18 @@ static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size
 						t->id_token.len ? t->id_token.data : NULL,
 						t->demo_token.len ? t->demo_token.data : NULL,
 						t->bloom.len ? t->bloom.data : NULL, NULL);
+				if (rc == CL_OK) /* as for M1–M6: sex and derived tokens */
+					rc = linker_set_attrs(l, linker_count(l) - 1,
+							      t->sex && t->sex[0] ? t->sex[0] : 'U',
+							      t->year_token.len == LINKER_TOKEN_LEN
+								  ? t->year_token.data
+								  : NULL,
+							      t->date_token.len == LINKER_TOKEN_LEN
+								  ? t->date_token.data
+								  : NULL,
+							      t->given_token.len == LINKER_TOKEN_LEN
+								  ? t->given_token.data
+								  : NULL);
 				if (rc != CL_OK)
 					return rc;
 			}
