@@ -703,6 +703,41 @@ static size_t nrecords(const struct answer *a)
 	return n;
 }
 
+/*
+ * No OPRF output the node caches (id, demo, every q-gram) is in the received bytes: the node
+ * sends only per-query HMACs of them. Returns how many outputs were checked.
+ */
+static size_t assert_no_oprf_output(const struct answer *a, const char *data)
+{
+	static const char *const sql[] = {"SELECT id_out FROM person_tokens",
+					  "SELECT demo_out FROM person_tokens",
+					  "SELECT output FROM qgram_tokens"};
+	char path[1200];
+	sqlite3 *db = NULL;
+	size_t q, k, checked = 0;
+
+	snprintf(path, sizeof(path), "%s/node.db", data);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (q = 0; q < sizeof(sql) / sizeof(sql[0]); q++) {
+		sqlite3_stmt *st = NULL;
+
+		assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *o = sqlite3_column_blob(st, 0);
+
+			if (sqlite3_column_bytes(st, 0) != 32)
+				continue;
+			checked++;
+			for (k = 0; k + 16 <= a->rawlen; k++)
+				if (!memcmp(a->raw + k, o, 16))
+					fail_msg("an OPRF output is on the wire");
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return checked;
+}
+
 /* No input string of the node's persons and events is in the received bytes. */
 static void assert_no_personal_data(const struct answer *a, const struct tperson *ps,
 				    const struct tevent *es)
@@ -845,6 +880,9 @@ static void test_query_tokens(void **state)
 	assert_events(node_b, &b, nonce1, events_b, "2024-12-29", "2026-02-01");
 	assert_no_personal_data(&a, persons_a, events_a);
 	assert_no_personal_data(&b, persons_b, events_b);
+	/* the scan sees the cache: ids, demos and q-grams (the names' q-grams twice over) */
+	assert_true(assert_no_oprf_output(&a, node_a) > 60);
+	assert_true(assert_no_oprf_output(&b, node_b) > 60);
 
 	/* the same code at both nodes: equal id tokens, the federation's token */
 	truth_token("LV:12038512000", nonce1, id1);
