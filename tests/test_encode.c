@@ -274,13 +274,71 @@ static void test_bloom_permutation(void **state)
 	enc_query_free(q2);
 }
 
+/* Bigram sequences with repeats, and the derived tokens against OpenSSL's HMAC(). */
+static void test_derived_tokens(void **state)
+{
+	static const char *const lab[3] = {"caselink/v1/derived/birth-year",
+					   "caselink/v1/derived/birth-date",
+					   "caselink/v1/derived/given-name"};
+	char g[16][ENC_QGRAM_SLOT];
+	unsigned char tok[16 * 32], a[32], b[32], ref[32];
+	unsigned int len = 0;
+	size_t n = 0, i;
+	unsigned f = 99;
+
+	(void)state;
+	assert_int_equal(enc_qgram_seq("anan", 4, g, 16, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(g[1], "an");
+	assert_string_equal(g[3], "an");
+	assert_int_equal(enc_qgrams("anan", 4, g, 16, &n), 0);
+	assert_int_equal(n, 4);
+	/* the year: the first four bigrams, the same for a full and a year-only date */
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_YEAR, "19780120", 8, g, 16, &n, &f), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(f, ENC_FIELD_BIRTH);
+	assert_string_equal(g[0], "_1");
+	assert_string_equal(g[3], "78");
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_YEAR, "1978", 4, g, 16, &n, &f), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(g[3], "78");
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_DATE, "19780120", 8, g, 16, &n, &f), 0);
+	assert_int_equal(n, 9);
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_DATE, "1978", 4, g, 16, &n, &f),
+			 CL_ENOTFOUND);
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_GIVEN, "anna", 4, g, 16, &n, &f), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(f, ENC_FIELD_GIVEN);
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_GIVEN, "", 0, g, 16, &n, &f), CL_ENOTFOUND);
+	assert_int_equal(enc_derived_qgrams(ENC_DERIVED_MAX, "x", 1, g, 16, &n, &f), CL_EINVAL);
+
+	/* HMAC-SHA256 keyed by the tokens, over the kind's label */
+	assert_int_equal(RAND_bytes(tok, sizeof(tok)), 1);
+	for (i = 0; i < ENC_DERIVED_MAX; i++) {
+		assert_int_equal(enc_derived_token((unsigned)i, tok, 9, a), 0);
+		assert_non_null(HMAC(EVP_sha256(), tok, 9 * 32, (const unsigned char *)lab[i],
+				     strlen(lab[i]), ref, &len));
+		assert_memory_equal(a, ref, 32);
+	}
+	/* kinds and inputs are separated: another kind, another token, one token changed */
+	assert_int_equal(enc_derived_token(ENC_DERIVED_YEAR, tok, 4, a), 0);
+	assert_int_equal(enc_derived_token(ENC_DERIVED_DATE, tok, 4, b), 0);
+	assert_memory_not_equal(a, b, 32);
+	tok[100] ^= 1;
+	assert_int_equal(enc_derived_token(ENC_DERIVED_YEAR, tok, 4, b), 0);
+	assert_memory_not_equal(a, b, 32);
+	assert_int_equal(enc_derived_token(ENC_DERIVED_YEAR, tok, 0, b), CL_EINVAL);
+	assert_int_equal(enc_derived_token(ENC_DERIVED_YEAR, tok, ENC_DERIVED_QMAX + 1, b),
+			 CL_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_qgrams_ascii),      cmocka_unit_test(test_qgrams_utf8_and_limits),
 	    cmocka_unit_test(test_qgram_input_tags),  cmocka_unit_test(test_token_matches_hmac),
 	    cmocka_unit_test(test_token_nonce),	      cmocka_unit_test(test_bloom_properties),
-	    cmocka_unit_test(test_bloom_permutation),
+	    cmocka_unit_test(test_bloom_permutation), cmocka_unit_test(test_derived_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
