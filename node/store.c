@@ -342,6 +342,8 @@ int node_store_open(const char *dir, struct node_store **out)
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	/* before the first read: another connection closing the WAL must not read as corrupt */
+	sqlite3_busy_timeout(s->db, 5000);
 	rc = store_int(s->db, "PRAGMA user_version", &n);
 	if (rc || n == 0) { /* not a database, or not initialised by node_store_init */
 		rc = CL_ECORRUPT;
