@@ -248,7 +248,7 @@ static void query_answer_free(struct query_answer *a)
 /* The definitions and disclosure settings every output states (table, CSV comments). */
 static void query_print_release(FILE *f, const char *prefix, const struct query_answer *a)
 {
-	char rounding[32] = "none";
+	char rounding[48] = "none";
 
 	if (!a->have_disclosure) {
 		fprintf(f, "%sdisclosure: not stated by the coordinator\n", prefix);
