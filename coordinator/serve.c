@@ -1,6 +1,7 @@
 #include "coordinator/serve.h"
 #include "coordinator/linker.h"
 #include "coordinator/measures.h"
+#include "coordinator/regional.h"
 #include "coordinator/cases.h"
 #include "coordinator/cases_answer.h"
 
@@ -38,6 +39,7 @@ struct coord {
 	struct sign_verifier *verifier; /* checks requesters' signatures */
 	struct replay *replay;		/* request ids already accepted */
 	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
+	struct regional *regional;	/* Node.Query for `upstream:` coordinators, or NULL */
 	struct policy *policy;		/* federation policy; NULL only in an insecure demo */
 	struct policy_rate *rate;	/* the policy's rate limits, for the process lifetime */
 };
@@ -58,6 +60,7 @@ struct coord_call {
 	int not_participating; /* the federation policy leaves this node out: never asked */
 	Caselink__V1__QueryResponse **chunks;
 	size_t nchunks, cap, records;
+	Caselink__V1__QueryResponse *sub; /* a regional coordinator's coverage (two-level.md) */
 };
 
 /* Forgets what a node sent (before a retry, and at the end of a query: no token is kept). */
@@ -70,6 +73,14 @@ static void coord_call_reset(struct coord_call *c)
 	free(c->chunks);
 	c->chunks = NULL;
 	c->nchunks = c->cap = c->records = 0;
+}
+
+/* Forgets a regional coordinator's coverage (kept until our own coverage has been sent). */
+static void coord_call_forget_coverage(struct coord_call *c)
+{
+	if (c->sub)
+		caselink__v1__query_response__free_unpacked(c->sub, NULL);
+	c->sub = NULL;
 }
 
 /* Keeps one TOKENS chunk of a node's answer; 1 (cancel the call) when it is malformed or too big.
@@ -112,6 +123,15 @@ static int coord_on_message(const uint8_t *msg, size_t len, void *user)
 	int rc = 0;
 
 	r = caselink__v1__query_response__unpack(NULL, len, msg);
+	if (r && r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE) {
+		/* A regional coordinator's own coverage, named in ours (docs/two-level.md). */
+		if (c->sub || regional_cov_check(r->coverage) != CL_OK) {
+			rc = 1;
+			goto out;
+		}
+		c->sub = r;
+		return 0;
+	}
 	if (r && c->tokens) {
 		rc = coord_on_tokens(c, r);
 		if (rc == 0)
@@ -292,6 +312,8 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	Caselink__V1__Coverage cov = CASELINK__V1__COVERAGE__INIT;
 	Caselink__V1__NodeFailure *fails = NULL, **fail_ptrs = NULL;
 	char **answered = NULL, (*reasons)[RPC_STATUS_MSG_MAX + 32] = NULL;
+	const Caselink__V1__Coverage **subs = NULL;
+	struct regional_cov *hold = NULL;
 	size_t n = co->conf->nnodes, i, nf = 0, na = 0;
 	int rc;
 
@@ -299,13 +321,15 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	fail_ptrs = calloc(n, sizeof(*fail_ptrs));
 	answered = calloc(n, sizeof(*answered));
 	reasons = calloc(n, sizeof(*reasons));
-	if (!fails || !fail_ptrs || !answered || !reasons) {
+	subs = calloc(n, sizeof(*subs));
+	if (!fails || !fail_ptrs || !answered || !reasons || !subs) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (calls[i].status.code == RPC_OK && !cc[i].malformed) {
 			answered[na++] = co->conf->nodes[i].id;
+			subs[i] = cc[i].sub ? cc[i].sub->coverage : NULL;
 			continue;
 		}
 		caselink__v1__node_failure__init(&fails[nf]);
@@ -330,12 +354,18 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	cov.failed = fail_ptrs;
 	cov.n_answered = na;
 	cov.answered = answered;
+	/* A regional coordinator's nodes stand in for it: "regional/node" (docs/two-level.md). */
+	rc = regional_cov_expand(&cov, co->conf, subs, &hold);
+	if (rc != CL_OK)
+		goto out;
 	resp.schema_version = CASELINK_SCHEMA_VERSION;
 	resp.request_id = *request_id;
 	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE;
 	resp.coverage = &cov;
 	rc = party_send_response(ctx, &resp);
 out:
+	regional_cov_free(hold);
+	free(subs);
 	free(fails);
 	free(fail_ptrs);
 	free(answered);
@@ -391,9 +421,38 @@ static int coord_emit_row(void *ctx, const char *const *cols, size_t ncols)
 	return party_rows_add(e->rows, cols, NULL);
 }
 
-/* Adds the records of one node's TOKENS answer to the linker, in the order they came. */
-static int coord_link_node(struct linker *l, uint32_t node, const struct coord_call *c,
-			   size_t *total)
+/*
+ * The agency a record speaks for (its attributes when a regional coordinator sent it, else the
+ * node's; NULL outputs are skipped) and its dense (node, agency) index.
+ */
+static int coord_record_node(struct regional_agencies *ag, const struct partyconf_node *nd,
+			     uint32_t node, const Caselink__V1__TokenRecord *t, const char **id,
+			     const char **type, const char **muni, uint32_t *index)
+{
+	const char *a_id, *a_type, *a_muni;
+	int rc = regional_record_agency(t, nd, &a_id, &a_type, &a_muni);
+
+	if (rc == CL_OK)
+		rc = regional_agencies_index(ag, node, a_id, index);
+	if (rc != CL_OK)
+		return rc == CL_ELIMIT ? rc : CL_EPROTO;
+	if (id)
+		*id = a_id;
+	if (type)
+		*type = a_type;
+	if (muni)
+		*muni = a_muni;
+	return CL_OK;
+}
+
+/*
+ * Adds the records of one node's TOKENS answer to the linker, in the order they came. The
+ * linker's node is the record's agency (regional_agencies): a regional coordinator's agencies
+ * stay apart.
+ */
+static int coord_link_node(struct linker *l, struct regional_agencies *ag,
+			   const struct partyconf_node *nd, uint32_t node,
+			   const struct coord_call *c, size_t *total)
 {
 	size_t k, r;
 	int rc;
@@ -403,6 +462,7 @@ static int coord_link_node(struct linker *l, uint32_t node, const struct coord_c
 
 		for (r = 0; r < b->n_records; r++) {
 			const Caselink__V1__TokenRecord *t = b->records[r];
+			uint32_t agency;
 
 			if (t->row_handle.len < 1 || t->row_handle.len > LINKER_HANDLE_MAX ||
 			    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
@@ -411,16 +471,22 @@ static int coord_link_node(struct linker *l, uint32_t node, const struct coord_c
 				return CL_EPROTO;
 			if (*total >= COORD_MAX_RECORDS)
 				return CL_ELIMIT;
-			rc = linker_add(l, node, 0, t->row_handle.data, t->row_handle.len,
+			rc = coord_record_node(ag, nd, node, t, NULL, NULL, NULL, &agency);
+			if (rc != CL_OK)
+				return rc;
+			rc = linker_add(l, agency, 0, t->row_handle.data, t->row_handle.len,
 					t->id_token.len ? t->id_token.data : NULL,
 					t->demo_token.len ? t->demo_token.data : NULL,
 					t->bloom.len ? t->bloom.data : NULL, NULL);
 			if (rc == CL_OK) /* sex and derived tokens: linker.h linker_set_attrs */
 				rc = linker_set_attrs(
 				    l, linker_count(l) - 1, t->sex && t->sex[0] ? t->sex[0] : 'U',
-				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data : NULL,
-				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data : NULL,
-				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data : NULL);
+				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data
+									  : NULL,
+				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data
+									  : NULL,
+				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data
+									   : NULL);
 			if (rc != CL_OK)
 				return rc;
 			(*total)++;
@@ -431,8 +497,8 @@ static int coord_link_node(struct linker *l, uint32_t node, const struct coord_c
 
 /* Hands the linked records of one node to the measure engine, in the linker's order. */
 static int coord_measure_node(struct measures_input *in, const struct linker *l,
-			      const struct partyconf_node *nd, uint32_t node,
-			      const struct coord_call *c, size_t *next)
+			      struct regional_agencies *ag, const struct partyconf_node *nd,
+			      uint32_t node, const struct coord_call *c, size_t *next)
 {
 	size_t k, r, e, idx;
 	int rc;
@@ -449,10 +515,10 @@ static int coord_measure_node(struct measures_input *in, const struct linker *l,
 			if (rc != CL_OK)
 				return rc;
 			memset(&rec, 0, sizeof(rec));
-			rec.node = node;
-			rec.agency_id = nd->id;
-			rec.agency_type = nd->agency_type;
-			rec.node_municipality = nd->municipality;
+			rc = coord_record_node(ag, nd, node, t, &rec.agency_id, &rec.agency_type,
+					       &rec.node_municipality, &rec.node);
+			if (rc != CL_OK)
+				return rc;
 			rec.sex = t->sex && strlen(t->sex) == 1 ? t->sex[0] : 'U';
 			rec.restricted = t->restricted ? 1 : 0;
 			rec.linkable = t->id_token.len || t->demo_token.len;
@@ -492,6 +558,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 {
 	struct linker *l = NULL;
 	struct measures_input *in = NULL;
+	struct regional_agencies *ag = NULL;
 	struct coord_emit emit = {NULL, 0};
 	const char *const *cols = NULL;
 	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
@@ -501,10 +568,12 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	if (!ncols)
 		return CL_EINVAL;
 	rc = linker_new(&l);
+	if (rc == CL_OK)
+		rc = regional_agencies_new(LINKER_MAX_NODES, &ag);
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
-		rc = coord_link_node(l, (uint32_t)i, &cc[i], &total);
+		rc = coord_link_node(l, ag, &co->conf->nodes[i], (uint32_t)i, &cc[i], &total);
 		if (rc != CL_OK)
 			snprintf(why, whysz, "node %.64s sent malformed records",
 				 co->conf->nodes[i].id);
@@ -516,7 +585,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
-		rc = coord_measure_node(in, l, &co->conf->nodes[i], (uint32_t)i, &cc[i], &next);
+		rc = coord_measure_node(in, l, ag, &co->conf->nodes[i], (uint32_t)i, &cc[i], &next);
 		if (rc != CL_OK)
 			snprintf(why, whysz, "node %.64s sent malformed events",
 				 co->conf->nodes[i].id);
@@ -528,6 +597,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 		  (unsigned long long)linker_stat(l, LINKER_STAT_FUZZY_LINKS));
 	/* The coordinator keeps no token after linking. */
 	linker_free(l);
+	regional_agencies_free(ag);
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
 	if (rc == CL_OK)
@@ -780,6 +850,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 				agg_free(cc[i].partial);
 				cc[i].partial = NULL;
 				coord_call_reset(&cc[i]);
+				coord_call_forget_coverage(&cc[i]);
 				if (agg_new(qr->n_group_by, 1, &cc[i].partial) != CL_OK)
 					pending[i] = 0;
 			}
@@ -862,6 +933,7 @@ out:
 	for (i = 0; cc && i < n; i++) {
 		agg_free(cc[i].partial);
 		coord_call_reset(&cc[i]);
+		coord_call_forget_coverage(&cc[i]);
 	}
 	agg_free(total);
 	free(cc);
@@ -897,12 +969,72 @@ static int coord_open_channels(struct coord *co)
 		party_tls_fill(co->tls, &cc.tls);
 		/* The node's certificate must name it: its id is its TLS server name. */
 		cc.server_name = co->conf->nodes[i].id;
-		cc.expected_roles = RPC_ROLE_NODE;
+		/* A regional coordinator stands as a node with its coordinator certificate. */
+		cc.expected_roles =
+		    co->conf->nodes[i].coordinator ? RPC_ROLE_COORDINATOR : RPC_ROLE_NODE;
 		rc = rpc_channel_new(&cc, &co->channels[i]);
 		if (rc != CL_OK)
 			return rc;
 	}
 	return CL_OK;
+}
+
+/* The regional side's policy: this coordinator's own, on the original requester. */
+static enum rpc_code coord_regional_policy(void *user, const Caselink__V1__QueryRequest *qr,
+					   char *why, size_t whysz)
+{
+	struct coord *co = user;
+	struct policy_decision decision;
+	const char *reason = NULL;
+	int rc =
+	    policy_query_check(co->policy, co->rate, qr, (int64_t)time(NULL), &decision, &reason);
+
+	if (rc == CL_OK)
+		return RPC_OK;
+	if (rc == CL_EDENIED || rc == CL_EQUOTA) {
+		policy_query_reason(co->policy, &decision, why, whysz);
+		return rc == CL_EQUOTA ? RPC_RESOURCE_EXHAUSTED : RPC_PERMISSION_DENIED;
+	}
+	snprintf(why, whysz, "%s", rc == CL_EINVAL && reason ? reason : "policy check failed");
+	return rc == CL_EINVAL ? RPC_INVALID_ARGUMENT : RPC_INTERNAL;
+}
+
+static int coord_regional_participates(void *user, const Caselink__V1__QueryRequest *qr, size_t i)
+{
+	struct coord *co = user;
+
+	return !co->policy ||
+	       policy_participates(co->policy, policy_query_measure(qr->measure),
+				   co->conf->nodes[i].id, co->conf->nodes[i].agency_type);
+}
+
+/*
+ * A regional coordinator (`upstream:` configured) also serves the Node service, so that a
+ * national coordinator can ask it as one of its nodes (coordinator/regional.h).
+ */
+static int coord_regional_serve(struct coord *co, struct rpc_server *srv)
+{
+	struct regional_config rc_cfg;
+	int rc;
+
+	memset(&rc_cfg, 0, sizeof(rc_cfg));
+	rc_cfg.conf = co->conf;
+	rc_cfg.channels = co->channels;
+	rc_cfg.signer = co->signer;
+	rc_cfg.verifier = co->verifier;
+	rc_cfg.replay = co->replay;
+	rc_cfg.audit = co->audit;
+	rc_cfg.policy_check = coord_regional_policy;
+	rc_cfg.participates = coord_regional_participates;
+	rc_cfg.policy_user = co;
+	rc = regional_new(&rc_cfg, &co->regional);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_NODE_STATUS, RPC_UNARY,
+					   RPC_ROLE_COORDINATOR, coord_status, co);
+	if (rc == CL_OK)
+		rc = rpc_server_add_method(srv, RPC_METHOD_NODE_QUERY, RPC_SERVER_STREAMING,
+					   RPC_ROLE_COORDINATOR, regional_query, co->regional);
+	return rc;
 }
 
 int coord_audit_verify_main(int argc, char **argv)
@@ -1007,6 +1139,8 @@ int coord_serve_main(int argc, char **argv)
 	if (rc == CL_OK)
 		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_QUERY, RPC_SERVER_STREAMING,
 					   RPC_ROLE_USER | RPC_ROLE_NODE, coord_query, &co);
+	if (rc == CL_OK && co.conf->nupstream)
+		rc = coord_regional_serve(&co, srv);
 	if (rc == CL_OK)
 		rc = rpc_server_start(srv, &port);
 	if (rc != CL_OK) {
@@ -1024,6 +1158,7 @@ int coord_serve_main(int argc, char **argv)
 	log_event(LOG_LEVEL_INFO, "serve_stop", "signal=%d", signo);
 out:
 	rpc_server_free(srv);
+	regional_free(co.regional);
 	for (k = 0; co.channels && co.conf && k < co.conf->nnodes; k++)
 		rpc_channel_free(co.channels[k]);
 	free(co.channels);

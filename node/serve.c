@@ -305,9 +305,7 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	if (!ns->conf->insecure_demo) {
 		char reason[SIGN_REASON_MAX];
 
-		rc = sign_verify_envelope(ns->verifier, qr, rpc_ctx_peer_id(ctx), reason);
-		if (rc == CL_OK)
-			rc = sign_verify_request(ns->verifier, qr, reason);
+		rc = sign_verify_forwarded(ns->verifier, qr, rpc_ctx_peer_id(ctx), reason);
 		if (rc != CL_OK) {
 			code = node_serve_refuse(ns, ctx, qr, RPC_UNAUTHENTICATED, reason);
 			goto out;

@@ -497,6 +497,16 @@ int sign_verify_envelope(struct sign_verifier *v, const Caselink__V1__QueryReque
 	return rc;
 }
 
+int sign_verify_forwarded(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+			  const char *coordinator_cn, char reason[SIGN_REASON_MAX])
+{
+	int rc = sign_verify_envelope(v, q, coordinator_cn, reason);
+
+	if (rc == CL_OK)
+		rc = sign_verify_request(v, q, reason);
+	return rc;
+}
+
 void sign_header_free(Caselink__V1__RequestHeader *h)
 {
 	if (!h)

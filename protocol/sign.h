@@ -63,6 +63,15 @@ int sign_verify_request(struct sign_verifier *v, const Caselink__V1__QueryReques
 int sign_verify_envelope(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			 const char *expected_cn, char reason[SIGN_REASON_MAX]);
 
+/*
+ * Verifies a request forwarded by a coordinator, as every receiver below a
+ * coordinator does (a node, or a regional coordinator answering a national
+ * one): the envelope signed by the coordinator named coordinator_cn (the TLS
+ * peer), then the original requester's signature. Reason as above.
+ */
+int sign_verify_forwarded(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
+			  const char *coordinator_cn, char reason[SIGN_REASON_MAX]);
+
 /* Frees the four signature fields of a header built by the caller (not unpacked). */
 void sign_header_free(Caselink__V1__RequestHeader *h);
 

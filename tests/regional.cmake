@@ -1,0 +1,6 @@
+# Two-level coordination (coordinator/regional.c, docs/two-level.md).
+caselink_test(test_regional SOURCES test_regional.c LIBS cl_regional TIMEOUT 60)
+add_test(NAME integration_two_level
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_two_level.sh)
+set_tests_properties(integration_two_level PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
+                     TIMEOUT 180 RUN_SERIAL TRUE)
