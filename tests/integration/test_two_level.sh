@@ -22,7 +22,7 @@ trap 'fed_stop >/dev/null 2>&1 || true' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
-regional=regional-kurzeme
+regional="regional-kurzeme"
 "$bin/caselink" synth --out "$work/fed" --seed 7 --persons 1200 >/dev/null
 FED_DEADLINE_MS=4000
 fed_setup "$bin" "$work/fed" "$work/run"
@@ -44,7 +44,7 @@ fed_start # the flat national coordinator over every node
 flat=$FED_COORD
 
 # The policy line of a coordinator configuration, when the federation has policies.
-policy_line() { [ -f "$FED_WORK/federation-policy.yaml" ] && echo "policy: federation-policy.yaml" || true; }
+policy_line() { if [ -f "$FED_WORK/federation-policy.yaml" ]; then echo "policy: federation-policy.yaml"; fi; }
 # One configuration line per node of federation.csv whose id is given.
 node_lines() {
   local id type municipality country want
@@ -118,7 +118,7 @@ awk -F, '$4 != "*" && $6 == "incident_events" && $7 > 0 { n[$3 "," $4] += $7 }
          END { for (k in n) print k "," n[k] }' "$work/fed/truth/expected/m1.csv" \
     | LC_ALL=C sort >"$work/truth.csv"
 [ -s "$work/truth.csv" ] || fail "ground truth has no incident events"
-by=(--from "$from" --to "$to" --by municipality,agency_type --format csv)
+by=(--from "$from" --to "$to" --by "municipality,agency_type" --format csv)
 query "$flat" incident_events "${by[@]}" >"$work/flat.out"
 query "$twolevel" incident_events "${by[@]}" >"$work/two.out"
 rows <"$work/two.out" >"$work/two.csv"
@@ -201,7 +201,7 @@ oaddr=$(start_coordinator regional-other "$regional" "$(grep -v '^listen:\|^tls:
 lone=$(start_coordinator national-lone coordinator "nodes:
   - {id: $regional, kind: coordinator, address: $oaddr}")
 out=$(query "$lone" incident_events --from "$from" --to "$to" --format csv 2>&1 || true)
-echo "$out" | grep -q "^#   failed: $regional (refused: peer is not an upstream coordinator" \
+grep -q "^#   failed: $regional (refused: peer is not an upstream coordinator" <<<"$out" \
   || fail "a regional answered a coordinator not in its upstream list: $out"
 pass "regional refuses a national coordinator not in its upstream list: $(echo "$out" | grep failed)"
 
@@ -211,9 +211,9 @@ kill -KILL "$(cat "$FED_WORK/run/$victim.pid")"
 wait "$(cat "$FED_WORK/run/$victim.pid")" 2>/dev/null || true
 rm -f "$FED_WORK/run/$victim.pid"
 out=$(query "$twolevel" incident_events --from "$from" --to "$to" --format csv)
-echo "$out" | grep -q "^# coverage: $((total - 1)) of $total nodes answered$" \
+grep -q "^# coverage: $((total - 1)) of $total nodes answered$" <<<"$out" \
   || fail "coverage after a killed regional node: $out"
-echo "$out" | grep -q "^#   failed: $regional/$victim (unavailable: " \
+grep -q "^#   failed: $regional/$victim (unavailable: " <<<"$out" \
   || fail "killed regional node not named: $out"
 pass "killed regional node reported: $(echo "$out" | grep failed)"
 
@@ -222,7 +222,7 @@ kill -TERM "$(cat "$FED_WORK/run/$regional.pid")"
 wait "$(cat "$FED_WORK/run/$regional.pid")" 2>/dev/null || true
 rm -f "$FED_WORK/run/$regional.pid"
 out=$(query "$twolevel" incident_events --from "$from" --to "$to" --format csv)
-echo "$out" | grep -q "^#   failed: $regional (unavailable: " \
+grep -q "^#   failed: $regional (unavailable: " <<<"$out" \
   || fail "stopped regional not named: $out"
 pass "stopped regional reported: $(echo "$out" | grep failed)"
 echo "all two-level checks passed"
