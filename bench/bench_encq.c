@@ -3,7 +3,10 @@
  * store with a filled token cache: Bloom encodings (records) per second and per-query tokens per
  * second, one thread.
  *
- *   bench_encq AGENCY_DIR WORK_DIR [ROUNDS]
+ *   bench_encq AGENCY_DIR WORK_DIR [ROUNDS] [--digest]
+ *
+ * With --digest every round uses one fixed nonce and prints the SHA-256 of the answer's packed
+ * TokenBatch messages, so that two builds' answers can be compared byte for byte.
  *
  * AGENCY_DIR holds persons.csv and events.csv (e.g. one agency of `caselink synth`). When WORK_DIR
  * holds no store, one is made and imported there and its cache filled by an in-process OPRF key
@@ -22,6 +25,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/evp.h>
 
 #include "common/cl_error.h"
 #include "node/encode_query.h"
@@ -37,6 +41,8 @@ struct be_kh {
 
 struct be_count {
 	size_t records, events, ids, demos, blooms, derived;
+	EVP_MD_CTX *digest; /* NULL: no digest */
+	int err;
 };
 
 static double be_now(void)
@@ -95,6 +101,18 @@ static int be_emit(void *ud, const Caselink__V1__TokenBatch *b, int last)
 	size_t i;
 
 	(void)last;
+	if (c->digest) {
+		size_t len = caselink__v1__token_batch__get_packed_size(b);
+		uint8_t *buf = malloc(len ? len : 1);
+
+		if (!buf)
+			return CL_ENOMEM;
+		caselink__v1__token_batch__pack(b, buf);
+		if (EVP_DigestUpdate(c->digest, buf, len) != 1)
+			c->err = 1;
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
 	for (i = 0; i < b->n_records; i++) {
 		const Caselink__V1__TokenRecord *r = b->records[i];
 
@@ -124,6 +142,7 @@ int main(int argc, char **argv)
 	double t0, c0, wall = 0, cpu = 0, best = 1e30;
 	size_t tokens = 0, trec = 0, ttok = 0;
 	int rounds = argc > 3 ? atoi(argv[3]) : 5, r, rc;
+	int digest = argc > 4 && !strcmp(argv[4], "--digest");
 
 	memset(&k, 0, sizeof(k));
 	if (argc < 3 || rounds < 1) {
@@ -189,10 +208,25 @@ answers:
 	for (r = 0; r < rounds; r++) {
 		struct be_count c;
 		struct node_encq_summary sum;
+		EVP_MD_CTX *dctx = NULL;
+		uint8_t md[32];
 		double w, u;
 
 		memset(&c, 0, sizeof(c));
-		if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		if (digest) {
+			unsigned int mdlen = 0;
+
+			dctx = EVP_MD_CTX_new();
+			if (!dctx ||
+			    EVP_Digest("bench_encq fixed nonce", 22, nonce, &mdlen, EVP_sha256(),
+				       NULL) != 1 ||
+			    EVP_DigestInit_ex(dctx, EVP_sha256(), NULL) != 1) {
+				EVP_MD_CTX_free(dctx);
+				rc = CL_ECRYPTO;
+				goto out;
+			}
+			c.digest = dctx;
+		} else if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
 			rc = CL_ECRYPTO;
 			goto out;
 		}
@@ -201,8 +235,10 @@ answers:
 		rc = node_encq_run(s, nonce, 0, INT64_MAX / 4, be_emit, &c, &sum);
 		w = be_now() - t0;
 		u = be_cpu() - c0;
-		if (rc)
+		if (rc) {
+			EVP_MD_CTX_free(dctx);
 			goto out;
+		}
 		/* the per-query q-gram tokens (one per cached q-gram) and the per-record tokens */
 		tokens = tr.qgrams + c.ids + c.demos + c.derived;
 		printf("round %d: %zu records (%zu filters), %zu events, %zu tokens (%zu id, %zu "
@@ -210,6 +246,19 @@ answers:
 		       "%.0f tokens/s (CPU)\n",
 		       r, c.records, c.blooms, c.events, tokens, c.ids, c.demos, c.derived,
 		       tr.qgrams, w, u, c.records / u, tokens / u);
+		if (digest) {
+			unsigned int mdlen = 0;
+
+			if (EVP_DigestFinal_ex(dctx, md, &mdlen) != 1 || c.err)
+				rc = CL_ECRYPTO;
+			EVP_MD_CTX_free(dctx);
+			if (rc)
+				goto out;
+			printf("round %d: answer digest ", r);
+			for (size_t j = 0; j < sizeof(md); j++)
+				printf("%02x", md[j]);
+			printf("\n");
+		}
 		wall += w;
 		cpu += u;
 		trec += c.records;
