@@ -145,6 +145,7 @@ bench_measure() {
   bench_sockets >"$FED_WORK/sock0"
   echo 5 >"/proc/$cpid/clear_refs" # resets VmHWM to the current RSS
   for pid in "${npids[@]}"; do echo 5 >"/proc/$pid/clear_refs"; done
+  # shellcheck disable=SC2054 # one --by value with commas
   [ "$m" = incident_events ] && by=(--by municipality,agency_type,quarter)
   c0=$(bench_cpu "$cpid"); n0=$(bench_cpu "${npids[@]}")
   local perf=
@@ -249,6 +250,7 @@ for cfg in "${configs[@]}"; do
   else
   rm -rf "$work"; mkdir -p "$work"
   t0=$(bench_now)
+  # shellcheck disable=SC2046 # two words: the option and its value
   "$bin/caselink" synth --out "$work/src" --seed "${BENCH_SEED:-1}" --municipalities "$munis" \
       --agency-types "$types" $([ -n "${BENCH_PERSONS:-}" ] && echo "--persons $BENCH_PERSONS" ||
         echo "--events $((nodes * per))") --years "${BENCH_YEARS:-3}" --no-truth \
