@@ -197,16 +197,25 @@ answer() {
   fed_query incident_events --from "$from" --to "$to" --by municipality,agency_type,quarter \
       --format csv | grep -v '^#' | tail -n +2 | LC_ALL=C sort
 }
+# The ground truth with the cells the answer suppressed (disclosure control) marked so;
+# every other cell must be equal, and some must be there to compare.
+check_answer() { # ANSWER WHAT
+  awk -F, 'NR == FNR { if ($NF == "suppressed") s[$1 "," $2 "," $3] = 1; next }
+           { k = $1 "," $2 "," $3; if (k in s) print k ",suppressed"; else print }' \
+      "$1" "$work/expected.csv" >"$1.truth"
+  diff -u "$1.truth" "$1" || fail "$2 differs from ground truth"
+  grep -vq ',suppressed$' "$1" || fail "$2: every cell suppressed, nothing compared"
+}
 victims() {
   fed_query M2 --from "$from" --to "$to" --format csv | grep '^\*,victims,' | cut -d, -f3
 }
 expected >"$work/expected.csv"
 [ -s "$work/expected.csv" ] || fail "ground truth has no incident events"
 answer >"$work/answer.csv"
-diff -u "$work/expected.csv" "$work/answer.csv" || fail "incident_events after the faults differs from ground truth"
+check_answer "$work/answer.csv" "incident_events after the faults"
 v1=$(victims)
 [ -n "$v1" ] && [ "$v1" -gt 0 ] || fail "M2 gave no victims"
-pass "after the store faults the federation answers: incident_events equals ground truth, M2 victims $v1"
+pass "after the store faults the federation answers: incident_events equals ground truth ($(grep -vc ',suppressed$' "$work/answer.csv") cells, $(grep -c ',suppressed$' "$work/answer.csv") suppressed), M2 victims $v1"
 
 # ---- the coordinator killed mid-query and restarted -----------------------------------------
 # One node stopped: the coordinator is inside the linked query (waiting for that node)
@@ -243,17 +252,20 @@ rm -f "$FED_WORK/run/coordinator.addr"
     --foreground --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
 echo $! >"$FED_WORK/run/coordinator.pid"
 fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")" >/dev/null
-answer >"$work/answer.csv"
-diff -u "$work/expected.csv" "$work/answer.csv" || fail "incident_events after the coordinator restart differs"
+answer >"$work/answer2.csv"
+diff -u "$work/answer.csv" "$work/answer2.csv" || fail "incident_events after the coordinator restart differs"
+check_answer "$work/answer2.csv" "incident_events after the coordinator restart"
 v2=$(victims)
-[ "$v2" = "$v1" ] || fail "M2 victims after the restart: $v2, before: $v1"
+# (within 10 %: disclosure control may add noise to linked measures)
+awk -v a="$v1" -v b="$v2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d * 10 <= a) }' \
+  || fail "M2 victims after the restart: ${v2:-none}, before: $v1"
 out=$("$bin/caselink-coordinator" audit verify --data "$FED_WORK/coordinator") \
   || fail "coordinator audit after restart: $out"
 audit_after=$(sql "$FED_WORK/coordinator/audit.db" "SELECT count(*) FROM audit_log")
 [ "$audit_after" -gt "$audit_before" ] || fail "the restarted coordinator audits nothing"
 if [ "$ledgers" -gt 0 ]; then ledger_note="$ledgers ledger database(s) intact"
 else ledger_note="no ledger in the coordinator's data folder yet (not wired)"; fi
-pass "coordinator killed mid-query (client: '$(head -n 1 "$work/mid.err" | cut -c1-90)'), restarted: audit verifies ($out), $ledger_note, answers equal again"
+pass "coordinator killed mid-query (client: '$(head -n 1 "$work/mid.err" | cut -c1-90)'), restarted: audit verifies ($out), $ledger_note, answers again (M2 victims $v2)"
 
 # ---- clock skew beyond the expiry window ----------------------------------------------------
 # The client's clock is moved with libfaketime (Debian faketime); the daemons keep the real
@@ -263,7 +275,9 @@ pass "coordinator killed mid-query (client: '$(head -n 1 "$work/mid.err" | cut -
 if command -v faketime >/dev/null; then
   for skew in -20m +10m; do
     set +e
-    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$skew" "$bin/caselink" query incident_events \
+    # (under ASan, libfaketime is preloaded before the ASan runtime)
+    ASAN_OPTIONS="verify_asan_link_order=0:${ASAN_OPTIONS:-}" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+    faketime -f "$skew" "$bin/caselink" query incident_events \
         --from "$from" --to "$to" --coordinator "$FED_COORD" --tls-dir "$FED_PKI" --name national \
         >"$work/skew.out" 2>"$work/skew.err"
     rc=$?
@@ -276,7 +290,7 @@ if command -v faketime >/dev/null; then
     pass "client clock $skew: refused, '$(head -n 1 "$work/skew.err" | cut -c1-110)'"
   done
   # The federation still answers a client with the right clock.
-  answer | diff -q - "$work/expected.csv" >/dev/null || fail "federation stopped answering after the skewed requests"
+  answer | diff -q - "$work/answer.csv" >/dev/null || fail "federation stopped answering after the skewed requests"
 else
   skip "clock skew needs faketime (Debian package faketime; scripts/deps installs it)"
 fi
