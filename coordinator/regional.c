@@ -22,8 +22,8 @@
 #define REGIONAL_BATCH_RECORDS 1024	  /* records of one outgoing TokenBatch */
 #define REGIONAL_BATCH_BYTES   (2u << 20) /* packed bytes of one outgoing TokenBatch */
 #define REGIONAL_REASON_MAX    (RPC_STATUS_MSG_MAX + 32)
-#define REGIONAL_SUBNAME_MAX   (REGIONAL_NAME_MAX - PARTYCONF_MAX_NAME) /* a name in a sub-coverage \
-									 */
+/* Bytes of a name in a regional's coverage, with the NUL: "ID/NAME" must fit REGIONAL_NAME_MAX. */
+#define REGIONAL_SUBNAME_MAX	 (REGIONAL_NAME_MAX - PARTYCONF_MAX_NAME)
 #define REGIONAL_MARGIN_MIN_MS	 200
 #define REGIONAL_MARGIN_MAX_MS	 1000
 #define REGIONAL_DEADLINE_MIN_MS 100
