@@ -12,8 +12,10 @@
 #include "node/tokens.h"
 
 #define EQ_ARENA_BLOCK (64u * 1024)
+#define EQ_NONE	       UINT32_MAX /* index of a q-gram the cache does not hold */
+#define EQ_VALS_MAX    (1u << 24) /* distinct names and dates in one answer */
 
-/* Bump allocator for the strings of one batch. */
+/* Bump allocator: the strings of one batch, or the values of one answer. */
 struct eq_blk {
 	struct eq_blk *next;
 	size_t used, cap;
@@ -32,12 +34,34 @@ struct eq_rec {
 	size_t capev;
 };
 
+/* Kinds of the values an answer works out once (names and birth dates recur across persons). */
+#define EQ_GIVEN  0 /* a normalised given name */
+#define EQ_FAMILY 1 /* a normalised family name */
+#define EQ_BIRTH  2 /* the birth-date digits YYYYMMDD or YYYY */
+
+/*
+ * One distinct value of this answer, worked out once: its q-grams' indexes into the query's
+ * q-gram tokens (EQ_NONE for one the cache lacks) and its derived tokens. Names and dates are
+ * personal data and the tokens per-query secrets: all are wiped when the answer ends.
+ */
+struct eq_val {
+	uint64_t hash;
+	const char *text; /* in the values' arena */
+	size_t len;
+	unsigned kind;
+	uint32_t off, n; /* ix[off..off+n): the value's own field; names: ix[off+n..off+2n) the
+			    ENC_FIELD_NAME ones */
+	int32_t
+	    d[2]; /* derived tokens in dtok (-1: none): given d[0]; birth d[0] year, d[1] date */
+};
+
 struct eq {
 	sqlite3 *db;
 	const uint8_t *nonce;
 	const uint8_t *hnonce; /* nonce of the row handles (the query nonce unless given) */
 	uint32_t epoch;
 	uint8_t hkey[NODE_TOKENS_KEY_LEN];
+	uint8_t hprep[ENC_PREP_LEN]; /* HMAC key states of hkey */
 	struct node_tokens_qmap *qmap;
 	uint8_t *qtok; /* per-query tokens of the cached q-grams, 32 bytes each */
 	size_t nq;
@@ -46,7 +70,19 @@ struct eq {
 	struct eq_rec *recs;
 	Caselink__V1__TokenRecord **recp;
 	size_t nrec, bytes;
-	struct node_tokens_person person;
+	/* the values of this answer: an open-addressing table of indexes + 1 into vals */
+	struct eq_val *vals;
+	size_t nvals, capvals;
+	uint32_t *slots;
+	size_t capslots; /* a power of two */
+	uint32_t *ix;
+	size_t nix, capix;
+	uint8_t *dtok;
+	size_t ndtok, capdtok;
+	struct eq_blk *varena;
+	/* the current person */
+	int birth_year, birth_month, birth_day;
+	size_t tn;
 	uint8_t tok[NODE_TOKENS_QGRAMS * ENC_TOKEN_LEN];
 	unsigned char fields[NODE_TOKENS_QGRAMS];
 	node_encq_emit_fn emit;
@@ -54,38 +90,56 @@ struct eq {
 	struct node_encq_summary sum;
 };
 
-static char *eq_strdup(struct eq *q, const char *s)
+static void *eq_alloc(struct eq_blk **head, size_t len)
 {
-	size_t len = s ? strlen(s) + 1 : 1;
-	struct eq_blk *b = q->arena;
-	char *r;
+	struct eq_blk *b = *head;
+	void *r;
 
+	len = (len + 7) & ~(size_t)7;
 	if (!b || b->cap - b->used < len) {
 		size_t cap = len > EQ_ARENA_BLOCK ? len : EQ_ARENA_BLOCK;
 
 		b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;
-		b->next = q->arena;
+		b->next = *head;
 		b->used = 0;
 		b->cap = cap;
-		q->arena = b;
+		*head = b;
 	}
 	r = b->data + b->used;
-	memcpy(r, s ? s : "", len);
 	b->used += len;
+	return r;
+}
+
+static char *eq_strdup(struct eq *q, const char *s)
+{
+	size_t len = s ? strlen(s) + 1 : 1;
+	char *r = eq_alloc(&q->arena, len);
+
+	if (!r)
+		return NULL;
+	memcpy(r, s ? s : "", len);
 	q->bytes += len;
 	return r;
 }
 
+/* Frees an arena; wipe set: its contents are wiped first. */
+static void eq_blk_free(struct eq_blk **head, int wipe)
+{
+	while (*head) {
+		struct eq_blk *n = (*head)->next;
+
+		if (wipe)
+			OPENSSL_cleanse((*head)->data, (*head)->used);
+		free(*head);
+		*head = n;
+	}
+}
+
 static void eq_arena_free(struct eq *q)
 {
-	while (q->arena) {
-		struct eq_blk *n = q->arena->next;
-
-		free(q->arena);
-		q->arena = n;
-	}
+	eq_blk_free(&q->arena, 0);
 }
 
 int node_encq_age(int birth_year, int birth_month, int birth_day, int64_t t)
@@ -206,6 +260,7 @@ static int eq_derived(struct eq *q, unsigned kind, const char *text, size_t len,
 
 	rc = enc_derived_qgrams(kind, text, len, g, ENC_DERIVED_QMAX, &n, &f);
 	if (rc == CL_ENOTFOUND || rc == CL_ELIMIT || rc == CL_EPARSE) {
+		n = ENC_DERIVED_QMAX; /* out may hold a part: wipe all of it */
 		rc = 1;
 		goto out;
 	}
@@ -219,21 +274,220 @@ static int eq_derived(struct eq *q, unsigned kind, const char *text, size_t len,
 		}
 	}
 	if (!rc)
-		rc = enc_derived_token(kind, tok, n, out);
+		rc = enc_derived_token_fast(kind, tok, n, out);
 out:
-	OPENSSL_cleanse(tok, sizeof(tok));
-	OPENSSL_cleanse(g, sizeof(g));
+	OPENSSL_cleanse(tok, n * ENC_TOKEN_LEN);
+	OPENSSL_cleanse(g, n * ENC_QGRAM_SLOT);
 	return rc;
 }
+
+static uint64_t eq_hash(unsigned kind, const char *text, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ kind;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ (h >> 29);
+}
+
+/* Makes room for add more entries of size sz in the array *a of *cap entries holding n. */
+static int eq_grow(void **a, size_t *cap, size_t n, size_t add, size_t sz, int wipe)
+{
+	size_t ncap = *cap ? *cap : 256, bytes;
+	void *na;
+
+	if (__builtin_add_overflow(n, add, &bytes))
+		return CL_EOVERFLOW;
+	if (bytes <= *cap)
+		return 0;
+	while (ncap < n + add)
+		if (__builtin_mul_overflow(ncap, (size_t)2, &ncap))
+			return CL_EOVERFLOW;
+	if (__builtin_mul_overflow(ncap, sz, &bytes))
+		return CL_EOVERFLOW;
+	na = malloc(bytes);
+	if (!na)
+		return CL_ENOMEM;
+	if (*a) {
+		memcpy(na, *a, n * sz);
+		if (wipe)
+			OPENSSL_cleanse(*a, *cap * sz);
+		free(*a);
+	}
+	*a = na;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Appends to ix the indexes of the distinct q-grams of text (as node_tokens_inputs makes them:
+ * none when the text does not encode) in field f, then, for names, in ENC_FIELD_NAME.
+ */
+static int eq_val_qgrams(struct eq *q, struct eq_val *v, unsigned f, int name)
+{
+	char g[NODE_TOKENS_FIELD_QGRAMS][ENC_QGRAM_SLOT];
+	size_t n = 0, i, j, x, wipe;
+	int rc;
+
+	rc = enc_qgrams(v->text, v->len, g, NODE_TOKENS_FIELD_QGRAMS, &n);
+	wipe = rc ? sizeof(g) : n * ENC_QGRAM_SLOT; /* a failed call may leave a part in g */
+	if (rc == CL_EPARSE || rc == CL_ELIMIT)
+		rc = 0, n = 0; /* counts as absent, as in node_tokens_inputs */
+	if (rc)
+		goto out;
+	rc = eq_grow((void **)&q->ix, &q->capix, q->nix, 2 * n, sizeof(*q->ix), 0);
+	if (rc)
+		goto out;
+	v->off = (uint32_t)q->nix;
+	v->n = (uint32_t)n;
+	for (j = 0; j < (name ? 2u : 1u); j++) {
+		for (i = 0; i < n; i++) {
+			rc = node_tokens_qmap_get(q->qmap, j ? ENC_FIELD_NAME : f, g[i], 0, 0, &x);
+			if (rc < 0)
+				goto out;
+			q->ix[q->nix++] = rc == 1 ? (uint32_t)x : EQ_NONE;
+		}
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(g, wipe);
+	return rc;
+}
+
+/* Works out the derived token of kind of v into slot d[i] (-1 when there is none). */
+static int eq_val_derived(struct eq *q, struct eq_val *v, unsigned kind, int i)
+{
+	int rc;
+
+	rc = eq_grow((void **)&q->dtok, &q->capdtok, q->ndtok * ENC_TOKEN_LEN, ENC_TOKEN_LEN, 1, 1);
+	if (rc)
+		return rc;
+	rc = eq_derived(q, kind, v->text, v->len, q->dtok + q->ndtok * ENC_TOKEN_LEN);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		v->d[i] = (int32_t)q->ndtok++;
+	return 0;
+}
+
+/*
+ * Finds the value (kind, text[0..len)), len > 0, working it out when it is new; writes its
+ * index in vals + 1 to *out.
+ */
+static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, size_t *out)
+{
+	uint64_t h = eq_hash(kind, text, len);
+	struct eq_val *v;
+	size_t i, j;
+	char *copy;
+	int rc;
+
+	for (i = (size_t)h & (q->capslots - 1); q->slots[i]; i = (i + 1) & (q->capslots - 1)) {
+		v = &q->vals[q->slots[i] - 1];
+		if (v->hash == h && v->kind == kind && v->len == len &&
+		    !memcmp(v->text, text, len)) {
+			*out = q->slots[i];
+			return 0;
+		}
+	}
+	if (q->nvals >= EQ_VALS_MAX)
+		return CL_ELIMIT;
+	if (2 * (q->nvals + 1) > q->capslots) {
+		size_t ncap = 2 * q->capslots;
+		uint32_t *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return CL_ENOMEM;
+		for (j = 0; j < q->nvals; j++) {
+			for (i = (size_t)q->vals[j].hash & (ncap - 1); ns[i];
+			     i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = (uint32_t)(j + 1);
+		}
+		free(q->slots);
+		q->slots = ns;
+		q->capslots = ncap;
+		for (i = (size_t)h & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
+			;
+	}
+	rc = eq_grow((void **)&q->vals, &q->capvals, q->nvals, 1, sizeof(*q->vals), 0);
+	if (rc)
+		return rc;
+	copy = eq_alloc(&q->varena, len);
+	if (!copy)
+		return CL_ENOMEM;
+	memcpy(copy, text, len);
+	v = &q->vals[q->nvals];
+	memset(v, 0, sizeof(*v));
+	v->hash = h;
+	v->text = copy;
+	v->len = len;
+	v->kind = kind;
+	v->d[0] = v->d[1] = -1;
+	if (kind == EQ_BIRTH) {
+		rc = eq_val_qgrams(q, v, ENC_FIELD_BIRTH, 0);
+		if (!rc)
+			rc = eq_val_derived(q, v, ENC_DERIVED_YEAR, 0);
+		if (!rc)
+			rc = eq_val_derived(q, v, ENC_DERIVED_DATE, 1);
+	} else {
+		rc = eq_val_qgrams(q, v, kind == EQ_GIVEN ? ENC_FIELD_GIVEN : ENC_FIELD_FAMILY, 1);
+		if (!rc && kind == EQ_GIVEN)
+			rc = eq_val_derived(q, v, ENC_DERIVED_GIVEN, 0);
+	}
+	if (rc)
+		return rc;
+	q->slots[i] = (uint32_t)(++q->nvals);
+	*out = q->nvals;
+	return 0;
+}
+
+/*
+ * Appends the tokens of value vi's q-grams (0: none) in its own field f, or with name set in
+ * ENC_FIELD_NAME, to the person's list, up to NODE_TOKENS_QGRAMS in all as node_tokens_inputs
+ * does; CL_ESTALE for one the cache lacks.
+ */
+static int eq_add(struct eq *q, size_t vi, int name, unsigned f)
+{
+	const uint32_t *ix;
+	size_t i, n;
+
+	if (!vi)
+		return 0;
+	n = q->vals[vi - 1].n;
+	ix = q->ix + q->vals[vi - 1].off + (name ? n : 0);
+	if (name)
+		f = ENC_FIELD_NAME;
+	for (i = 0; i < n && q->tn < NODE_TOKENS_QGRAMS; i++) {
+		if (ix[i] == EQ_NONE)
+			return CL_ESTALE;
+		memcpy(q->tok + q->tn * ENC_TOKEN_LEN, q->qtok + (size_t)ix[i] * ENC_TOKEN_LEN,
+		       ENC_TOKEN_LEN);
+		q->fields[q->tn++] = (unsigned char)f;
+	}
+	return 0;
+}
+
+/* The columns eq_start reads, from persons p joined to person_tokens t. */
+#define EQ_PERSON_COLS                                                                             \
+	"p.change_gen, p.given_norm, p.family_norm, p.birth_year, p.birth_month, p.birth_day,"     \
+	" p.sex, p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
 
 /* Starts the record of person pid from the store and the cache. */
 static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 {
-	const int c = NODE_TOKENS_PERSON_NCOLS;
+	size_t gi = 0, fi = 0, bi = 0; /* indexes + 1 into vals, 0: none */
+	int32_t dyear = -1, ddate = -1, dgiven = -1;
 	struct eq_rec *r;
-	const char *sharing;
-	size_t i, v;
-	int rc, step;
+	const char *sharing, *given, *family, *sex;
+	char digits[16];
+	size_t glen, flen, dlen = 0;
+	uint8_t msg[ENC_NONCE_LEN + 8], mac[32];
+	uint64_t u = (uint64_t)pid;
+	int rc, step, i;
 
 	if (q->nrec == NODE_ENCQ_BATCH || q->bytes >= NODE_ENCQ_BATCH_BYTES) {
 		rc = eq_flush(q, 0);
@@ -246,90 +500,112 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	if (step != SQLITE_ROW)
 		return step == SQLITE_DONE ? CL_ECORRUPT : CL_ESQL;
 	/* cached for this person's current data under the current epoch */
-	if (sqlite3_column_type(ps, c + 1) == SQLITE_NULL ||
-	    sqlite3_column_int64(ps, c + 1) < sqlite3_column_int64(ps, 1) ||
-	    (uint32_t)sqlite3_column_int64(ps, c + 2) != q->epoch)
+	if (sqlite3_column_type(ps, 8) == SQLITE_NULL ||
+	    sqlite3_column_int64(ps, 8) < sqlite3_column_int64(ps, 0) ||
+	    (uint32_t)sqlite3_column_int64(ps, 9) != q->epoch)
 		return CL_ESTALE;
-	rc = node_tokens_inputs(ps, 0, &q->person);
-	if (rc)
-		return rc;
-	r = &q->recs[q->nrec];
-	caselink__v1__token_record__init(&r->rec);
-	rc = node_tokens_handle(q->hkey, q->hnonce, pid, r->handle);
+	q->tn = 0;
+	/* the person's inputs, as node_tokens_inputs reads them */
+	q->birth_year = q->birth_month = q->birth_day = 0;
+	if (sqlite3_column_type(ps, 3) != SQLITE_NULL) {
+		q->birth_year = sqlite3_column_int(ps, 3);
+		q->birth_month = sqlite3_column_int(ps, 4);
+		q->birth_day = sqlite3_column_int(ps, 5);
+	}
+	if (q->birth_year < 1 || q->birth_year > 9999)
+		q->birth_year = q->birth_month = q->birth_day = 0;
+	given = (const char *)sqlite3_column_text(ps, 1);
+	glen = given ? (size_t)sqlite3_column_bytes(ps, 1) : 0;
+	family = (const char *)sqlite3_column_text(ps, 2);
+	flen = family ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
+	if (q->birth_year) {
+		if (q->birth_month && q->birth_day)
+			snprintf(digits, sizeof(digits), "%04d%02d%02d", q->birth_year,
+				 q->birth_month, q->birth_day);
+		else
+			snprintf(digits, sizeof(digits), "%04d", q->birth_year);
+		dlen = strlen(digits);
+	}
+	rc = 0;
+	if (glen)
+		rc = eq_value(q, EQ_GIVEN, given, glen, &gi);
+	if (!rc && flen)
+		rc = eq_value(q, EQ_FAMILY, family, flen, &fi);
+	if (!rc && dlen)
+		rc = eq_value(q, EQ_BIRTH, digits, dlen, &bi);
 	if (rc)
 		goto out;
+	if (gi)
+		dgiven = q->vals[gi - 1].d[0];
+	if (bi) {
+		dyear = q->vals[bi - 1].d[0];
+		ddate = q->vals[bi - 1].d[1];
+	}
+	r = &q->recs[q->nrec];
+	caselink__v1__token_record__init(&r->rec);
+	/* the row handle: HMAC-SHA256(handle key, handle nonce || be64(person id)), 16 bytes */
+	memcpy(msg, q->hnonce, ENC_NONCE_LEN);
+	for (i = 0; i < 8; i++)
+		msg[ENC_NONCE_LEN + i] = (uint8_t)(u >> (56 - 8 * i));
+	rc = enc_hmac_prepared(q->hprep, msg, sizeof(msg), mac);
+	if (rc)
+		goto out;
+	memcpy(r->handle, mac, sizeof(r->handle));
 	r->rec.row_handle.data = r->handle;
 	r->rec.row_handle.len = sizeof(r->handle);
-	if (sqlite3_column_bytes(ps, c + 3) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, c + 3), q->nonce, r->id);
+	if (sqlite3_column_bytes(ps, 10) == ENC_OPRF_LEN) {
+		rc = enc_token(sqlite3_column_blob(ps, 10), q->nonce, r->id);
 		if (rc)
 			goto out;
 		r->rec.id_token.data = r->id;
 		r->rec.id_token.len = sizeof(r->id);
 	}
-	if (sqlite3_column_bytes(ps, c + 4) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, c + 4), q->nonce, r->demo);
+	if (sqlite3_column_bytes(ps, 11) == ENC_OPRF_LEN) {
+		rc = enc_token(sqlite3_column_blob(ps, 11), q->nonce, r->demo);
 		if (rc)
 			goto out;
 		r->rec.demo_token.data = r->demo;
 		r->rec.demo_token.len = sizeof(r->demo);
 	}
-	for (i = 0; i < q->person.nq; i++) {
-		rc = node_tokens_qmap_get(q->qmap, q->person.qfield[i], q->person.qgram[i], 0, 0,
-					  &v);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {
-			rc = CL_ESTALE; /* a q-gram the cache does not hold */
-			goto out;
-		}
-		memcpy(q->tok + i * ENC_TOKEN_LEN, q->qtok + v * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
-		q->fields[i] = q->person.qfield[i];
-	}
-	if (q->person.nq) {
-		rc = enc_bloom_tokens(q->encq, q->tok, q->fields, q->person.nq, r->bloom);
+	/* q-grams in node_tokens_inputs's order: given, family, birth, both names again */
+	rc = eq_add(q, gi, 0, ENC_FIELD_GIVEN);
+	if (!rc)
+		rc = eq_add(q, fi, 0, ENC_FIELD_FAMILY);
+	if (!rc)
+		rc = eq_add(q, bi, 0, ENC_FIELD_BIRTH);
+	if (!rc)
+		rc = eq_add(q, gi, 1, 0);
+	if (!rc)
+		rc = eq_add(q, fi, 1, 0);
+	if (rc)
+		goto out;
+	if (q->tn) {
+		rc = enc_bloom_tokens(q->encq, q->tok, q->fields, q->tn, r->bloom);
 		if (rc)
 			goto out;
 		r->rec.bloom.data = r->bloom;
 		r->rec.bloom.len = sizeof(r->bloom);
 	}
-	{
-		char digits[16] = "";
-		size_t glen = 0;
-		const char *given = (const char *)sqlite3_column_text(ps, 5);
-
-		if (given)
-			glen = (size_t)sqlite3_column_bytes(ps, 5);
-		if (q->person.birth_year && q->person.birth_month && q->person.birth_day)
-			snprintf(digits, sizeof(digits), "%04d%02d%02d", q->person.birth_year,
-				 q->person.birth_month, q->person.birth_day);
-		else if (q->person.birth_year)
-			snprintf(digits, sizeof(digits), "%04d", q->person.birth_year);
-		rc = eq_derived(q, ENC_DERIVED_YEAR, digits, strlen(digits), r->year);
-		if (rc == 0) {
-			r->rec.year_token.data = r->year;
-			r->rec.year_token.len = sizeof(r->year);
-		}
-		if (rc >= 0)
-			rc = eq_derived(q, ENC_DERIVED_DATE, digits, strlen(digits), r->date);
-		if (rc == 0) {
-			r->rec.date_token.data = r->date;
-			r->rec.date_token.len = sizeof(r->date);
-		}
-		if (rc >= 0)
-			rc = eq_derived(q, ENC_DERIVED_GIVEN, given, glen, r->given);
-		if (rc == 0) {
-			r->rec.given_token.data = r->given;
-			r->rec.given_token.len = sizeof(r->given);
-		}
-		OPENSSL_cleanse(digits, sizeof(digits));
-		if (rc < 0)
-			goto out;
+	if (dyear >= 0) {
+		memcpy(r->year, q->dtok + (size_t)dyear * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
+		r->rec.year_token.data = r->year;
+		r->rec.year_token.len = sizeof(r->year);
 	}
-	r->sex[0] = q->person.sex[0];
+	if (ddate >= 0) {
+		memcpy(r->date, q->dtok + (size_t)ddate * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
+		r->rec.date_token.data = r->date;
+		r->rec.date_token.len = sizeof(r->date);
+	}
+	if (dgiven >= 0) {
+		memcpy(r->given, q->dtok + (size_t)dgiven * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
+		r->rec.given_token.data = r->given;
+		r->rec.given_token.len = sizeof(r->given);
+	}
+	sex = (const char *)sqlite3_column_text(ps, 6);
+	r->sex[0] = sex && sqlite3_column_bytes(ps, 6) == 1 ? sex[0] : 'U';
 	r->sex[1] = '\0';
 	r->rec.sex = r->sex;
-	sharing = (const char *)sqlite3_column_text(ps, c);
+	sharing = (const char *)sqlite3_column_text(ps, 7);
 	r->rec.restricted = sharing && !strcmp(sharing, "restricted");
 	r->rec.key_epoch = q->epoch;
 	r->rec.n_events = 0;
@@ -339,7 +615,9 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	q->bytes += 16 + 5 * ENC_TOKEN_LEN + ENC_BLOOM_BYTES + 32;
 	rc = 0;
 out:
-	OPENSSL_cleanse(q->tok, q->person.nq * ENC_TOKEN_LEN);
+	OPENSSL_cleanse(q->tok, q->tn * ENC_TOKEN_LEN);
+	OPENSSL_cleanse(digits, sizeof(digits));
+	OPENSSL_cleanse(mac, sizeof(mac));
 	return rc;
 }
 
@@ -383,8 +661,7 @@ static int eq_event(struct eq *q, sqlite3_stmt *ev)
 	e->referral_to = eq_strdup(q, (const char *)sqlite3_column_text(ev, 7));
 	if (!e->event_type || !e->role || !e->municipality || !e->risk_level || !e->referral_to)
 		return CL_ENOMEM;
-	e->age_years =
-	    node_encq_age(q->person.birth_year, q->person.birth_month, q->person.birth_day, at);
+	e->age_years = node_encq_age(q->birth_year, q->birth_month, q->birth_day, at);
 	r->evp[n] = e;
 	r->rec.n_events = n + 1;
 	q->sum.events++;
@@ -436,7 +713,9 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 	q->ud = ud;
 	q->recs = calloc(NODE_ENCQ_BATCH, sizeof(*q->recs));
 	q->recp = calloc(NODE_ENCQ_BATCH, sizeof(*q->recp));
-	if (!q->recs || !q->recp) {
+	q->capslots = 1024;
+	q->slots = calloc(q->capslots, sizeof(*q->slots));
+	if (!q->recs || !q->recp || !q->slots) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -455,6 +734,8 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 	q->epoch = state.key_epoch;
 	rc = node_tokens_handle_key(q->db, q->hkey);
 	if (!rc)
+		rc = enc_hmac_prepare(q->hkey, sizeof(q->hkey), q->hprep);
+	if (!rc)
 		rc = node_tokens_qmap_new(&q->qmap);
 	if (!rc)
 		rc = eq_load_qgrams(q);
@@ -470,8 +751,7 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 			       " ORDER BY person_id, occurred_at, id",
 			       -1, &ev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(q->db,
-			       "SELECT " NODE_TOKENS_PERSON_COLS ", p.sharing, t.gen, t.key_epoch,"
-			       " t.id_out, t.demo_out FROM persons p"
+			       "SELECT " EQ_PERSON_COLS " FROM persons p"
 			       " LEFT JOIN person_tokens t ON t.person_id=p.id WHERE p.id=?",
 			       -1, &ps, NULL) != SQLITE_OK)
 		goto out;
@@ -508,8 +788,16 @@ out:
 		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
 	if (q) {
 		OPENSSL_cleanse(q->hkey, sizeof(q->hkey));
-		OPENSSL_cleanse(&q->person, sizeof(q->person));
+		OPENSSL_cleanse(q->hprep, sizeof(q->hprep));
 		OPENSSL_cleanse(q->tok, sizeof(q->tok));
+		if (q->dtok) {
+			OPENSSL_cleanse(q->dtok, q->capdtok);
+			free(q->dtok);
+		}
+		eq_blk_free(&q->varena, 1);
+		free(q->vals);
+		free(q->slots);
+		free(q->ix);
 		if (q->qtok) {
 			OPENSSL_cleanse(q->qtok, q->nq * ENC_OPRF_LEN);
 			free(q->qtok);

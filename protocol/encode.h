@@ -114,6 +114,26 @@ int enc_tokens_prepared(const unsigned char *prep, size_t n,
 			const unsigned char nonce[ENC_NONCE_LEN], unsigned char *out);
 
 /*
+ * Writes the HMAC-SHA256 key states of key[0..len) (any length; a key longer than a block is
+ * hashed first, RFC 2104) to prep, in enc_token_prepare's layout. As secret as the key.
+ */
+int enc_hmac_prepare(const unsigned char *key, size_t len, unsigned char prep[ENC_PREP_LEN]);
+
+/*
+ * Writes HMAC-SHA256(key, msg[0..len)) to out from the key states enc_hmac_prepare made: one
+ * compression per 64 bytes of message (rounded up, with SHA-256 padding) plus one, no allocation.
+ */
+int enc_hmac_prepared(const unsigned char prep[ENC_PREP_LEN], const unsigned char *msg, size_t len,
+		      unsigned char out[32]);
+
+/*
+ * The same token as enc_derived_token, computed with SHA-256 compressions instead of an OpenSSL
+ * HMAC object per call (the node's per-query path).
+ */
+int enc_derived_token_fast(unsigned kind, const unsigned char *qtokens, size_t n,
+			   unsigned char out[ENC_TOKEN_LEN]);
+
+/*
  * Creates the encoding state of one query in *out: derives the bit permutation from the nonce
  * and sets the default k per field (ENC_FIELD_NAME ENC_DEFAULT_K_NAME, every other field 0: the
  * birth date is compared through derived tokens; tuned on a `caselink synth` federation,
