@@ -212,10 +212,33 @@ static int partyconf_keyholder(struct yconf *c, int root, struct partyconf *pc)
 	return CL_OK;
 }
 
+/* An optional coded value (lower-case letters, digits, '_', '-'), e.g. a legal basis code. */
+static int partyconf_code(struct yconf *c, int map, const char *key, char *dst, size_t dstsz)
+{
+	const char *v = NULL;
+	size_t i, n;
+	int rc = yconf_get_str(c, map, key, 0, &v);
+
+	if (rc != CL_OK || !v)
+		return rc;
+	n = strlen(v);
+	if (n == 0 || n >= dstsz)
+		return yconf_fail(c, yconf_get(c, map, key),
+				  "'%s' must be a code of 1 to %zu bytes", key, dstsz - 1);
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+		      v[i] == '-'))
+			return yconf_fail(c, yconf_get(c, map, key),
+					  "'%s' must be a code (a-z, 0-9, '_', '-')", key);
+	memcpy(dst, v, n + 1);
+	return CL_OK;
+}
+
 static int partyconf_parse(struct yconf *c, const char *confdir, struct partyconf *pc)
 {
-	static const char *const node_keys[] = {
-	    "listen", "tls", "insecure_demo", "coordinators", "keyholder", "policy", NULL};
+	static const char *const node_keys[] = {"listen",	"tls",	     "insecure_demo",
+						"coordinators", "keyholder", "coordinator_address",
+						"legal_basis",	"policy",    NULL};
 	static const char *const coord_keys[] = {
 	    "listen", "tls",	   "insecure_demo", "deadline_ms", "retries",
 	    "nodes",  "keyholder", "policy",	    "upstream",	   NULL};
@@ -275,6 +298,13 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 		if (rc == CL_OK)
 			rc = partyconf_address(c, root, "keyholder", 0, pc->keyholder,
 					       sizeof(pc->keyholder));
+		if (rc == CL_OK)
+			rc = partyconf_address(c, root, "coordinator_address", 0,
+					       pc->coordinator_address,
+					       sizeof(pc->coordinator_address));
+		if (rc == CL_OK)
+			rc = partyconf_code(c, root, "legal_basis", pc->legal_basis,
+					    sizeof(pc->legal_basis));
 		return rc;
 	}
 	if (pc->kind == PARTYCONF_COORDINATOR) {

@@ -13,6 +13,10 @@
  *                                   # (then absent = everything allowed, loudly logged)
  *   coordinators: [coordinator]     # node: certificate names allowed to query it
  *   keyholder: 127.0.0.1:7000       # node: the keyholder's address
+ *   coordinator_address: 127.0.0.1:7100  # node: where case-history / alerts are asked
+ *                                   # (the coordinator's name is coordinators[0])
+ *   legal_basis: lv_interinstitutional_cooperation  # node: default legal basis code of
+ *                                   # its case-history / alerts requests
  *   deadline_ms: 5000               # coordinator: per-node deadline
  *   retries: 1                      # coordinator: retries per node, with back-off
  *   nodes:                          # coordinator: every node of the federation
@@ -71,6 +75,8 @@ struct partyconf {
 	char tls_crl[PARTYCONF_MAX_PATH]; /* "" when absent */
 	char policy[PARTYCONF_MAX_PATH];  /* node, coordinator: "" only when insecure_demo */
 	char keyholder[PARTYCONF_MAX_NAME];
+	char coordinator_address[PARTYCONF_MAX_NAME]; /* node: "" when absent */
+	char legal_basis[PARTYCONF_MAX_NAME];	      /* node: "" when absent */
 	size_t ncoordinators;
 	char coordinators[PARTYCONF_MAX_LIST][PARTYCONF_MAX_NAME];
 	size_t nupstream; /* coordinator: national coordinators it answers as a node */

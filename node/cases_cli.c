@@ -41,12 +41,14 @@ static void cc_usage(void)
 {
 	fprintf(stderr,
 		"usage: caselink-node case-history --data DIR PERSON_REF --purpose CODE\n"
-		"         [--legal-basis CODE] [--as-of YYYY-MM-DD] --coordinator HOST:PORT\n"
+		"         [--legal-basis CODE] [--as-of YYYY-MM-DD] [--coordinator HOST:PORT]\n"
 		"         [--config FILE] [--format table|csv]\n"
 		"       caselink-node alerts --data DIR [--as-of YYYY-MM-DD] [--purpose CODE]\n"
-		"         [--legal-basis CODE] --coordinator HOST:PORT [--config FILE]\n"
+		"         [--legal-basis CODE] [--coordinator HOST:PORT] [--config FILE]\n"
 		"         [--format table|csv]\n"
-		"  --config defaults to DIR/node.yaml (its tls: names the node's certificate);\n"
+		"  --config defaults to DIR/node.yaml (its tls: names the node's certificate;\n"
+		"  --coordinator and --legal-basis default to its coordinator_address and\n"
+		"  legal_basis; the coordinator's certificate name is its first coordinators:);\n"
 		"  --legal-basis child_protection also shows records an agency restricted\n");
 }
 
@@ -307,7 +309,7 @@ static int cc_next_day(const char *as_of, char to[11])
 int node_cases_main(int argc, char **argv)
 {
 	const char *data = NULL, *config = NULL, *coordinator = NULL, *purpose = NULL,
-		   *legal_basis = "case_cooperation", *as_of = NULL, *format = "table", *ref = NULL;
+		   *legal_basis = NULL, *as_of = NULL, *format = "table", *ref = NULL;
 	int m7 = !strcmp(argv[0], "case-history"), i, rc, own_restricted = 0;
 	char cfg[PARTYCONF_MAX_PATH], err[512] = "", to[11], today[11],
 				      peer_id[RPC_PEER_ID_MAX] = "",
@@ -366,7 +368,7 @@ int node_cases_main(int argc, char **argv)
 	}
 	if (!m7 && !purpose)
 		purpose = "marac_preparation";
-	if (!data || !coordinator || !purpose || (m7 && !ref) ||
+	if (!data || !purpose || (m7 && !ref) ||
 	    (strcmp(format, "table") && strcmp(format, "csv"))) {
 		cc_usage();
 		return CL_EUSAGE;
@@ -388,6 +390,18 @@ int node_cases_main(int argc, char **argv)
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node %s: %s\n", argv[0], *err ? err : cl_strerror(rc));
 		return rc;
+	}
+	if (!coordinator && conf->coordinator_address[0])
+		coordinator = conf->coordinator_address;
+	if (!legal_basis && conf->legal_basis[0])
+		legal_basis = conf->legal_basis;
+	if (!coordinator || !legal_basis) {
+		fprintf(stderr, "caselink-node %s: no %s (give %s or set %s in %s)\n", argv[0],
+			!coordinator ? "coordinator address" : "legal basis",
+			!coordinator ? "--coordinator" : "--legal-basis",
+			!coordinator ? "coordinator_address" : "legal_basis", config);
+		rc = CL_EUSAGE;
+		goto out;
 	}
 	rc = node_store_open(data, &store);
 	if (rc == CL_OK)
@@ -478,7 +492,8 @@ int node_cases_main(int argc, char **argv)
 	chc.target = coordinator;
 	chc.insecure_demo = conf->insecure_demo;
 	party_tls_fill(tls, &chc.tls);
-	chc.server_name = conf->insecure_demo ? NULL : "coordinator";
+	chc.server_name =
+	    conf->insecure_demo || !conf->ncoordinators ? NULL : conf->coordinators[0];
 	chc.expected_roles = RPC_ROLE_COORDINATOR;
 	memset(&st, 0, sizeof(st));
 	rc = rpc_channel_new(&chc, &ch);

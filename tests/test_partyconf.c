@@ -169,6 +169,49 @@ static void test_node_config_and_refusals(void **state)
 	assert_located(err, ":1:9: 'listen' must be HOST:PORT");
 }
 
+/* A node's case-request defaults: the coordinator's address and a coded legal basis. */
+static void test_node_case_defaults(void **state)
+{
+	struct partyconf *pc = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [coordinator]\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_OK);
+	assert_string_equal(pc->coordinator_address, "");
+	assert_string_equal(pc->legal_basis, "");
+	partyconf_free(pc);
+	pc = NULL;
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [coordinator]\ncoordinator_address: 10.0.0.1:7100\n"
+			      "legal_basis: lv_interinstitutional_cooperation\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_OK);
+	assert_string_equal(pc->coordinator_address, "10.0.0.1:7100");
+	assert_string_equal(pc->legal_basis, "lv_interinstitutional_cooperation");
+	partyconf_free(pc);
+	pc = NULL;
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [c]\ncoordinator_address: nowhere\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:22: 'coordinator_address' must be HOST:PORT");
+	assert_int_equal(load("listen: 127.0.0.1:7101\ninsecure_demo: true\n"
+			      "coordinators: [c]\nlegal_basis: Article 5\n",
+			      PARTYCONF_NODE, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:14: 'legal_basis' must be a code (a-z, 0-9, '_', '-')");
+	/* Node-only keys are typos in a coordinator's configuration. */
+	assert_int_equal(load("listen: 127.0.0.1:7100\ninsecure_demo: true\nnodes: []\n"
+			      "legal_basis: x\n",
+			      PARTYCONF_COORDINATOR, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:1: unknown key 'legal_basis'");
+	assert_null(pc);
+}
+
 static void test_bad_nodes(void **state)
 {
 	struct partyconf *pc = NULL;
@@ -255,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_coordinator_config),
 	    cmocka_unit_test(test_node_config_and_refusals),
+	    cmocka_unit_test(test_node_case_defaults),
 	    cmocka_unit_test(test_policy_key),
 	    cmocka_unit_test(test_bad_nodes),
 	    cmocka_unit_test(test_keyholder_config),

@@ -117,6 +117,8 @@ tls:
   crl: ../../pki/crl.pem
 coordinators: [coordinator]
 policy: policy.yaml
+# default legal basis of this agency's case-history / alerts requests
+legal_basis: $( [ "$country" = LT ] && echo lt_domestic_violence_law || echo lv_interinstitutional_cooperation )
 YAML
   done < "$FED_SRC/federation.csv"
   fed_policy federation >"$FED_WORK/federation-policy.yaml"
@@ -156,6 +158,11 @@ fed_start() {
       --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
   echo $! >"$FED_WORK/run/coordinator.pid"
   FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
+  # Where each node's case coordinator asks (caselink-node case-history / alerts).
+  for id in "${FED_IDS[@]}"; do
+    sed -i '/^coordinator_address:/d' "$FED_WORK/nodes/$id/node.yaml"
+    echo "coordinator_address: $FED_COORD" >>"$FED_WORK/nodes/$id/node.yaml"
+  done
 }
 
 fed_start_keyholder() {
