@@ -49,11 +49,16 @@ struct eq_val {
 	const char *text; /* in the values' arena */
 	size_t len;
 	unsigned kind;
-	uint32_t off, n; /* ix[off..off+n): the value's own field; names: ix[off+n..off+2n) the
-			    ENC_FIELD_NAME ones */
-	int32_t
-	    d[2]; /* derived tokens in dtok (-1: none): given d[0]; birth d[0] year, d[1] date */
+	/* ix[off..off+n): the value's own field; names: ix[off+n..off+2n) the ENC_FIELD_NAME ones
+	 */
+	uint32_t off, n;
+	/* derived tokens in dtok (-1: none): given d[0]; birth d[0] year, d[1] date */
+	int32_t d[2];
+	int32_t mask; /* its q-grams' filter mask in masks; EQ_MASK_ZERO, EQ_MASK_NONE */
 };
+
+#define EQ_MASK_ZERO (-1) /* the mask sets and clears nothing */
+#define EQ_MASK_NONE (-2) /* no mask: a q-gram the cache lacks */
 
 struct eq {
 	sqlite3 *db;
@@ -79,7 +84,12 @@ struct eq {
 	size_t nix, capix;
 	uint8_t *dtok;
 	size_t ndtok, capdtok;
+	uint64_t *masks; /* ENC_MASK_WORDS per value with a nonzero mask */
+	size_t nmasks, capmasks;
 	struct eq_blk *varena;
+	/* the persons cursor (eq_person) */
+	int prow;     /* positioned on a row */
+	int64_t pcur; /* its person id */
 	/* the current person */
 	int birth_year, birth_month, birth_day;
 	size_t tn;
@@ -373,6 +383,47 @@ static int eq_val_derived(struct eq *q, struct eq_val *v, unsigned kind, int i)
 	return 0;
 }
 
+/* Works out v's filter mask: the bits all its q-grams (own field and, for names, ENC_FIELD_NAME)
+ * set and clear. */
+static int eq_val_mask(struct eq *q, struct eq_val *v, unsigned f, int name)
+{
+	uint64_t m[ENC_MASK_WORDS], any = 0;
+	size_t n = (name ? 2u : 1u) * v->n, i;
+	int rc = 0;
+
+	v->mask = EQ_MASK_ZERO;
+	if (n > NODE_TOKENS_QGRAMS)
+		n = NODE_TOKENS_QGRAMS; /* such a person takes eq_start's long way anyway */
+	for (i = 0; i < n; i++) {
+		uint32_t x = q->ix[v->off + i];
+
+		if (x == EQ_NONE) {
+			v->mask = EQ_MASK_NONE;
+			goto out;
+		}
+		memcpy(q->tok + i * ENC_TOKEN_LEN, q->qtok + (size_t)x * ENC_TOKEN_LEN,
+		       ENC_TOKEN_LEN);
+		q->fields[i] = (unsigned char)(i < v->n ? f : ENC_FIELD_NAME);
+	}
+	rc = n ? enc_bloom_mask(q->encq, q->tok, q->fields, n, m) : 0;
+	if (rc || !n)
+		goto out;
+	for (i = 0; i < ENC_MASK_WORDS; i++)
+		any |= m[i];
+	if (!any)
+		goto out;
+	rc = eq_grow((void **)&q->masks, &q->capmasks, q->nmasks * ENC_MASK_WORDS, ENC_MASK_WORDS,
+		     sizeof(*q->masks), 1);
+	if (rc)
+		goto out;
+	memcpy(q->masks + q->nmasks * ENC_MASK_WORDS, m, sizeof(m));
+	v->mask = (int32_t)q->nmasks++;
+out:
+	OPENSSL_cleanse(q->tok, n * ENC_TOKEN_LEN);
+	OPENSSL_cleanse(m, sizeof(m));
+	return rc;
+}
+
 /*
  * Finds the value (kind, text[0..len)), len > 0, working it out when it is new; writes its
  * index in vals + 1 to *out.
@@ -430,11 +481,17 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 	if (kind == EQ_BIRTH) {
 		rc = eq_val_qgrams(q, v, ENC_FIELD_BIRTH, 0);
 		if (!rc)
+			rc = eq_val_mask(q, v, ENC_FIELD_BIRTH, 0);
+		if (!rc)
 			rc = eq_val_derived(q, v, ENC_DERIVED_YEAR, 0);
 		if (!rc)
 			rc = eq_val_derived(q, v, ENC_DERIVED_DATE, 1);
 	} else {
-		rc = eq_val_qgrams(q, v, kind == EQ_GIVEN ? ENC_FIELD_GIVEN : ENC_FIELD_FAMILY, 1);
+		unsigned f = kind == EQ_GIVEN ? ENC_FIELD_GIVEN : ENC_FIELD_FAMILY;
+
+		rc = eq_val_qgrams(q, v, f, 1);
+		if (!rc)
+			rc = eq_val_mask(q, v, f, 1);
 		if (!rc && kind == EQ_GIVEN)
 			rc = eq_val_derived(q, v, ENC_DERIVED_GIVEN, 0);
 	}
@@ -471,12 +528,97 @@ static int eq_add(struct eq *q, size_t vi, int name, unsigned f)
 	return 0;
 }
 
-/* The columns eq_start reads, from persons p joined to person_tokens t. */
-#define EQ_PERSON_COLS                                                                             \
-	"p.change_gen, p.given_norm, p.family_norm, p.birth_year, p.birth_month, p.birth_day,"     \
-	" p.sex, p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
+/*
+ * Writes the person's filter (gi, fi, bi: the values of the given name, family name and birth
+ * date, 0 when absent) to r, if it has any q-gram: from the values' masks when the person's
+ * list of q-grams is whole, else from the list node_tokens_inputs would make (up to
+ * NODE_TOKENS_QGRAMS), which also reports a q-gram the cache lacks.
+ */
+static int eq_bloom(struct eq *q, size_t gi, size_t fi, size_t bi, struct eq_rec *r)
+{
+	const uint64_t *m[3];
+	size_t vi[3] = {gi, fi, bi}, total = 0, nm = 0, i;
+	int rc, whole = 1;
 
-/* Starts the record of person pid from the store and the cache. */
+	for (i = 0; i < 3; i++) {
+		const struct eq_val *v = vi[i] ? &q->vals[vi[i] - 1] : NULL;
+
+		if (!v)
+			continue;
+		total += (i < 2 ? 2u : 1u) * v->n;
+		if (v->mask == EQ_MASK_NONE)
+			whole = 0;
+		else if (v->mask >= 0)
+			m[nm++] = q->masks + (size_t)v->mask * ENC_MASK_WORDS;
+	}
+	if (total == 0)
+		return 0;
+	if (whole && total <= NODE_TOKENS_QGRAMS) {
+		rc = enc_bloom_from_masks(q->encq, m, nm, r->bloom);
+	} else {
+		/* q-grams in node_tokens_inputs's order: given, family, birth, both names again */
+		q->tn = 0;
+		rc = eq_add(q, gi, 0, ENC_FIELD_GIVEN);
+		if (!rc)
+			rc = eq_add(q, fi, 0, ENC_FIELD_FAMILY);
+		if (!rc)
+			rc = eq_add(q, bi, 0, ENC_FIELD_BIRTH);
+		if (!rc)
+			rc = eq_add(q, gi, 1, 0);
+		if (!rc)
+			rc = eq_add(q, fi, 1, 0);
+		if (!rc)
+			rc = enc_bloom_tokens(q->encq, q->tok, q->fields, q->tn, r->bloom);
+	}
+	if (rc)
+		return rc;
+	r->rec.bloom.data = r->bloom;
+	r->rec.bloom.len = sizeof(r->bloom);
+	return 0;
+}
+
+/* The columns eq_person reads (column 0 is p.id), from persons p joined to person_tokens t. */
+#define EQ_PERSON_COLS                                                                             \
+	"p.id, p.change_gen, p.given_norm, p.family_norm, p.birth_year, p.birth_month,"            \
+	" p.birth_day, p.sex, p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
+
+/* A seek costs as much as stepping over about this many persons (bench_encq). */
+#define EQ_SEEK_GAP 4
+
+/*
+ * Positions ps (persons from id ?1 on, in id order) on person pid: steps forward from the
+ * current row when pid is a few rows ahead, else seeks. Ids arrive in ascending order (events
+ * sorted by person), so a full window reads the persons in one pass.
+ */
+static int eq_person(struct eq *q, sqlite3_stmt *ps, int64_t pid)
+{
+	int64_t gap;
+	int step = SQLITE_ROW;
+
+	if (!q->prow || pid < q->pcur || __builtin_sub_overflow(pid, q->pcur, &gap) ||
+	    gap > EQ_SEEK_GAP) {
+		sqlite3_reset(ps);
+		sqlite3_bind_int64(ps, 1, pid);
+		q->prow = 0;
+		step = sqlite3_step(ps);
+		if (step == SQLITE_ROW) {
+			q->prow = 1;
+			q->pcur = sqlite3_column_int64(ps, 0);
+		}
+	}
+	while (step == SQLITE_ROW && q->pcur < pid) {
+		q->prow = 0;
+		step = sqlite3_step(ps);
+		if (step == SQLITE_ROW) {
+			q->prow = 1;
+			q->pcur = sqlite3_column_int64(ps, 0);
+		}
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return CL_ESQL;
+	return q->prow && q->pcur == pid ? 0 : CL_ECORRUPT;
+}
+
 static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 {
 	size_t gi = 0, fi = 0, bi = 0; /* indexes + 1 into vals, 0: none */
@@ -487,37 +629,35 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	size_t glen, flen, dlen = 0;
 	uint8_t msg[ENC_NONCE_LEN + 8], mac[32];
 	uint64_t u = (uint64_t)pid;
-	int rc, step, i;
+	int rc, i;
 
 	if (q->nrec == NODE_ENCQ_BATCH || q->bytes >= NODE_ENCQ_BATCH_BYTES) {
 		rc = eq_flush(q, 0);
 		if (rc)
 			return rc;
 	}
-	sqlite3_reset(ps);
-	sqlite3_bind_int64(ps, 1, pid);
-	step = sqlite3_step(ps);
-	if (step != SQLITE_ROW)
-		return step == SQLITE_DONE ? CL_ECORRUPT : CL_ESQL;
+	rc = eq_person(q, ps, pid);
+	if (rc)
+		return rc;
 	/* cached for this person's current data under the current epoch */
-	if (sqlite3_column_type(ps, 8) == SQLITE_NULL ||
-	    sqlite3_column_int64(ps, 8) < sqlite3_column_int64(ps, 0) ||
-	    (uint32_t)sqlite3_column_int64(ps, 9) != q->epoch)
+	if (sqlite3_column_type(ps, 9) == SQLITE_NULL ||
+	    sqlite3_column_int64(ps, 9) < sqlite3_column_int64(ps, 1) ||
+	    (uint32_t)sqlite3_column_int64(ps, 10) != q->epoch)
 		return CL_ESTALE;
 	q->tn = 0;
 	/* the person's inputs, as node_tokens_inputs reads them */
 	q->birth_year = q->birth_month = q->birth_day = 0;
-	if (sqlite3_column_type(ps, 3) != SQLITE_NULL) {
-		q->birth_year = sqlite3_column_int(ps, 3);
-		q->birth_month = sqlite3_column_int(ps, 4);
-		q->birth_day = sqlite3_column_int(ps, 5);
+	if (sqlite3_column_type(ps, 4) != SQLITE_NULL) {
+		q->birth_year = sqlite3_column_int(ps, 4);
+		q->birth_month = sqlite3_column_int(ps, 5);
+		q->birth_day = sqlite3_column_int(ps, 6);
 	}
 	if (q->birth_year < 1 || q->birth_year > 9999)
 		q->birth_year = q->birth_month = q->birth_day = 0;
-	given = (const char *)sqlite3_column_text(ps, 1);
-	glen = given ? (size_t)sqlite3_column_bytes(ps, 1) : 0;
-	family = (const char *)sqlite3_column_text(ps, 2);
-	flen = family ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
+	given = (const char *)sqlite3_column_text(ps, 2);
+	glen = given ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
+	family = (const char *)sqlite3_column_text(ps, 3);
+	flen = family ? (size_t)sqlite3_column_bytes(ps, 3) : 0;
 	if (q->birth_year) {
 		if (q->birth_month && q->birth_day)
 			snprintf(digits, sizeof(digits), "%04d%02d%02d", q->birth_year,
@@ -553,39 +693,23 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	memcpy(r->handle, mac, sizeof(r->handle));
 	r->rec.row_handle.data = r->handle;
 	r->rec.row_handle.len = sizeof(r->handle);
-	if (sqlite3_column_bytes(ps, 10) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, 10), q->nonce, r->id);
+	if (sqlite3_column_bytes(ps, 11) == ENC_OPRF_LEN) {
+		rc = enc_token(sqlite3_column_blob(ps, 11), q->nonce, r->id);
 		if (rc)
 			goto out;
 		r->rec.id_token.data = r->id;
 		r->rec.id_token.len = sizeof(r->id);
 	}
-	if (sqlite3_column_bytes(ps, 11) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, 11), q->nonce, r->demo);
+	if (sqlite3_column_bytes(ps, 12) == ENC_OPRF_LEN) {
+		rc = enc_token(sqlite3_column_blob(ps, 12), q->nonce, r->demo);
 		if (rc)
 			goto out;
 		r->rec.demo_token.data = r->demo;
 		r->rec.demo_token.len = sizeof(r->demo);
 	}
-	/* q-grams in node_tokens_inputs's order: given, family, birth, both names again */
-	rc = eq_add(q, gi, 0, ENC_FIELD_GIVEN);
-	if (!rc)
-		rc = eq_add(q, fi, 0, ENC_FIELD_FAMILY);
-	if (!rc)
-		rc = eq_add(q, bi, 0, ENC_FIELD_BIRTH);
-	if (!rc)
-		rc = eq_add(q, gi, 1, 0);
-	if (!rc)
-		rc = eq_add(q, fi, 1, 0);
+	rc = eq_bloom(q, gi, fi, bi, r);
 	if (rc)
 		goto out;
-	if (q->tn) {
-		rc = enc_bloom_tokens(q->encq, q->tok, q->fields, q->tn, r->bloom);
-		if (rc)
-			goto out;
-		r->rec.bloom.data = r->bloom;
-		r->rec.bloom.len = sizeof(r->bloom);
-	}
 	if (dyear >= 0) {
 		memcpy(r->year, q->dtok + (size_t)dyear * ENC_TOKEN_LEN, ENC_TOKEN_LEN);
 		r->rec.year_token.data = r->year;
@@ -601,11 +725,11 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		r->rec.given_token.data = r->given;
 		r->rec.given_token.len = sizeof(r->given);
 	}
-	sex = (const char *)sqlite3_column_text(ps, 6);
-	r->sex[0] = sex && sqlite3_column_bytes(ps, 6) == 1 ? sex[0] : 'U';
+	sex = (const char *)sqlite3_column_text(ps, 7);
+	r->sex[0] = sex && sqlite3_column_bytes(ps, 7) == 1 ? sex[0] : 'U';
 	r->sex[1] = '\0';
 	r->rec.sex = r->sex;
-	sharing = (const char *)sqlite3_column_text(ps, 7);
+	sharing = (const char *)sqlite3_column_text(ps, 8);
 	r->rec.restricted = sharing && !strcmp(sharing, "restricted");
 	r->rec.key_epoch = q->epoch;
 	r->rec.n_events = 0;
@@ -752,7 +876,8 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 			       -1, &ev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(q->db,
 			       "SELECT " EQ_PERSON_COLS " FROM persons p"
-			       " LEFT JOIN person_tokens t ON t.person_id=p.id WHERE p.id=?",
+			       " LEFT JOIN person_tokens t ON t.person_id=p.id WHERE p.id>=?1"
+			       " ORDER BY p.id",
 			       -1, &ps, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(ev, 1, from);
@@ -795,6 +920,10 @@ out:
 			free(q->dtok);
 		}
 		eq_blk_free(&q->varena, 1);
+		if (q->masks) {
+			OPENSSL_cleanse(q->masks, q->capmasks * sizeof(*q->masks));
+			free(q->masks);
+		}
 		free(q->vals);
 		free(q->slots);
 		free(q->ix);

@@ -563,6 +563,61 @@ int enc_bloom_tokens(const struct enc_query *q, const unsigned char *qtokens,
 	return 0;
 }
 
+int enc_bloom_mask(const struct enc_query *q, const unsigned char *qtokens,
+		   const unsigned char *fields, size_t n, uint64_t mask[ENC_MASK_WORDS])
+{
+	uint64_t on[ENC_WORDS], off[ENC_WORDS];
+	size_t i;
+	unsigned j, k;
+
+	if (!q || !mask || (n && (!qtokens || !fields)))
+		return CL_EINVAL;
+	for (i = 0; i < n; i++)
+		if (fields[i] >= ENC_FIELD_MAX)
+			return CL_EINVAL;
+	memset(on, 0, sizeof(on));
+	memset(off, 0, sizeof(off));
+	for (i = 0; i < n; i++) {
+		const unsigned char *h = qtokens + i * ENC_TOKEN_LEN;
+
+		k = q->k[fields[i]];
+		for (j = 0; j < k; j++) {
+			unsigned o = 9 * j, b = o >> 3, s = o & 7;
+			unsigned p = (((unsigned)h[b] << 8 | h[b + 1]) >> (7 - s)) & 0x1ff;
+			unsigned pon = q->perm[p], poff = q->perm[p + ENC_BASE_BITS];
+
+			on[pon >> 6] |= (uint64_t)1 << (pon & 63);
+			off[poff >> 6] |= (uint64_t)1 << (poff & 63);
+		}
+	}
+	memcpy(mask, on, sizeof(on));
+	memcpy(mask + ENC_WORDS, off, sizeof(off));
+	OPENSSL_cleanse(on, sizeof(on));
+	OPENSSL_cleanse(off, sizeof(off));
+	return 0;
+}
+
+int enc_bloom_from_masks(const struct enc_query *q, const uint64_t *const *masks, size_t n,
+			 unsigned char out[ENC_BLOOM_BYTES])
+{
+	uint64_t w[ENC_WORDS];
+	size_t i;
+	int j;
+
+	if (!q || !out || (n && !masks))
+		return CL_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!masks[i])
+			return CL_EINVAL;
+	memcpy(w, q->tmpl, sizeof(w));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < ENC_WORDS; j++)
+			w[j] = (w[j] | masks[i][j]) & ~masks[i][ENC_WORDS + j];
+	enc_store_filter(w, out);
+	OPENSSL_cleanse(w, sizeof(w));
+	return 0;
+}
+
 int enc_bloom(const struct enc_query *q, const unsigned char *qoprf, const unsigned char *fields,
 	      size_t n, unsigned char out[ENC_BLOOM_BYTES])
 {

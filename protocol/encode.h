@@ -12,6 +12,7 @@
 #define CASELINK_PROTOCOL_ENCODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ENC_OPRF_LEN	32   /* bytes of an OPRF output (RFC 9497 P256-SHA256) */
 #define ENC_NONCE_LEN	32   /* bytes of the coordinator's per-query nonce */
@@ -161,6 +162,23 @@ int enc_bloom(const struct enc_query *q, const unsigned char *qoprf, const unsig
  */
 int enc_bloom_tokens(const struct enc_query *q, const unsigned char *qtokens,
 		     const unsigned char *fields, size_t n, unsigned char out[ENC_BLOOM_BYTES]);
+
+#define ENC_MASK_WORDS (2 * ENC_BLOOM_BITS / 64) /* a filter's set bits, then its cleared bits */
+
+/*
+ * Writes to mask the bits that n q-gram tokens (as for enc_bloom_tokens) set (words 0..15) and
+ * clear (words 16..31) in a filter of q. Setting and clearing touch disjoint positions (a base
+ * bit and its complement), so a filter depends only on the union of its q-grams' masks.
+ */
+int enc_bloom_mask(const struct enc_query *q, const unsigned char *qtokens,
+		   const unsigned char *fields, size_t n, uint64_t mask[ENC_MASK_WORDS]);
+
+/*
+ * Writes the filter of the union of n masks (enc_bloom_mask) to out: the same filter
+ * enc_bloom_tokens makes from all their q-gram tokens at once.
+ */
+int enc_bloom_from_masks(const struct enc_query *q, const uint64_t *const *masks, size_t n,
+			 unsigned char out[ENC_BLOOM_BYTES]);
 
 /* Returns the Dice coefficient of two filters (1.0 for two empty filters). */
 double enc_dice(const unsigned char a[ENC_BLOOM_BYTES], const unsigned char b[ENC_BLOOM_BYTES]);
