@@ -2,6 +2,7 @@
 #include "coordinator/linker.h"
 #include "coordinator/measures.h"
 #include "coordinator/regional.h"
+#include "coordinator/release.h"
 #include "coordinator/cases.h"
 #include "coordinator/cases_answer.h"
 
@@ -40,6 +41,7 @@ struct coord {
 	struct replay *replay;		/* request ids already accepted */
 	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
 	struct regional *regional;	/* Node.Query for `upstream:` coordinators, or NULL */
+	struct ledger *ledger;		/* DATA/ledger.db: ε budgets, researchers' populations */
 	struct policy *policy;		/* federation policy; NULL only in an insecure demo */
 	struct policy_rate *rate;	/* the policy's rate limits, for the process lifetime */
 };
@@ -306,7 +308,8 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 
 static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 			       struct coord *co, const struct rpc_call *calls,
-			       const struct coord_call *cc, uint32_t omitted)
+			       const struct coord_call *cc, uint32_t omitted,
+			       const Caselink__V1__Disclosure *disc)
 {
 	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
 	Caselink__V1__Coverage cov = CASELINK__V1__COVERAGE__INIT;
@@ -354,6 +357,7 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	cov.failed = fail_ptrs;
 	cov.n_answered = na;
 	cov.answered = answered;
+	cov.disclosure = (Caselink__V1__Disclosure *)disc;
 	/* A regional coordinator's nodes stand in for it: "regional/node" (docs/two-level.md). */
 	rc = regional_cov_expand(&cov, co->conf, subs, &hold);
 	if (rc != CL_OK)
@@ -407,8 +411,163 @@ static int coord_audit_answer(struct coord *co, struct rpc_ctx *ctx,
 	return rc;
 }
 
+/* ---- Disclosure control of answers (coordinator/release.c, docs/disclosure.md "Release") ---- */
+
+static int coord_date(const char *s, int64_t *out);
+
+/* The requester the ledger knows: the verified certificate CN (the signed id in a demo). */
+static const char *coord_requester(struct rpc_ctx *ctx, const Caselink__V1__QueryRequest *qr)
+{
+	const char *peer = rpc_ctx_peer_id(ctx);
+
+	if (peer && peer[0])
+		return peer;
+	return qr->header->requester && qr->header->requester->id[0] ? qr->header->requester->id
+								     : "-";
+}
+
+/*
+ * Starts the release of an answer with nkeys key columns under the requester's disclosure
+ * settings and, for a role with DP, charges its ε in the ledger before any node is asked
+ * (CL_EBUDGET: msg names what is left).
+ */
+static int coord_release_start(struct coord *co, struct rpc_ctx *ctx,
+			       const Caselink__V1__QueryRequest *qr,
+			       const struct policy_disclosure *d, int measure, size_t nkeys,
+			       struct release **out, char *msg, size_t msgsz)
+{
+	struct release *r = NULL;
+	int rc;
+
+	rc = release_new(measure, nkeys, d, &r);
+	if (rc == CL_OK)
+		rc = release_charge(r, co->ledger, coord_requester(ctx, qr), (int64_t)time(NULL),
+				    msg, msgsz);
+	if (rc != CL_OK) {
+		release_free(r);
+		return rc;
+	}
+	*out = r;
+	return CL_OK;
+}
+
+/* Appends "a,b,c" to buf; CL_ELIMIT when it does not fit (the check must not guess). */
+static int coord_join(char *buf, size_t bufsz, size_t *used, const char *item)
+{
+	int k = snprintf(buf + *used, bufsz - *used, "%s%s", *used ? "," : "", item);
+
+	if (k < 0 || (size_t)k >= bufsz - *used)
+		return CL_ELIMIT;
+	*used += (size_t)k;
+	return CL_OK;
+}
+
+/*
+ * Applies disclosure control to the collected rows — for researchers the differencing check
+ * first (CL_EDENIED, msg) — then sends the coverage with the settings and the released rows.
+ */
+static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
+			      const Caselink__V1__QueryRequest *qr, struct release *r,
+			      int researcher, const struct rpc_call *calls,
+			      const struct coord_call *cc, const char *const *key_cols,
+			      size_t nkeys, const char *const *value_cols, size_t *rows_out,
+			      char *msg, size_t msgsz)
+{
+	Caselink__V1__Disclosure disc = CASELINK__V1__DISCLOSURE__INIT;
+	struct ledger_population pop;
+	struct release_info info;
+	struct party_rows *rows = NULL;
+	char grouping[LEDGER_FIELD_MAX] = "", filters[LEDGER_FIELD_MAX] = "",
+	     nodes[LEDGER_FIELD_MAX] = "";
+	size_t i, k, ug = 0, uf = 0, un = 0;
+	int64_t from = 0, to = 0;
+	int rc = CL_OK;
+
+	memset(&pop, 0, sizeof(pop));
+	if (researcher) {
+		for (i = 0; rc == CL_OK && i < qr->n_group_by; i++)
+			rc = coord_join(grouping, sizeof(grouping), &ug, qr->group_by[i]);
+		for (i = 0; rc == CL_OK && i < qr->n_parameters; i++) {
+			char kv[2 * RELEASE_MAX_TEXT];
+
+			snprintf(kv, sizeof(kv), "%.255s=%.255s", qr->parameters[i]->key,
+				 qr->parameters[i]->value);
+			rc = coord_join(filters, sizeof(filters), &uf, kv);
+		}
+		for (i = 0; rc == CL_OK && i < co->conf->nnodes; i++)
+			if (calls[i].status.code == RPC_OK && !cc[i].malformed)
+				rc = coord_join(nodes, sizeof(nodes), &un, co->conf->nodes[i].id);
+		if (rc == CL_OK && (coord_date(qr->period_from, &from) != CL_OK ||
+				    coord_date(qr->period_to, &to) != CL_OK))
+			rc = CL_EINVAL;
+		if (rc != CL_OK) {
+			snprintf(msg, msgsz,
+				 "refused: the differencing check cannot record this query");
+			return CL_EDENIED;
+		}
+		pop.measure = qr->measure;
+		pop.grouping = grouping;
+		pop.filters = filters;
+		pop.from_day = from / 86400;
+		pop.to_day = to / 86400;
+		pop.nodes = nodes;
+	}
+	rc = release_apply(r, co->ledger, coord_requester(ctx, qr), researcher ? &pop : NULL, msg,
+			   msgsz);
+	if (rc != CL_OK)
+		return rc;
+	release_get_info(r, &info);
+	disc.threshold = info.threshold;
+	disc.rounding = info.rounding;
+	disc.mechanism = (char *)info.mechanism;
+	disc.epsilon = info.epsilon;
+	disc.noise_scale = info.noise_scale;
+	disc.budget_period = info.period;
+	disc.budget = info.budget;
+	disc.budget_remaining = info.remaining;
+	disc.definitions_version = (char *)RELEASE_DEFINITIONS;
+	disc.period_from = qr->period_from;
+	disc.period_to = qr->period_to;
+	disc.suppressed_cells = (uint32_t)(info.primary + info.secondary);
+	disc.suppressed_derived = (uint32_t)info.derived_suppressed;
+	rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0, &disc);
+	if (rc == CL_OK)
+		rc = party_rows_new(ctx, &qr->header->request_id, key_cols, nkeys, value_cols, 1,
+				    &rows);
+	for (i = 0; rc == CL_OK && i < release_rows(r); i++) {
+		Caselink__V1__Value v = CASELINK__V1__VALUE__INIT;
+		struct release_value rv;
+		const char *const *keys;
+
+		rc = release_row(r, i, &keys, &k, &rv);
+		if (rc == CL_OK && k != nkeys)
+			rc = CL_EINTERNAL;
+		if (rc != CL_OK)
+			break;
+		if (rv.state == RELEASE_SUPPRESSED) {
+			v.suppressed = 1;
+		} else if (rv.state == RELEASE_COUNT) {
+			v.value_case = CASELINK__V1__VALUE__VALUE_COUNT;
+			v.count = rv.count;
+		} else {
+			v.value_case = CASELINK__V1__VALUE__VALUE_REAL;
+			v.real = rv.real;
+		}
+		v.noise_scale = rv.noise_scale;
+		rc = party_rows_add_cells(rows, keys, &v);
+	}
+	if (rc == CL_OK)
+		rc = coord_audit_answer(co, ctx, qr, calls, cc, release_rows(r));
+	if (rc == CL_OK)
+		rc = party_rows_finish(rows);
+	if (rc == CL_OK)
+		*rows_out = release_rows(r);
+	party_rows_free(rows);
+	return rc;
+}
+
 struct coord_emit {
-	struct party_rows *rows;
+	struct release *rel;
 	size_t count;
 };
 
@@ -416,10 +575,10 @@ static int coord_emit_row(void *ctx, const char *const *cols, size_t ncols)
 {
 	struct coord_emit *e = ctx;
 
-	(void)ncols;
 	e->count++;
-	return party_rows_add(e->rows, cols, NULL);
+	return release_add(e->rel, cols, ncols);
 }
+/* ---- end of disclosure control helpers ---- */
 
 /*
  * The agency a record speaks for (its attributes when a regional coordinator sent it, else the
@@ -481,12 +640,9 @@ static int coord_link_node(struct linker *l, struct regional_agencies *ag,
 			if (rc == CL_OK) /* sex and derived tokens: linker.h linker_set_attrs */
 				rc = linker_set_attrs(
 				    l, linker_count(l) - 1, t->sex && t->sex[0] ? t->sex[0] : 'U',
-				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data
-									  : NULL,
-				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data
-									  : NULL,
-				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data
-									   : NULL);
+				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data : NULL,
+				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data : NULL,
+				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data : NULL);
 			if (rc != CL_OK)
 				return rc;
 			(*total)++;
@@ -554,12 +710,14 @@ static int coord_measure_node(struct measures_input *in, const struct linker *l,
 static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 			       Caselink__V1__QueryRequest *qr, int measure, int group_by,
 			       int64_t from, int64_t to, const struct rpc_call *calls,
-			       struct coord_call *cc, size_t *rows_out, char *why, size_t whysz)
+			       struct coord_call *cc, struct release *rel, int researcher,
+			       size_t *rows_out, char *why, size_t whysz)
 {
+	static const char *const value_col[] = {"value"};
 	struct linker *l = NULL;
 	struct measures_input *in = NULL;
 	struct regional_agencies *ag = NULL;
-	struct coord_emit emit = {NULL, 0};
+	struct coord_emit emit = {rel, 0};
 	const char *const *cols = NULL;
 	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
 	int rc;
@@ -600,19 +758,12 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	regional_agencies_free(ag);
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
-	if (rc == CL_OK)
-		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0);
-	if (rc == CL_OK)
-		rc = party_rows_new(ctx, &qr->header->request_id, cols, ncols, NULL, 0, &emit.rows);
+	/* Disclosure control: every row is collected, released as a whole, then sent. */
 	if (rc == CL_OK)
 		rc = measures_compute(in, measure, from, to, group_by, coord_emit_row, &emit);
 	if (rc == CL_OK)
-		rc = coord_audit_answer(co, ctx, qr, calls, cc, emit.count);
-	if (rc == CL_OK)
-		rc = party_rows_finish(emit.rows);
-	if (rc == CL_OK)
-		*rows_out = emit.count;
-	party_rows_free(emit.rows);
+		rc = coord_release_send(co, ctx, qr, rel, researcher, calls, cc, cols, ncols - 1,
+					value_col, rows_out, why, whysz);
 	measures_input_free(in);
 	return rc;
 }
@@ -652,7 +803,7 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 	}
 	if (rc == CL_OK)
 		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc,
-					 cases_answer_omitted(a));
+					 cases_answer_omitted(a), NULL);
 	if (rc == CL_OK)
 		rc = cases_answer_stream(a, ctx, &qr->header->request_id, &rows);
 	if (rc == CL_OK)
@@ -704,6 +855,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	int measure = 0, cases = 0, group_by = MEASURES_BY_QUARTER;
 	size_t cases_node = 0;
 	struct policy_decision decision;
+	struct release *rel = NULL; /* disclosure control of this answer */
+	int researcher = 0;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
@@ -796,6 +949,23 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	 * decision.disclosure (threshold, rounding, noise, budget) that disclosure
 	 * control applies to this answer; decision.include_restricted for M7/M8.
 	 */
+	/* Disclosure control: a DP role's ε is charged now, before any node is asked. */
+	if (!cases) {
+		char bmsg[LEDGER_MESSAGE_MAX] = "";
+		const char *const *mcols = NULL;
+		size_t nk =
+		    measure ? measures_columns(measure, group_by, &mcols) - 2 : qr->n_group_by;
+
+		rc = coord_release_start(co, ctx, qr, &decision.disclosure, measure, nk, &rel, bmsg,
+					 sizeof(bmsg));
+		if (rc != CL_OK) {
+			code = coord_refuse(
+			    co, ctx, qr, rc == CL_EBUDGET ? RPC_RESOURCE_EXHAUSTED : RPC_INTERNAL,
+			    rc == CL_EBUDGET ? bmsg : "disclosure control failed");
+			goto out;
+		}
+		researcher = !strcmp(decision.role, "researcher");
+	}
 	rc = coord_forward(co, qr,
 			   measure || cases ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
 					    : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
@@ -867,11 +1037,15 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		goto out;
 	}
 	if (measure) {
-		char why_linked[160] = "";
+		char why_linked[LEDGER_MESSAGE_MAX] = "";
 		size_t nrows = 0;
 
-		rc = coord_answer_linked(co, ctx, qr, measure, group_by, from, to, calls, cc,
-					 &nrows, why_linked, sizeof(why_linked));
+		rc = coord_answer_linked(co, ctx, qr, measure, group_by, from, to, calls, cc, rel,
+					 researcher, &nrows, why_linked, sizeof(why_linked));
+		if (rc == CL_EDENIED) {
+			code = coord_refuse(co, ctx, qr, RPC_PERMISSION_DENIED, why_linked);
+			goto out;
+		}
 		if (rc != CL_OK) {
 			code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
 			rpc_ctx_set_message(ctx, why_linked[0] ? why_linked : cl_strerror(rc));
@@ -902,24 +1076,30 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	}
 	if (rc == CL_OK)
 		rc = agg_sort(total);
-	if (rc == CL_OK)
-		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0);
-	if (rc == CL_OK)
-		rc = party_rows_new(ctx, &qr->header->request_id, (const char *const *)qr->group_by,
-				    qr->n_group_by, value_cols, 1, &rows);
+	/* Disclosure control: the cells are released as one table, then sent. */
 	for (i = 0; rc == CL_OK && i < agg_rows(total); i++) {
-		const char *keys[COORD_MAX_GROUPBY];
-		int64_t v = agg_value(total, i, 0);
+		const char *cols[COORD_MAX_GROUPBY + 1];
+		char count[32];
 		size_t k;
 
 		for (k = 0; k < qr->n_group_by; k++)
-			keys[k] = agg_key(total, i, k);
-		rc = party_rows_add(rows, keys, &v);
+			cols[k] = agg_key(total, i, k);
+		snprintf(count, sizeof(count), "%lld", (long long)agg_value(total, i, 0));
+		cols[k] = count;
+		rc = release_add(rel, cols, qr->n_group_by + 1);
 	}
-	if (rc == CL_OK)
-		rc = coord_audit_answer(co, ctx, qr, calls, cc, agg_rows(total));
-	if (rc == CL_OK)
-		rc = party_rows_finish(rows);
+	if (rc == CL_OK) {
+		char dmsg[LEDGER_MESSAGE_MAX] = "";
+		size_t nrel = 0;
+
+		rc = coord_release_send(co, ctx, qr, rel, researcher, calls, cc,
+					(const char *const *)qr->group_by, qr->n_group_by,
+					value_cols, &nrel, dmsg, sizeof(dmsg));
+		if (rc == CL_EDENIED) {
+			code = coord_refuse(co, ctx, qr, RPC_PERMISSION_DENIED, dmsg);
+			goto out;
+		}
+	}
 	if (rc != CL_OK) {
 		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
 		rpc_ctx_set_message(ctx, cl_strerror(rc));
@@ -929,6 +1109,9 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		  "peer=%.64s measure=incident_events nodes_asked=%zu nodes_answered=%zu rows=%zu",
 		  rpc_ctx_peer_id(ctx), n, answered, agg_rows(total));
 out:
+	if (rel && code != RPC_OK)
+		release_refund(rel, co->ledger); /* only when nothing was released */
+	release_free(rel);
 	party_rows_free(rows);
 	for (i = 0; cc && i < n; i++) {
 		agg_free(cc[i].partial);
@@ -1113,6 +1296,14 @@ int coord_serve_main(int argc, char **argv)
 	rc = replay_new(0, &co.replay);
 	if (rc == CL_OK)
 		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &co.audit);
+	if (rc == CL_OK) {
+		/* The privacy ledger beside the audit log: survives restarts. */
+		char lpath[1024];
+		int kl = snprintf(lpath, sizeof(lpath), "%s/ledger.db", data);
+
+		rc = kl > 0 && (size_t)kl < sizeof(lpath) ? ledger_open(lpath, &co.ledger)
+							  : CL_ELIMIT;
+	}
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-coordinator serve: audit log in %s: %s\n", data,
 			cl_strerror(rc));
@@ -1167,6 +1358,7 @@ out:
 	sign_verifier_free(co.verifier);
 	replay_free(co.replay);
 	audit_close(co.audit);
+	ledger_close(co.ledger);
 	policy_free(co.policy);
 	policy_rate_free(co.rate);
 	partyconf_free(co.conf);
