@@ -501,8 +501,11 @@ int node_cases_main(int argc, char **argv)
 		rc = rpc_call_stream(ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len, CC_DEADLINE_MS,
 				     cc_on_message, &ans, NULL, &st);
 	if (rc != CL_OK) {
-		fprintf(stderr, "caselink-node %s: refused or failed: %s (%s)\n", argv[0],
-			st.message, cl_strerror(rc));
+		if (st.message[0])
+			fprintf(stderr, "caselink-node %s: refused or failed: %s (%s)\n", argv[0],
+				st.message, rpc_code_name(st.code));
+		else
+			fprintf(stderr, "caselink-node %s: failed: %s\n", argv[0], cl_strerror(rc));
 		goto out;
 	}
 	if (!ans.have_coverage || !ans.complete) {

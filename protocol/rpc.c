@@ -183,6 +183,31 @@ unsigned rpc_role_from_name(const char *name)
 	return 0;
 }
 
+const char *rpc_code_name(enum rpc_code code)
+{
+	static const char *const names[] = {"OK",
+					    "CANCELLED",
+					    "UNKNOWN",
+					    "INVALID_ARGUMENT",
+					    "DEADLINE_EXCEEDED",
+					    "NOT_FOUND",
+					    "ALREADY_EXISTS",
+					    "PERMISSION_DENIED",
+					    "RESOURCE_EXHAUSTED",
+					    "FAILED_PRECONDITION",
+					    "ABORTED",
+					    "OUT_OF_RANGE",
+					    "UNIMPLEMENTED",
+					    "INTERNAL",
+					    "UNAVAILABLE",
+					    "DATA_LOSS",
+					    "UNAUTHENTICATED"};
+
+	if ((unsigned)code >= sizeof(names) / sizeof(names[0]))
+		return "UNKNOWN";
+	return names[code];
+}
+
 int rpc_code_to_error(enum rpc_code code)
 {
 	switch (code) {

@@ -247,6 +247,9 @@ int rpc_call_many(struct rpc_call *calls, size_t n, int64_t deadline_ms, struct 
 /* Maps a status code to the caselink error code (0 for RPC_OK). */
 int rpc_code_to_error(enum rpc_code code);
 
+/* The canonical gRPC name of a status code ("PERMISSION_DENIED"), "UNKNOWN" when out of range. */
+const char *rpc_code_name(enum rpc_code code);
+
 /* Returns the role bit for a role name, or 0 if unknown. */
 unsigned rpc_role_from_name(const char *name);
 

@@ -629,8 +629,11 @@ int query_main(int argc, char **argv)
 		rc = rpc_call_stream(ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len,
 				     QUERY_DEADLINE_MS, query_on_message, &ans, NULL, &st);
 	if (rc != CL_OK) {
-		fprintf(stderr, "caselink query: refused or failed: %s (%s)\n", st.message,
-			cl_strerror(rc));
+		if (st.message[0])
+			fprintf(stderr, "caselink query: refused or failed: %s (%s)\n", st.message,
+				rpc_code_name(st.code));
+		else
+			fprintf(stderr, "caselink query: failed: %s\n", cl_strerror(rc));
 		goto out;
 	}
 	if (!ans.have_coverage || !ans.complete) {
