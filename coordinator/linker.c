@@ -12,7 +12,8 @@
 
 #define LK_WORDS	  (LINKER_BLOOM_BYTES / 8)
 #define LK_NONE		  UINT32_MAX
-#define LK_AUTO_PAIRS	  ((uint64_t)1 << 27) /* above this many pairs, AUTO uses LSH */
+#define LK_AUTO_PAIRS	  ((uint64_t)1 << 27) /* a block above this many pairs: AUTO uses LSH */
+#define LK_LSH_MIN_PAIRS  4096		      /* a block up to this many pairs: always all pairs */
 #define LK_LSH_TABLES	  40
 #define LK_LSH_POOL	  512  /* the most balanced bits, from which tables sample */
 #define LK_SAMPLE	  8192 /* filters sampled to estimate bit frequencies */
@@ -52,9 +53,8 @@ struct lk_attr {
 };
 
 struct lk_pair {
-	float score; /* Dice; 1 + Dice for a pair sharing a demo token */
+	float score; /* tier + Dice; a pair sharing a demo token scores LK_TIER_DEMO or more */
 	uint32_t a, b;
-	uint8_t demo;
 };
 
 struct linker {
@@ -597,7 +597,7 @@ struct lk_pairs {
 	size_t n, cap;
 };
 
-static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score, int demo)
+static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score)
 {
 	int rc;
 
@@ -607,7 +607,6 @@ static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score
 	if (rc)
 		return rc;
 	p->v[p->n].score = score;
-	p->v[p->n].demo = (uint8_t)demo;
 	p->v[p->n].a = a < b ? a : b;
 	p->v[p->n].b = a < b ? b : a;
 	p->n++;
@@ -615,9 +614,9 @@ static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score
 }
 
 /*
- * Demo tokens: records sharing one become priority candidates (score 1 + Dice, ahead of every
- * fuzzy pair) for the greedy step, so the one-record-per-node and id rules apply to them too.
- * A group whose members hold two different id tokens (same family name, birth date and sex,
+ * Demo tokens: records sharing one become priority candidates (score LK_TIER_DEMO + Dice, ahead
+ * of every fuzzy pair) for the greedy step, so the one-record-per-node and id rules apply to them
+ * too. A group whose members hold two different id tokens (same family name, birth date and sex,
  * different personal codes: twins) is ambiguous and skipped, as is a group of more than
  * LK_DEMO_GROUP_MAX records; a pair whose filters both exist and score below the threshold
  * (twins without codes, different given names) is vetoed.
@@ -698,7 +697,7 @@ static int lk_exact_demos(struct linker *l, const uint32_t *root0, const uint16_
 					}
 					score += pa + pb ? (float)(2.0 * c / (pa + pb)) : 1.0f;
 				}
-				rc = lk_pairs_push(pairs, a, b, score, 1);
+				rc = lk_pairs_push(pairs, a, b, score);
 				if (rc)
 					goto out;
 			}
@@ -713,26 +712,6 @@ out:
 	return rc;
 }
 
-/*
- * Pushes a filter pair scoring dice (at or above the threshold) with its tier, unless the two
- * clusters conflict (sex, year, date) or the pair has no date evidence and scores below the weak
- * threshold.
- */
-static int lk_push_fuzzy(struct linker *l, const uint32_t *root0, struct lk_pairs *pairs,
-			 uint32_t a, uint32_t b, double dice)
-{
-	float tier;
-
-	if (!lk_compatible(l, root0[a], root0[b])) {
-		l->stat[LINKER_STAT_ATTR_VETOED]++;
-		return 0;
-	}
-	tier = lk_tier(l, a, b);
-	if (tier == LK_TIER_NONE && dice < l->weak)
-		return 0;
-	return lk_pairs_push(pairs, a, b, tier + (float)dice, 0);
-}
-
 static int lk_cmp_u64pair(const void *x, const void *y)
 {
 	const uint64_t *a = x, *b = y;
@@ -745,7 +724,7 @@ static int lk_cmp_u64pair(const void *x, const void *y)
  * date (its family name is missing): candidates of tier LK_TIER_GIVEN_DATE. Groups larger than
  * LK_DEMO_GROUP_MAX are skipped.
  */
-static int lk_given_date(struct linker *l, const uint32_t *root0, lk_andpop_fn andpop,
+static int lk_given_date(struct linker *l, const uint32_t *root, lk_andpop_fn andpop,
 			 struct lk_pairs *pairs)
 {
 	uint64_t(*keys)[2] = NULL;
@@ -774,10 +753,10 @@ static int lk_given_date(struct linker *l, const uint32_t *root0, lk_andpop_fn a
 				const struct lk_rec *ra = &l->recs[a], *rb = &l->recs[b];
 				float dice = 0.0f;
 
-				if (ra->node == rb->node || root0[a] == root0[b] ||
+				if (ra->node == rb->node || root[a] == root[b] ||
 				    ((ra->flags & LK_HAS_DEMO) && (rb->flags & LK_HAS_DEMO)))
 					continue;
-				if (!lk_compatible(l, root0[a], root0[b])) {
+				if (!lk_compatible(l, root[a], root[b])) {
 					l->stat[LINKER_STAT_ATTR_VETOED]++;
 					continue;
 				}
@@ -791,7 +770,7 @@ static int lk_given_date(struct linker *l, const uint32_t *root0, lk_andpop_fn a
 					if (pa + pb)
 						dice = (float)(2.0 * andpop(wa, wb) / (pa + pb));
 				}
-				rc = lk_pairs_push(pairs, a, b, LK_TIER_GIVEN_DATE + dice, 0);
+				rc = lk_pairs_push(pairs, a, b, LK_TIER_GIVEN_DATE + dice);
 				if (rc)
 					goto out;
 			}
@@ -801,85 +780,104 @@ out:
 	return rc;
 }
 
-/* ---- fuzzy candidates ---- */
+/* ---- fuzzy candidates: attribute blocks, each compared all-pairs or by LSH ---- */
 
-/* All pairs of filters at different nodes, filters grouped by node. */
-static int lk_fuzzy_all(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
-			lk_scan_fn scan, struct lk_pairs *pairs)
+/*
+ * What the fuzzy step shares between its blocks. A block is a run S[0..s) of filter indexes
+ * whose first w members are its "new" side: the pairs compared are those with at least one
+ * member in S[0..w) (all pairs when w == s).
+ */
+struct lk_fz {
+	const uint32_t *root; /* per record: its cluster root when the pass started */
+	const uint16_t *cmin;
+	lk_scan_fn scan;
+	lk_andpop_fn andpop;
+	struct lk_pairs *strong, *weak; /* tier >= LK_TIER_DATE, and the rest */
+	uint16_t *pc;			/* per filter: popcount */
+	uint32_t *fnode;		/* per filter: node */
+	uint64_t *F;			/* a block's filters, gathered (all-pairs) */
+	uint16_t *bpc;			/* and their popcounts */
+	size_t fcap;
+	uint32_t *hits;
+	uint16_t *hitc;
+	/* LSH, prepared at the first block that uses it */
+	uint32_t *keys; /* tables keys per filter */
+	uint32_t *cnt, *ord;
+	uint8_t *isnew; /* per filter: in the current block's new side */
+	unsigned tables, bits;
+};
+
+/*
+ * Keeps a filter pair of records a and b with c common bits (Dice at or above the threshold)
+ * with its tier, unless the records are at one node or in one cluster, the clusters conflict
+ * (sex, year, date), or the pair has no date evidence and scores below the weak threshold.
+ */
+static int lk_fz_emit(struct linker *l, struct lk_fz *z, uint32_t a, uint32_t b, double dice)
 {
-	uint32_t *order = NULL, *cnt = NULL, *hits = NULL;
-	uint16_t *pc = NULL, *hitc = NULL;
-	uint64_t *F = NULL;
-	size_t nb = l->nb, i, jlo, nn = (size_t)l->maxnode + 1, *gend = NULL;
+	float tier;
+
+	if (l->recs[a].node == l->recs[b].node || z->root[a] == z->root[b])
+		return 0;
+	if (!lk_compatible(l, z->root[a], z->root[b])) {
+		l->stat[LINKER_STAT_ATTR_VETOED]++;
+		return 0;
+	}
+	tier = lk_tier(l, a, b);
+	if (tier == LK_TIER_NONE && dice < l->weak)
+		return 0;
+	l->stat[LINKER_STAT_CANDIDATES]++;
+	return lk_pairs_push(tier >= LK_TIER_DATE ? z->strong : z->weak, a, b, tier + (float)dice);
+}
+
+/* All pairs of the block with a member on its new side, tiled over chunks of LK_CHUNK filters. */
+static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+{
+	size_t i, jlo, need;
 	int rc = 0;
 
-	order = malloc((nb ? nb : 1) * sizeof(*order));
-	cnt = calloc(nn + 1, sizeof(*cnt));
-	gend = calloc(nn + 1, sizeof(*gend));
-	pc = malloc((nb ? nb : 1) * sizeof(*pc));
-	F = malloc((nb ? nb : 1) * LK_WORDS * sizeof(*F));
-	hits = malloc(LK_CHUNK * sizeof(*hits));
-	hitc = malloc(LK_CHUNK * sizeof(*hitc));
-	if (!order || !cnt || !gend || !pc || !F || !hits || !hitc) {
-		rc = CL_ENOMEM;
-		goto out;
-	}
-	/* counting sort of the filters by node */
-	for (i = 0; i < nb; i++)
-		cnt[l->recs[l->bowner[i]].node + 1]++;
-	for (i = 1; i <= nn; i++)
-		cnt[i] += cnt[i - 1];
-	for (i = 0; i < nn; i++)
-		gend[i] = cnt[i + 1];
-	for (i = 0; i < nb; i++)
-		order[cnt[l->recs[l->bowner[i]].node]++] = (uint32_t)i;
-	for (i = 0; i < nb; i++) {
-		memcpy(F + i * LK_WORDS, l->blooms + (size_t)order[i] * LK_WORDS,
-		       LK_WORDS * sizeof(*F));
-		pc[i] = (uint16_t)lk_popcount(F + i * LK_WORDS);
-	}
-	/*
-	 * Tiled: each chunk of LK_CHUNK filters (512 KiB) stays in cache while every filter of an
-	 * earlier node group is compared with it, so the filters stream from memory nb / LK_CHUNK
-	 * times instead of nb times.
-	 */
-	for (jlo = 0; jlo < nb; jlo += LK_CHUNK) {
-		size_t jhi = jlo + LK_CHUNK < nb ? jlo + LK_CHUNK : nb;
+	if (s > z->fcap) {
+		uint64_t *F;
+		uint16_t *p;
 
-		for (i = 0; i < nb; i++) {
-			uint32_t ra = l->bowner[order[i]];
-			size_t lo = gend[l->recs[ra].node], h, c;
+		if (__builtin_mul_overflow(s, LK_WORDS * sizeof(*F), &need))
+			return CL_EOVERFLOW;
+		if (z->F)
+			OPENSSL_cleanse(z->F, z->fcap * LK_WORDS * sizeof(*F));
+		free(z->F);
+		free(z->bpc);
+		z->fcap = 0;
+		z->F = F = malloc(need);
+		z->bpc = p = malloc(s * sizeof(*p));
+		if (!F || !p)
+			return CL_ENOMEM;
+		z->fcap = s;
+	}
+	for (i = 0; i < s; i++) {
+		memcpy(z->F + i * LK_WORDS, l->blooms + (size_t)S[i] * LK_WORDS,
+		       LK_WORDS * sizeof(*z->F));
+		z->bpc[i] = z->pc[S[i]];
+	}
+	/* each chunk (512 KiB) stays in cache while every new-side filter before it passes */
+	for (jlo = 0; jlo < s; jlo += LK_CHUNK) {
+		size_t jhi = jlo + LK_CHUNK < s ? jlo + LK_CHUNK : s;
 
-			if (lo >= jhi)
-				break; /* groups are in node order: later i start later */
-			if (lo < jlo)
-				lo = jlo;
-			h = scan(F + i * LK_WORDS, pc[i], F, pc, lo, jhi, cmin, hits, hitc);
+		for (i = 0; i < w && i + 1 < jhi; i++) {
+			size_t lo = i + 1 > jlo ? i + 1 : jlo, h, c;
+
+			h = z->scan(z->F + i * LK_WORDS, z->bpc[i], z->F, z->bpc, lo, jhi, z->cmin,
+				    z->hits, z->hitc);
 			l->stat[LINKER_STAT_COMPARISONS] += jhi - lo;
 			for (c = 0; c < h; c++) {
-				size_t j = lo + hits[c];
-				uint32_t rb = l->bowner[order[j]];
+				size_t j = lo + z->hits[c];
 
-				if (root0[ra] == root0[rb])
-					continue;
-				rc = lk_push_fuzzy(l, root0, pairs, ra, rb,
-						   2.0 * hitc[c] / (pc[i] + pc[j]));
+				rc = lk_fz_emit(l, z, l->bowner[S[i]], l->bowner[S[j]],
+						2.0 * z->hitc[c] / (z->bpc[i] + z->bpc[j]));
 				if (rc)
-					goto out;
+					return rc;
 			}
 		}
 	}
-out:
-	free(order);
-	free(cnt);
-	free(gend);
-	free(pc);
-	if (F)
-		OPENSSL_cleanse(F, (nb ? nb : 1) * LK_WORDS * sizeof(*F));
-	free(F);
-	free(hits);
-	free(hitc);
-	return rc;
+	return 0;
 }
 
 static uint64_t lk_splitmix(uint64_t *s)
@@ -910,47 +908,35 @@ static int lk_cmp_dist(const void *x, const void *y)
 }
 
 /*
- * Bit-sampling LSH: each table keys every filter by `bits` positions drawn from the LK_LSH_POOL
- * most balanced bits; filters at different nodes sharing a key in some table are compared once,
- * in the first table where their keys agree (all keys of a filter are kept in one row, so that
- * test is a scan of two short rows, not a set of compared pairs).
+ * Bit-sampling LSH keys of every filter: each table keys a filter by `bits` positions drawn
+ * from the LK_LSH_POOL most balanced bits (frequencies on an even sample).
  */
-static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t *cmin,
-			lk_andpop_fn andpop, struct lk_pairs *pairs)
+static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 {
-	size_t nb = l->nb, i, step, sampled = 0, t, nkeys, cells;
-	uint32_t(*dist)[2] = NULL, *keys = NULL, *order = NULL, *cnt = NULL, freq[1024];
-	uint32_t *fnode = NULL, *froot = NULL;
-	unsigned tables = l->lsh_tables ? l->lsh_tables : LK_LSH_TABLES;
-	unsigned bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb), b;
-	uint16_t *pc = NULL, (*pos)[24] = NULL;
+	size_t nb = l->nb, i, step, sampled = 0, t, cells;
+	uint32_t(*dist)[2] = NULL, freq[1024];
+	uint16_t(*pos)[24] = NULL;
 	uint64_t seed = l->seed;
+	unsigned b;
 	int rc = 0;
 
-	l->stat[LINKER_STAT_LSH_TABLES] = tables;
-	l->stat[LINKER_STAT_LSH_BITS] = bits;
-	nkeys = (size_t)1 << bits;
-	if (__builtin_mul_overflow(nb ? nb : 1, (size_t)tables, &cells) ||
-	    cells > SIZE_MAX / sizeof(*keys))
+	z->tables = l->lsh_tables ? l->lsh_tables : LK_LSH_TABLES;
+	z->bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb);
+	l->stat[LINKER_STAT_LSH_TABLES] = z->tables;
+	l->stat[LINKER_STAT_LSH_BITS] = z->bits;
+	if (__builtin_mul_overflow(nb ? nb : 1, (size_t)(z->tables ? z->tables : 1), &cells) ||
+	    cells > SIZE_MAX / sizeof(*z->keys))
 		return CL_EOVERFLOW;
 	dist = malloc(1024 * sizeof(*dist));
-	keys = malloc(cells * sizeof(*keys));
-	order = malloc((nb ? nb : 1) * sizeof(*order));
-	cnt = malloc((nkeys + 1) * sizeof(*cnt));
-	pc = malloc((nb ? nb : 1) * sizeof(*pc));
-	fnode = malloc((nb ? nb : 1) * sizeof(*fnode));
-	froot = malloc((nb ? nb : 1) * sizeof(*froot));
-	pos = malloc((tables ? tables : 1) * sizeof(*pos));
-	if (!dist || !keys || !order || !cnt || !pc || !fnode || !froot || !pos) {
+	pos = malloc((z->tables ? z->tables : 1) * sizeof(*pos));
+	z->keys = malloc(cells * sizeof(*z->keys));
+	z->cnt = malloc((((size_t)1 << z->bits) + 1) * sizeof(*z->cnt));
+	z->ord = malloc((nb ? nb : 1) * sizeof(*z->ord));
+	z->isnew = calloc(nb ? nb : 1, 1);
+	if (!dist || !pos || !z->keys || !z->cnt || !z->ord || !z->isnew) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < nb; i++) {
-		pc[i] = (uint16_t)lk_popcount(l->blooms + i * LK_WORDS);
-		fnode[i] = l->recs[l->bowner[i]].node;
-		froot[i] = root0[l->bowner[i]];
-	}
-	/* bit frequencies on an even sample */
 	memset(freq, 0, sizeof(freq));
 	step = nb > LK_SAMPLE ? nb / LK_SAMPLE : 1;
 	for (i = 0; i < nb; i += step, sampled++)
@@ -963,9 +949,8 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 		dist[b][1] = b;
 	}
 	qsort(dist, 1024, sizeof(*dist), lk_cmp_dist);
-	/* distinct positions per table, drawn from the pool */
-	for (t = 0; t < tables; t++)
-		for (b = 0; b < bits; b++) {
+	for (t = 0; t < z->tables; t++)
+		for (b = 0; b < z->bits; b++) {
 			unsigned c;
 			uint16_t p;
 
@@ -976,55 +961,84 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 			} while (c < b);
 			pos[t][b] = p;
 		}
-	/* all keys of a filter in one pass over it */
 	for (i = 0; i < nb; i++) {
 		const uint64_t *w = l->blooms + i * LK_WORDS;
 
-		for (t = 0; t < tables; t++) {
+		for (t = 0; t < z->tables; t++) {
 			uint32_t key = 0;
 
-			for (b = 0; b < bits; b++)
+			for (b = 0; b < z->bits; b++)
 				key |= (uint32_t)((w[pos[t][b] >> 6] >> (pos[t][b] & 63)) & 1) << b;
-			keys[i * tables + t] = key;
+			z->keys[i * z->tables + t] = key;
 		}
 	}
-	for (t = 0; t < tables; t++) {
-		size_t k;
+out:
+	free(dist);
+	free(pos);
+	return rc;
+}
+
+/*
+ * LSH over one block: per table, a stable counting sort of the block by key puts each bucket's
+ * new-side members first; each of them is compared with the bucket's later members, once per
+ * pair (in the first table where the two keys agree). The cheap vetoes (node, cluster, sex,
+ * birth year and date) come before the Dice.
+ */
+static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+{
+	size_t nkeys, i, t, k;
+	int rc = 0;
+
+	if (!z->keys) {
+		rc = lk_lsh_prepare(l, z);
+		if (rc)
+			return rc;
+	}
+	nkeys = (size_t)1 << z->bits;
+	for (i = 0; i < w; i++)
+		z->isnew[S[i]] = 1;
+	for (t = 0; t < z->tables; t++) {
+		uint32_t *cnt = z->cnt, *ord = z->ord;
 
 		memset(cnt, 0, (nkeys + 1) * sizeof(*cnt));
-		for (i = 0; i < nb; i++)
-			cnt[keys[i * tables + t] + 1]++;
+		for (i = 0; i < s; i++)
+			cnt[z->keys[(size_t)S[i] * z->tables + t] + 1]++;
 		for (k = 1; k <= nkeys; k++)
 			cnt[k] += cnt[k - 1];
-		for (i = 0; i < nb; i++)
-			order[cnt[keys[i * tables + t]]++] = (uint32_t)i;
+		for (i = 0; i < s; i++)
+			ord[cnt[z->keys[(size_t)S[i] * z->tables + t]]++] = S[i];
 		/* cnt[k] is now the end of bucket k */
 		for (k = 0; k < nkeys; k++) {
 			size_t lo = k ? cnt[k - 1] : 0, hi = cnt[k], x, y;
 
-			for (x = lo; x + 1 < hi; x++) {
-				uint32_t fa = order[x], ra = l->bowner[fa];
+			for (x = lo; x + 1 < hi && z->isnew[ord[x]]; x++) {
+				uint32_t fa = ord[x], ra = l->bowner[fa];
 				const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
-				const uint32_t *ka = keys + (size_t)fa * tables;
+				const uint32_t *ka = z->keys + (size_t)fa * z->tables;
 
 				for (y = x + 1; y < hi; y++) {
-					uint32_t fb = order[y], rb = l->bowner[fb];
-					const uint32_t *kb = keys + (size_t)fb * tables;
+					uint32_t fb = ord[y], rb = l->bowner[fb];
+					const uint32_t *kb = z->keys + (size_t)fb * z->tables;
 					unsigned c;
 					size_t u;
 
-					if (fnode[fa] == fnode[fb] || froot[fa] == froot[fb])
+					if (z->fnode[fa] == z->fnode[fb] ||
+					    z->root[ra] == z->root[rb])
 						continue;
 					for (u = 0; u < t && ka[u] != kb[u]; u++)
 						;
 					if (u < t)
 						continue; /* compared in table u already */
-					c = andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
-					l->stat[LINKER_STAT_COMPARISONS]++;
-					if (c < cmin[pc[fa] + pc[fb]])
+					if (!lk_compatible(l, z->root[ra], z->root[rb])) {
+						l->stat[LINKER_STAT_ATTR_VETOED]++;
 						continue;
-					rc = lk_push_fuzzy(l, root0, pairs, ra, rb,
-							   2.0 * c / (pc[fa] + pc[fb]));
+					}
+					c = z->andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
+					l->stat[LINKER_STAT_COMPARISONS]++;
+					if (c < z->cmin[z->pc[fa] + z->pc[fb]])
+						continue;
+					rc = lk_fz_emit(l, z, ra, rb,
+							2.0 * c / (z->pc[fa] + z->pc[fb]));
 					if (rc)
 						goto out;
 				}
@@ -1032,17 +1046,109 @@ static int lk_fuzzy_lsh(struct linker *l, const uint32_t *root0, const uint16_t 
 		}
 	}
 out:
-	free(fnode);
-	free(froot);
-	free(pos);
-	free(dist);
-	free(keys);
-	free(order);
-	free(cnt);
-	free(pc);
+	for (i = 0; i < w; i++)
+		z->isnew[S[i]] = 0;
 	return rc;
 }
 
+/* One block, all-pairs or LSH by the blocking mode and the number of pairs it holds. */
+static int lk_block(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+{
+	uint64_t pairs;
+
+	if (s < 2 || w == 0)
+		return 0;
+	l->stat[LINKER_STAT_BLOCKS]++;
+	pairs = (uint64_t)w * (s - w) + (uint64_t)w * (w - 1) / 2;
+	if ((l->mode == LINKER_BLOCK_AUTO && pairs > LK_AUTO_PAIRS) ||
+	    (l->mode == LINKER_BLOCK_LSH && pairs > LK_LSH_MIN_PAIRS))
+		return lk_block_lsh(l, z, S, s, w);
+	return lk_block_all(l, z, S, s, w);
+}
+
+/* Orders filters by their cluster's birth year, then full birth date (0, unknown, first). */
+struct lk_bkey {
+	uint64_t year, date;
+	uint32_t f;
+};
+
+static int lk_cmp_bkey(const void *x, const void *y)
+{
+	const struct lk_bkey *a = x, *b = y;
+
+	if (a->year != b->year)
+		return a->year < b->year ? -1 : 1;
+	if (a->date != b->date)
+		return a->date < b->date ? -1 : 1;
+	return a->f < b->f ? -1 : a->f > b->f;
+}
+
+/*
+ * The blocks, from the clusters' birth years and dates after the id joins (two records whose
+ * clusters hold different years or different dates are never a pair): with the filters ordered
+ * by (year, date), U = the filters of clusters without a year, B(Y) those of year Y, B(Y, D)
+ * those of full date D, B(Y, 0) those of year Y without a date. Pass 1 compares all pairs within
+ * each B(Y, D); pass 2 the pairs of B(Y) with a member in B(Y, 0), and every pair with a member
+ * in U. Without derived tokens everything is in U: all pairs, as before. Writes the sorted keys
+ * and the filter indexes in that order.
+ */
+static int lk_blocks_order(struct linker *l, const uint32_t *root, struct lk_bkey **keys,
+			   uint32_t **order)
+{
+	struct lk_bkey *k = NULL;
+	uint32_t *o = NULL;
+	size_t i;
+
+	k = malloc((l->nb ? l->nb : 1) * sizeof(*k));
+	o = malloc((l->nb ? l->nb : 1) * sizeof(*o));
+	if (!k || !o) {
+		free(k);
+		free(o);
+		return CL_ENOMEM;
+	}
+	for (i = 0; i < l->nb; i++) {
+		uint32_t r = root[l->bowner[i]];
+
+		k[i].year = l->cattr[r].year;
+		k[i].date = k[i].year ? l->cattr[r].date : 0;
+		k[i].f = (uint32_t)i;
+	}
+	qsort(k, l->nb, sizeof(*k), lk_cmp_bkey);
+	for (i = 0; i < l->nb; i++)
+		o[i] = k[i].f;
+	*keys = k;
+	*order = o;
+	return 0;
+}
+
+/* Runs pass 1 or 2 of the blocks (lk_blocks_order). */
+static int lk_blocks_pass(struct linker *l, struct lk_fz *z, const struct lk_bkey *k,
+			  const uint32_t *o, int pass)
+{
+	size_t nb = l->nb, u = 0, ys, ye, ds, de;
+	int rc = 0;
+
+	while (u < nb && !k[u].year)
+		u++;
+	if (pass == 2 && u)
+		rc = lk_block(l, z, o, nb, u);
+	for (ys = u; rc == 0 && ys < nb; ys = ye) {
+		for (ye = ys + 1; ye < nb && k[ye].year == k[ys].year; ye++)
+			;
+		for (ds = ys; ds < ye && !k[ds].date; ds++)
+			;
+		if (pass == 2) {
+			rc = lk_block(l, z, o + ys, ye - ys, ds - ys);
+			continue;
+		}
+		for (; rc == 0 && ds < ye; ds = de) {
+			for (de = ds + 1; de < ye && k[de].date == k[ds].date; de++)
+				;
+			rc = lk_block(l, z, o + ds, de - ds, de - ds);
+		}
+	}
+	return rc;
+}
 static int lk_cmp_pair(const void *x, const void *y)
 {
 	const struct lk_pair *a = x, *b = y;
@@ -1134,10 +1240,11 @@ out:
 }
 
 /*
- * Greedy merging by descending score under the one-record-per-node, id and attribute
- * constraints; weak pairs after every strong one, and not for ambiguous records.
+ * Greedy merging of one list by descending score under the one-record-per-node, id and
+ * attribute constraints; for the weak list (tiers below LK_TIER_DATE, taken after every strong
+ * pair), not for ambiguous records. The list is emptied.
  */
-static int lk_greedy(struct linker *l, struct lk_pairs *pairs, const uint16_t *cmin,
+static int lk_greedy(struct linker *l, struct lk_pairs *pairs, int weak, const uint16_t *cmin,
 		     lk_andpop_fn andpop)
 {
 	unsigned char *amb = NULL;
@@ -1149,7 +1256,7 @@ static int lk_greedy(struct linker *l, struct lk_pairs *pairs, const uint16_t *c
 	for (p = 0; p < pairs->n; p++) {
 		uint32_t a, b;
 
-		if (l->attrs && !amb && pairs->v[p].score < LK_TIER_DATE) {
+		if (weak && l->attrs && !amb && pairs->v[p].score < LK_TIER_DATE) {
 			amb = calloc(l->n ? l->n : 1, 1);
 			if (!amb) {
 				rc = CL_ENOMEM;
@@ -1159,6 +1266,7 @@ static int lk_greedy(struct linker *l, struct lk_pairs *pairs, const uint16_t *c
 			if (rc)
 				goto out;
 		}
+
 		if (amb && (amb[pairs->v[p].a] || amb[pairs->v[p].b])) {
 			l->stat[LINKER_STAT_AMBIGUOUS]++;
 			continue;
@@ -1172,24 +1280,103 @@ static int lk_greedy(struct linker *l, struct lk_pairs *pairs, const uint16_t *c
 			continue;
 		}
 		lk_unite(l, a, b);
-		l->stat[pairs->v[p].demo ? LINKER_STAT_DEMO_LINKS : LINKER_STAT_FUZZY_LINKS]++;
+		l->stat[pairs->v[p].score >= LK_TIER_DEMO ? LINKER_STAT_DEMO_LINKS
+							  : LINKER_STAT_FUZZY_LINKS]++;
 	}
 out:
 	free(amb);
+	free(pairs->v);
+	pairs->v = NULL;
+	pairs->n = pairs->cap = 0;
+	return rc;
+}
+
+/*
+ * The fuzzy step and the greedy merging in two passes, so that the candidate pairs never exist
+ * all at once: pass 1 collects the demo pairs and the filter pairs within full-date blocks and
+ * merges the strong ones (their weaker pairs wait); pass 2, on the clusters pass 1 made, adds the
+ * given-name-and-date pairs and the pairs with a member of unknown date or year, then takes the
+ * weak pairs under the ambiguity rule.
+ */
+static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_scan_fn scan,
+		   lk_andpop_fn andpop)
+{
+	struct lk_pairs strong = {0}, weak = {0};
+	struct lk_fz z;
+	struct lk_bkey *keys = NULL;
+	uint32_t *order = NULL;
+	size_t i, nb = l->nb;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	z.root = root;
+	z.cmin = cmin;
+	z.scan = scan;
+	z.andpop = andpop;
+	z.strong = &strong;
+	z.weak = &weak;
+	z.pc = malloc((nb ? nb : 1) * sizeof(*z.pc));
+	z.fnode = malloc((nb ? nb : 1) * sizeof(*z.fnode));
+	z.hits = malloc(LK_CHUNK * sizeof(*z.hits));
+	z.hitc = malloc(LK_CHUNK * sizeof(*z.hitc));
+	if (!z.pc || !z.fnode || !z.hits || !z.hitc) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nb; i++) {
+		z.pc[i] = (uint16_t)lk_popcount(l->blooms + i * LK_WORDS);
+		z.fnode[i] = l->recs[l->bowner[i]].node;
+	}
+	rc = lk_blocks_order(l, root, &keys, &order);
+	if (rc == 0)
+		rc = lk_exact_demos(l, root, cmin, andpop, &strong);
+	if (rc == 0)
+		rc = lk_blocks_pass(l, &z, keys, order, 1);
+	if (rc == 0)
+		rc = lk_greedy(l, &strong, 0, cmin, andpop);
+	if (rc)
+		goto out;
+	/* pass 2 sees the clusters of pass 1; whatever it finds waits for the weak list */
+	z.strong = &weak;
+	for (i = 0; i < l->n; i++)
+		root[i] = lk_find(l->parent, (uint32_t)i);
+	rc = lk_given_date(l, root, andpop, &weak);
+	if (rc == 0)
+		rc = lk_blocks_pass(l, &z, keys, order, 2);
+	free(keys);
+	keys = NULL;
+	free(order);
+	order = NULL;
+	if (rc == 0)
+		rc = lk_greedy(l, &weak, 1, cmin, andpop);
+out:
+	free(strong.v);
+	free(weak.v);
+	free(keys);
+	free(order);
+	free(z.pc);
+	free(z.fnode);
+	free(z.hits);
+	free(z.hitc);
+	if (z.F)
+		OPENSSL_cleanse(z.F, z.fcap * LK_WORDS * sizeof(*z.F));
+	free(z.F);
+	free(z.bpc);
+	free(z.keys);
+	free(z.cnt);
+	free(z.ord);
+	free(z.isnew);
 	return rc;
 }
 
 int linker_run(struct linker *l)
 {
-	struct lk_pairs pairs = {0};
 	uint16_t cmin[2 * 8 * LINKER_BLOOM_BYTES + 1];
 	uint32_t *root0 = NULL, next = 0;
 	lk_scan_fn scan;
 	lk_andpop_fn andpop;
 	size_t i, n;
-	uint64_t allpairs = 0;
-	size_t ndemo = 0;
-	int rc = 0, mode;
+	int rc = 0;
 
 	if (!l || l->ran)
 		return CL_EINVAL;
@@ -1226,28 +1413,7 @@ int linker_run(struct linker *l)
 		goto out;
 	for (i = 0; i < n; i++)
 		root0[i] = lk_find(l->parent, (uint32_t)i);
-	rc = lk_exact_demos(l, root0, cmin, andpop, &pairs);
-	if (rc)
-		goto out;
-	rc = lk_given_date(l, root0, andpop, &pairs);
-	if (rc)
-		goto out;
-	ndemo = pairs.n;
-
-	mode = l->mode;
-	if (mode == LINKER_BLOCK_AUTO) {
-		/* an upper bound: pairs of filters, same-node pairs included */
-		allpairs = (uint64_t)l->nb * (l->nb ? l->nb - 1 : 0) / 2;
-		mode = allpairs > LK_AUTO_PAIRS ? LINKER_BLOCK_LSH : LINKER_BLOCK_NONE;
-	}
-	if (mode == LINKER_BLOCK_LSH)
-		rc = lk_fuzzy_lsh(l, root0, cmin, andpop, &pairs);
-	else
-		rc = lk_fuzzy_all(l, root0, cmin, scan, &pairs);
-	if (rc)
-		goto out;
-	l->stat[LINKER_STAT_CANDIDATES] = pairs.n - ndemo;
-	rc = lk_greedy(l, &pairs, cmin, andpop);
+	rc = lk_link(l, root0, cmin, scan, andpop);
 	if (rc)
 		goto out;
 
@@ -1264,7 +1430,6 @@ int linker_run(struct linker *l)
 	l->stat[LINKER_STAT_CLUSTERS] = next;
 out:
 	free(root0);
-	free(pairs.v);
 	if (rc) {
 		free(l->cluster);
 		l->cluster = NULL;

@@ -47,7 +47,8 @@
 #define LINKER_STAT_DEMO_VETOED	  10 /* demo pairs refused: both filters below the threshold */
 #define LINKER_STAT_ATTR_VETOED	  11 /* pairs refused: sex, birth year or birth date differ */
 #define LINKER_STAT_AMBIGUOUS	  12 /* weak pairs refused: a record between two persons */
-#define LINKER_STAT_MAX		  13
+#define LINKER_STAT_BLOCKS	  13 /* attribute blocks compared (birth year / date) */
+#define LINKER_STAT_MAX		  14
 
 struct linker;
 
