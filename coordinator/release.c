@@ -374,6 +374,80 @@ static int rel_dim_index(const struct rel_dim *dm, const char *key, size_t *idx)
 static int rel_table(struct release *r, size_t *g, size_t ng, const size_t *cols, size_t nd);
 
 /*
+ * A table whose only released margin is its grand total (M1 incident_events per
+ * municipality, M6): the one relation an attacker has is total = Σ cells, so the cells are
+ * one 1-D table with that total — modelling unreleased row and column totals would only
+ * withhold more. Interior rows are the rows without "*" in cols, the total the row with "*"
+ * in all of them.
+ */
+static int rel_table_flat(struct release *r, size_t *g, size_t ng, const size_t *cols, size_t nd)
+{
+	struct suppress_table *t = NULL;
+	size_t *cell = NULL, i, d, n = 0, idx, tot = SIZE_MAX;
+	long long sum = 0, v;
+	int rc = CL_OK, bad = 0, state;
+
+	cell = malloc(ng * sizeof(*cell));
+	if (!cell)
+		return CL_ENOMEM;
+	for (i = 0; i < ng; i++) {
+		size_t stars = 0;
+
+		for (d = 0; d < nd; d++)
+			stars += rel_is_star(r->rows[g[i]].keys[cols[d]]);
+		if (stars == nd && tot == SIZE_MAX) {
+			tot = i;
+		} else if (stars == 0) {
+			cell[i] = n++;
+			sum += r->rows[g[i]].exact;
+		} else {
+			bad = 1;
+		}
+	}
+	if (bad || n == 0 || n >= SUPPRESS_MAX_CELLS || tot == SIZE_MAX ||
+	    sum != r->rows[g[tot]].exact) {
+		bad = 1;
+		goto out;
+	}
+	rc = suppress_table_new(1, &n, &t);
+	for (i = 0; rc == CL_OK && i < ng; i++)
+		if (i != tot)
+			rc = suppress_table_set(t, &cell[i], r->rows[g[i]].exact);
+	if (rc == CL_OK)
+		rc = suppress_apply(t, r->d.threshold, 0);
+	for (i = 0; rc == CL_OK && i < ng; i++) {
+		idx = i == tot ? SUPPRESS_TOTAL : cell[i];
+		rc = suppress_get(t, &idx, &v, &state);
+		if (rc == CL_OK && state != SUPPRESS_PUBLISHED)
+			rel_mark(&r->rows[g[i]],
+				 state == SUPPRESS_PRIMARY ? S_PRIMARY : S_SECONDARY);
+	}
+	if (rc != CL_OK)
+		bad = 1;
+out:
+	if (bad)
+		rel_suppress_all(r, g, ng);
+	suppress_table_free(t);
+	free(cell);
+	return rc;
+}
+
+/* Whether every margin row of the group is the grand total over cols (see rel_table_flat). */
+static int rel_only_grand_total(const struct release *r, const size_t *g, size_t ng,
+				const size_t *cols, size_t nd)
+{
+	size_t i, d, stars;
+
+	for (i = 0; i < ng; i++) {
+		for (d = 0, stars = 0; d < nd; d++)
+			stars += rel_is_star(r->rows[g[i]].keys[cols[d]]);
+		if (stars && stars != nd)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Cuts a group too big for one table along its last dimension (only where no margin over
  * that dimension is released, i.e. incident_events): each slice is a table of its own.
  */
@@ -419,6 +493,8 @@ static int rel_table(struct release *r, size_t *g, size_t ng, const size_t *cols
 	int rc = CL_OK, bad = 0;
 
 	memset(dims, 0, sizeof(dims));
+	if (r->measure != 0 && nd > 1 && rel_only_grand_total(r, g, ng, cols, nd))
+		return rel_table_flat(r, g, ng, cols, nd);
 	if (nd == 0) {
 		for (i = 0; i < ng; i++)
 			if (r->rows[g[i]].exact >= 1 && r->rows[g[i]].exact < r->d.threshold)

@@ -88,7 +88,8 @@ for chunk in query(req, timeout=30):
         coverage = "# coverage: %d of %d" % (cov.nodes_answered, cov.nodes_asked)
     elif kind == "rows":
         for row in chunk.rows.rows:
-            print(",".join(list(row.keys) + [str(row.values[0].count)]))
+            v = row.values[0]
+            print(",".join(list(row.keys) + ["suppressed" if v.suppressed else str(v.count)]))
     last = last or chunk.last
 print(coverage)
 sys.exit(0 if last else 1)
