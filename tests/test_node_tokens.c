@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
@@ -1206,10 +1209,574 @@ static void test_age(void **state)
 	assert_int_equal(node_encq_age(1950, 12, 31, t), 19);
 }
 
+/* ---- the node's fast answer against the former per-record path ---- */
+
+/* Deterministic pseudo-random numbers for the generated data (not a secret). */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* HMAC-SHA256 with prepared key states equals OpenSSL's HMAC() for keys and messages of every
+ * length around the block boundaries. */
+static void test_hmac_prepared(void **state)
+{
+	uint8_t key[200], msg[200], prep[ENC_PREP_LEN], want[32], got[32];
+	unsigned int len = 0;
+	size_t kl, ml;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(key, sizeof(key)), 1);
+	assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+	for (kl = 0; kl <= 140; kl += (kl < 70 ? 1 : 7)) {
+		assert_int_equal(enc_hmac_prepare(key, kl, prep), 0);
+		for (ml = 0; ml <= 200; ml += (ml < 130 ? 1 : 11)) {
+			assert_non_null(HMAC(EVP_sha256(), key, (int)kl, msg, ml, want, &len));
+			assert_int_equal(enc_hmac_prepared(prep, msg, ml, got), 0);
+			assert_memory_equal(got, want, 32);
+		}
+	}
+	assert_int_equal(enc_hmac_prepare(NULL, 1, prep), CL_EINVAL);
+	assert_int_equal(enc_hmac_prepared(prep, NULL, 1, got), CL_EINVAL);
+}
+
+/* The fast derived token equals enc_derived_token (OpenSSL HMAC) for every kind and length. */
+static void test_derived_fast(void **state)
+{
+	uint8_t tok[ENC_DERIVED_QMAX * ENC_TOKEN_LEN], a[32], b[32];
+	size_t n;
+	unsigned kind;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(tok, sizeof(tok)), 1);
+	for (kind = 0; kind < ENC_DERIVED_MAX; kind++)
+		for (n = 1; n <= ENC_DERIVED_QMAX; n++) {
+			assert_int_equal(enc_derived_token(kind, tok, n, a), 0);
+			assert_int_equal(enc_derived_token_fast(kind, tok, n, b), 0);
+			assert_memory_equal(a, b, 32);
+		}
+	assert_int_equal(enc_derived_token_fast(0, tok, 0, b), CL_EINVAL);
+	assert_int_equal(enc_derived_token_fast(ENC_DERIVED_MAX, tok, 1, b), CL_EINVAL);
+	assert_int_equal(enc_derived_token_fast(0, tok, ENC_DERIVED_QMAX + 1, b), CL_EINVAL);
+}
+
+/* A filter from the union of its parts' masks equals enc_bloom_tokens over all q-grams at once,
+ * for random tokens, fields, k per field and splits into parts. */
+static void test_bloom_masks(void **state)
+{
+	uint8_t nonce[32], tok[64 * ENC_TOKEN_LEN], fields[64], want[ENC_BLOOM_BYTES],
+	    got[ENC_BLOOM_BYTES];
+	uint64_t masks[4][ENC_MASK_WORDS];
+	const uint64_t *mp[4];
+	struct enc_query *q = NULL;
+	uint32_t seed = 7;
+	int round;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
+	assert_int_equal(enc_query_new(nonce, &q), 0);
+	for (round = 0; round < 200; round++) {
+		size_t n = lcg(&seed) % 65, cut[5], i, parts = 1 + lcg(&seed) % 4;
+		unsigned f;
+
+		for (f = 0; f < 4; f++)
+			assert_int_equal(enc_query_set_k(q, f, lcg(&seed) % (ENC_K_MAX + 1)), 0);
+		assert_int_equal(RAND_bytes(tok, sizeof(tok)), 1);
+		for (i = 0; i < n; i++)
+			fields[i] = (uint8_t)(lcg(&seed) % 4);
+		assert_int_equal(enc_bloom_tokens(q, tok, fields, n, want), 0);
+		cut[0] = 0;
+		cut[parts] = n;
+		for (i = 1; i < parts; i++)
+			cut[i] = cut[i - 1] + (n - cut[i - 1]) / 2;
+		for (i = 0; i < parts; i++) {
+			assert_int_equal(enc_bloom_mask(q, tok + cut[i] * ENC_TOKEN_LEN,
+							fields + cut[i], cut[i + 1] - cut[i],
+							masks[i]),
+					 0);
+			mp[i] = masks[i];
+		}
+		assert_int_equal(enc_bloom_from_masks(q, mp, parts, got), 0);
+		assert_memory_equal(got, want, ENC_BLOOM_BYTES);
+	}
+	fields[0] = ENC_FIELD_MAX;
+	assert_int_equal(enc_bloom_mask(q, tok, fields, 1, masks[0]), CL_EINVAL);
+	enc_query_free(q);
+}
+
+/* The answer as the former code made it, record by record, from the store and the cache. */
+struct ref_answer {
+	uint8_t **recs; /* packed TokenRecords */
+	size_t *lens, n;
+	size_t capped;	     /* persons whose q-grams reached NODE_TOKENS_QGRAMS */
+	size_t given_no_tok; /* persons with a given name and no given-name token */
+};
+
+struct got_answer {
+	uint8_t **recs;
+	size_t *lens, n, batches;
+	int last_seen, order_ok;
+};
+
+static void ref_free(uint8_t **recs, size_t *lens, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(recs[i]);
+	free(recs);
+	free(lens);
+}
+
+static void ref_push(uint8_t ***recs, size_t **lens, size_t *n, const Caselink__V1__TokenRecord *r)
+{
+	size_t len = caselink__v1__token_record__get_packed_size(r);
+
+	*recs = realloc(*recs, (*n + 1) * sizeof(**recs));
+	*lens = realloc(*lens, (*n + 1) * sizeof(**lens));
+	assert_non_null(*recs);
+	assert_non_null(*lens);
+	(*recs)[*n] = malloc(len ? len : 1);
+	assert_non_null((*recs)[*n]);
+	caselink__v1__token_record__pack(r, (*recs)[*n]);
+	(*lens)[(*n)++] = len;
+}
+
+static int got_emit(void *ud, const Caselink__V1__TokenBatch *b, int last)
+{
+	struct got_answer *g = ud;
+	size_t i;
+
+	if (g->last_seen || b->batch_index != g->batches)
+		g->order_ok = 0;
+	g->batches++;
+	g->last_seen = last;
+	for (i = 0; i < b->n_records; i++)
+		ref_push(&g->recs, &g->lens, &g->n, b->records[i]);
+	return 0;
+}
+
+/* The former eq_derived: OpenSSL's HMAC through enc_derived_token. */
+static int ref_derived(struct node_tokens_qmap *map, const uint8_t *qtok, unsigned kind,
+		       const char *text, size_t len, uint8_t out[32])
+{
+	char g[ENC_DERIVED_QMAX][ENC_QGRAM_SLOT];
+	uint8_t tok[ENC_DERIVED_QMAX * ENC_TOKEN_LEN];
+	size_t n = 0, i, v;
+	unsigned f = 0;
+	int rc = enc_derived_qgrams(kind, text, len, g, ENC_DERIVED_QMAX, &n, &f);
+
+	if (rc == CL_ENOTFOUND || rc == CL_ELIMIT || rc == CL_EPARSE)
+		return 1;
+	assert_int_equal(rc, 0);
+	for (i = 0; i < n; i++) {
+		if (node_tokens_qmap_get(map, f, g[i], 0, 0, &v) != 1)
+			return 1;
+		memcpy(tok + i * 32, qtok + v * 32, 32);
+	}
+	assert_int_equal(enc_derived_token(kind, tok, n, out), 0);
+	return 0;
+}
+
+/* Computes the former answer for [from, to); returns 0, or CL_ESTALE as the former code did. */
+static int ref_run(const char *data, const uint8_t nonce[32], const uint8_t hnonce[32],
+		   int64_t from, int64_t to, struct ref_answer *a)
+{
+	char path[1200];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL, *ps = NULL, *es = NULL, *ids = NULL;
+	struct node_tokens_qmap *map = NULL;
+	struct node_tokens_person *p = calloc(1, sizeof(*p));
+	struct enc_query *eq = NULL;
+	uint8_t *qtok = NULL, hkey[32], tok[NODE_TOKENS_QGRAMS * 32], fields[NODE_TOKENS_QGRAMS];
+	size_t nq = 0, i, v;
+	uint32_t epoch;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	assert_non_null(p);
+	snprintf(path, sizeof(path), "%s/node.db", data);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT key_epoch, handle_key FROM token_state", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	epoch = (uint32_t)sqlite3_column_int64(st, 0);
+	assert_int_equal(sqlite3_column_bytes(st, 1), 32);
+	memcpy(hkey, sqlite3_column_blob(st, 1), 32);
+	sqlite3_finalize(st);
+	assert_int_equal(node_tokens_qmap_new(&map), CL_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT field, qgram, output FROM qgram_tokens"
+					    " WHERE key_epoch=?",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, epoch);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		qtok = realloc(qtok, (nq + 1) * 32);
+		assert_non_null(qtok);
+		assert_int_equal(node_tokens_qmap_get(map, (unsigned)sqlite3_column_int(st, 0),
+						      (const char *)sqlite3_column_text(st, 1), 1,
+						      nq, NULL),
+				 0);
+		assert_int_equal(enc_token(sqlite3_column_blob(st, 2), nonce, qtok + nq * 32), 0);
+		nq++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(enc_query_new(nonce, &eq), 0);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT DISTINCT person_id FROM events WHERE"
+					    " occurred_at >= ?1 AND occurred_at < ?2"
+					    " ORDER BY person_id",
+					    -1, &ids, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT " NODE_TOKENS_PERSON_COLS
+					    ", p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
+					    " FROM persons p LEFT JOIN person_tokens t"
+					    " ON t.person_id=p.id WHERE p.id=?",
+					    -1, &ps, NULL),
+			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT event_type, occurred_at, role, municipality,"
+			       " risk_level, child_threat_level, referral_to FROM events"
+			       " WHERE person_id=?1 AND occurred_at >= ?2 AND"
+			       " occurred_at < ?3 ORDER BY occurred_at, id",
+			       -1, &es, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(ids, 1, from);
+	sqlite3_bind_int64(ids, 2, to);
+	while (!rc && sqlite3_step(ids) == SQLITE_ROW) {
+		const int c = NODE_TOKENS_PERSON_NCOLS;
+		int64_t pid = sqlite3_column_int64(ids, 0);
+		Caselink__V1__TokenRecord r = CASELINK__V1__TOKEN_RECORD__INIT;
+		Caselink__V1__EventRecord evs[64], *evp[64];
+		uint8_t handle[16], id[32], demo[32], bloom[128], year[32], date[32], given[32];
+		char digits[16] = "", sex[2];
+		const char *gtext;
+		size_t glen = 0, ne = 0;
+
+		sqlite3_reset(ps);
+		sqlite3_bind_int64(ps, 1, pid);
+		assert_int_equal(sqlite3_step(ps), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_type(ps, c + 1), SQLITE_INTEGER);
+		assert_true(sqlite3_column_int64(ps, c + 1) >= sqlite3_column_int64(ps, 1));
+		assert_int_equal((uint32_t)sqlite3_column_int64(ps, c + 2), epoch);
+		assert_int_equal(node_tokens_inputs(ps, 0, p), CL_OK);
+		assert_int_equal(node_tokens_handle(hkey, hnonce, pid, handle), CL_OK);
+		r.row_handle.data = handle;
+		r.row_handle.len = 16;
+		if (sqlite3_column_bytes(ps, c + 3) == 32) {
+			assert_int_equal(enc_token(sqlite3_column_blob(ps, c + 3), nonce, id), 0);
+			r.id_token.data = id;
+			r.id_token.len = 32;
+		}
+		if (sqlite3_column_bytes(ps, c + 4) == 32) {
+			assert_int_equal(enc_token(sqlite3_column_blob(ps, c + 4), nonce, demo), 0);
+			r.demo_token.data = demo;
+			r.demo_token.len = 32;
+		}
+		a->capped += p->nq == NODE_TOKENS_QGRAMS;
+		for (i = 0; i < p->nq; i++) {
+			if (node_tokens_qmap_get(map, p->qfield[i], p->qgram[i], 0, 0, &v) != 1) {
+				rc = CL_ESTALE;
+				break;
+			}
+			memcpy(tok + i * 32, qtok + v * 32, 32);
+			fields[i] = p->qfield[i];
+		}
+		if (rc)
+			break;
+		if (p->nq) {
+			assert_int_equal(enc_bloom_tokens(eq, tok, fields, p->nq, bloom), 0);
+			r.bloom.data = bloom;
+			r.bloom.len = 128;
+		}
+		if (p->birth_year && p->birth_month && p->birth_day)
+			snprintf(digits, sizeof(digits), "%04d%02d%02d", p->birth_year,
+				 p->birth_month, p->birth_day);
+		else if (p->birth_year)
+			snprintf(digits, sizeof(digits), "%04d", p->birth_year);
+		if (!ref_derived(map, qtok, ENC_DERIVED_YEAR, digits, strlen(digits), year)) {
+			r.year_token.data = year;
+			r.year_token.len = 32;
+		}
+		if (!ref_derived(map, qtok, ENC_DERIVED_DATE, digits, strlen(digits), date)) {
+			r.date_token.data = date;
+			r.date_token.len = 32;
+		}
+		gtext = (const char *)sqlite3_column_text(ps, 5);
+		if (gtext)
+			glen = (size_t)sqlite3_column_bytes(ps, 5);
+		if (!ref_derived(map, qtok, ENC_DERIVED_GIVEN, gtext, glen, given)) {
+			r.given_token.data = given;
+			r.given_token.len = 32;
+		} else if (glen) {
+			a->given_no_tok++;
+		}
+		sex[0] = p->sex[0];
+		sex[1] = '\0';
+		r.sex = sex;
+		r.restricted = !strcmp((const char *)sqlite3_column_text(ps, c), "restricted");
+		r.key_epoch = epoch;
+		sqlite3_reset(es);
+		sqlite3_bind_int64(es, 1, pid);
+		sqlite3_bind_int64(es, 2, from);
+		sqlite3_bind_int64(es, 3, to);
+		while (sqlite3_step(es) == SQLITE_ROW) {
+			Caselink__V1__EventRecord *e = &evs[ne];
+
+			assert_true(ne < 64);
+			caselink__v1__event_record__init(e);
+			e->event_type = strdup((const char *)sqlite3_column_text(es, 0));
+			e->occurred_at = sqlite3_column_int64(es, 1);
+			e->role = strdup((const char *)sqlite3_column_text(es, 2));
+			e->municipality = strdup((const char *)sqlite3_column_text(es, 3));
+			e->risk_level = strdup(sqlite3_column_text(es, 4)
+						   ? (const char *)sqlite3_column_text(es, 4)
+						   : "");
+			e->child_threat_level = sqlite3_column_type(es, 5) == SQLITE_NULL
+						    ? -1
+						    : sqlite3_column_int(es, 5);
+			e->referral_to = strdup(sqlite3_column_text(es, 6)
+						    ? (const char *)sqlite3_column_text(es, 6)
+						    : "");
+			e->age_years = node_encq_age(p->birth_year, p->birth_month, p->birth_day,
+						     e->occurred_at);
+			evp[ne++] = e;
+		}
+		r.n_events = ne;
+		r.events = evp;
+		ref_push(&a->recs, &a->lens, &a->n, &r);
+		for (i = 0; i < ne; i++) {
+			free(evs[i].event_type);
+			free(evs[i].role);
+			free(evs[i].municipality);
+			free(evs[i].risk_level);
+			free(evs[i].referral_to);
+		}
+	}
+	sqlite3_finalize(ids);
+	sqlite3_finalize(ps);
+	sqlite3_finalize(es);
+	sqlite3_close(db);
+	enc_query_free(eq);
+	node_tokens_qmap_free(map);
+	free(qtok);
+	free(p);
+	return rc;
+}
+
+/* Runs the node's answer and the former one and compares them record by record, byte for byte. */
+static void compare_answers(const char *data, const uint8_t nonce[32], const uint8_t hnonce[32],
+			    int64_t from, int64_t to, struct ref_answer *ref)
+{
+	struct node_store *s = NULL;
+	struct node_encq_summary sum;
+	struct got_answer g;
+	size_t i;
+
+	memset(&g, 0, sizeof(g));
+	g.order_ok = 1;
+	assert_int_equal(ref_run(data, nonce, hnonce, from, to, ref), 0);
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	assert_int_equal(node_encq_run_handles(s, nonce, hnonce, from, to, got_emit, &g, &sum),
+			 CL_OK);
+	node_store_close(s);
+	assert_true(g.order_ok);
+	assert_true(g.last_seen);
+	assert_int_equal(sum.records, ref->n);
+	assert_int_equal(sum.batches, g.batches);
+	assert_int_equal(g.n, ref->n);
+	for (i = 0; i < ref->n; i++) {
+		assert_int_equal(g.lens[i], ref->lens[i]);
+		assert_memory_equal(g.recs[i], ref->recs[i], ref->lens[i]);
+	}
+	ref_free(g.recs, g.lens, g.n);
+	ref_free(ref->recs, ref->lens, ref->n);
+}
+
+/* n random lowercase letters (deterministic) into out. */
+static void letters(uint32_t *seed, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (char)('a' + lcg(seed) % 26);
+	out[n] = '\0';
+}
+
+/*
+ * 1 200 generated persons (recurring names and dates, year-only and unknown dates, names long
+ * enough to reach the q-gram cap or to count as absent, a given name too long for its derived
+ * token, restricted records, every sex) with events in and out of a narrow window, filled by
+ * an in-process key: the node's answer equals the former per-record computation byte for byte,
+ * over two batches, for the full and a narrow window and with own handles; then a name the
+ * cache cannot encode, and a q-gram missing from the cache (CL_ESTALE in both).
+ */
+static void test_answer_equivalence(void **state)
+{
+	static const char *const given[] = {"Anna", "Līga",	"Jānis", "Pēteris", "Marta",
+					    "Ilze", "Kristaps", "Anana", "Ēriks",   "Zane",
+					    "Ieva", "Mārtiņš",	"Laura", "Ojārs"};
+	static const char *const family[] = {"Bērziņa", "Kalniņa",  "Ozols",   "Liepa",
+					     "Kļava",	"Zvaigzne", "Ozoliņš", "Vītols"};
+	char data[1200], ppath[1300], epath[1300], g[400], f[400], longf[200] = "", birth[16];
+	struct node_store *s = NULL;
+	struct node_store_meta meta;
+	struct node_import_opts o;
+	struct node_import_report ir;
+	struct node_tokens_oprf okh;
+	struct node_tokens_report tr;
+	struct local_kh k;
+	struct ref_answer ref;
+	uint8_t pk[OPRF_ELEMENT_LEN], nonce[32], hnonce[32];
+	uint32_t seed = 11;
+	int64_t from, to;
+	const char *why = NULL;
+	sqlite3 *db = NULL;
+	FILE *pf, *ef;
+	int i, j;
+
+	(void)state;
+	snprintf(data, sizeof(data), "%s/equiv", tdir);
+	snprintf(ppath, sizeof(ppath), "%s.persons.csv", data);
+	snprintf(epath, sizeof(epath), "%s.events.csv", data);
+	pf = fopen(ppath, "w");
+	ef = fopen(epath, "w");
+	assert_non_null(pf);
+	assert_non_null(ef);
+	fprintf(pf, "person_ref,national_id,id_country,given_name,family_name,birth_date,sex,"
+		    "sharing\n");
+	fprintf(ef, "event_ref,person_ref,event_type,occurred_at,role,risk_level,"
+		    "child_threat_level,referral_to\n");
+	for (i = 0; i < 1200; i++) {
+		static const char *const sexes = "FMXU";
+		int ev = 1 + (int)(lcg(&seed) % 3);
+
+		snprintf(g, sizeof(g), "%s", i % 37 == 0 ? "" : given[lcg(&seed) % 14]);
+		snprintf(f, sizeof(f), "%s", i % 41 == 0 ? "" : family[lcg(&seed) % 8]);
+		if (i % 100 == 7) {
+			/* both names long: the person's q-gram list reaches the cap */
+			letters(&seed, g, 110);
+			letters(&seed, longf, 110);
+			snprintf(f, sizeof(f), "%s", longf);
+		} else if (i % 100 == 8) {
+			/* the same long family name with a short given name: the cache holds all of
+			 * its q-grams, also those past the previous person's cap */
+			snprintf(f, sizeof(f), "%s", longf);
+		} else if (i == 11) {
+			/* over NODE_TOKENS_FIELD_QGRAMS: the field counts as absent */
+			letters(&seed, g, 300);
+		} else if (i == 9) { /* 4 distinct bigrams, 141 in sequence: no given-name token */
+			for (j = 0; j < 140; j++)
+				g[j] = j % 2 ? 'b' : 'a';
+			g[140] = '\0';
+		}
+		if (i % 5 == 0)
+			birth[0] = '\0';
+		else if (i % 5 == 1)
+			snprintf(birth, sizeof(birth), "19%02d", 40 + i % 50);
+		else
+			snprintf(birth, sizeof(birth), "19%02d-%02d-%02d", 40 + i % 50, 1 + i % 12,
+				 1 + i % 28);
+		fprintf(pf, "p%d,%s,%s,%s,%s,%s,%c,%s\n", i,
+			i % 97 == 0   ? CODE1
+			: i % 89 == 0 ? "123456-00000"
+				      : "",
+			i % 97 == 0 || i % 89 == 0 ? "LV" : "", g, f, birth, sexes[i % 4],
+			i % 13 == 0 ? "restricted" : "allowed");
+		if (i % 23 == 5)
+			continue; /* no events: no record */
+		for (j = 0; j < ev; j++) {
+			/* four in ten persons in the narrow window of March 2025, with gaps of
+			 * one to three persons between them */
+			int month = i % 10 < 3 || i % 10 == 7 ? 3 : 1 + (int)(lcg(&seed) % 2);
+
+			fprintf(ef, "e%d-%d,p%d,%s,2025-%02d-%02dT%02d:00Z,%s,%s,,\n", i, j, i,
+				j % 2 ? "police_callout" : "crime_report", month,
+				1 + (int)(lcg(&seed) % 28), j == 2 ? 10 : 10 + j,
+				j % 2 ? "victim" : "perpetrator", j % 2 ? "high" : "");
+		}
+	}
+	fclose(pf);
+	fclose(ef);
+	memset(&meta, 0, sizeof(meta));
+	strcpy(meta.agency_id, "equiv");
+	strcpy(meta.agency_type, "police");
+	strcpy(meta.municipality, "Liepāja");
+	strcpy(meta.country, "LV");
+	assert_int_equal(node_store_init(data, &meta), CL_OK);
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	memset(&o, 0, sizeof(o));
+	o.persons_path = ppath;
+	o.events_path = epath;
+	assert_int_equal(node_import_run(s, &o, &ir), CL_OK);
+	assert_int_equal(ir.persons_added, 1200);
+	memset(&k, 0, sizeof(k));
+	k.epoch = 1;
+	assert_int_equal(oprf_generate_key(octx, k.sk, pk), CL_OK);
+	memset(&okh, 0, sizeof(okh));
+	okh.current_epoch = local_epoch;
+	okh.evaluate = local_evaluate;
+	okh.max_batch = 5000;
+	okh.ud = &k;
+	assert_int_equal(node_tokens_fill(s, &okh, NULL, &tr), CL_OK);
+	node_store_close(s);
+
+	assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
+	assert_int_equal(RAND_bytes(hnonce, sizeof(hnonce)), 1);
+	/* the full window: more than one batch, the cap and the derived-token limit reached */
+	compare_answers(data, nonce, nonce, 0, INT64_MAX, &ref);
+	assert_true(ref.n > NODE_ENCQ_BATCH);
+	/* (ref is freed by compare_answers; its counters stay) */
+	assert_int_equal(ref.capped, 12);
+	assert_true(ref.given_no_tok >= 2);
+	/* March 2025 only: persons skipped between those that have events; own handles */
+	assert_int_equal(cldate_parse_time("2025-03-01", &from, &why), CL_OK);
+	assert_int_equal(cldate_parse_time("2025-04-01", &to, &why), CL_OK);
+	compare_answers(data, nonce, hnonce, from, to, &ref);
+	assert_true(ref.n > 300 && ref.n < 600);
+	/* a stored name that does not encode ('_' is not a name character): field absent */
+	snprintf(ppath, sizeof(ppath), "%s/node.db", data);
+	assert_int_equal(sqlite3_open(ppath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE persons SET given_norm='an_na' WHERE person_ref='p3';"
+				      "UPDATE persons SET family_norm=x'c3' WHERE person_ref='p4'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	compare_answers(data, nonce, nonce, 0, INT64_MAX, &ref);
+	/* a q-gram the cache lacks: both refuse with CL_ESTALE */
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM qgram_tokens WHERE field=3 AND qgram='zv'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	assert_int_equal(ref_run(data, nonce, nonce, 0, INT64_MAX, &ref), CL_ESTALE);
+	ref_free(ref.recs, ref.lens, ref.n);
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	{
+		struct got_answer ga;
+		struct node_encq_summary sum;
+
+		memset(&ga, 0, sizeof(ga));
+		assert_int_equal(node_encq_run(s, nonce, 0, INT64_MAX, got_emit, &ga, &sum),
+				 CL_ESTALE);
+		ref_free(ga.recs, ga.lens, ga.n);
+	}
+	node_store_close(s);
+	OPENSSL_cleanse(k.sk, sizeof(k.sk));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_age),
+	    cmocka_unit_test(test_hmac_prepared),
+	    cmocka_unit_test(test_derived_fast),
+	    cmocka_unit_test(test_bloom_masks),
 	    cmocka_unit_test(test_fill),
 	    cmocka_unit_test(test_qgram_count),
 	    cmocka_unit_test(test_query_tokens),
@@ -1219,6 +1786,7 @@ int main(void)
 	    cmocka_unit_test(test_rogue_key),
 	    cmocka_unit_test(test_epoch_and_resume),
 	    cmocka_unit_test(test_audit_intact),
+	    cmocka_unit_test(test_answer_equivalence),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
