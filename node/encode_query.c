@@ -15,7 +15,7 @@
 #define EQ_NONE	       UINT32_MAX /* index of a q-gram the cache does not hold */
 #define EQ_VALS_MAX    (1u << 24) /* distinct names and dates in one answer */
 
-/* Bump allocator: the strings of one batch, or the values of one answer. */
+/* Bump allocator: the values of one answer. */
 struct eq_blk {
 	struct eq_blk *next;
 	size_t used, cap;
@@ -38,6 +38,8 @@ struct eq_rec {
 #define EQ_GIVEN  0 /* a normalised given name */
 #define EQ_FAMILY 1 /* a normalised family name */
 #define EQ_BIRTH  2 /* the birth-date digits YYYYMMDD or YYYY */
+#define EQ_YEAR	  3 /* the birth year's four digits (its derived token only) */
+#define EQ_STRING 4 /* a code of an event (type, role, municipality, ...): interned */
 
 /*
  * One distinct value of this answer, worked out once: its q-grams' indexes into the query's
@@ -71,7 +73,6 @@ struct eq {
 	uint8_t *qtok; /* per-query tokens of the cached q-grams, 32 bytes each */
 	size_t nq;
 	struct enc_query *encq;
-	struct eq_blk *arena;
 	struct eq_rec *recs;
 	Caselink__V1__TokenRecord **recp;
 	size_t nrec, bytes;
@@ -122,18 +123,6 @@ static void *eq_alloc(struct eq_blk **head, size_t len)
 	return r;
 }
 
-static char *eq_strdup(struct eq *q, const char *s)
-{
-	size_t len = s ? strlen(s) + 1 : 1;
-	char *r = eq_alloc(&q->arena, len);
-
-	if (!r)
-		return NULL;
-	memcpy(r, s ? s : "", len);
-	q->bytes += len;
-	return r;
-}
-
 /* Frees an arena; wipe set: its contents are wiped first. */
 static void eq_blk_free(struct eq_blk **head, int wipe)
 {
@@ -145,11 +134,6 @@ static void eq_blk_free(struct eq_blk **head, int wipe)
 		free(*head);
 		*head = n;
 	}
-}
-
-static void eq_arena_free(struct eq *q)
-{
-	eq_blk_free(&q->arena, 0);
 }
 
 int node_encq_age(int birth_year, int birth_month, int birth_day, int64_t t)
@@ -248,7 +232,6 @@ static int eq_flush(struct eq *q, int last)
 		OPENSSL_cleanse(q->recs[i].date, sizeof(q->recs[i].date));
 		OPENSSL_cleanse(q->recs[i].given, sizeof(q->recs[i].given));
 	}
-	eq_arena_free(q);
 	q->sum.batches++;
 	q->nrec = 0;
 	q->bytes = 0;
@@ -425,7 +408,7 @@ out:
 }
 
 /*
- * Finds the value (kind, text[0..len)), len > 0, working it out when it is new; writes its
+ * Finds the value (kind, text[0..len)), working it out when it is new; writes its
  * index in vals + 1 to *out.
  */
 static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, size_t *out)
@@ -467,10 +450,11 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 	rc = eq_grow((void **)&q->vals, &q->capvals, q->nvals, 1, sizeof(*q->vals), 0);
 	if (rc)
 		return rc;
-	copy = eq_alloc(&q->varena, len);
+	copy = eq_alloc(&q->varena, len + 1);
 	if (!copy)
 		return CL_ENOMEM;
 	memcpy(copy, text, len);
+	copy[len] = '\0';
 	v = &q->vals[q->nvals];
 	memset(v, 0, sizeof(*v));
 	v->hash = h;
@@ -478,12 +462,15 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 	v->len = len;
 	v->kind = kind;
 	v->d[0] = v->d[1] = -1;
-	if (kind == EQ_BIRTH) {
+	v->mask = EQ_MASK_ZERO;
+	if (kind == EQ_STRING) {
+		rc = 0;
+	} else if (kind == EQ_YEAR) {
+		rc = eq_val_derived(q, v, ENC_DERIVED_YEAR, 0);
+	} else if (kind == EQ_BIRTH) {
 		rc = eq_val_qgrams(q, v, ENC_FIELD_BIRTH, 0);
 		if (!rc)
 			rc = eq_val_mask(q, v, ENC_FIELD_BIRTH, 0);
-		if (!rc)
-			rc = eq_val_derived(q, v, ENC_DERIVED_YEAR, 0);
 		if (!rc)
 			rc = eq_val_derived(q, v, ENC_DERIVED_DATE, 1);
 	} else {
@@ -500,6 +487,20 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 	q->slots[i] = (uint32_t)(++q->nvals);
 	*out = q->nvals;
 	return 0;
+}
+
+/*
+ * Returns the answer's one copy of the NUL-terminated s (NULL: ""), counting its bytes to the
+ * batch as a copy per use would; NULL when out of memory.
+ */
+static char *eq_intern(struct eq *q, const char *s)
+{
+	size_t len = s ? strlen(s) : 0, vi;
+
+	q->bytes += len + 1;
+	if (eq_value(q, EQ_STRING, s ? s : "", len, &vi))
+		return NULL;
+	return (char *)q->vals[vi - 1].text;
 }
 
 /*
@@ -621,7 +622,7 @@ static int eq_person(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 
 static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 {
-	size_t gi = 0, fi = 0, bi = 0; /* indexes + 1 into vals, 0: none */
+	size_t gi = 0, fi = 0, bi = 0, yi = 0; /* indexes + 1 into vals, 0: none */
 	int32_t dyear = -1, ddate = -1, dgiven = -1;
 	struct eq_rec *r;
 	const char *sharing, *given, *family, *sex;
@@ -673,14 +674,16 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		rc = eq_value(q, EQ_FAMILY, family, flen, &fi);
 	if (!rc && dlen)
 		rc = eq_value(q, EQ_BIRTH, digits, dlen, &bi);
+	if (!rc && dlen)
+		rc = eq_value(q, EQ_YEAR, digits, 4, &yi); /* the year is the digits' prefix */
 	if (rc)
 		goto out;
 	if (gi)
 		dgiven = q->vals[gi - 1].d[0];
-	if (bi) {
-		dyear = q->vals[bi - 1].d[0];
+	if (bi)
 		ddate = q->vals[bi - 1].d[1];
-	}
+	if (yi)
+		dyear = q->vals[yi - 1].d[0];
 	r = &q->recs[q->nrec];
 	caselink__v1__token_record__init(&r->rec);
 	/* the row handle: HMAC-SHA256(handle key, handle nonce || be64(person id)), 16 bytes */
@@ -775,14 +778,14 @@ static int eq_event(struct eq *q, sqlite3_stmt *ev)
 	e = &r->evs[n];
 	caselink__v1__event_record__init(e);
 	at = sqlite3_column_int64(ev, 2);
-	e->event_type = eq_strdup(q, (const char *)sqlite3_column_text(ev, 1));
+	e->event_type = eq_intern(q, (const char *)sqlite3_column_text(ev, 1));
 	e->occurred_at = at;
-	e->role = eq_strdup(q, (const char *)sqlite3_column_text(ev, 3));
-	e->municipality = eq_strdup(q, (const char *)sqlite3_column_text(ev, 4));
-	e->risk_level = eq_strdup(q, (const char *)sqlite3_column_text(ev, 5));
+	e->role = eq_intern(q, (const char *)sqlite3_column_text(ev, 3));
+	e->municipality = eq_intern(q, (const char *)sqlite3_column_text(ev, 4));
+	e->risk_level = eq_intern(q, (const char *)sqlite3_column_text(ev, 5));
 	e->child_threat_level =
 	    sqlite3_column_type(ev, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 6);
-	e->referral_to = eq_strdup(q, (const char *)sqlite3_column_text(ev, 7));
+	e->referral_to = eq_intern(q, (const char *)sqlite3_column_text(ev, 7));
 	if (!e->event_type || !e->role || !e->municipality || !e->risk_level || !e->referral_to)
 		return CL_ENOMEM;
 	e->age_years = node_encq_age(q->birth_year, q->birth_month, q->birth_day, at);
@@ -933,7 +936,6 @@ out:
 		}
 		node_tokens_qmap_free(q->qmap);
 		enc_query_free(q->encq);
-		eq_arena_free(q);
 		if (q->recs) {
 			for (i = 0; i < NODE_ENCQ_BATCH; i++) {
 				OPENSSL_cleanse(q->recs[i].id, sizeof(q->recs[i].id));
