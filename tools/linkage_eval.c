@@ -132,6 +132,7 @@ struct ev_state {
 	int oblivious;	      /* blind -> blind_evaluate -> finalize instead of Evaluate */
 	int derived;	      /* derived year, date and given-name tokens, and sex */
 	int oracle;	      /* keep the plaintext for ev_oracle (an evaluation aid only) */
+	int refs;	      /* keep "agency_id,person_ref" for --links-out */
 	unsigned long oprf_evals;
 	unsigned k[EV_MAX_FIELDS];
 };
@@ -144,6 +145,7 @@ struct ev_rec {
 	unsigned char id[32], demo[32], bloom[ENC_BLOOM_BYTES];
 	unsigned char year[32], date[32], given[32];
 	char *plain; /* --oracle: "given\x1ffamily\x1fdigits\x1fsex\x1fid", else NULL */
+	char *ref;   /* --links-out: "agency_id,person_ref", else NULL */
 };
 
 struct ev_set {
@@ -692,6 +694,24 @@ static int ev_load_synth(struct ev_state *st, const char *dir, struct ev_set *s)
 			e = ev_map_get(&truth, key, (size_t)l, 0, &isnew);
 			r->truth =
 			    e ? e->num : ntrue++; /* a record without truth is its own person */
+			if (st->refs) {
+				/* echoed unquoted into a links.csv, as truth reads it */
+				if (strpbrk(ags[a], ",\"\r\n") ||
+				    strpbrk(ev_get(&rec, cref), ",\"\r\n")) {
+					rc = CL_EPARSE;
+					goto out;
+				}
+				l = snprintf(key, sizeof(key), "%s,%s", ags[a], ev_get(&rec, cref));
+				if (l < 0 || (size_t)l >= sizeof(key)) {
+					rc = CL_ELIMIT;
+					goto out;
+				}
+				r->ref = strdup(key);
+				if (!r->ref) {
+					rc = CL_ENOMEM;
+					goto out;
+				}
+			}
 			texts[0] = ev_get(&rec, cgiven);
 			texts[1] = ev_get(&rec, cfam);
 			texts[2] = ev_get(&rec, cdob);
@@ -1050,7 +1070,49 @@ static double ev_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int ev_link(const struct ev_set *s, double t, double weak, int blocking, int use_exact)
+/*
+ * Writes the linked persons to path in the format of truth/links.csv (agency_id, person_ref,
+ * cluster id as true_person_id, every record), through path.tmp renamed on success.
+ */
+static int ev_write_links(const struct ev_set *s, const struct linker *l, const char *path)
+{
+	char tmp[4096];
+	FILE *f = NULL;
+	size_t i;
+	int rc = 0, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return CL_ELIMIT;
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "linkage-eval: %s: %s\n", tmp, strerror(errno));
+		return CL_EIO;
+	}
+	if (fputs("agency_id,person_ref,true_person_id\n", f) < 0)
+		rc = CL_EIO;
+	for (i = 0; !rc && i < s->n; i++) {
+		uint32_t c = 0;
+
+		if (!s->r[i].ref) {
+			rc = CL_EINVAL;
+			break;
+		}
+		rc = linker_cluster(l, i, &c);
+		if (!rc && fprintf(f, "%s,L%07lu\n", s->r[i].ref, (unsigned long)c + 1) < 0)
+			rc = CL_EIO;
+	}
+	if (fclose(f) != 0 && !rc)
+		rc = CL_EIO;
+	if (!rc && rename(tmp, path) != 0)
+		rc = CL_EIO;
+	if (rc)
+		remove(tmp);
+	return rc;
+}
+
+static int ev_link(const struct ev_set *s, double t, double weak, int blocking, int use_exact,
+		   const char *links_out)
 {
 	struct linker *l = NULL;
 	uint64_t *keys = NULL, pred, truep, tp;
@@ -1121,6 +1183,16 @@ static int ev_link(const struct ev_set *s, double t, double weak, int blocking, 
 	       prec, rec, f1);
 	if (s->n && s->r[0].plain)
 		ev_errors(s, l);
+	if (links_out) {
+		rc = ev_write_links(s, l, links_out);
+		if (rc)
+			goto out;
+		printf("LINKS file=%s records=%zu clusters=%llu true_pairs=%llu linked_pairs=%llu "
+		       "false_pairs=%llu missed_pairs=%llu threshold=%.2f\n",
+		       links_out, s->n, (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
+		       (unsigned long long)truep, (unsigned long long)pred,
+		       (unsigned long long)(pred - tp), (unsigned long long)(truep - tp), t);
+	}
 out:
 	linker_free(l);
 	free(keys);
@@ -1199,18 +1271,20 @@ static void ev_usage(void)
 	    "usage: caselink linkage-eval [--febrl DIR] [--synth DIR] [--thresholds T,T,...]\n"
 	    "                             [--blocking auto|none|lsh] [--oblivious] [--k G,F,B]\n"
 	    "                             [--febrl-address] [--fuzzy-only] [--no-derived]\n"
-	    "                             [--weak T] [--oracle]\n");
+	    "                             [--weak T] [--oracle]\n"
+	    "       caselink linkage-eval --synth DIR --links-out FILE [--threshold T] [...]\n");
 }
 
 int linkage_eval_main(int argc, char **argv)
 {
-	const char *febrl = NULL, *synth = NULL;
+	const char *febrl = NULL, *synth = NULL, *links_out = NULL;
 	double th[EV_MAX_THRESHOLDS] = {0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9};
 	unsigned kv[EV_MAX_FIELDS];
 	size_t nth = 7, nk = 0, i, j;
 	struct ev_state st;
 	struct ev_set sets[2];
-	int rc = 0, blocking = LINKER_BLOCK_AUTO, address = 0, exact = 1, nsets = 0, a, derived = 1;
+	int rc = 0, blocking = LINKER_BLOCK_AUTO, address = 0, exact = 1, nsets = 0, a, derived = 1,
+	    thset = 0;
 	double weak = 0.0;
 	double t0;
 	uint8_t pk[OPRF_ELEMENT_LEN];
@@ -1222,11 +1296,15 @@ int linkage_eval_main(int argc, char **argv)
 			febrl = argv[++a];
 		} else if (!strcmp(argv[a], "--synth") && a + 1 < argc) {
 			synth = argv[++a];
-		} else if (!strcmp(argv[a], "--thresholds") && a + 1 < argc) {
+		} else if ((!strcmp(argv[a], "--thresholds") || !strcmp(argv[a], "--threshold")) &&
+			   a + 1 < argc) {
 			if (ev_parse_list(argv[++a], th, EV_MAX_THRESHOLDS, &nth)) {
 				ev_usage();
 				return 2;
 			}
+			thset = 1;
+		} else if (!strcmp(argv[a], "--links-out") && a + 1 < argc) {
+			links_out = argv[++a];
 		} else if (!strcmp(argv[a], "--k") && a + 1 < argc) {
 			if (ev_parse_k(argv[++a], kv, &nk)) {
 				ev_usage();
@@ -1267,10 +1345,15 @@ int linkage_eval_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!febrl && !synth) {
+	if ((!febrl && !synth) || (links_out && (!synth || febrl || (thset && nth != 1)))) {
 		ev_usage();
 		return 2;
 	}
+	if (links_out && !thset) {
+		th[0] = LINKER_DEFAULT_THRESHOLD; /* the coordinator's linker */
+		nth = 1;
+	}
+	st.refs = links_out != NULL;
 	/* a fresh keyholder key and a fresh query nonce */
 	rc = oprf_ctx_new(&st.octx);
 	if (!rc)
@@ -1352,7 +1435,9 @@ int linkage_eval_main(int argc, char **argv)
 	}
 	for (j = 0; j < (size_t)nsets; j++)
 		for (i = 0; i < nth; i++) {
-			rc = ev_link(&sets[j], th[i], weak, blocking, exact);
+			rc = ev_link(&sets[j], th[i], weak, blocking, exact,
+				     sets[j].name && !strcmp(sets[j].name, "synth") ? links_out
+										    : NULL);
 			if (rc) {
 				fprintf(stderr, "linkage-eval: linking: %s\n", cl_strerror(rc));
 				goto out;
@@ -1365,6 +1450,8 @@ out:
 				OPENSSL_cleanse(sets[j].r[i].plain, strlen(sets[j].r[i].plain));
 				free(sets[j].r[i].plain);
 			}
+		for (i = 0; i < sets[j].n; i++)
+			free(sets[j].r[i].ref);
 		if (sets[j].r)
 			OPENSSL_cleanse(sets[j].r, sets[j].cap * sizeof(*sets[j].r));
 		free(sets[j].r);

@@ -699,17 +699,23 @@ static int truth_add_row(struct truth_db *db, int agency, const char *ref, const
 	return 0;
 }
 
-static int truth_load_links(struct truth_db *db, const char *dir)
+/* Reads the linkage file: links (any file of the links.csv format), or dir/truth/links.csv. */
+static int truth_load_links(struct truth_db *db, const char *dir, const char *links)
 {
 	static const char *const names[] = {"agency_id", "person_ref", "true_person_id", NULL};
 	char path[TRUTH_PATH_MAX];
 	struct truth_csv *c = calloc(1, sizeof(*c));
 	uint32_t r;
-	int rc, a;
+	int rc, a, l;
 
 	if (!c)
 		return CL_ENOMEM;
-	snprintf(path, sizeof(path), "%s/truth/links.csv", dir);
+	l = links ? snprintf(path, sizeof(path), "%s", links)
+		  : snprintf(path, sizeof(path), "%s/truth/links.csv", dir);
+	if (l < 0 || (size_t)l >= sizeof(path)) {
+		rc = CL_ELIMIT;
+		goto out;
+	}
 	rc = truth_csv_open(c, path, names, names);
 	if (rc)
 		goto out;
@@ -2060,8 +2066,10 @@ static int truth_mkdir(const char *path)
 	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : CL_EIO;
 }
 
-int truth_compute(const char *data_dir, const char *from, const char *to, const char *as_of,
-		  const char *out_dir, size_t m7_max)
+/* truth_compute with the linkage read from links (NULL: data_dir/truth/links.csv). */
+static int truth_compute_links(const char *data_dir, const char *links, const char *from,
+			       const char *to, const char *as_of, const char *out_dir,
+			       size_t m7_max)
 {
 	struct truth_db *db = NULL;
 	size_t a, i, *prow = NULL, *pstartrow = NULL;
@@ -2090,7 +2098,8 @@ int truth_compute(const char *data_dir, const char *from, const char *to, const 
 		truth_civil(ad * TRUTH_DAY, &y, &m, &d);
 		snprintf(db->sasof, sizeof(db->sasof), "%04d-%02d-%02d", y, m, d);
 	}
-	if ((rc = truth_load_federation(db, data_dir)) || (rc = truth_load_links(db, data_dir)))
+	if ((rc = truth_load_federation(db, data_dir)) ||
+	    (rc = truth_load_links(db, data_dir, links)))
 		goto out;
 	for (a = 0; a < db->nag; a++)
 		if ((rc = truth_load_persons(db, data_dir, (int)a)))
@@ -2154,9 +2163,16 @@ out:
 	return rc;
 }
 
+int truth_compute(const char *data_dir, const char *from, const char *to, const char *as_of,
+		  const char *out_dir, size_t m7_max)
+{
+	return truth_compute_links(data_dir, NULL, from, to, as_of, out_dir, m7_max);
+}
+
 int truth_main(int argc, char **argv)
 {
 	const char *data = NULL, *from = NULL, *to = NULL, *asof = NULL, *out = NULL;
+	const char *links = NULL;
 	unsigned long long m7max = 1000;
 	char *end = NULL;
 	int i, rc;
@@ -2172,6 +2188,8 @@ int truth_main(int argc, char **argv)
 			asof = argv[i + 1];
 		else if (!strcmp(argv[i], "--out"))
 			out = argv[i + 1];
+		else if (!strcmp(argv[i], "--links"))
+			links = argv[i + 1];
 		else if (!strcmp(argv[i], "--m7-max")) {
 			errno = 0;
 			m7max = strtoull(argv[i + 1], &end, 10);
@@ -2183,10 +2201,11 @@ int truth_main(int argc, char **argv)
 	if (i != argc || !data || !from || !to || !out) {
 		fprintf(stderr,
 			"usage: caselink truth --data DIR --from YYYY-MM-DD --to YYYY-MM-DD\n"
-			"                      [--as-of YYYY-MM-DD] [--m7-max N] --out DIR2\n");
+			"                      [--as-of YYYY-MM-DD] [--m7-max N] [--links FILE]\n"
+			"                      --out DIR2\n");
 		return 2;
 	}
-	rc = truth_compute(data, from, to, asof, out, (size_t)m7max);
+	rc = truth_compute_links(data, links, from, to, asof, out, (size_t)m7max);
 	if (rc) {
 		fprintf(stderr, "caselink truth: %s\n", cl_strerror(rc));
 		return 1;
