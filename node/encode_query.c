@@ -39,7 +39,6 @@ struct eq_rec {
 #define EQ_FAMILY 1 /* a normalised family name */
 #define EQ_BIRTH  2 /* the birth-date digits YYYYMMDD or YYYY */
 #define EQ_YEAR	  3 /* the birth year's four digits (its derived token only) */
-#define EQ_STRING 4 /* a code of an event (type, role, municipality, ...): interned */
 
 /*
  * One distinct value of this answer, worked out once: its q-grams' indexes into the query's
@@ -61,6 +60,13 @@ struct eq_val {
 
 #define EQ_MASK_ZERO (-1) /* the mask sets and clears nothing */
 #define EQ_MASK_NONE (-2) /* no mask: a q-gram the cache lacks */
+
+/* An interned event code. */
+struct eq_str {
+	uint64_t hash;
+	const char *text; /* NUL-terminated, in the values' arena; NULL: a free slot */
+	size_t len;
+};
 
 struct eq {
 	sqlite3 *db;
@@ -88,6 +94,10 @@ struct eq {
 	uint64_t *masks; /* ENC_MASK_WORDS per value with a nonzero mask */
 	size_t nmasks, capmasks;
 	struct eq_blk *varena;
+	/* the event codes (type, role, municipality, ...) interned: a small table, kept apart
+	 * from the values so that it stays in cache */
+	struct eq_str *strs;
+	size_t nstrs, capstrs; /* capstrs: a power of two */
 	/* the persons cursor (eq_person) */
 	int prow;     /* positioned on a row */
 	int64_t pcur; /* its person id */
@@ -463,9 +473,7 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 	v->kind = kind;
 	v->d[0] = v->d[1] = -1;
 	v->mask = EQ_MASK_ZERO;
-	if (kind == EQ_STRING) {
-		rc = 0;
-	} else if (kind == EQ_YEAR) {
+	if (kind == EQ_YEAR) {
 		rc = eq_val_derived(q, v, ENC_DERIVED_YEAR, 0);
 	} else if (kind == EQ_BIRTH) {
 		rc = eq_val_qgrams(q, v, ENC_FIELD_BIRTH, 0);
@@ -490,17 +498,55 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 }
 
 /*
- * Returns the answer's one copy of the NUL-terminated s (NULL: ""), counting its bytes to the
- * batch as a copy per use would; NULL when out of memory.
+ * Returns the answer's one copy of column col of ev's row (NULL: ""), counting its bytes to the
+ * batch as a copy per use would; NULL when out of memory or too many codes.
  */
-static char *eq_intern(struct eq *q, const char *s)
+static char *eq_intern(struct eq *q, sqlite3_stmt *ev, int col)
 {
-	size_t len = s ? strlen(s) : 0, vi;
+	const char *s = (const char *)sqlite3_column_text(ev, col);
+	size_t len = s ? strlen(s) : 0, i, j;
+	uint64_t h;
+	char *copy;
 
+	if (!s)
+		s = "";
 	q->bytes += len + 1;
-	if (eq_value(q, EQ_STRING, s ? s : "", len, &vi))
+	h = eq_hash(0, s, len);
+	for (i = (size_t)h & (q->capstrs - 1); q->strs[i].text; i = (i + 1) & (q->capstrs - 1))
+		if (q->strs[i].hash == h && q->strs[i].len == len &&
+		    !memcmp(q->strs[i].text, s, len))
+			return (char *)q->strs[i].text;
+	if (q->nstrs >= EQ_VALS_MAX)
 		return NULL;
-	return (char *)q->vals[vi - 1].text;
+	if (2 * (q->nstrs + 1) > q->capstrs) {
+		size_t ncap = 2 * q->capstrs;
+		struct eq_str *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		for (j = 0; j < q->capstrs; j++) {
+			if (!q->strs[j].text)
+				continue;
+			for (i = (size_t)q->strs[j].hash & (ncap - 1); ns[i].text;
+			     i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = q->strs[j];
+		}
+		free(q->strs);
+		q->strs = ns;
+		q->capstrs = ncap;
+		for (i = (size_t)h & (ncap - 1); ns[i].text; i = (i + 1) & (ncap - 1))
+			;
+	}
+	copy = eq_alloc(&q->varena, len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len + 1);
+	q->strs[i].hash = h;
+	q->strs[i].text = copy;
+	q->strs[i].len = len;
+	q->nstrs++;
+	return copy;
 }
 
 /*
@@ -620,6 +666,33 @@ static int eq_person(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	return q->prow && q->pcur == pid ? 0 : CL_ECORRUPT;
 }
 
+/*
+ * Writes the birth-date digits node_tokens_inputs uses ("%04d%02d%02d", or "%04d" when month or
+ * day is 0) to out (16 bytes) for year 1..9999; returns their length.
+ */
+static size_t eq_digits(int y, int m, int d, char out[16])
+{
+	int full = m && d;
+
+	if (m < 0 || m > 99 || d < 0 || d > 99) /* not from an import: as printf has it */
+		return (size_t)snprintf(out, 16, full ? "%04d%02d%02d" : "%04d", y, m, d);
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	if (!full) {
+		out[4] = '\0';
+		return 4;
+	}
+	out[4] = (char)('0' + m / 10);
+	out[5] = (char)('0' + m % 10);
+	out[6] = (char)('0' + d / 10);
+	out[7] = (char)('0' + d % 10);
+	out[8] = '\0';
+	return 8;
+}
+
+/* Starts the record of person pid from the store, the cache and the answer's values. */
 static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 {
 	size_t gi = 0, fi = 0, bi = 0, yi = 0; /* indexes + 1 into vals, 0: none */
@@ -659,14 +732,8 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	glen = given ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
 	family = (const char *)sqlite3_column_text(ps, 3);
 	flen = family ? (size_t)sqlite3_column_bytes(ps, 3) : 0;
-	if (q->birth_year) {
-		if (q->birth_month && q->birth_day)
-			snprintf(digits, sizeof(digits), "%04d%02d%02d", q->birth_year,
-				 q->birth_month, q->birth_day);
-		else
-			snprintf(digits, sizeof(digits), "%04d", q->birth_year);
-		dlen = strlen(digits);
-	}
+	if (q->birth_year)
+		dlen = eq_digits(q->birth_year, q->birth_month, q->birth_day, digits);
 	rc = 0;
 	if (glen)
 		rc = eq_value(q, EQ_GIVEN, given, glen, &gi);
@@ -778,14 +845,14 @@ static int eq_event(struct eq *q, sqlite3_stmt *ev)
 	e = &r->evs[n];
 	caselink__v1__event_record__init(e);
 	at = sqlite3_column_int64(ev, 2);
-	e->event_type = eq_intern(q, (const char *)sqlite3_column_text(ev, 1));
+	e->event_type = eq_intern(q, ev, 1);
 	e->occurred_at = at;
-	e->role = eq_intern(q, (const char *)sqlite3_column_text(ev, 3));
-	e->municipality = eq_intern(q, (const char *)sqlite3_column_text(ev, 4));
-	e->risk_level = eq_intern(q, (const char *)sqlite3_column_text(ev, 5));
+	e->role = eq_intern(q, ev, 3);
+	e->municipality = eq_intern(q, ev, 4);
+	e->risk_level = eq_intern(q, ev, 5);
 	e->child_threat_level =
 	    sqlite3_column_type(ev, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 6);
-	e->referral_to = eq_intern(q, (const char *)sqlite3_column_text(ev, 7));
+	e->referral_to = eq_intern(q, ev, 7);
 	if (!e->event_type || !e->role || !e->municipality || !e->risk_level || !e->referral_to)
 		return CL_ENOMEM;
 	e->age_years = node_encq_age(q->birth_year, q->birth_month, q->birth_day, at);
@@ -842,7 +909,9 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 	q->recp = calloc(NODE_ENCQ_BATCH, sizeof(*q->recp));
 	q->capslots = 1024;
 	q->slots = calloc(q->capslots, sizeof(*q->slots));
-	if (!q->recs || !q->recp || !q->slots) {
+	q->capstrs = 256;
+	q->strs = calloc(q->capstrs, sizeof(*q->strs));
+	if (!q->recs || !q->recp || !q->slots || !q->strs) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -929,6 +998,7 @@ out:
 		}
 		free(q->vals);
 		free(q->slots);
+		free(q->strs);
 		free(q->ix);
 		if (q->qtok) {
 			OPENSSL_cleanse(q->qtok, q->nq * ENC_OPRF_LEN);
