@@ -240,8 +240,8 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 						"coordinators", "keyholder", "coordinator_address",
 						"legal_basis",	"policy",    NULL};
 	static const char *const coord_keys[] = {
-	    "listen", "tls",	   "insecure_demo", "deadline_ms", "retries",
-	    "nodes",  "keyholder", "policy",	    "upstream",	   NULL};
+	    "listen",	 "tls",	   "insecure_demo", "deadline_ms",	   "retries", "nodes",
+	    "keyholder", "policy", "upstream",	    "coordinator_address", NULL};
 	static const char *const kh_keys[] = {
 	    "listen",	   "tls",	"insecure_demo",	 "nodes",   "rate_per_minute",
 	    "daily_quota", "max_batch", "retired_grace_seconds", "workers", NULL};
@@ -324,6 +324,10 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 		if (rc == CL_OK)
 			rc = partyconf_address(c, root, "keyholder", 0, pc->keyholder,
 					       sizeof(pc->keyholder));
+		if (rc == CL_OK) /* a regional: case requests go up (docs/two-level.md) */
+			rc = partyconf_address(c, root, "coordinator_address", 0,
+					       pc->coordinator_address,
+					       sizeof(pc->coordinator_address));
 		if (rc != CL_OK)
 			return rc;
 		if (!list)

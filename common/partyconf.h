@@ -30,6 +30,8 @@
  *       address: 127.0.0.1:7201     # and country are then optional (docs/two-level.md)
  *   upstream: [national]            # coordinator: national coordinators it answers as a
  *                                   # node (serves Node.Query; docs/two-level.md)
+ *   coordinator_address: 10.0.1.1:7100  # regional coordinator: where its nodes' case
+ *                                   # requests go up (the national's name is upstream[0])
  *
  * The keyholder's own keys (see docs/keyholder.md):
  *
@@ -75,7 +77,7 @@ struct partyconf {
 	char tls_crl[PARTYCONF_MAX_PATH]; /* "" when absent */
 	char policy[PARTYCONF_MAX_PATH];  /* node, coordinator: "" only when insecure_demo */
 	char keyholder[PARTYCONF_MAX_NAME];
-	char coordinator_address[PARTYCONF_MAX_NAME]; /* node: "" when absent */
+	char coordinator_address[PARTYCONF_MAX_NAME]; /* node, regional: "" when absent */
 	char legal_basis[PARTYCONF_MAX_NAME];	      /* node: "" when absent */
 	size_t ncoordinators;
 	char coordinators[PARTYCONF_MAX_LIST][PARTYCONF_MAX_NAME];
