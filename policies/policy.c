@@ -417,12 +417,21 @@ static int policy_load_roles(struct yconf *c, int root, struct policy *p)
 	return CL_OK;
 }
 
+/*
+ * The dp mapping: discrete_laplace is ε-DP (epsilon_per_query, budget), discrete_gaussian is
+ * ρ-zCDP (rho_per_query, budget_rho); a key of the other accounting is refused where it stands.
+ */
 static int policy_load_dp(struct yconf *c, int map, struct policy_disclosure *d)
 {
-	static const char *const keys[] = {"mechanism", "epsilon_per_query", "budget",
-					   "budget_period_days", NULL};
-	const char *mech = NULL;
-	int rc;
+	static const char *const keys[] = {
+	    "mechanism",  "epsilon_per_query",	"budget", "rho_per_query",
+	    "budget_rho", "budget_period_days", NULL};
+	static const char *const eps_keys[] = {"epsilon_per_query", "budget", NULL};
+	static const char *const rho_keys[] = {"rho_per_query", "budget_rho", NULL};
+	const char *mech = NULL, *per, *tot, *const * other;
+	double *per_v, *tot_v;
+	int rc, gaussian;
+	size_t i;
 
 	if ((rc = yconf_only_keys(c, map, keys)) != 0)
 		return rc;
@@ -431,14 +440,27 @@ static int policy_load_dp(struct yconf *c, int map, struct policy_disclosure *d)
 	if (!policy_in_set(mech, policy_mechanisms))
 		return yconf_fail(c, yconf_get(c, map, "mechanism"),
 				  "'mechanism' must be discrete_laplace or discrete_gaussian");
-	if ((rc = policy_get_real(c, map, "epsilon_per_query", 10.0, &d->epsilon_per_query)) != 0)
+	gaussian = !strcmp(mech, "discrete_gaussian");
+	other = gaussian ? eps_keys : rho_keys;
+	for (i = 0; other[i]; i++)
+		if (yconf_get(c, map, other[i]))
+			return yconf_fail(c, yconf_get(c, map, other[i]),
+					  "'%s' does not apply to mechanism %s, which is charged "
+					  "in %s",
+					  other[i], mech,
+					  gaussian ? "rho (zCDP): 'rho_per_query' and 'budget_rho'"
+						   : "epsilon: 'epsilon_per_query' and 'budget'");
+	per = gaussian ? "rho_per_query" : "epsilon_per_query";
+	tot = gaussian ? "budget_rho" : "budget";
+	per_v = gaussian ? &d->rho_per_query : &d->epsilon_per_query;
+	tot_v = gaussian ? &d->budget_rho : &d->budget;
+	if ((rc = policy_get_real(c, map, per, 10.0, per_v)) != 0)
 		return rc;
-	if ((rc = policy_get_real(c, map, "budget", 100.0, &d->budget)) != 0)
+	if ((rc = policy_get_real(c, map, tot, 100.0, tot_v)) != 0)
 		return rc;
-	if (d->epsilon_per_query > d->budget)
-		return yconf_fail(c, yconf_get(c, map, "epsilon_per_query"),
-				  "'epsilon_per_query' %g is larger than 'budget' %g",
-				  d->epsilon_per_query, d->budget);
+	if (*per_v > *tot_v)
+		return yconf_fail(c, yconf_get(c, map, per), "'%s' %g is larger than '%s' %g", per,
+				  *per_v, tot, *tot_v);
 	if ((rc = yconf_get_int(c, map, "budget_period_days", 1, 1, 3660,
 				&d->budget_period_days)) != 0)
 		return rc;

@@ -83,8 +83,10 @@ struct policy_disclosure {
 	long long rounding;		 /* rounding base of published counts; 1 = none */
 	int dp;				 /* differential-privacy noise applies */
 	char mechanism[POLICY_MAX_NAME]; /* "discrete_laplace" or "discrete_gaussian" when dp */
-	double epsilon_per_query;	 /* when dp */
-	double budget;			 /* epsilon per identity per budget period, when dp */
+	double epsilon_per_query;	 /* discrete_laplace (ε-DP); 0 otherwise */
+	double budget;			 /* ε per identity per budget period, discrete_laplace */
+	double rho_per_query;		 /* discrete_gaussian (ρ-zCDP); 0 otherwise */
+	double budget_rho;		 /* ρ per identity per budget period, discrete_gaussian */
 	long long budget_period_days;	 /* when dp */
 };
 

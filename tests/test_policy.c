@@ -493,6 +493,64 @@ static void expect_load_error(const char *text, int rc, const char *msg)
 	assert_string_equal(err, msg);
 }
 
+/* zCDP accounting: discrete_gaussian is charged in ρ, discrete_laplace in ε; mixing is refused. */
+static void test_dp_accounting_keys(void **state)
+{
+	static const char gauss[] =
+	    HEAD "disclosure:\n  r:\n    dp: {mechanism: discrete_gaussian, rho_per_query: 0.05,\n"
+		 "         budget_rho: 0.8, budget_period_days: 365}\n" RULE PART;
+	struct policy *p = NULL;
+	struct policy_rate *rate = NULL;
+	struct policy_request q = base_request("a", "M1", "p", "b");
+	struct policy_decision d;
+	char err[POLICY_MAX_MESSAGE] = "";
+
+	(void)state;
+	assert_int_equal(policy_load_mem("t.yaml", gauss, strlen(gauss), &p, err, sizeof(err)), 0);
+	assert_int_equal(policy_rate_new(&rate), 0);
+	q.ngroup_by = 0;
+	q.has_period = 0;
+	if (policy_check(p, &q, rate, &d) != 0)
+		fail_msg("%s", d.message);
+	assert_int_equal(d.disclosure.dp, 1);
+	assert_string_equal(d.disclosure.mechanism, "discrete_gaussian");
+	assert_true(d.disclosure.rho_per_query == 0.05);
+	assert_true(d.disclosure.budget_rho == 0.8);
+	assert_true(d.disclosure.epsilon_per_query == 0 && d.disclosure.budget == 0);
+	policy_rate_free(rate);
+	policy_free(p);
+	/* ε keys with the Gaussian, ρ keys with the Laplace: refused where they stand. */
+	expect_load_error(HEAD
+			  "disclosure:\n  r: {dp: {mechanism: discrete_gaussian, "
+			  "epsilon_per_query: 0.5, budget: 2, budget_period_days: 30}}\n" RULE PART,
+			  CL_EPOLICY,
+			  "t.yaml:6:61: 'epsilon_per_query' does not apply to mechanism "
+			  "discrete_gaussian, which is charged in rho (zCDP): 'rho_per_query' and "
+			  "'budget_rho'");
+	expect_load_error(
+	    HEAD "disclosure:\n  r: {dp: {mechanism: discrete_gaussian, "
+		 "rho_per_query: 0.1, budget_rho: 1,\n   budget: 2, "
+		 "budget_period_days: 30}}\n" RULE PART,
+	    CL_EPOLICY,
+	    "t.yaml:7:12: 'budget' does not apply to mechanism discrete_gaussian, which "
+	    "is charged in rho (zCDP): 'rho_per_query' and 'budget_rho'");
+	expect_load_error(
+	    HEAD "disclosure:\n  r: {dp: {mechanism: discrete_laplace, "
+		 "epsilon_per_query: 0.5, budget: 2, rho_per_query: 0.1, "
+		 "budget_period_days: 30}}\n" RULE PART,
+	    CL_EPOLICY,
+	    "t.yaml:6:91: 'rho_per_query' does not apply to mechanism discrete_laplace, "
+	    "which is charged in epsilon: 'epsilon_per_query' and 'budget'");
+	/* The Gaussian needs its ρ keys, within bounds. */
+	expect_load_error(HEAD "disclosure:\n  r: {dp: {mechanism: discrete_gaussian, "
+			       "budget_rho: 1, budget_period_days: 30}}\n" RULE PART,
+			  CL_EPOLICY, "t.yaml:6:11: missing required key 'rho_per_query'");
+	expect_load_error(
+	    HEAD "disclosure:\n  r: {dp: {mechanism: discrete_gaussian, "
+		 "rho_per_query: 2, budget_rho: 1, budget_period_days: 30}}\n" RULE PART,
+	    CL_EPOLICY, "t.yaml:6:57: 'rho_per_query' 2 is larger than 'budget_rho' 1");
+}
+
 static void test_load_errors(void **state)
 {
 	char err[POLICY_MAX_MESSAGE];
@@ -849,6 +907,7 @@ int main(void)
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_role_without_rule_and_rule_identities),
 	    cmocka_unit_test(test_load_limits),
+	    cmocka_unit_test(test_dp_accounting_keys),
 	    cmocka_unit_test(test_examples_load),
 	    cmocka_unit_test(test_node_refuses_what_federation_allows),
 	    cmocka_unit_test(test_rate_tracker_api),

@@ -33,8 +33,11 @@ static void check_decision(const struct policy *p, const struct policy_request *
 		abort();
 	if (d.disclosure.threshold < POLICY_THRESHOLD_MIN || d.disclosure.rounding < 1)
 		abort();
-	if (d.disclosure.dp && !(d.disclosure.epsilon_per_query > 0 &&
-				 d.disclosure.epsilon_per_query <= d.disclosure.budget))
+	if (d.disclosure.dp &&
+	    !(d.disclosure.epsilon_per_query > 0 &&
+	      d.disclosure.epsilon_per_query <= d.disclosure.budget) &&
+	    !(d.disclosure.rho_per_query > 0 &&
+	      d.disclosure.rho_per_query <= d.disclosure.budget_rho))
 		abort();
 	if (d.allowed && (d.rule[0] == '\0' || d.role[0] == '\0'))
 		abort();
