@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/vocab.h"
+
 #define BENCH_PATH_MAX 1024
 
 struct bench_result {
@@ -26,42 +28,11 @@ struct bench_result {
 	int status;
 };
 
-static const char *const bench_types[] = {
-    "police_callout",
-    "crime_report",
-    "medical_injury",
-    "ngo_disclosure",
-    "risk_assessment",
-    "child_threat_assessment",
-    "referral_sent",
-    "referral_received",
-    "intake",
-    "counselling",
-    "legal_aid",
-    "psychologist",
-    "crisis_intervention",
-    "shelter_admission",
-    "shelter_exit",
-    "child_welfare_case_opened",
-    "protection_order_issued",
-    "protection_order_breach",
-    "separation_order",
-    "criminal_case_opened",
-    "court_decision",
-    "conviction",
-    "programme_enrolled",
-    "programme_completed",
-    "programme_dropped",
-    "marac_case_review",
-};
-static const char *const bench_roles[] = {"victim", "perpetrator", "child"};
-static const char *const bench_rels[] = {"partner", "ex_partner",   "parent", "child",
-					 "sibling", "other_family", "other",  ""};
 static const char *const bench_forms[] = {
     "physical", "psychological", "physical;psychological", "sexual", "economic;psychological", ""};
-static const char *const bench_levels[] = {"none", "standard", "medium", "high", ""};
-static const char *const bench_agencies[] = {"police",	"social_services", "ngo",
-					     "shelter", "health",	   "child_rights"};
+static const unsigned char bench_agencies[] = {VOCAB_AG_POLICE, VOCAB_AG_SOCIAL_SERVICES,
+					       VOCAB_AG_NGO,	VOCAB_AG_SHELTER,
+					       VOCAB_AG_HEALTH, VOCAB_AG_CHILD_RIGHTS};
 static const char *const bench_given[] = {"Anna", "Jānis",  "Ona",  "Rasa",
 					  "Līga", "Andris", "Inga", "Tomas"};
 static const char *const bench_family[] = {"Bērziņa", "Kalniņš", "Kazlauskienė", "Petraitis",
@@ -78,6 +49,14 @@ static uint32_t bench_rand(uint32_t n)
 }
 
 #define BENCH_PICK(a) (a)[bench_rand(sizeof(a) / sizeof((a)[0]))]
+
+/* A random value of a vocabulary list; with_empty: or "" (one more choice). */
+static const char *bench_pick_vocab(enum vocab_list list, int with_empty)
+{
+	uint32_t n = (uint32_t)vocab_count(list), k = bench_rand(n + (with_empty != 0));
+
+	return k < n ? vocab_name(list, k) : "";
+}
 
 static int bench_generate(const char *persons, const char *events, uint64_t n)
 {
@@ -97,9 +76,9 @@ static int bench_generate(const char *persons, const char *events, uint64_t n)
 				BENCH_PICK(bench_given), BENCH_PICK(bench_family), y, m, d,
 				i % 50 == 0 ? "restricted" : "");
 		else
-			fprintf(f, "P%08llu,,,%s,%s,%u,%c,\n", (unsigned long long)i,
+			fprintf(f, "P%08llu,,,%s,%s,%u,%s,\n", (unsigned long long)i,
 				BENCH_PICK(bench_given), BENCH_PICK(bench_family), y,
-				"FMXU"[bench_rand(4)]);
+				bench_pick_vocab(VOCAB_SEX, 0));
 	}
 	if (fclose(f))
 		return -1;
@@ -112,7 +91,7 @@ static int bench_generate(const char *persons, const char *events, uint64_t n)
 	      "referral_to,municipality\n",
 	      f);
 	for (i = 0; i < n; i++) {
-		const char *type = BENCH_PICK(bench_types);
+		const char *type = bench_pick_vocab(VOCAB_EVENT_TYPE, 0);
 		unsigned y = 2015 + bench_rand(10), m = 1 + bench_rand(12), d = 1 + bench_rand(28);
 		int risk = !strcmp(type, "risk_assessment");
 
@@ -123,14 +102,15 @@ static int bench_generate(const char *persons, const char *events, uint64_t n)
 				bench_rand(60));
 		else
 			fprintf(f, "%u-%02u-%02u,", y, m, d);
-		fprintf(f, "%s,", BENCH_PICK(bench_roles));
+		fprintf(f, "%s,", bench_pick_vocab(VOCAB_ROLE, 0));
 		if (i % 4 == 0)
 			fprintf(f, "P%08llu,%s,",
 				(unsigned long long)bench_rand((uint32_t)npersons),
-				BENCH_PICK(bench_rels));
+				bench_pick_vocab(VOCAB_RELATIONSHIP, 1));
 		else
 			fputs(",,", f);
-		fprintf(f, "%s,%s,", BENCH_PICK(bench_forms), BENCH_PICK(bench_levels));
+		fprintf(f, "%s,%s,", BENCH_PICK(bench_forms),
+			bench_pick_vocab(VOCAB_RISK_LEVEL, 1));
 		if (risk)
 			fprintf(f, "%u,%s,", bench_rand(40), i % 3 ? "police_ra" : "marac");
 		else
@@ -140,7 +120,9 @@ static int bench_generate(const char *persons, const char *events, uint64_t n)
 		else
 			fputc(',', f);
 		fprintf(f, "%s,%s\n",
-			!strcmp(type, "referral_sent") ? BENCH_PICK(bench_agencies) : "",
+			!strcmp(type, "referral_sent")
+			    ? vocab_name(VOCAB_AGENCY_TYPE, BENCH_PICK(bench_agencies))
+			    : "",
 			i % 10 == 0 ? "Jūrmala" : "");
 	}
 	return fclose(f) ? -1 : 0;

@@ -8,52 +8,11 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/vocab.h"
 
 #define CS_DAY	 86400
 #define CS_NONE	 UINT32_MAX
 #define CS_NTEXT 9 /* columns of M7 */
-
-/* record-format.md vocabularies, in their order (other_agency_types is listed in this order). */
-static const char *const cs_agency_types[] = {
-    "police",  "municipal_police", "social_services", "child_rights", "health",	   "ngo",
-    "shelter", "probation",	   "prosecutor",      "court",	      "education",
-};
-#define CS_NTYPES (sizeof cs_agency_types / sizeof cs_agency_types[0])
-
-static const char *const cs_event_types[] = {
-    "police_callout",
-    "crime_report",
-    "medical_injury",
-    "ngo_disclosure",
-    "risk_assessment",
-    "child_threat_assessment",
-    "referral_sent",
-    "referral_received",
-    "intake",
-    "counselling",
-    "legal_aid",
-    "psychologist",
-    "crisis_intervention",
-    "shelter_admission",
-    "shelter_exit",
-    "child_welfare_case_opened",
-    "protection_order_issued",
-    "protection_order_breach",
-    "separation_order",
-    "criminal_case_opened",
-    "court_decision",
-    "conviction",
-    "programme_enrolled",
-    "programme_completed",
-    "programme_dropped",
-    "marac_case_review",
-};
-#define CS_NEVTYPES (sizeof cs_event_types / sizeof cs_event_types[0])
-#define CS_BREACH   17 /* protection_order_breach */
-
-static const char *const cs_roles[] = {"victim", "perpetrator", "child"};
-static const char *const cs_risks[] = {"none", "standard", "medium", "high"};
-#define CS_RISK_HIGH 3
 
 static const char *const cs_cols_m7[] = {"seq",	      "occurred_at",  "agency_type",
 					 "agency_id", "municipality", "event_type",
@@ -84,16 +43,6 @@ struct cases_input {
 	uint32_t *tab; /* open addressing: string id + 1, 0 empty */
 	size_t tcap;
 };
-
-static int cs_lookup(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s && i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return (int)i;
-	return -1;
-}
 
 static int cs_grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -208,7 +157,7 @@ int cases_add_record(struct cases_input *in, const struct cases_record *rec, siz
 		return CL_EINVAL;
 	if (in->nrec >= CASES_MAX_RECORDS)
 		return CL_ELIMIT;
-	t = cs_lookup(cs_agency_types, CS_NTYPES, rec->agency_type);
+	t = vocab_index(VOCAB_AGENCY_TYPE, rec->agency_type);
 	if (t < 0)
 		return CL_EINVAL;
 	memset(&r, 0, sizeof(r));
@@ -244,17 +193,17 @@ int cases_add_event(struct cases_input *in, size_t record, const struct measures
 	memset(&e, 0, sizeof(e));
 	e.t = ev->occurred_at;
 	e.rec = (uint32_t)record;
-	v = cs_lookup(cs_event_types, CS_NEVTYPES, ev->event_type);
+	v = vocab_index(VOCAB_EVENT_TYPE, ev->event_type);
 	if (v < 0)
 		return CL_EINVAL;
 	e.type = (uint8_t)v;
-	v = cs_lookup(cs_roles, 3, ev->role);
+	v = vocab_index(VOCAB_ROLE, ev->role);
 	if (v < 0)
 		return CL_EINVAL;
 	e.role = (uint8_t)v;
 	e.risk = -1;
 	if (ev->risk_level && ev->risk_level[0]) {
-		v = cs_lookup(cs_risks, 4, ev->risk_level);
+		v = vocab_index(VOCAB_RISK_LEVEL, ev->risk_level);
 		if (v < 0)
 			return CL_EINVAL;
 		e.risk = (int8_t)v;
@@ -266,7 +215,7 @@ int cases_add_event(struct cases_input *in, size_t record, const struct measures
 	e.age = (int16_t)ev->age_years;
 	e.refto = CS_NONE;
 	if (ev->referral_to && ev->referral_to[0]) {
-		if (cs_lookup(cs_agency_types, CS_NTYPES, ev->referral_to) < 0)
+		if (vocab_index(VOCAB_AGENCY_TYPE, ev->referral_to) < 0)
 			return CL_EINVAL;
 		rc = cs_intern(in, ev->referral_to, &e.refto);
 		if (rc)
@@ -405,12 +354,12 @@ int cases_history(const struct cases_input *in, size_t subject, int64_t as_of_en
 			ctl[0] = '\0';
 		cols[0] = seq;
 		cols[1] = when;
-		cols[2] = cs_agency_types[r->atype];
+		cols[2] = vocab_name(VOCAB_AGENCY_TYPE, r->atype);
 		cols[3] = in->str[r->agency];
 		cols[4] = in->str[e->muni];
-		cols[5] = cs_event_types[e->type];
-		cols[6] = cs_roles[e->role];
-		cols[7] = e->risk >= 0 ? cs_risks[e->risk] : "";
+		cols[5] = vocab_name(VOCAB_EVENT_TYPE, e->type);
+		cols[6] = vocab_name(VOCAB_ROLE, e->role);
+		cols[7] = e->risk >= 0 ? vocab_name(VOCAB_RISK_LEVEL, e->risk) : "";
 		cols[8] = ctl;
 		rc = emit(ctx, cols, CS_NTEXT);
 		if (rc == 0)
@@ -477,7 +426,7 @@ static int cs_victim_episodes(const struct cases_input *in, const uint32_t *dens
 		memset(&mr, 0, sizeof(mr));
 		mr.node = r->node;
 		mr.agency_id = in->str[r->agency];
-		mr.agency_type = cs_agency_types[r->atype];
+		mr.agency_type = vocab_name(VOCAB_AGENCY_TYPE, r->atype);
 		mr.node_municipality = in->str[r->nmuni];
 		mr.sex = 'U';
 		mr.linkable = 1;
@@ -491,9 +440,9 @@ static int cs_victim_episodes(const struct cases_input *in, const uint32_t *dens
 		if (map[e->rec] == SIZE_MAX || e->t >= end || e->role != 0 || e->type > 3)
 			continue; /* only victim incident events matter to victim episodes */
 		memset(&me, 0, sizeof(me));
-		me.event_type = cs_event_types[e->type];
+		me.event_type = vocab_name(VOCAB_EVENT_TYPE, e->type);
 		me.occurred_at = e->t;
-		me.role = cs_roles[e->role];
+		me.role = vocab_name(VOCAB_ROLE, e->role);
 		me.municipality = in->str[e->muni];
 		me.child_threat_level = -1;
 		me.age_years = -1;
@@ -546,8 +495,8 @@ int cases_alerts(const struct cases_input *in, uint32_t node, int64_t as_of_end,
 
 		if (!cs_visible(r, child_protection) || e->t < lo || e->t >= as_of_end)
 			continue;
-		risk[dense[e->rec]] |= e->risk == CS_RISK_HIGH;
-		breach[dense[e->rec]] |= e->type == CS_BREACH;
+		risk[dense[e->rec]] |= e->risk == VOCAB_RISK_HIGH;
+		breach[dense[e->rec]] |= e->type == VOCAB_EV_PROTECTION_ORDER_BREACH;
 	}
 	rc = cs_victim_episodes(in, dense, child_protection, lo, as_of_end, count, np);
 	if (rc)
@@ -582,7 +531,7 @@ int cases_alerts(const struct cases_input *in, uint32_t node, int64_t as_of_end,
 		s.omitted += omitted;
 		for (k = i; k < j && !rc; k++) {
 			const struct cs_rec *r = &in->recs[(uint32_t)order[k]];
-			char hex[2 * CASES_HANDLE_MAX + 1], types[CS_NTYPES * 20];
+			char hex[2 * CASES_HANDLE_MAX + 1], types[VOCAB_NAGENCY_TYPES * 20];
 			unsigned mask = 0, t;
 			size_t m, used = 0;
 			const char *cols[3];
@@ -596,11 +545,11 @@ int cases_alerts(const struct cases_input *in, uint32_t node, int64_t as_of_end,
 					mask |= 1u << o->atype;
 			}
 			types[0] = '\0';
-			for (t = 0; t < CS_NTYPES; t++)
+			for (t = 0; t < VOCAB_NAGENCY_TYPES; t++)
 				if (mask & (1u << t))
 					used += (size_t)snprintf(types + used, sizeof(types) - used,
 								 "%s%s", used ? ";" : "",
-								 cs_agency_types[t]);
+								 vocab_name(VOCAB_AGENCY_TYPE, t));
 			for (m = 0; m < r->hlen; m++)
 				snprintf(hex + 2 * m, 3, "%02x", r->handle[m]);
 			cols[0] = hex;

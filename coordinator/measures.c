@@ -8,6 +8,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/vocab.h"
 
 #define MS_DAY	     86400
 #define MS_H72	     (72 * 3600)
@@ -19,78 +20,9 @@
 #define MS_NO_REFTO  0xff
 #define MS_VALUE_MAX 48
 
-/* ---- vocabularies ---- */
+/* ---- vocabularies (common/vocab.h) ---- */
 
-static const char *const ms_agency_types[] = {
-    "police",  "municipal_police", "social_services", "child_rights", "health",	   "ngo",
-    "shelter", "probation",	   "prosecutor",      "court",	      "education",
-};
-#define MS_NTYPES (sizeof ms_agency_types / sizeof ms_agency_types[0])
-
-enum ms_evtype {
-	MS_POLICE_CALLOUT,
-	MS_CRIME_REPORT,
-	MS_MEDICAL_INJURY,
-	MS_NGO_DISCLOSURE,
-	MS_RISK_ASSESSMENT,
-	MS_CHILD_THREAT_ASSESSMENT,
-	MS_REFERRAL_SENT,
-	MS_REFERRAL_RECEIVED,
-	MS_INTAKE, /* first support type */
-	MS_COUNSELLING,
-	MS_LEGAL_AID,
-	MS_PSYCHOLOGIST,
-	MS_CRISIS_INTERVENTION,
-	MS_SHELTER_ADMISSION,
-	MS_SHELTER_EXIT,
-	MS_CHILD_WELFARE_CASE_OPENED, /* last support type */
-	MS_PROTECTION_ORDER_ISSUED,
-	MS_PROTECTION_ORDER_BREACH,
-	MS_SEPARATION_ORDER,
-	MS_CRIMINAL_CASE_OPENED,
-	MS_COURT_DECISION,
-	MS_CONVICTION,
-	MS_PROGRAMME_ENROLLED,
-	MS_PROGRAMME_COMPLETED,
-	MS_PROGRAMME_DROPPED,
-	MS_MARAC_CASE_REVIEW,
-	MS_NEVTYPES
-};
-
-static const char *const ms_event_types[MS_NEVTYPES] = {
-    "police_callout",
-    "crime_report",
-    "medical_injury",
-    "ngo_disclosure",
-    "risk_assessment",
-    "child_threat_assessment",
-    "referral_sent",
-    "referral_received",
-    "intake",
-    "counselling",
-    "legal_aid",
-    "psychologist",
-    "crisis_intervention",
-    "shelter_admission",
-    "shelter_exit",
-    "child_welfare_case_opened",
-    "protection_order_issued",
-    "protection_order_breach",
-    "separation_order",
-    "criminal_case_opened",
-    "court_decision",
-    "conviction",
-    "programme_enrolled",
-    "programme_completed",
-    "programme_dropped",
-    "marac_case_review",
-};
-#define MS_NSUPPORT (MS_CHILD_WELFARE_CASE_OPENED - MS_INTAKE + 1)
-
-enum ms_role { MS_VICTIM, MS_PERPETRATOR, MS_CHILD };
-static const char *const ms_roles[] = {"victim", "perpetrator", "child"};
-static const char *const ms_risks[] = {"none", "standard", "medium", "high"};
-static const char ms_sexes[] = "FMXU";
+#define MS_NSUPPORT (VOCAB_EV_CHILD_WELFARE_CASE_OPENED - VOCAB_EV_INTAKE + 1)
 
 static const struct {
 	const char *name, *spec;
@@ -135,16 +67,6 @@ struct measures_input {
 	uint32_t *tab; /* open addressing: string id + 1, 0 empty */
 	size_t tcap;
 };
-
-static int ms_lookup(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return (int)i;
-	return -1;
-}
 
 static uint64_t ms_hash(const char *s)
 {
@@ -252,21 +174,22 @@ void measures_input_free(struct measures_input *in)
 int measures_add_record(struct measures_input *in, const struct measures_record *rec, size_t *index)
 {
 	struct ms_rec r = {0};
-	const char *sx;
-	int t, rc;
+	char sx[2] = {0};
+	int t, x, rc;
 
 	if (!in || !rec || !rec->agency_id || !rec->agency_type || !rec->node_municipality)
 		return CL_EINVAL;
 	if (in->nrec >= MEASURES_MAX_RECORDS)
 		return CL_ELIMIT;
-	t = ms_lookup(ms_agency_types, MS_NTYPES, rec->agency_type);
-	sx = rec->sex ? strchr(ms_sexes, rec->sex) : NULL;
-	if (t < 0 || !sx)
+	sx[0] = rec->sex;
+	t = vocab_index(VOCAB_AGENCY_TYPE, rec->agency_type);
+	x = vocab_index(VOCAB_SEX, sx);
+	if (t < 0 || x < 0)
 		return CL_EINVAL;
 	r.node = rec->node;
 	r.person = rec->person;
 	r.atype = (uint8_t)t;
-	r.sex = (uint8_t)(sx - ms_sexes);
+	r.sex = (uint8_t)x;
 	r.restricted = rec->restricted != 0;
 	r.linkable = rec->linkable != 0;
 	rc = ms_intern(in, rec->agency_id, &r.agency);
@@ -296,17 +219,17 @@ int measures_add_event(struct measures_input *in, size_t record, const struct me
 		return CL_ELIMIT;
 	e.t = ev->occurred_at;
 	e.rec = (uint32_t)record;
-	v = ms_lookup(ms_event_types, MS_NEVTYPES, ev->event_type);
+	v = vocab_index(VOCAB_EVENT_TYPE, ev->event_type);
 	if (v < 0)
 		return CL_EINVAL;
 	e.type = (uint8_t)v;
-	v = ms_lookup(ms_roles, 3, ev->role);
+	v = vocab_index(VOCAB_ROLE, ev->role);
 	if (v < 0)
 		return CL_EINVAL;
 	e.role = (uint8_t)v;
 	e.risk = -1;
 	if (ev->risk_level && ev->risk_level[0]) {
-		v = ms_lookup(ms_risks, 4, ev->risk_level);
+		v = vocab_index(VOCAB_RISK_LEVEL, ev->risk_level);
 		if (v < 0)
 			return CL_EINVAL;
 		e.risk = (int8_t)v;
@@ -316,7 +239,7 @@ int measures_add_event(struct measures_input *in, size_t record, const struct me
 	e.threat = (int8_t)ev->child_threat_level;
 	e.refto = MS_NO_REFTO;
 	if (ev->referral_to && ev->referral_to[0]) {
-		v = ms_lookup(ms_agency_types, MS_NTYPES, ev->referral_to);
+		v = vocab_index(VOCAB_AGENCY_TYPE, ev->referral_to);
 		if (v < 0)
 			return CL_EINVAL;
 		e.refto = (uint8_t)v;
@@ -455,7 +378,7 @@ static int ms_in_period(const struct ms_ctx *c, int64_t t)
 
 static int ms_is_incident(uint8_t type)
 {
-	return type <= MS_NGO_DISCLOSURE;
+	return type <= VOCAB_EV_NGO_DISCLOSURE;
 }
 
 static uint32_t ms_person_of(const struct ms_ctx *c, const struct ms_ev *e)
@@ -914,7 +837,7 @@ static int m1_emit_cell(struct ms_ctx *c, const struct m1t *t, size_t n, const i
 	}
 	m1_label(c->group_by, t[0].bucket, bucket, sizeof bucket);
 	keys[0] = c->in->str[t[0].muni];
-	keys[1] = ms_agency_types[t[0].atype];
+	keys[1] = vocab_name(VOCAB_AGENCY_TYPE, t[0].atype);
 	keys[2] = bucket;
 	rc = ms_row_int(c, keys, 3, "incident_events", events);
 	if (!rc)
@@ -940,7 +863,7 @@ static int m1_compute(struct ms_ctx *c)
 	size_t i, j, n = 0, cap;
 	int rc = CL_ENOMEM;
 
-	if (__builtin_mul_overflow(c->nepi, MS_NTYPES, &cap) ||
+	if (__builtin_mul_overflow(c->nepi, VOCAB_NAGENCY_TYPES, &cap) ||
 	    __builtin_add_overflow(cap, c->ninc, &cap)) {
 		rc = CL_EOVERFLOW;
 		goto out;
@@ -961,7 +884,7 @@ static int m1_compute(struct ms_ctx *c)
 			continue;
 		if (e->risk > prisk[p])
 			prisk[p] = e->risk;
-		if (!ms_is_incident(e->type) || e->role != MS_VICTIM)
+		if (!ms_is_incident(e->type) || e->role != VOCAB_ROLE_VICTIM)
 			continue;
 		t[n++] = (struct m1t){.t = e->t,
 				      .mrank = c->srank[e->muni],
@@ -978,11 +901,11 @@ static int m1_compute(struct ms_ctx *c)
 		const struct ms_epi *ep = &c->epi[i];
 		unsigned types = 0;
 
-		if (ep->role != MS_VICTIM || !ms_in_period(c, ep->t))
+		if (ep->role != VOCAB_ROLE_VICTIM || !ms_in_period(c, ep->t))
 			continue;
 		for (j = 0; j < ep->len; j++)
 			types |= 1u << in->recs[in->evs[c->inc[ep->start + j]].rec].atype;
-		for (j = 0; j < MS_NTYPES; j++)
+		for (j = 0; j < VOCAB_NAGENCY_TYPES; j++)
 			if (types & (1u << j))
 				t[n++] = (struct m1t){.t = ep->t,
 						      .mrank = c->srank[ep->muni],
@@ -1123,7 +1046,7 @@ static int m2_compute(struct ms_ctx *c)
 		     j < c->nepi && c->epi[j].p == c->epi[i].p && c->epi[j].role == c->epi[i].role;
 		     j++)
 			;
-		if (c->epi[i].role != MS_VICTIM)
+		if (c->epi[i].role != VOCAB_ROLE_VICTIM)
 			continue;
 		for (k = i; k < j; k++) {
 			const struct ms_epi *ep = &c->epi[k];
@@ -1240,7 +1163,7 @@ static int m3_emit(struct ms_ctx *c, const struct m3t *t, size_t n)
 			recv++;
 			r24 += t[i].delay <= MS_H24;
 		}
-	keys[0] = t[0].atype == MS_ALL_TYPE ? "*" : ms_agency_types[t[0].atype];
+	keys[0] = t[0].atype == MS_ALL_TYPE ? "*" : vocab_name(VOCAB_AGENCY_TYPE, t[0].atype);
 	keys[1] = t[0].muni == MS_NONE ? "*" : c->in->str[t[0].muni];
 	rc = ms_row_int(c, keys, 2, "referrals", (int64_t)n);
 	if (!rc)
@@ -1270,8 +1193,8 @@ static int m3_compute(struct ms_ctx *c)
 	for (i = 0; i < in->nev; i++) {
 		uint8_t ty = in->evs[i].type;
 
-		nr += ty == MS_REFERRAL_RECEIVED || ty == MS_INTAKE;
-		nref += ty == MS_REFERRAL_SENT && ms_in_period(c, in->evs[i].t);
+		nr += ty == VOCAB_EV_REFERRAL_RECEIVED || ty == VOCAB_EV_INTAKE;
+		nref += ty == VOCAB_EV_REFERRAL_SENT && ms_in_period(c, in->evs[i].t);
 	}
 	rcv = ms_alloc(nr, sizeof *rcv);
 	t = nref <= SIZE_MAX / 4 ? ms_alloc(nref * 4, sizeof *t) : NULL;
@@ -1280,7 +1203,7 @@ static int m3_compute(struct ms_ctx *c)
 	for (i = 0, nr = 0; i < in->nev; i++) {
 		const struct ms_ev *e = &in->evs[i];
 
-		if (e->type == MS_REFERRAL_RECEIVED || e->type == MS_INTAKE)
+		if (e->type == VOCAB_EV_REFERRAL_RECEIVED || e->type == VOCAB_EV_INTAKE)
 			rcv[nr++] = (struct m3rc){e->t, ms_person_of(c, e), in->recs[e->rec].atype};
 	}
 	qsort(rcv, nr, sizeof *rcv, m3_cmp_rc);
@@ -1292,7 +1215,7 @@ static int m3_compute(struct ms_ctx *c)
 		uint8_t st;
 		uint32_t mr;
 
-		if (e->type != MS_REFERRAL_SENT || !ms_in_period(c, e->t))
+		if (e->type != VOCAB_EV_REFERRAL_SENT || !ms_in_period(c, e->t))
 			continue;
 		key = (struct m3rc){e->t, ms_person_of(c, e), e->refto};
 		while (lo < hi) {
@@ -1365,7 +1288,7 @@ static int m4_emit(struct ms_ctx *c, const char *muni, const struct m4acc *a)
 	int rc = 0;
 
 	for (k = 0; !rc && k <= MS_NSUPPORT; k++) {
-		keys[1] = k ? ms_event_types[MS_INTAKE + k - 1] : "any";
+		keys[1] = k ? vocab_name(VOCAB_EVENT_TYPE, VOCAB_EV_INTAKE + k - 1) : "any";
 		rc = ms_row_int(c, keys, 2, "victims", (int64_t)a->victims);
 		if (!rc)
 			rc = ms_row_int(c, keys, 2, "with_support", (int64_t)a->with[k]);
@@ -1394,10 +1317,10 @@ static int m4_compute(struct ms_ctx *c)
 	for (i = 0; i < in->nev; i++) {
 		const struct ms_ev *e = &in->evs[i];
 
-		if (e->type >= MS_INTAKE && e->type <= MS_CHILD_WELFARE_CASE_OPENED)
+		if (e->type >= VOCAB_EV_INTAKE && e->type <= VOCAB_EV_CHILD_WELFARE_CASE_OPENED)
 			sup[ns++] = (struct m4s){e->t, ms_person_of(c, e), e->type};
-		if ((e->type == MS_POLICE_CALLOUT || e->type == MS_CRIME_REPORT) &&
-		    e->role == MS_VICTIM && ms_in_period(c, e->t))
+		if ((e->type == VOCAB_EV_POLICE_CALLOUT || e->type == VOCAB_EV_CRIME_REPORT) &&
+		    e->role == VOCAB_ROLE_VICTIM && ms_in_period(c, e->t))
 			v[nv++] = (struct ms_inck){e->t, ms_person_of(c, e), ms_arank(c, e),
 						   (uint32_t)i, 0};
 	}
@@ -1419,7 +1342,7 @@ static int m4_compute(struct ms_ctx *c)
 				hi = mid;
 		}
 		for (; lo < ns && sup[lo].p == v[i].p && sup[lo].t - v[i].t <= MS_D30; lo++)
-			mask |= 1u << (sup[lo].stype - MS_INTAKE + 1);
+			mask |= 1u << (sup[lo].stype - VOCAB_EV_INTAKE + 1);
 		muni = in->evs[v[i].idx].muni;
 		acc[muni].victims++;
 		all.victims++;
@@ -1477,13 +1400,13 @@ static int m5_reoffended(const struct ms_ctx *c, uint32_t p, int64_t lo, int64_t
 		size_t mid = a + (b - a) / 2;
 		const struct ms_epi *e = &c->epi[mid];
 
-		if (e->p < p || (e->p == p && e->role < MS_PERPETRATOR) ||
-		    (e->p == p && e->role == MS_PERPETRATOR && e->t < lo))
+		if (e->p < p || (e->p == p && e->role < VOCAB_ROLE_PERPETRATOR) ||
+		    (e->p == p && e->role == VOCAB_ROLE_PERPETRATOR && e->t < lo))
 			a = mid + 1;
 		else
 			b = mid;
 	}
-	return a < c->nepi && c->epi[a].p == p && c->epi[a].role == MS_PERPETRATOR &&
+	return a < c->nepi && c->epi[a].p == p && c->epi[a].role == VOCAB_ROLE_PERPETRATOR &&
 	       c->epi[a].t <= hi;
 }
 
@@ -1502,10 +1425,11 @@ static int m5_compute(struct ms_ctx *c)
 	for (i = 0; i < in->nev; i++) {
 		const struct ms_ev *e = &in->evs[i];
 
-		if ((e->type == MS_PROGRAMME_COMPLETED || e->type == MS_PROGRAMME_DROPPED) &&
+		if ((e->type == VOCAB_EV_PROGRAMME_COMPLETED ||
+		     e->type == VOCAB_EV_PROGRAMME_DROPPED) &&
 		    ms_in_period(c, e->t))
 			t[n++] = (struct m5t){e->t, ms_person_of(c, e),
-					      (uint8_t)(e->type == MS_PROGRAMME_DROPPED)};
+					      (uint8_t)(e->type == VOCAB_EV_PROGRAMME_DROPPED)};
 	}
 	qsort(t, n, sizeof *t, m5_cmp);
 	for (i = 0; i < n; i++) {
@@ -1582,7 +1506,7 @@ static int m6_compute(struct ms_ctx *c)
 			continue;
 		if (e->threat > threat[p])
 			threat[p] = e->threat;
-		if (e->role == MS_CHILD)
+		if (e->role == VOCAB_ROLE_CHILD)
 			v[nv++] = (struct ms_inck){e->t, p, ms_arank(c, e), (uint32_t)i, 0};
 	}
 	qsort(v, nv, sizeof *v, ms_cmp_inck);
@@ -1663,7 +1587,7 @@ int measures_episodes(const struct measures_input *in, const char *role, int64_t
 {
 	struct ms_ctx c = {0};
 	size_t i;
-	int r = role ? ms_lookup(ms_roles, 3, role) : -1, rc;
+	int r = role ? vocab_index(VOCAB_ROLE, role) : -1, rc;
 
 	if (!in || !fn || r < 0 || from >= to)
 		return CL_EINVAL;

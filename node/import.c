@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/normalise.h"
 #include "common/pcode.h"
+#include "common/vocab.h"
 
 #define IMP_ECHO_MAX	  32  /* bytes of an unknown enum value echoed in a message */
 #define IMP_MSG_MAX	  256 /* bytes of one error message */
@@ -59,52 +60,6 @@ static const char *const imp_event_cols[E_NCOLS] = {
 };
 static const int imp_event_required[E_NCOLS] = {
     [E_REF] = 1, [E_PERSON] = 1, [E_TYPE] = 1, [E_OCC] = 1, [E_ROLE] = 1,
-};
-
-struct imp_event_type {
-	const char *type, *category;
-};
-static const struct imp_event_type imp_event_types[] = {
-    {"police_callout", "incident"},
-    {"crime_report", "incident"},
-    {"medical_injury", "incident"},
-    {"ngo_disclosure", "incident"},
-    {"risk_assessment", "assessment"},
-    {"child_threat_assessment", "assessment"},
-    {"referral_sent", "referral"},
-    {"referral_received", "referral"},
-    {"intake", "support"},
-    {"counselling", "support"},
-    {"legal_aid", "support"},
-    {"psychologist", "support"},
-    {"crisis_intervention", "support"},
-    {"shelter_admission", "support"},
-    {"shelter_exit", "support"},
-    {"child_welfare_case_opened", "support"},
-    {"protection_order_issued", "protection"},
-    {"protection_order_breach", "protection"},
-    {"separation_order", "protection"},
-    {"criminal_case_opened", "justice"},
-    {"court_decision", "justice"},
-    {"conviction", "justice"},
-    {"programme_enrolled", "perpetrator_programme"},
-    {"programme_completed", "perpetrator_programme"},
-    {"programme_dropped", "perpetrator_programme"},
-    {"marac_case_review", "multi_agency"},
-};
-
-static const char *const imp_sexes[] = {"F", "M", "X", "U", NULL};
-static const char *const imp_sharing[] = {"allowed", "restricted", NULL};
-static const char *const imp_roles[] = {"victim", "perpetrator", "child", NULL};
-static const char *const imp_relationships[] = {
-    "partner", "ex_partner", "parent", "child", "sibling", "other_family", "other", NULL,
-};
-static const char *const imp_forms[] = {"physical", "psychological", "sexual", "economic", NULL};
-static const char *const imp_risk_levels[] = {"none", "standard", "medium", "high", NULL};
-static const char *const imp_instruments[] = {"police_ra", "marac", "other", NULL};
-static const char *const imp_agency_types[] = {
-    "police",  "municipal_police", "social_services", "child_rights", "health",	   "ngo",
-    "shelter", "probation",	   "prosecutor",      "court",	      "education", NULL,
 };
 
 /* ---- SQL ------------------------------------------------------------------------------- */
@@ -252,16 +207,6 @@ static void imp_report(struct imp *im, const struct imp_file *f, uint64_t line, 
 	fprintf(im->err, "%s:%llu:%s: %s\n", f->name, (unsigned long long)line, col, msg);
 	im->row_bad = 1;
 	im->bad_cells++;
-}
-
-static int imp_enum(const char *v, const char *const *list)
-{
-	int i;
-
-	for (i = 0; list[i]; i++)
-		if (!strcmp(v, list[i]))
-			return i;
-	return -1;
 }
 
 static int imp_has_ctl(const char *v, size_t len)
@@ -526,7 +471,7 @@ static const char *imp_ref(struct imp *im, const struct imp_file *f, const struc
 
 /* An enumerated cell: its index in list, IMP_NONE when empty (reported if required), -2 bad. */
 static int imp_enum_cell(struct imp *im, const struct imp_file *f, const struct csv_record *rec,
-			 int id, const char *const *list, const char *what)
+			 int id, enum vocab_list list, const char *what)
 {
 	char echo[IMP_ECHO_MAX + 1];
 	uint64_t line = rec->line;
@@ -540,7 +485,7 @@ static int imp_enum_cell(struct imp *im, const struct imp_file *f, const struct 
 				   "required value is missing");
 		return f->required[id] ? -2 : IMP_NONE;
 	}
-	i = imp_enum(v, list);
+	i = vocab_index(list, v);
 	if (i < 0) {
 		imp_report(im, f, line, f->cols[id], "unknown %s '%s'", what,
 			   imp_echo(v, len, echo));
@@ -685,10 +630,10 @@ static int imp_person_validate(struct imp *im, const struct imp_file *f,
 		}
 	}
 
-	i = imp_enum_cell(im, f, rec, P_SEX, imp_sexes, "sex");
-	p->sex = i >= 0 ? imp_sexes[i] : "U";
-	i = imp_enum_cell(im, f, rec, P_SHARING, imp_sharing, "sharing");
-	p->sharing = i >= 0 ? imp_sharing[i] : "allowed";
+	i = imp_enum_cell(im, f, rec, P_SEX, VOCAB_SEX, "sex");
+	p->sex = i >= 0 ? vocab_name(VOCAB_SEX, (size_t)i) : "U";
+	i = imp_enum_cell(im, f, rec, P_SHARING, VOCAB_SHARING, "sharing");
+	p->sharing = i >= 0 ? vocab_name(VOCAB_SHARING, (size_t)i) : "allowed";
 
 	p->linkable = (p->has_nid && strcmp(p->code_status, "invalid") != 0) ||
 		      (p->family && p->family_norm_len > 0 && p->has_birth);
@@ -818,15 +763,14 @@ static int imp_event_validate(struct imp *im, const struct imp_file *f,
 		imp_report(im, f, imp_cell_line(f, rec, E_TYPE), "event_type",
 			   "required value is missing");
 	} else {
-		for (i = 0; i < sizeof(imp_event_types) / sizeof(imp_event_types[0]); i++)
-			if (!strcmp(v, imp_event_types[i].type))
-				break;
-		if (i == sizeof(imp_event_types) / sizeof(imp_event_types[0])) {
+		k = vocab_index(VOCAB_EVENT_TYPE, v);
+		if (k < 0) {
 			imp_report(im, f, line, "event_type", "unknown event_type '%s'",
 				   imp_echo(v, len, echo));
 		} else {
-			e->type = imp_event_types[i].type;
-			e->category = imp_event_types[i].category;
+			e->type = vocab_name(VOCAB_EVENT_TYPE, (size_t)k);
+			e->category =
+			    vocab_name(VOCAB_CATEGORY, (size_t)vocab_event_category((size_t)k));
 		}
 	}
 
@@ -847,16 +791,16 @@ static int imp_event_validate(struct imp *im, const struct imp_file *f,
 		e->occ_len = len;
 	}
 
-	k = imp_enum_cell(im, f, rec, E_ROLE, imp_roles, "role");
-	e->role = k >= 0 ? imp_roles[k] : NULL;
-	k = imp_enum_cell(im, f, rec, E_REL, imp_relationships, "relationship");
-	e->rel = k >= 0 ? imp_relationships[k] : NULL;
-	k = imp_enum_cell(im, f, rec, E_RLEVEL, imp_risk_levels, "risk_level");
-	e->risk_level = k >= 0 ? imp_risk_levels[k] : NULL;
-	k = imp_enum_cell(im, f, rec, E_RINST, imp_instruments, "risk_instrument");
-	e->instrument = k >= 0 ? imp_instruments[k] : NULL;
-	k = imp_enum_cell(im, f, rec, E_REFERRAL, imp_agency_types, "agency type");
-	e->referral = k >= 0 ? imp_agency_types[k] : NULL;
+	k = imp_enum_cell(im, f, rec, E_ROLE, VOCAB_ROLE, "role");
+	e->role = k >= 0 ? vocab_name(VOCAB_ROLE, (size_t)k) : NULL;
+	k = imp_enum_cell(im, f, rec, E_REL, VOCAB_RELATIONSHIP, "relationship");
+	e->rel = k >= 0 ? vocab_name(VOCAB_RELATIONSHIP, (size_t)k) : NULL;
+	k = imp_enum_cell(im, f, rec, E_RLEVEL, VOCAB_RISK_LEVEL, "risk_level");
+	e->risk_level = k >= 0 ? vocab_name(VOCAB_RISK_LEVEL, (size_t)k) : NULL;
+	k = imp_enum_cell(im, f, rec, E_RINST, VOCAB_RISK_INSTRUMENT, "risk_instrument");
+	e->instrument = k >= 0 ? vocab_name(VOCAB_RISK_INSTRUMENT, (size_t)k) : NULL;
+	k = imp_enum_cell(im, f, rec, E_REFERRAL, VOCAB_AGENCY_TYPE, "agency type");
+	e->referral = k >= 0 ? vocab_name(VOCAB_AGENCY_TYPE, (size_t)k) : NULL;
 	if (k == IMP_NONE && e->type && !strcmp(e->type, "referral_sent"))
 		imp_report(im, f, imp_cell_line(f, rec, E_REFERRAL), "referral_to",
 			   "required with referral_sent");
@@ -869,10 +813,8 @@ static int imp_event_validate(struct imp *im, const struct imp_file *f,
 			const char *semi = memchr(s, ';', (size_t)(end - s));
 			size_t n = (size_t)((semi ? semi : end) - s);
 
-			for (k = 0; imp_forms[k]; k++)
-				if (strlen(imp_forms[k]) == n && !memcmp(s, imp_forms[k], n))
-					break;
-			if (!imp_forms[k]) {
+			k = vocab_index_n(VOCAB_VIOLENCE_FORM, s, n);
+			if (k < 0) {
 				if (n == 0)
 					imp_report(im, f, line, "violence_forms",
 						   "empty violence form");

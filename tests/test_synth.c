@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/pcode.h"
+#include "common/vocab.h"
 #include "tools/synth.h"
 
 /* snprintf that fails the test on truncation. */
@@ -135,6 +136,12 @@ static int read_rec(FILE *fp, struct rec *r)
 	return any;
 }
 
+/* A value of a record-format vocabulary (common/vocab, checked against the spec in test_vocab). */
+static int in_vocab(const char *s, enum vocab_list list, int empty_ok)
+{
+	return (empty_ok && !s[0]) || vocab_index(list, s) >= 0;
+}
+
 static int in_list(const char *s, const char *const *list)
 {
 	for (; *list; list++)
@@ -202,44 +209,6 @@ static int refs_has(const struct refs *x, const char *s)
 
 static void test_vocabulary_and_codes(void **state)
 {
-	static const char *const types[] = {"police_callout",
-					    "crime_report",
-					    "medical_injury",
-					    "ngo_disclosure",
-					    "risk_assessment",
-					    "child_threat_assessment",
-					    "referral_sent",
-					    "referral_received",
-					    "intake",
-					    "counselling",
-					    "legal_aid",
-					    "psychologist",
-					    "crisis_intervention",
-					    "shelter_admission",
-					    "shelter_exit",
-					    "child_welfare_case_opened",
-					    "protection_order_issued",
-					    "protection_order_breach",
-					    "separation_order",
-					    "criminal_case_opened",
-					    "court_decision",
-					    "conviction",
-					    "programme_enrolled",
-					    "programme_completed",
-					    "programme_dropped",
-					    "marac_case_review",
-					    NULL};
-	static const char *const roles[] = {"victim", "perpetrator", "child", NULL};
-	static const char *const rels[] = {"",	    "partner", "ex_partner",   "parent",
-					   "child", "sibling", "other_family", "other",
-					   NULL};
-	static const char *const risks[] = {"", "none", "standard", "medium", "high", NULL};
-	static const char *const instr[] = {"police_ra", "marac", "other", NULL};
-	static const char *const agtypes[] = {
-	    "police",  "municipal_police", "social_services", "child_rights", "health",	   "ngo",
-	    "shelter", "probation",	   "prosecutor",      "court",	      "education", NULL};
-	static const char *const forms[] = {"physical", "psychological", "sexual", "economic",
-					    NULL};
 	char path[1024], agency[128], type[64];
 	struct rec *r = malloc(sizeof(*r));
 	FILE *fed, *fp;
@@ -260,7 +229,7 @@ static void test_vocabulary_and_codes(void **state)
 		struct refs pr = {0}, er = {0};
 
 		assert_int_equal(r->n, 4);
-		assert_true(in_list(r->f[1], agtypes));
+		assert_true(in_vocab(r->f[1], VOCAB_AGENCY_TYPE, 0));
 		assert_true(!strcmp(r->f[3], "LV") || !strcmp(r->f[3], "LT"));
 		for (i = 0; r->f[0][i]; i++) /* ASCII ids */
 			assert_true((unsigned char)r->f[0][i] < 0x80);
@@ -318,10 +287,8 @@ static void test_vocabulary_and_codes(void **state)
 				assert_true(strlen(r->f[5]) == 4 || is_date(r->f[5]));
 				yearonly += strlen(r->f[5]) == 4;
 			}
-			assert_true(
-			    in_list(r->f[6], (const char *const[]){"", "F", "M", "X", "U", NULL}));
-			assert_true(in_list(
-			    r->f[7], (const char *const[]){"", "allowed", "restricted", NULL}));
+			assert_true(in_vocab(r->f[6], VOCAB_SEX, 1));
+			assert_true(in_vocab(r->f[7], VOCAB_SHARING, 1));
 			restricted += !strcmp(r->f[7], "restricted");
 			stripped +=
 			    strspn(r->f[4],
@@ -347,19 +314,19 @@ static void test_vocabulary_and_codes(void **state)
 			assert_false(refs_has(&er, r->f[0]));
 			refs_add(&er, r->f[0]);
 			assert_true(refs_has(&pr, r->f[1]));
-			assert_true(in_list(r->f[2], types));
+			assert_true(in_vocab(r->f[2], VOCAB_EVENT_TYPE, 0));
 			assert_true(is_time(r->f[3]));
-			assert_true(in_list(r->f[4], roles));
+			assert_true(in_vocab(r->f[4], VOCAB_ROLE, 0));
 			if (r->f[5][0])
 				assert_true(refs_has(&pr, r->f[5]));
-			assert_true(in_list(r->f[6], rels));
+			assert_true(in_vocab(r->f[6], VOCAB_RELATIONSHIP, 1));
 			xfmt(tmp, sizeof(tmp), "%s", r->f[7]);
 			for (tok = strtok_r(tmp, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
-				assert_true(in_list(tok, forms));
-			assert_true(in_list(r->f[8], risks));
+				assert_true(in_vocab(tok, VOCAB_VIOLENCE_FORM, 0));
+			assert_true(in_vocab(r->f[8], VOCAB_RISK_LEVEL, 1));
 			if (r->f[9][0]) {
 				assert_true(strspn(r->f[9], "0123456789") == strlen(r->f[9]));
-				assert_true(in_list(r->f[10], instr));
+				assert_true(in_vocab(r->f[10], VOCAB_RISK_INSTRUMENT, 0));
 			}
 			if (r->f[11][0]) {
 				assert_true(
@@ -367,7 +334,7 @@ static void test_vocabulary_and_codes(void **state)
 				ctl++;
 			}
 			if (!strcmp(r->f[2], "referral_sent")) {
-				assert_true(in_list(r->f[12], agtypes));
+				assert_true(in_vocab(r->f[12], VOCAB_AGENCY_TYPE, 0));
 				refsent++;
 			} else {
 				assert_string_equal(r->f[12], "");

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "common/cl_error.h"
+#include "common/vocab.h"
 #include "tools/cli.h"
 #include "tools/synth_names.h"
 #include "tools/truth.h"
@@ -33,76 +34,20 @@
 #define SYNTH_HOUR	   3600LL
 #define SYNTH_MIN	   60LL
 
-/* Agency types of every municipality, in agency index order. */
+/* Agency types of every municipality, in agency index order (their record-format names: vocab). */
 enum { AG_POLICE, AG_SOCIAL, AG_NGO, AG_HEALTH, AG_PROBATION, AG_CHILD };
-static const char *const synth_type_name[SYNTH_NTYPES] = {
-    "police", "social_services", "ngo", "health", "probation", "child_rights"};
+static const unsigned char synth_type_vocab[SYNTH_NTYPES] = {
+    VOCAB_AG_POLICE, VOCAB_AG_SOCIAL_SERVICES, VOCAB_AG_NGO,
+    VOCAB_AG_HEALTH, VOCAB_AG_PROBATION,       VOCAB_AG_CHILD_RIGHTS};
 static const char *const synth_type_slug[SYNTH_NTYPES] = {
     "police", "social-services", "ngo", "health", "probation", "child-rights"};
 static const char *const synth_type_prefix[SYNTH_NTYPES] = {"P", "S", "N", "H", "PR", "CR"};
 
-enum synth_evtype {
-	EV_CALLOUT,
-	EV_CRIME,
-	EV_INJURY,
-	EV_DISCLOSURE,
-	EV_RISK,
-	EV_CHILD_THREAT,
-	EV_REF_SENT,
-	EV_REF_RECV,
-	EV_INTAKE,
-	EV_COUNSEL,
-	EV_LEGAL,
-	EV_PSYCH,
-	EV_CRISIS,
-	EV_SHELTER_IN,
-	EV_SHELTER_OUT,
-	EV_CHILD_CASE,
-	EV_PO_ISSUED,
-	EV_PO_BREACH,
-	EV_SEPARATION,
-	EV_CASE_OPENED,
-	EV_CONVICTION,
-	EV_PROG_ENROL,
-	EV_PROG_DONE,
-	EV_PROG_DROP,
-	EV_MARAC,
-};
-static const char *const synth_ev_name[] = {
-    "police_callout",
-    "crime_report",
-    "medical_injury",
-    "ngo_disclosure",
-    "risk_assessment",
-    "child_threat_assessment",
-    "referral_sent",
-    "referral_received",
-    "intake",
-    "counselling",
-    "legal_aid",
-    "psychologist",
-    "crisis_intervention",
-    "shelter_admission",
-    "shelter_exit",
-    "child_welfare_case_opened",
-    "protection_order_issued",
-    "protection_order_breach",
-    "separation_order",
-    "criminal_case_opened",
-    "conviction",
-    "programme_enrolled",
-    "programme_completed",
-    "programme_dropped",
-    "marac_case_review",
-};
-
-enum { ROLE_VICTIM, ROLE_PERP, ROLE_CHILD };
-static const char *const synth_role_name[] = {"victim", "perpetrator", "child"};
-static const char *const synth_rel_name[] = {"",      "partner", "ex_partner",	 "parent",
-					     "child", "sibling", "other_family", "other"};
+/*
+ * Events carry the vocabulary's event type and role indexes; relationships, risk levels and
+ * instruments 1 + the vocabulary index, 0 when absent.
+ */
 enum { REL_NONE, REL_PARTNER, REL_EX, REL_PARENT, REL_CHILD };
-static const char *const synth_risk_name[] = {"", "none", "standard", "medium", "high"};
-static const char *const synth_instr_name[] = {"", "police_ra", "marac", "other"};
 
 struct synth_rng {
 	uint64_t s[4];
@@ -563,19 +508,22 @@ static void synth_social_support(struct synth_gen *g, size_t m, int v, int64_t t
 
 	if (synth_p(g, 700)) {
 		x = t + synth_range(g, 0, 7 * 24) * SYNTH_HOUR;
-		synth_add(g, x, a, v, EV_INTAKE, ROLE_VICTIM);
+		synth_add(g, x, a, v, VOCAB_EV_INTAKE, VOCAB_ROLE_VICTIM);
 		n = (int)synth_range(g, 0, 6);
 		for (i = 0; i < n; i++)
 			synth_add(g,
 				  x + (i + 1) * 7 * SYNTH_DAY + synth_range(g, -2, 2) * SYNTH_DAY,
-				  a, v, EV_COUNSEL, ROLE_VICTIM);
+				  a, v, VOCAB_EV_COUNSELLING, VOCAB_ROLE_VICTIM);
 	}
 	if (synth_p(g, 200))
-		synth_add(g, t + synth_range(g, 0, 72) * SYNTH_HOUR, a, v, EV_CRISIS, ROLE_VICTIM);
+		synth_add(g, t + synth_range(g, 0, 72) * SYNTH_HOUR, a, v,
+			  VOCAB_EV_CRISIS_INTERVENTION, VOCAB_ROLE_VICTIM);
 	if (synth_p(g, 150))
-		synth_add(g, t + synth_range(g, 3, 40) * SYNTH_DAY, a, v, EV_LEGAL, ROLE_VICTIM);
+		synth_add(g, t + synth_range(g, 3, 40) * SYNTH_DAY, a, v, VOCAB_EV_LEGAL_AID,
+			  VOCAB_ROLE_VICTIM);
 	if (synth_p(g, 200))
-		synth_add(g, t + synth_range(g, 3, 40) * SYNTH_DAY, a, v, EV_PSYCH, ROLE_VICTIM);
+		synth_add(g, t + synth_range(g, 3, 40) * SYNTH_DAY, a, v, VOCAB_EV_PSYCHOLOGIST,
+			  VOCAB_ROLE_VICTIM);
 }
 
 /* A referral sent at t to agency `to`: received within 24 h, late, after 30 days or lost. */
@@ -645,43 +593,49 @@ static void synth_episode(struct synth_gen *g, struct synth_hh *h, int64_t t, si
 	}
 	kids_present = h->nkids > 0 && synth_p(g, 600);
 	if (police) {
-		e = synth_add(g, t, ap, h->v, EV_CALLOUT, ROLE_VICTIM);
+		e = synth_add(g, t, ap, h->v, VOCAB_EV_POLICE_CALLOUT, VOCAB_ROLE_VICTIM);
 		if (e) {
 			e->other = h->p;
 			e->rel = (unsigned char)h->rel_vp;
 			e->forms = forms;
 		}
-		e = synth_add(g, t, ap, h->p, EV_CALLOUT, ROLE_PERP);
+		e = synth_add(g, t, ap, h->p, VOCAB_EV_POLICE_CALLOUT, VOCAB_ROLE_PERPETRATOR);
 		if (e) {
 			e->other = h->v;
 			e->rel = (unsigned char)h->rel_pv;
 		}
 		for (i = 0; kids_present && i < h->nkids; i++)
 			if (synth_born(g, h->kids[i], t))
-				synth_add(g, t, ap, h->kids[i], EV_CALLOUT, ROLE_CHILD);
+				synth_add(g, t, ap, h->kids[i], VOCAB_EV_POLICE_CALLOUT,
+					  VOCAB_ROLE_CHILD);
 		if (synth_p(g, 350)) {
 			x = t + synth_range(g, 30, 300) * SYNTH_MIN;
-			synth_add(g, x, ap, h->v, EV_CRIME, ROLE_VICTIM);
-			e = synth_add(g, x, ap, h->p, EV_CRIME, ROLE_PERP);
+			synth_add(g, x, ap, h->v, VOCAB_EV_CRIME_REPORT, VOCAB_ROLE_VICTIM);
+			e = synth_add(g, x, ap, h->p, VOCAB_EV_CRIME_REPORT,
+				      VOCAB_ROLE_PERPETRATOR);
 			if (e)
 				e->other = h->v;
 			if (synth_p(g, 600)) {
 				x += synth_range(g, 1, 10) * SYNTH_DAY;
-				synth_add(g, x, ap, h->p, EV_CASE_OPENED, ROLE_PERP);
+				synth_add(g, x, ap, h->p, VOCAB_EV_CRIMINAL_CASE_OPENED,
+					  VOCAB_ROLE_PERPETRATOR);
 				if (!h->convicted && synth_p(g, 450)) {
 					h->convicted = 1;
 					x += synth_range(g, 60, 240) * SYNTH_DAY;
-					synth_add(g, x, apr, h->p, EV_CONVICTION, ROLE_PERP);
+					synth_add(g, x, apr, h->p, VOCAB_EV_CONVICTION,
+						  VOCAB_ROLE_PERPETRATOR);
 					if (synth_p(g, 650)) {
 						x += synth_range(g, 10, 60) * SYNTH_DAY;
-						synth_add(g, x, apr, h->p, EV_PROG_ENROL,
-							  ROLE_PERP);
+						synth_add(g, x, apr, h->p,
+							  VOCAB_EV_PROGRAMME_ENROLLED,
+							  VOCAB_ROLE_PERPETRATOR);
 						x += synth_range(g, 90, 240) * SYNTH_DAY;
 						h->programme_completed = synth_p(g, 550);
 						if (synth_add(g, x, apr, h->p,
-							      h->programme_completed ? EV_PROG_DONE
-										     : EV_PROG_DROP,
-							      ROLE_PERP)) {
+							      h->programme_completed
+								  ? VOCAB_EV_PROGRAMME_COMPLETED
+								  : VOCAB_EV_PROGRAMME_DROPPED,
+							      VOCAB_ROLE_PERPETRATOR)) {
 							h->programme_done = 1;
 							h->programme_end = x;
 						}
@@ -691,12 +645,14 @@ static void synth_episode(struct synth_gen *g, struct synth_hh *h, int64_t t, si
 		}
 		/* same-episode events on both sides of the 72-hour boundary */
 		if (synth_p(g, 40))
-			synth_add(g, t + 72 * SYNTH_HOUR, ap, h->v, EV_CRIME, ROLE_VICTIM);
+			synth_add(g, t + 72 * SYNTH_HOUR, ap, h->v, VOCAB_EV_CRIME_REPORT,
+				  VOCAB_ROLE_VICTIM);
 		else if (synth_p(g, 40))
-			synth_add(g, t + 72 * SYNTH_HOUR + 1, ap, h->v, EV_CRIME, ROLE_VICTIM);
+			synth_add(g, t + 72 * SYNTH_HOUR + 1, ap, h->v, VOCAB_EV_CRIME_REPORT,
+				  VOCAB_ROLE_VICTIM);
 		if (synth_p(g, 700)) {
-			e = synth_add(g, t + synth_range(g, 60, 180) * SYNTH_MIN, ap, h->v, EV_RISK,
-				      ROLE_VICTIM);
+			e = synth_add(g, t + synth_range(g, 60, 180) * SYNTH_MIN, ap, h->v,
+				      VOCAB_EV_RISK_ASSESSMENT, VOCAB_ROLE_VICTIM);
 			if (e) {
 				e->risk = (unsigned char)risk;
 				e->instr = 1;
@@ -705,12 +661,13 @@ static void synth_episode(struct synth_gen *g, struct synth_hh *h, int64_t t, si
 		}
 		if (synth_p(g, 650)) {
 			x = t + synth_range(g, 120, 360) * SYNTH_MIN;
-			e = synth_add(g, x, ap, h->v, EV_REF_SENT, ROLE_VICTIM);
+			e = synth_add(g, x, ap, h->v, VOCAB_EV_REFERRAL_SENT, VOCAB_ROLE_VICTIM);
 			if (e) {
 				e->refto = AG_SOCIAL;
 				d = synth_referral_delay(g);
 				if (d >= 0 &&
-				    synth_add(g, x + d, as, h->v, EV_REF_RECV, ROLE_VICTIM))
+				    synth_add(g, x + d, as, h->v, VOCAB_EV_REFERRAL_RECEIVED,
+					      VOCAB_ROLE_VICTIM))
 					synth_social_support(g, m, h->v, x + d);
 			}
 		}
@@ -720,45 +677,50 @@ static void synth_episode(struct synth_gen *g, struct synth_hh *h, int64_t t, si
 			if (!synth_born(g, k, t) || !synth_p(g, 600))
 				continue;
 			x = t + synth_range(g, 120, 600) * SYNTH_MIN;
-			e = synth_add(g, x, ap, k, EV_REF_SENT, ROLE_CHILD);
+			e = synth_add(g, x, ap, k, VOCAB_EV_REFERRAL_SENT, VOCAB_ROLE_CHILD);
 			if (!e)
 				continue;
 			e->refto = AG_CHILD;
 			if (!synth_p(g, 850))
 				continue;
 			x += synth_range(g, 2, 5 * 24) * SYNTH_HOUR;
-			synth_add(g, x, ac, k, EV_REF_RECV, ROLE_CHILD);
+			synth_add(g, x, ac, k, VOCAB_EV_REFERRAL_RECEIVED, VOCAB_ROLE_CHILD);
 			if (synth_p(g, 750)) {
 				lvl = synth_p(g, 500) ? 0 : synth_p(g, 700) ? 1 : 2;
 				e = synth_add(g, x + synth_range(g, 1, 10) * SYNTH_DAY, ac, k,
-					      EV_CHILD_THREAT, ROLE_CHILD);
+					      VOCAB_EV_CHILD_THREAT_ASSESSMENT, VOCAB_ROLE_CHILD);
 				if (e)
 					e->ctl = (unsigned char)lvl;
 			}
 			if (synth_p(g, 350))
 				synth_add(g, x + synth_range(g, 5, 30) * SYNTH_DAY,
-					  synth_p(g, 500) ? ac : as, k, EV_CHILD_CASE, ROLE_CHILD);
+					  synth_p(g, 500) ? ac : as, k,
+					  VOCAB_EV_CHILD_WELFARE_CASE_OPENED, VOCAB_ROLE_CHILD);
 		}
 		if (risk >= 3 && synth_p(g, 350)) {
 			x = t + synth_range(g, 1, 3) * SYNTH_DAY;
-			e = synth_add(g, x, ap, h->v, EV_PO_ISSUED, ROLE_VICTIM);
+			e = synth_add(g, x, ap, h->v, VOCAB_EV_PROTECTION_ORDER_ISSUED,
+				      VOCAB_ROLE_VICTIM);
 			if (e)
 				e->other = h->p;
-			e = synth_add(g, x, ap, h->p, EV_PO_ISSUED, ROLE_PERP);
+			e = synth_add(g, x, ap, h->p, VOCAB_EV_PROTECTION_ORDER_ISSUED,
+				      VOCAB_ROLE_PERPETRATOR);
 			if (e)
 				e->other = h->v;
 			if (synth_p(g, 300)) {
 				x += synth_range(g, 5, 90) * SYNTH_DAY;
-				e = synth_add(g, x, ap, h->p, EV_PO_BREACH, ROLE_PERP);
+				e = synth_add(g, x, ap, h->p, VOCAB_EV_PROTECTION_ORDER_BREACH,
+					      VOCAB_ROLE_PERPETRATOR);
 				if (e)
 					e->other = h->v;
-				e = synth_add(g, x, ap, h->v, EV_PO_BREACH, ROLE_VICTIM);
+				e = synth_add(g, x, ap, h->v, VOCAB_EV_PROTECTION_ORDER_BREACH,
+					      VOCAB_ROLE_VICTIM);
 				if (e)
 					e->other = h->p;
 			}
 		} else if (synth_p(g, 30)) {
-			synth_add(g, t + synth_range(g, 1, 5) * SYNTH_DAY, ap, h->p, EV_SEPARATION,
-				  ROLE_PERP);
+			synth_add(g, t + synth_range(g, 1, 5) * SYNTH_DAY, ap, h->p,
+				  VOCAB_EV_SEPARATION_ORDER, VOCAB_ROLE_PERPETRATOR);
 		}
 	}
 	if (health) {
@@ -770,56 +732,62 @@ static void synth_episode(struct synth_gen *g, struct synth_hh *h, int64_t t, si
 			x = t + 72 * SYNTH_HOUR + SYNTH_MIN; /* a new episode */
 		else
 			x = t + synth_range(g, 6 * 60, 36 * 60) * SYNTH_MIN;
-		e = synth_add(g, x, ah, h->v, EV_INJURY, ROLE_VICTIM);
+		e = synth_add(g, x, ah, h->v, VOCAB_EV_MEDICAL_INJURY, VOCAB_ROLE_VICTIM);
 		if (e)
 			e->forms = (unsigned char)(forms | 1);
 		if (!foreign && synth_p(g, 250)) {
-			e = synth_add(g, x + SYNTH_HOUR, ah, h->v, EV_REF_SENT, ROLE_VICTIM);
+			e = synth_add(g, x + SYNTH_HOUR, ah, h->v, VOCAB_EV_REFERRAL_SENT,
+				      VOCAB_ROLE_VICTIM);
 			if (e) {
 				e->refto = AG_NGO;
 				if (synth_p(g, 700)) {
 					x += synth_range(g, 1, 10) * SYNTH_DAY;
-					synth_add(g, x, an, h->v, EV_REF_RECV, ROLE_VICTIM);
-					synth_add(g, x, an, h->v, EV_INTAKE, ROLE_VICTIM);
+					synth_add(g, x, an, h->v, VOCAB_EV_REFERRAL_RECEIVED,
+						  VOCAB_ROLE_VICTIM);
+					synth_add(g, x, an, h->v, VOCAB_EV_INTAKE,
+						  VOCAB_ROLE_VICTIM);
 				}
 			}
 		}
 	}
 	if (ngo) {
 		x = police || health ? t + synth_range(g, 1, 60) * SYNTH_DAY : t;
-		e = synth_add(g, x, an, h->v, EV_DISCLOSURE, ROLE_VICTIM);
+		e = synth_add(g, x, an, h->v, VOCAB_EV_NGO_DISCLOSURE, VOCAB_ROLE_VICTIM);
 		if (e) {
 			e->other = synth_p(g, 500) ? h->p : -1;
 			e->rel = (unsigned char)(e->other >= 0 ? h->rel_vp : 0);
 			e->forms = forms;
 		}
 		if (synth_p(g, 800))
-			synth_add(g, x, an, h->v, EV_INTAKE, ROLE_VICTIM);
+			synth_add(g, x, an, h->v, VOCAB_EV_INTAKE, VOCAB_ROLE_VICTIM);
 		for (i = (int)synth_range(g, 0, 8); i > 0; i--)
-			synth_add(g, x + i * 7 * SYNTH_DAY, an, h->v, EV_COUNSEL, ROLE_VICTIM);
+			synth_add(g, x + i * 7 * SYNTH_DAY, an, h->v, VOCAB_EV_COUNSELLING,
+				  VOCAB_ROLE_VICTIM);
 		if (synth_p(g, 300))
-			synth_add(g, x + synth_range(g, 2, 30) * SYNTH_DAY, an, h->v, EV_PSYCH,
-				  ROLE_VICTIM);
+			synth_add(g, x + synth_range(g, 2, 30) * SYNTH_DAY, an, h->v,
+				  VOCAB_EV_PSYCHOLOGIST, VOCAB_ROLE_VICTIM);
 		if (synth_p(g, 250))
-			synth_add(g, x + synth_range(g, 2, 30) * SYNTH_DAY, an, h->v, EV_LEGAL,
-				  ROLE_VICTIM);
+			synth_add(g, x + synth_range(g, 2, 30) * SYNTH_DAY, an, h->v,
+				  VOCAB_EV_LEGAL_AID, VOCAB_ROLE_VICTIM);
 		if (synth_p(g, 100)) {
 			d = synth_range(g, 0, 3) * SYNTH_DAY;
-			synth_add(g, x + d, an, h->v, EV_SHELTER_IN, ROLE_VICTIM);
+			synth_add(g, x + d, an, h->v, VOCAB_EV_SHELTER_ADMISSION,
+				  VOCAB_ROLE_VICTIM);
 			synth_add(g, x + d + synth_range(g, 3, 60) * SYNTH_DAY, an, h->v,
-				  EV_SHELTER_OUT, ROLE_VICTIM);
+				  VOCAB_EV_SHELTER_EXIT, VOCAB_ROLE_VICTIM);
 		}
 		if (synth_p(g, 350)) {
-			e = synth_add(g, x + synth_range(g, 0, 3) * SYNTH_DAY, an, h->v, EV_RISK,
-				      ROLE_VICTIM);
+			e = synth_add(g, x + synth_range(g, 0, 3) * SYNTH_DAY, an, h->v,
+				      VOCAB_EV_RISK_ASSESSMENT, VOCAB_ROLE_VICTIM);
 			if (e) {
 				e->risk = (unsigned char)risk;
 				e->instr = 2;
 				e->score = (int)(risk * 6 + synth_range(g, 0, 5));
 				if (risk == 4)
 					e = synth_add(g, e->t + synth_range(g, 3, 20) * SYNTH_DAY,
-						      as, h->v, EV_MARAC, ROLE_VICTIM);
-				if (e && e->type == EV_MARAC) {
+						      as, h->v, VOCAB_EV_MARAC_CASE_REVIEW,
+						      VOCAB_ROLE_VICTIM);
+				if (e && e->type == VOCAB_EV_MARAC_CASE_REVIEW) {
 					e->risk = 4;
 					e->instr = 2;
 				}
@@ -991,7 +959,10 @@ static void synth_fmt_time(struct synth_gen *g, int agtype, int evtype, int64_t 
 		break;
 	case AG_SOCIAL:
 	case AG_CHILD:
-		style = evtype == EV_REF_RECV || evtype == EV_INTAKE || evtype == EV_MARAC ? 3 : 2;
+		style = evtype == VOCAB_EV_REFERRAL_RECEIVED || evtype == VOCAB_EV_INTAKE ||
+				evtype == VOCAB_EV_MARAC_CASE_REVIEW
+			    ? 3
+			    : 2;
 		break;
 	default:
 		style = 2;
@@ -1169,7 +1140,6 @@ static int synth_ev_cmp(const void *a, const void *b)
 static int synth_flush_household(struct synth_gen *g)
 {
 	char line[1024], when[40], ref[32], pref[32], oref[32], num[16], forms[64], muni[64];
-	static const char *const fnames[4] = {"physical", "psychological", "sexual", "economic"};
 	uint64_t r, o;
 	size_t pos;
 	int i, k, rc;
@@ -1182,7 +1152,7 @@ static int synth_flush_household(struct synth_gen *g)
 
 		if (!(g->types & (1u << a->type)))
 			continue; /* --agency-types: this agency does not take part */
-		rc = synth_ref(g, e->person, e->agency, e->type <= EV_DISCLOSURE, &r);
+		rc = synth_ref(g, e->person, e->agency, e->type <= VOCAB_EV_NGO_DISCLOSURE, &r);
 		if (rc)
 			return rc;
 		oref[0] = '\0';
@@ -1201,7 +1171,7 @@ static int synth_flush_household(struct synth_gen *g)
 			if (e->forms & (1u << k)) {
 				if (forms[0])
 					strcat(forms, ";");
-				strcat(forms, fnames[k]);
+				strcat(forms, vocab_name(VOCAB_VIOLENCE_FORM, (size_t)k));
 			}
 		synth_names_muni(g->munis[a->muni], NULL, &mname, NULL, NULL);
 		synth_fmt(muni, sizeof(muni), "%s",
@@ -1209,24 +1179,31 @@ static int synth_flush_household(struct synth_gen *g)
 		pos = 0;
 		synth_field(line, sizeof(line), &pos, ref, 1);
 		synth_field(line, sizeof(line), &pos, pref, 0);
-		synth_field(line, sizeof(line), &pos, synth_ev_name[e->type], 0);
+		synth_field(line, sizeof(line), &pos, vocab_name(VOCAB_EVENT_TYPE, e->type), 0);
 		synth_field(line, sizeof(line), &pos, when, 0);
-		synth_field(line, sizeof(line), &pos, synth_role_name[e->role], 0);
+		synth_field(line, sizeof(line), &pos, vocab_name(VOCAB_ROLE, e->role), 0);
 		synth_field(line, sizeof(line), &pos, oref, 0);
-		synth_field(line, sizeof(line), &pos, synth_rel_name[e->rel], 0);
+		synth_field(line, sizeof(line), &pos,
+			    e->rel ? vocab_name(VOCAB_RELATIONSHIP, e->rel - 1u) : "", 0);
 		synth_field(line, sizeof(line), &pos, forms, 0);
-		synth_field(line, sizeof(line), &pos, synth_risk_name[e->risk], 0);
+		synth_field(line, sizeof(line), &pos,
+			    e->risk ? vocab_name(VOCAB_RISK_LEVEL, e->risk - 1u) : "", 0);
 		num[0] = '\0';
 		if (e->instr && e->score > 0)
 			synth_fmt(num, sizeof(num), "%d", e->score);
 		synth_field(line, sizeof(line), &pos, num, 0);
-		synth_field(line, sizeof(line), &pos, num[0] ? synth_instr_name[e->instr] : "", 0);
+		synth_field(
+		    line, sizeof(line), &pos,
+		    num[0] && e->instr ? vocab_name(VOCAB_RISK_INSTRUMENT, e->instr - 1u) : "", 0);
 		num[0] = '\0';
 		if (e->ctl != 255)
 			synth_fmt(num, sizeof(num), "%d", e->ctl);
 		synth_field(line, sizeof(line), &pos, num, 0);
 		synth_field(line, sizeof(line), &pos,
-			    e->refto != 255 ? synth_type_name[e->refto] : "", 0);
+			    e->refto != 255
+				? vocab_name(VOCAB_AGENCY_TYPE, synth_type_vocab[e->refto])
+				: "",
+			    0);
 		synth_field(line, sizeof(line), &pos, muni, 0);
 		if (pos + 2 > sizeof(line))
 			return CL_ELIMIT;
@@ -1301,7 +1278,8 @@ static unsigned synth_parse_types(const char *list)
 		return 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		for (k = 0; k < SYNTH_NTYPES; k++)
-			if (!strcmp(tok, synth_type_name[k]) || !strcmp(tok, synth_type_slug[k]))
+			if (!strcmp(tok, vocab_name(VOCAB_AGENCY_TYPE, synth_type_vocab[k])) ||
+			    !strcmp(tok, synth_type_slug[k]))
 				break;
 		if (k == SYNTH_NTYPES)
 			return 0;
@@ -1423,7 +1401,8 @@ static int synth_write_federation(struct synth_gen *g)
 		if (!(g->types & (1u << g->ag[i].type)))
 			continue;
 		synth_names_muni(g->munis[g->ag[i].muni], NULL, &name, &cc, NULL);
-		fprintf(f, "%s,%s,%s,%s\n", g->ag[i].id, synth_type_name[g->ag[i].type], name, cc);
+		fprintf(f, "%s,%s,%s,%s\n", g->ag[i].id,
+			vocab_name(VOCAB_AGENCY_TYPE, synth_type_vocab[g->ag[i].type]), name, cc);
 	}
 	if (fclose(f) != 0)
 		rc = CL_EIO;

@@ -30,6 +30,7 @@
 #define TRUTH_MAX_AG	 65535
 
 /* ---- vocabulary -------------------------------------------------------- */
+/* Deliberately not common/vocab: this engine stays independent of the code it checks. */
 
 static const char *const truth_agtypes[] = {
     "police",  "municipal_police", "social_services", "child_rights", "health",	  "ngo",
