@@ -8,6 +8,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/intern.h"
 #include "common/vocab.h"
 
 #define CS_DAY	 86400
@@ -38,10 +39,7 @@ struct cases_input {
 	size_t nrec, rcap;
 	struct cs_ev *evs;
 	size_t nev, ecap;
-	char **str; /* interned agency ids, municipalities and referral types */
-	size_t nstr, scap;
-	uint32_t *tab; /* open addressing: string id + 1, 0 empty */
-	size_t tcap;
+	struct intern *strs; /* agency ids, municipalities and referral types */
 };
 
 static int cs_grow(void **p, size_t *cap, size_t need, size_t size)
@@ -65,83 +63,30 @@ static int cs_grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static uint64_t cs_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static int cs_intern(struct cases_input *in, const char *s, uint32_t *id)
-{
-	size_t len = strlen(s), i, mask;
-	char *copy;
-	int rc;
-
-	if (len == 0 || len >= MEASURES_MAX_TEXT)
-		return len ? CL_ELIMIT : CL_EINVAL;
-	if ((in->nstr + 1) * 2 > in->tcap) {
-		size_t ncap = in->tcap ? in->tcap * 2 : 256, k;
-		uint32_t *ntab = calloc(ncap, sizeof *ntab);
-
-		if (!ntab)
-			return CL_ENOMEM;
-		for (k = 0; k < in->nstr; k++) {
-			i = cs_hash(in->str[k]) & (ncap - 1);
-			while (ntab[i])
-				i = (i + 1) & (ncap - 1);
-			ntab[i] = (uint32_t)k + 1;
-		}
-		free(in->tab);
-		in->tab = ntab;
-		in->tcap = ncap;
-	}
-	mask = in->tcap - 1;
-	i = cs_hash(s) & mask;
-	while (in->tab[i]) {
-		if (strcmp(in->str[in->tab[i] - 1], s) == 0) {
-			*id = in->tab[i] - 1;
-			return 0;
-		}
-		i = (i + 1) & mask;
-	}
-	rc = cs_grow((void **)&in->str, &in->scap, in->nstr + 1, sizeof *in->str);
-	if (rc)
-		return rc;
-	copy = strdup(s);
-	if (!copy)
-		return CL_ENOMEM;
-	in->str[in->nstr] = copy;
-	in->tab[i] = (uint32_t)in->nstr + 1;
-	*id = (uint32_t)in->nstr++;
-	return 0;
-}
-
 int cases_input_new(struct cases_input **out)
 {
 	struct cases_input *in;
+	int rc;
 
 	if (!out)
 		return CL_EINVAL;
 	in = calloc(1, sizeof *in);
 	if (!in)
 		return CL_ENOMEM;
+	rc = intern_new(MEASURES_MAX_TEXT, &in->strs);
+	if (rc) {
+		free(in);
+		return rc;
+	}
 	*out = in;
 	return 0;
 }
 
 void cases_input_free(struct cases_input *in)
 {
-	size_t i;
-
 	if (!in)
 		return;
-	for (i = 0; i < in->nstr; i++)
-		free(in->str[i]);
-	free(in->str);
-	free(in->tab);
+	intern_free(in->strs);
 	free(in->recs);
 	free(in->evs);
 	free(in);
@@ -167,9 +112,9 @@ int cases_add_record(struct cases_input *in, const struct cases_record *rec, siz
 	r.restricted = rec->restricted != 0;
 	r.hlen = (uint8_t)rec->handle_len;
 	memcpy(r.handle, rec->handle, rec->handle_len);
-	rc = cs_intern(in, rec->agency_id, &r.agency);
+	rc = intern_add(in->strs, rec->agency_id, &r.agency);
 	if (rc == 0)
-		rc = cs_intern(in, rec->node_municipality, &r.nmuni);
+		rc = intern_add(in->strs, rec->node_municipality, &r.nmuni);
 	if (rc == 0)
 		rc = cs_grow((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
 	if (rc)
@@ -217,12 +162,12 @@ int cases_add_event(struct cases_input *in, size_t record, const struct measures
 	if (ev->referral_to && ev->referral_to[0]) {
 		if (vocab_index(VOCAB_AGENCY_TYPE, ev->referral_to) < 0)
 			return CL_EINVAL;
-		rc = cs_intern(in, ev->referral_to, &e.refto);
+		rc = intern_add(in->strs, ev->referral_to, &e.refto);
 		if (rc)
 			return rc;
 	}
 	if (ev->municipality && ev->municipality[0]) {
-		rc = cs_intern(in, ev->municipality, &e.muni);
+		rc = intern_add(in->strs, ev->municipality, &e.muni);
 		if (rc)
 			return rc;
 	} else {
@@ -302,7 +247,8 @@ static int cs_cmp_history(const void *a, const void *b, void *ctx)
 
 	if (x->t != y->t)
 		return x->t < y->t ? -1 : 1;
-	k = strcmp(in->str[in->recs[x->rec].agency], in->str[in->recs[y->rec].agency]);
+	k = strcmp(intern_str(in->strs, in->recs[x->rec].agency),
+		   intern_str(in->strs, in->recs[y->rec].agency));
 	if (k)
 		return k;
 	if (x->rec != y->rec)
@@ -355,8 +301,8 @@ int cases_history(const struct cases_input *in, size_t subject, int64_t as_of_en
 		cols[0] = seq;
 		cols[1] = when;
 		cols[2] = vocab_name(VOCAB_AGENCY_TYPE, r->atype);
-		cols[3] = in->str[r->agency];
-		cols[4] = in->str[e->muni];
+		cols[3] = intern_str(in->strs, r->agency);
+		cols[4] = intern_str(in->strs, e->muni);
 		cols[5] = vocab_name(VOCAB_EVENT_TYPE, e->type);
 		cols[6] = vocab_name(VOCAB_ROLE, e->role);
 		cols[7] = e->risk >= 0 ? vocab_name(VOCAB_RISK_LEVEL, e->risk) : "";
@@ -425,9 +371,9 @@ static int cs_victim_episodes(const struct cases_input *in, const uint32_t *dens
 			continue;
 		memset(&mr, 0, sizeof(mr));
 		mr.node = r->node;
-		mr.agency_id = in->str[r->agency];
+		mr.agency_id = intern_str(in->strs, r->agency);
 		mr.agency_type = vocab_name(VOCAB_AGENCY_TYPE, r->atype);
-		mr.node_municipality = in->str[r->nmuni];
+		mr.node_municipality = intern_str(in->strs, r->nmuni);
 		mr.sex = 'U';
 		mr.linkable = 1;
 		mr.person = dense[i];
@@ -443,7 +389,7 @@ static int cs_victim_episodes(const struct cases_input *in, const uint32_t *dens
 		me.event_type = vocab_name(VOCAB_EVENT_TYPE, e->type);
 		me.occurred_at = e->t;
 		me.role = vocab_name(VOCAB_ROLE, e->role);
-		me.municipality = in->str[e->muni];
+		me.municipality = intern_str(in->strs, e->muni);
 		me.child_threat_level = -1;
 		me.age_years = -1;
 		rc = measures_add_event(mi, map[e->rec], &me);

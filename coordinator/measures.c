@@ -8,6 +8,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/intern.h"
 #include "common/vocab.h"
 
 #define MS_DAY	     86400
@@ -62,20 +63,8 @@ struct measures_input {
 	size_t nrec, rcap;
 	struct ms_ev *evs;
 	size_t nev, ecap;
-	char **str; /* interned agency ids and municipalities */
-	size_t nstr, scap;
-	uint32_t *tab; /* open addressing: string id + 1, 0 empty */
-	size_t tcap;
+	struct intern *strs; /* agency ids and municipalities */
 };
-
-static uint64_t ms_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static int ms_grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -97,75 +86,30 @@ static int ms_grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int ms_intern(struct measures_input *in, const char *s, uint32_t *id)
-{
-	size_t len = strlen(s), i, mask;
-	uint32_t *ntab = NULL;
-	char *copy = NULL;
-	int rc;
-
-	if (len == 0 || len >= MEASURES_MAX_TEXT)
-		return len ? CL_ELIMIT : CL_EINVAL;
-	if ((in->nstr + 1) * 2 > in->tcap) {
-		size_t ncap = in->tcap ? in->tcap * 2 : 256, k;
-
-		ntab = calloc(ncap, sizeof *ntab);
-		if (!ntab)
-			return CL_ENOMEM;
-		for (k = 0; k < in->nstr; k++) {
-			i = ms_hash(in->str[k]) & (ncap - 1);
-			while (ntab[i])
-				i = (i + 1) & (ncap - 1);
-			ntab[i] = (uint32_t)k + 1;
-		}
-		free(in->tab);
-		in->tab = ntab;
-		in->tcap = ncap;
-	}
-	mask = in->tcap - 1;
-	i = ms_hash(s) & mask;
-	while (in->tab[i]) {
-		if (strcmp(in->str[in->tab[i] - 1], s) == 0) {
-			*id = in->tab[i] - 1;
-			return 0;
-		}
-		i = (i + 1) & mask;
-	}
-	rc = ms_grow((void **)&in->str, &in->scap, in->nstr + 1, sizeof *in->str);
-	if (rc)
-		return rc;
-	copy = strdup(s);
-	if (!copy)
-		return CL_ENOMEM;
-	in->str[in->nstr] = copy;
-	in->tab[i] = (uint32_t)in->nstr + 1;
-	*id = (uint32_t)in->nstr++;
-	return 0;
-}
-
 int measures_input_new(struct measures_input **out)
 {
 	struct measures_input *in;
+	int rc;
 
 	if (!out)
 		return CL_EINVAL;
 	in = calloc(1, sizeof *in);
 	if (!in)
 		return CL_ENOMEM;
+	rc = intern_new(MEASURES_MAX_TEXT, &in->strs);
+	if (rc) {
+		free(in);
+		return rc;
+	}
 	*out = in;
 	return 0;
 }
 
 void measures_input_free(struct measures_input *in)
 {
-	size_t i;
-
 	if (!in)
 		return;
-	for (i = 0; i < in->nstr; i++)
-		free(in->str[i]);
-	free(in->str);
-	free(in->tab);
+	intern_free(in->strs);
 	free(in->recs);
 	free(in->evs);
 	free(in);
@@ -192,10 +136,10 @@ int measures_add_record(struct measures_input *in, const struct measures_record 
 	r.sex = (uint8_t)x;
 	r.restricted = rec->restricted != 0;
 	r.linkable = rec->linkable != 0;
-	rc = ms_intern(in, rec->agency_id, &r.agency);
+	rc = intern_add(in->strs, rec->agency_id, &r.agency);
 	if (rc)
 		return rc;
-	rc = ms_intern(in, rec->node_municipality, &r.nmuni);
+	rc = intern_add(in->strs, rec->node_municipality, &r.nmuni);
 	if (rc)
 		return rc;
 	rc = ms_grow((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
@@ -248,7 +192,7 @@ int measures_add_event(struct measures_input *in, size_t record, const struct me
 		return CL_EINVAL;
 	e.age = (int16_t)ev->age_years;
 	if (ev->municipality && ev->municipality[0]) {
-		rc = ms_intern(in, ev->municipality, &e.muni);
+		rc = intern_add(in->strs, ev->municipality, &e.muni);
 		if (rc)
 			return rc;
 	} else {
@@ -676,14 +620,14 @@ static int ms_prepare(struct ms_ctx *c)
 	}
 
 	/* byte-order ranks of strings */
-	order = ms_alloc(in->nstr, sizeof *order);
-	c->srank = ms_alloc(in->nstr, sizeof *c->srank);
+	order = ms_alloc(intern_count(in->strs), sizeof *order);
+	c->srank = ms_alloc(intern_count(in->strs), sizeof *c->srank);
 	if (!order || !c->srank)
 		goto out;
-	for (i = 0; i < in->nstr; i++)
-		order[i] = (struct ms_strref){in->str[i], (uint32_t)i};
-	qsort(order, in->nstr, sizeof *order, ms_cmp_str);
-	for (i = 0; i < in->nstr; i++)
+	for (i = 0; i < intern_count(in->strs); i++)
+		order[i] = (struct ms_strref){intern_str(in->strs, i), (uint32_t)i};
+	qsort(order, intern_count(in->strs), sizeof *order, ms_cmp_str);
+	for (i = 0; i < intern_count(in->strs); i++)
 		c->srank[order[i].id] = (uint32_t)i;
 
 	/* incident events in episode order, then episodes chained within 72 h inclusive */
@@ -836,7 +780,7 @@ static int m1_emit_cell(struct ms_ctx *c, const struct m1t *t, size_t n, const i
 		risk[prisk[t[i].p] < 0 ? 4 : prisk[t[i].p]]++;
 	}
 	m1_label(c->group_by, t[0].bucket, bucket, sizeof bucket);
-	keys[0] = c->in->str[t[0].muni];
+	keys[0] = intern_str(c->in->strs, t[0].muni);
 	keys[1] = vocab_name(VOCAB_AGENCY_TYPE, t[0].atype);
 	keys[2] = bucket;
 	rc = ms_row_int(c, keys, 3, "incident_events", events);
@@ -870,9 +814,9 @@ static int m1_compute(struct ms_ctx *c)
 	}
 	t = ms_alloc(cap, sizeof *t);
 	prisk = ms_alloc(c->npersons, 1);
-	mev = ms_zalloc(in->nstr, sizeof *mev);
-	munl = ms_zalloc(in->nstr, sizeof *munl);
-	byrank = ms_alloc(in->nstr, sizeof *byrank);
+	mev = ms_zalloc(intern_count(in->strs), sizeof *mev);
+	munl = ms_zalloc(intern_count(in->strs), sizeof *munl);
+	byrank = ms_alloc(intern_count(in->strs), sizeof *byrank);
 	if (!t || !prisk || !mev || !munl || !byrank)
 		goto out;
 	memset(prisk, -1, c->npersons);
@@ -926,11 +870,11 @@ static int m1_compute(struct ms_ctx *c)
 		rc = m1_emit_cell(c, t + i, j - i, prisk);
 	}
 	/* data quality per event municipality */
-	for (i = 0; i < in->nstr; i++)
+	for (i = 0; i < intern_count(in->strs); i++)
 		byrank[c->srank[i]] = (uint32_t)i;
-	for (i = 0; !rc && i < in->nstr; i++) {
+	for (i = 0; !rc && i < intern_count(in->strs); i++) {
 		uint32_t m = byrank[i];
-		const char *keys[3] = {in->str[m], "*", "*"};
+		const char *keys[3] = {intern_str(in->strs, m), "*", "*"};
 
 		if (!mev[m])
 			continue;
@@ -1030,11 +974,11 @@ static int m2_compute(struct ms_ctx *c)
 	size_t i, j, k, ng = 0;
 	int rc = CL_ENOMEM;
 
-	acc = ms_zalloc(in->nstr, sizeof *acc);
+	acc = ms_zalloc(intern_count(in->strs), sizeof *acc);
 	gaps = ms_alloc(c->nepi, sizeof *gaps);
 	held = ms_alloc(c->ninc, sizeof *held);
 	tmp = ms_alloc(c->nepi, sizeof *tmp);
-	byrank = ms_alloc(in->nstr, sizeof *byrank);
+	byrank = ms_alloc(intern_count(in->strs), sizeof *byrank);
 	if (!acc || !gaps || !held || !tmp || !byrank)
 		goto out;
 	for (i = 0; i < c->nepi; i = j) {
@@ -1087,17 +1031,17 @@ static int m2_compute(struct ms_ctx *c)
 		all.hidden += (uint64_t)hidden;
 	}
 	qsort(gaps, ng, sizeof *gaps, m2_cmp_gap);
-	for (i = 0; i < in->nstr; i++)
+	for (i = 0; i < intern_count(in->strs); i++)
 		byrank[c->srank[i]] = (uint32_t)i;
 	rc = 0;
-	for (i = 0, k = 0; !rc && i < in->nstr; i++) {
+	for (i = 0, k = 0; !rc && i < intern_count(in->strs); i++) {
 		uint32_t m = byrank[i];
 		size_t g0 = k;
 
 		while (k < ng && gaps[k].mrank == i)
 			k++;
 		if (acc[m].victims)
-			rc = m2_emit(c, in->str[m], &acc[m], gaps + g0, k - g0, tmp);
+			rc = m2_emit(c, intern_str(in->strs, m), &acc[m], gaps + g0, k - g0, tmp);
 	}
 	if (!rc) {
 		for (i = 0; i < ng; i++)
@@ -1164,7 +1108,7 @@ static int m3_emit(struct ms_ctx *c, const struct m3t *t, size_t n)
 			r24 += t[i].delay <= MS_H24;
 		}
 	keys[0] = t[0].atype == MS_ALL_TYPE ? "*" : vocab_name(VOCAB_AGENCY_TYPE, t[0].atype);
-	keys[1] = t[0].muni == MS_NONE ? "*" : c->in->str[t[0].muni];
+	keys[1] = t[0].muni == MS_NONE ? "*" : intern_str(c->in->strs, t[0].muni);
 	rc = ms_row_int(c, keys, 2, "referrals", (int64_t)n);
 	if (!rc)
 		rc = ms_row_int(c, keys, 2, "received_24h", (int64_t)r24);
@@ -1310,8 +1254,8 @@ static int m4_compute(struct ms_ctx *c)
 
 	sup = ms_alloc(in->nev, sizeof *sup);
 	v = ms_alloc(in->nev, sizeof *v);
-	acc = ms_zalloc(in->nstr, sizeof *acc);
-	byrank = ms_alloc(in->nstr, sizeof *byrank);
+	acc = ms_zalloc(intern_count(in->strs), sizeof *acc);
+	byrank = ms_alloc(intern_count(in->strs), sizeof *byrank);
 	if (!sup || !v || !acc || !byrank)
 		goto out;
 	for (i = 0; i < in->nev; i++) {
@@ -1356,12 +1300,12 @@ static int m4_compute(struct ms_ctx *c)
 				all.with[k]++;
 			}
 	}
-	for (i = 0; i < in->nstr; i++)
+	for (i = 0; i < intern_count(in->strs); i++)
 		byrank[c->srank[i]] = (uint32_t)i;
 	rc = 0;
-	for (i = 0; !rc && i < in->nstr; i++)
+	for (i = 0; !rc && i < intern_count(in->strs); i++)
 		if (acc[byrank[i]].victims)
-			rc = m4_emit(c, in->str[byrank[i]], &acc[byrank[i]]);
+			rc = m4_emit(c, intern_str(in->strs, byrank[i]), &acc[byrank[i]]);
 	if (!rc)
 		rc = m4_emit(c, "*", &all);
 out:
