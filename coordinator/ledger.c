@@ -17,7 +17,7 @@
 #include "common/cldate.h"
 
 #define LEDGER_BUSY_MS 10000
-#define LEDGER_SCHEMA  1
+#define LEDGER_SCHEMA  2 /* 2: charges.unit (epsilon or rho) */
 
 struct ledger {
 	sqlite3 *db;
@@ -29,7 +29,7 @@ static const char ledger_schema[] =
     "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS charges(id INTEGER PRIMARY KEY, researcher TEXT NOT NULL,"
     " period TEXT NOT NULL, micro INTEGER NOT NULL CHECK (micro > 0), time INTEGER NOT NULL,"
-    " refunded INTEGER NOT NULL DEFAULT 0);"
+    " refunded INTEGER NOT NULL DEFAULT 0, unit TEXT NOT NULL DEFAULT 'epsilon');"
     "CREATE INDEX IF NOT EXISTS charges_by_researcher ON charges(researcher, period);"
     "CREATE TABLE IF NOT EXISTS populations(id INTEGER PRIMARY KEY, researcher TEXT NOT NULL,"
     " measure TEXT NOT NULL, grouping TEXT NOT NULL, filters TEXT NOT NULL,"
@@ -108,8 +108,15 @@ int ledger_open(const char *path, struct ledger **out)
 		goto out;
 	}
 	version = sqlite3_column_int(st, 0);
-	if (version == 0) {
-		if (sqlite3_exec(l->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+	if (version == 1 &&
+	    sqlite3_exec(l->db,
+			 "ALTER TABLE charges ADD COLUMN unit TEXT NOT NULL DEFAULT 'epsilon'",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		rc = CL_ESQL; /* schema 1 had only ε charges */
+		goto out;
+	}
+	if (version == 0 || version == 1) {
+		if (sqlite3_exec(l->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK) {
 			rc = CL_ESQL;
 			goto out;
 		}
@@ -156,14 +163,28 @@ int ledger_period(int64_t now, long long period_days, char *buf, size_t bufsz)
 	return CL_OK;
 }
 
-/* Sum of the researcher's unrefunded charges in period. */
-static int ledger_spent(sqlite3 *db, const char *researcher, const char *period, int64_t *spent)
+__extension__ typedef unsigned __int128 ledger_u128;
+
+static const char *ledger_unit_name(int unit)
+{
+	return unit == LEDGER_RHO ? "rho" : "epsilon";
+}
+
+/*
+ * What the researcher's unrefunded charges in period have spent, in unit: for ρ (zCDP) the ρ
+ * charges plus ⌈ε²/2⌉ per ε charge (ε-DP implies ε²/2-zCDP, Bun & Steinke 2016, Prop. 1.4);
+ * for ε the ε charges, and the whole budget as soon as any ρ charge is there (zCDP has no pure
+ * ε: a period is not accounted in both).
+ */
+static int ledger_spent(sqlite3 *db, const char *researcher, const char *period, int unit,
+			int64_t *spent)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = CL_OK;
+	int rc = CL_OK, s;
+	ledger_u128 sum = 0;
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT COALESCE(SUM(micro), 0) FROM charges"
+			       "SELECT micro, unit FROM charges"
 			       " WHERE researcher = ?1 AND period = ?2 AND refunded = 0",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = CL_ESQL;
@@ -171,13 +192,31 @@ static int ledger_spent(sqlite3 *db, const char *researcher, const char *period,
 	}
 	sqlite3_bind_text(st, 1, researcher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t m = sqlite3_column_int64(st, 0);
+		const char *u = (const char *)sqlite3_column_text(st, 1);
+		int rho;
+
+		if (m <= 0 || m > LEDGER_MAX_MICRO || !u ||
+		    (strcmp(u, "epsilon") && strcmp(u, "rho"))) {
+			rc = CL_ECORRUPT;
+			goto out;
+		}
+		rho = !strcmp(u, "rho");
+		if (unit == LEDGER_EPSILON && rho)
+			sum += LEDGER_MAX_MICRO; /* nothing left in ε */
+		else if (unit == LEDGER_RHO && !rho)
+			sum += ((ledger_u128)m * (uint64_t)m + 2 * 1000000 - 1) / (2 * 1000000);
+		else
+			sum += (uint64_t)m;
+		if (sum > LEDGER_MAX_MICRO)
+			sum = LEDGER_MAX_MICRO; /* more than any budget: saturate */
+	}
+	if (s != SQLITE_DONE) {
 		rc = CL_ESQL;
 		goto out;
 	}
-	*spent = sqlite3_column_int64(st, 0);
-	if (*spent < 0)
-		rc = CL_ECORRUPT;
+	*spent = (int64_t)sum;
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -189,14 +228,16 @@ static int ledger_args_ok(const char *researcher, const char *period)
 	       ledger_text_ok(period, LEDGER_PERIOD_MAX - 1, 0);
 }
 
-int ledger_charge(struct ledger *l, const char *researcher, const char *period, int64_t cost_micro,
-		  int64_t budget_micro, int64_t *charge_id, char *msg, size_t msgsz)
+int ledger_charge(struct ledger *l, const char *researcher, const char *period, int unit,
+		  int64_t cost_micro, int64_t budget_micro, int64_t *charge_id, char *msg,
+		  size_t msgsz)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t spent = 0, left;
 	int rc = CL_OK, in_tx = 0;
 
-	if (!l || !charge_id || !ledger_args_ok(researcher, period) || cost_micro <= 0 ||
+	if (!l || !charge_id || !ledger_args_ok(researcher, period) ||
+	    (unit != LEDGER_EPSILON && unit != LEDGER_RHO) || cost_micro <= 0 ||
 	    cost_micro > LEDGER_MAX_MICRO || budget_micro < 0 || budget_micro > LEDGER_MAX_MICRO)
 		return CL_EINVAL;
 	pthread_mutex_lock(&l->lock);
@@ -205,23 +246,24 @@ int ledger_charge(struct ledger *l, const char *researcher, const char *period, 
 		goto out;
 	}
 	in_tx = 1;
-	rc = ledger_spent(l->db, researcher, period, &spent);
+	rc = ledger_spent(l->db, researcher, period, unit, &spent);
 	if (rc)
 		goto out;
 	left = spent >= budget_micro ? 0 : budget_micro - spent;
 	if (cost_micro > left) {
 		ledger_msg(msg, msgsz,
-			   "privacy budget exceeded: the query needs epsilon %" PRId64 ".%06" PRId64
+			   "privacy budget exceeded: the query needs %s %" PRId64 ".%06" PRId64
 			   ", %" PRId64 ".%06" PRId64 " of %" PRId64 ".%06" PRId64
 			   " is left for period %s",
-			   cost_micro / 1000000, cost_micro % 1000000, left / 1000000,
-			   left % 1000000, budget_micro / 1000000, budget_micro % 1000000, period);
+			   ledger_unit_name(unit), cost_micro / 1000000, cost_micro % 1000000,
+			   left / 1000000, left % 1000000, budget_micro / 1000000,
+			   budget_micro % 1000000, period);
 		rc = CL_EBUDGET;
 		goto out;
 	}
 	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO charges(researcher, period, micro, time)"
-			       " VALUES (?1, ?2, ?3, strftime('%s', 'now'))",
+			       "INSERT INTO charges(researcher, period, micro, time, unit)"
+			       " VALUES (?1, ?2, ?3, strftime('%s', 'now'), ?4)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = CL_ESQL;
 		goto out;
@@ -229,6 +271,7 @@ int ledger_charge(struct ledger *l, const char *researcher, const char *period, 
 	sqlite3_bind_text(st, 1, researcher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, cost_micro);
+	sqlite3_bind_text(st, 4, ledger_unit_name(unit), -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = CL_ESQL;
 		goto out;
@@ -274,17 +317,18 @@ out:
 	return rc;
 }
 
-int ledger_remaining(struct ledger *l, const char *researcher, const char *period,
+int ledger_remaining(struct ledger *l, const char *researcher, const char *period, int unit,
 		     int64_t budget_micro, int64_t *remaining_micro)
 {
 	int64_t spent = 0;
 	int rc;
 
-	if (!l || !remaining_micro || !ledger_args_ok(researcher, period) || budget_micro < 0 ||
+	if (!l || !remaining_micro || !ledger_args_ok(researcher, period) ||
+	    (unit != LEDGER_EPSILON && unit != LEDGER_RHO) || budget_micro < 0 ||
 	    budget_micro > LEDGER_MAX_MICRO)
 		return CL_EINVAL;
 	pthread_mutex_lock(&l->lock);
-	rc = ledger_spent(l->db, researcher, period, &spent);
+	rc = ledger_spent(l->db, researcher, period, unit, &spent);
 	pthread_mutex_unlock(&l->lock);
 	if (rc)
 		return rc;
@@ -414,6 +458,23 @@ int ledger_differencing(struct ledger *l, const char *researcher,
 
 		if (!nodes || ledger_nodes_parse(nodes, theirs) != CL_OK) {
 			rc = CL_ECORRUPT;
+			goto out;
+		}
+		/*
+		 * The same question (equal period and node set; measure and filters are equal
+		 * by the query): the same population, whose size may differ by linkage of
+		 * per-query tokens or by records added since. With noise that is a fresh
+		 * release charged again; without noise the change itself would be disclosed.
+		 */
+		if (from == pop->from_day && to == pop->to_day && !strcmp(nodes, canon)) {
+			if (pop->noisy)
+				continue;
+			ledger_msg(msg, msgsz,
+				   "refused: differencing: this %s query repeats earlier query "
+				   "#%" PRId64 " of the same researcher, whose population differs "
+				   "by fewer than %lld persons, and its answer has no noise",
+				   pop->measure, id, threshold);
+			rc = CL_EDENIED;
 			goto out;
 		}
 		/* The new population inside the earlier one, or holding it. */

@@ -5,9 +5,9 @@
  * surviving restarts. Thread-safe; every check-and-record is one IMMEDIATE transaction, so two
  * coordinators' threads (or processes) cannot both spend the last of a budget.
  *
- * ε is kept in integer micro-units (dp_epsilon_micro in coordinator/dp.h converts a policy's
- * double): sums are exact. Researchers are certificate CNs (accounts, not persons recorded in
- * the data); messages hold no personal data.
+ * ε (discrete Laplace, ε-DP) and ρ (discrete Gaussian, ρ-zCDP) are kept in integer micro-units
+ * (dp_epsilon_micro in coordinator/dp.h converts a policy's double): sums are exact. Researchers
+ * are certificate CNs (accounts, not persons recorded in the data); messages hold no personal data.
  *
  * Use: before asking any node, ledger_charge(researcher, period, ε) — CL_EBUDGET refuses the
  * query; if the query then fails, ledger_refund(charge id). When the answer is ready, and before
@@ -26,6 +26,10 @@
 #define LEDGER_MESSAGE_MAX 256	/* a refusal message, NUL included */
 #define LEDGER_MAX_MICRO   ((int64_t)1 << 50)
 
+/* Units of a charge and a budget (micro-units either way). */
+#define LEDGER_EPSILON 0 /* ε of ε-DP (discrete Laplace) */
+#define LEDGER_RHO     1 /* ρ of ρ-zCDP (discrete Gaussian) */
+
 struct ledger;
 
 /* The population of one answered query, for the differencing check. */
@@ -37,6 +41,7 @@ struct ledger_population {
 	int64_t to_day;
 	const char *nodes; /* ids of the nodes that answered, comma-separated, any order */
 	int64_t size;	   /* persons in the population (the answer's grand total) */
+	int noisy;	   /* the answer gets DP noise (a repeat is then allowed) */
 };
 
 /* Opens (creating, 0600, when missing) the ledger in the SQLite file path. */
@@ -53,25 +58,31 @@ void ledger_close(struct ledger *l);
 int ledger_period(int64_t now, long long period_days, char *buf, size_t bufsz);
 
 /*
- * Atomically checks that the researcher's charges in period plus cost_micro stay within
- * budget_micro and records the charge, writing its id to *charge_id. When they would not,
- * returns CL_EBUDGET and writes a message saying what the query needs and what is left.
+ * Atomically checks that the researcher's spending in period plus cost_micro stays within
+ * budget_micro, both in unit (LEDGER_EPSILON or LEDGER_RHO), and records the charge, writing its
+ * id to *charge_id. Spending in ρ counts an earlier ε charge as ε²/2; spending in ε counts any
+ * ρ charge as the whole budget. When over budget, returns CL_EBUDGET and writes a message
+ * saying what the query needs and what is left.
  */
-int ledger_charge(struct ledger *l, const char *researcher, const char *period, int64_t cost_micro,
-		  int64_t budget_micro, int64_t *charge_id, char *msg, size_t msgsz);
+int ledger_charge(struct ledger *l, const char *researcher, const char *period, int unit,
+		  int64_t cost_micro, int64_t budget_micro, int64_t *charge_id, char *msg,
+		  size_t msgsz);
 
 /* Refunds a charge (its query failed); CL_ENOTFOUND when unknown or already refunded. */
 int ledger_refund(struct ledger *l, int64_t charge_id);
 
-/* Writes what is left of budget_micro for the researcher in period (0 when overspent). */
-int ledger_remaining(struct ledger *l, const char *researcher, const char *period,
+/* Writes what is left of budget_micro (in unit) for the researcher in period (0 when overspent). */
+int ledger_remaining(struct ledger *l, const char *researcher, const char *period, int unit,
 		     int64_t budget_micro, int64_t *remaining_micro);
 
 /*
  * Differencing: refuses (CL_EDENIED, with a message) a population that is nested in, or holds,
  * an earlier recorded population of the same researcher — same measure and filters, one period
  * inside the other and the node sets inside each other the same way — and differs from it in
- * size by 1..threshold−1 persons. Otherwise records it and returns CL_OK. threshold >= 3.
+ * size by 1..threshold−1 persons. An earlier population with the same period and node set is
+ * the same question asked again, not a differencing pair: allowed when pop->noisy, refused
+ * (without noise the change would be exact) when the sizes differ by 1..threshold−1.
+ * Otherwise records it and returns CL_OK. threshold >= 3.
  */
 int ledger_differencing(struct ledger *l, const char *researcher,
 			const struct ledger_population *pop, long long threshold, char *msg,

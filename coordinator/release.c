@@ -35,6 +35,7 @@ struct rel_row {
 	long long exact;
 	double real;
 	int supp;
+	int dp_withheld; /* a count no per-person bound covers, under DP */
 	const struct rel_derived *derived;
 	struct release_value out;
 };
@@ -140,6 +141,7 @@ int release_new(int measure, size_t nkeys, const struct policy_disclosure *d, st
 	r->info.threshold = d->threshold;
 	r->info.rounding = d->rounding;
 	r->info.mechanism = !d->dp ? "none" : gaussian ? "discrete_gaussian" : "discrete_laplace";
+	r->info.unit = !d->dp ? "none" : gaussian ? "rho" : "epsilon";
 	*out = r;
 	return CL_OK;
 }
@@ -165,23 +167,25 @@ int release_charge(struct release *r, struct ledger *l, const char *requester, i
 {
 	int64_t eps = 0, budget = 0, id = 0, left = 0;
 	char period[LEDGER_PERIOD_MAX];
-	int rc;
+	int rc, unit;
 
 	if (!r || r->charged || r->applied)
 		return CL_EINVAL;
 	if (!r->d.dp)
 		return CL_OK;
+	unit = r->gaussian ? LEDGER_RHO : LEDGER_EPSILON;
 	if (!l || !requester)
 		return CL_EINVAL;
-	rc = dp_epsilon_micro(r->d.epsilon_per_query, 1, &eps);
+	/* The Gaussian is charged in ρ (zCDP), the Laplace in ε; micro-units either way. */
+	rc = dp_epsilon_micro(r->gaussian ? r->d.rho_per_query : r->d.epsilon_per_query, 1, &eps);
 	if (rc == CL_OK)
-		rc = dp_epsilon_micro(r->d.budget, 0, &budget);
+		rc = dp_epsilon_micro(r->gaussian ? r->d.budget_rho : r->d.budget, 0, &budget);
 	if (rc == CL_OK)
 		rc = ledger_period(now, r->d.budget_period_days, period, sizeof(period));
 	if (rc == CL_OK)
-		rc = ledger_charge(l, requester, period, eps, budget, &id, msg, msgsz);
+		rc = ledger_charge(l, requester, period, unit, eps, budget, &id, msg, msgsz);
 	if (rc == CL_OK)
-		rc = ledger_remaining(l, requester, period, budget, &left);
+		rc = ledger_remaining(l, requester, period, unit, budget, &left);
 	if (rc != CL_OK) {
 		if (id)
 			ledger_refund(l, id);
@@ -837,28 +841,171 @@ static int64_t rel_population(const struct release *r)
 	return sum;
 }
 
-/* Cells one contribution changes: per count metric, one per level of aggregation released. */
-static long long rel_sensitivity(const struct release *r, const char **metrics, size_t nm)
+/*
+ * Per-person contribution bounds under DP (docs/disclosure.md "Noise"). Only the counts listed
+ * are released with noise; every other count (incident events, episodes, referrals, gaps: one
+ * person can add any number of them) is withheld. A listed count is a number of distinct linked
+ * persons: one person adds at most 1 to each of its rows (a family of metrics, e.g. victims by
+ * sex, at most 1 to one member per cell). The key columns in `unique` hold one value per person
+ * (M2's and M4's municipality, M6's cell): a person touches only the rows with its value or
+ * "*" there; in the others it may touch every released row.
+ */
+struct rel_dp_rule {
+	int measure;
+	const char *metric;
+	int family; /* metric is a prefix: one member per cell */
+	unsigned unique;
+};
+
+static const struct rel_dp_rule rel_dp_rules[] = {
+    {MEASURES_M1, "victims", 0, 0},
+    {MEASURES_M1, "victims_sex_", 1, 0},
+    {MEASURES_M1, "victims_age_", 1, 0},
+    {MEASURES_M1, "victims_risk_", 1, 0},
+    {MEASURES_M2, "victims", 0, 1u},
+    {MEASURES_M2, "repeat_victims", 0, 1u},
+    {MEASURES_M2, "hidden_repeats", 0, 1u},
+    {MEASURES_M4, "victims", 0, 1u},
+    {MEASURES_M4, "with_support", 0, 1u},
+    {MEASURES_M5, "perpetrators", 0, 0},
+    {MEASURES_M5, "observable", 0, 0},
+    {MEASURES_M5, "not_yet_observable", 0, 0},
+    {MEASURES_M5, "reoffended", 0, 0},
+    {MEASURES_M6, "children", 0, 7u},
+    {-1, NULL, 0, 0},
+};
+
+static const struct rel_dp_rule *rel_dp_rule_of(int measure, const char *metric)
 {
-	unsigned seen[1u << RELEASE_MAX_KEYS];
-	size_t m, i, k;
+	const struct rel_dp_rule *u;
+
+	for (u = rel_dp_rules; u->metric; u++)
+		if (u->measure == measure &&
+		    (u->family ? !strncmp(metric, u->metric, strlen(u->metric))
+			       : !strcmp(metric, u->metric)))
+			return u;
+	return NULL;
+}
+
+int release_dp_released(int measure, const char *metric)
+{
+	return metric && rel_dp_rule_of(measure, metric) != NULL;
+}
+
+struct rel_keyref {
+	const struct rel_row *w;
+	size_t nkeys;
+};
+
+static int rel_cmp_keys(const void *a, const void *b)
+{
+	const struct rel_keyref *x = a, *y = b;
+	size_t k;
+	int c;
+
+	for (k = 0; k < x->nkeys; k++)
+		if ((c = strcmp(x->w->keys[k], y->w->keys[k])) != 0)
+			return c;
+	return 0;
+}
+
+/* Distinct key tuples among the n rows of ref (sorted in place). */
+static size_t rel_distinct(struct rel_keyref *ref, size_t n)
+{
+	size_t i, d = n ? 1 : 0;
+
+	qsort(ref, n, sizeof(*ref), rel_cmp_keys);
+	for (i = 1; i < n; i++)
+		d += rel_cmp_keys(&ref[i - 1], &ref[i]) != 0;
+	return d;
+}
+
+/* Whether row w is touched by a person with the unique-column values of row p. */
+static int rel_touches(const struct release *r, unsigned unique, const struct rel_row *p,
+		       const struct rel_row *w)
+{
+	size_t k;
+
+	for (k = 0; k < r->nkeys; k++)
+		if ((unique & (1u << k)) && !rel_is_star(w->keys[k]) &&
+		    strcmp(w->keys[k], p->keys[k]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Under DP: withholds the counts no rule bounds, and writes the answer's per-person L1
+ * sensitivity (rows one person can touch, each by at most 1) to *l1; with caps of 1 the
+ * squared L2 sensitivity is the same number.
+ */
+static int rel_dp_bound(struct release *r, long long *l1)
+{
+	struct rel_keyref *ref = NULL;
+	const struct rel_dp_rule *u;
+	size_t i, j, n, worst;
 	long long s = 0;
+	int rc = CL_OK, found;
 
-	for (m = 0; m < nm; m++) {
-		memset(seen, 0, sizeof(seen));
-		for (i = 0; i < r->n; i++) {
-			const struct rel_row *w = &r->rows[i];
-			unsigned pat = 0;
+	ref = calloc(r->n ? r->n : 1, sizeof(*ref));
+	if (!ref)
+		return CL_ENOMEM;
+	for (i = 0; i < r->n; i++)
+		if (rel_is_count(r, &r->rows[i]) &&
+		    !rel_dp_rule_of(r->measure, r->rows[i].keys[r->nkeys])) {
+			rel_mark(&r->rows[i], S_SECONDARY);
+			r->rows[i].dp_withheld = 1;
+		}
+	for (u = rel_dp_rules; u->metric; u++) {
+		if (u->measure != r->measure)
+			continue;
+		worst = 0;
+		found = 0;
+		/* Each candidate person: the unique-column values of one row without "*" there. */
+		for (j = 0; j < r->n; j++) {
+			const struct rel_row *p = &r->rows[j];
+			size_t k;
+			int star = 0;
 
-			if (!rel_is_count(r, w) || strcmp(w->keys[r->nkeys], metrics[m]))
+			if (!rel_is_count(r, p) ||
+			    rel_dp_rule_of(r->measure, p->keys[r->nkeys]) != u)
 				continue;
 			for (k = 0; k < r->nkeys; k++)
-				pat |= rel_is_star(w->keys[k]) ? 1u << k : 0;
-			if (!seen[pat]++)
-				s++;
+				star |= (u->unique & (1u << k)) && rel_is_star(p->keys[k]);
+			if (star)
+				continue;
+			found = 1;
+			for (i = 0, n = 0; i < r->n; i++) {
+				const struct rel_row *w = &r->rows[i];
+
+				if (rel_is_count(r, w) &&
+				    rel_dp_rule_of(r->measure, w->keys[r->nkeys]) == u &&
+				    (!found || rel_touches(r, u->unique, p, w)))
+					ref[n++] = (struct rel_keyref){w, u->family ? r->nkeys
+										    : r->nkeys + 1};
+			}
+			n = rel_distinct(ref, n);
+			if (n > worst)
+				worst = n;
+			if (!u->unique)
+				break; /* every row: one candidate is enough */
+		}
+		if (!found) { /* only "*" rows: a person may touch them all */
+			for (i = 0, n = 0; i < r->n; i++)
+				if (rel_is_count(r, &r->rows[i]) &&
+				    rel_dp_rule_of(r->measure, r->rows[i].keys[r->nkeys]) == u)
+					ref[n++] = (struct rel_keyref){
+					    &r->rows[i], u->family ? r->nkeys : r->nkeys + 1};
+			worst = rel_distinct(ref, n);
+		}
+		if (__builtin_add_overflow(s, (long long)worst, &s)) {
+			rc = CL_EOVERFLOW;
+			goto out;
 		}
 	}
-	return s ? s : 1;
+	*l1 = s ? s : 1;
+out:
+	free(ref);
+	return rc;
 }
 
 __extension__ typedef unsigned __int128 rel_u128;
@@ -904,7 +1051,10 @@ static int rel_fit(rel_u128 num, rel_u128 den, uint64_t *n, uint64_t *d)
 	return CL_OK;
 }
 
-/* Adds noise to every published count (scale from the sensitivity and the charged ε). */
+/*
+ * Adds noise to every published count: per person, L1 sensitivity sens and squared L2
+ * sensitivity sens too (every bounded row changes by at most 1, rel_dp_bound).
+ */
 static int rel_noise(struct release *r, long long sens)
 {
 	uint64_t pn, pd;
@@ -915,9 +1065,9 @@ static int rel_noise(struct release *r, long long sens)
 	if (!r->charged || r->eps_micro <= 0)
 		return CL_EINVAL; /* DP without a charge: refuse rather than release */
 	if (r->gaussian) {
-		/* ρ = ε²/2 zCDP with L2² sensitivity sens: σ² = sens / ε². */
-		rc = rel_fit((rel_u128)sens * DP_EPSILON_MICRO * DP_EPSILON_MICRO,
-			     (rel_u128)r->eps_micro * (uint64_t)r->eps_micro, &pn, &pd);
+		/* ρ-zCDP with L2 sensitivity Δ (CKS20 Thm. 14): σ² = Δ² / (2ρ), ρ = micro/10⁶. */
+		rc = rel_fit((rel_u128)sens * DP_EPSILON_MICRO,
+			     (rel_u128)2 * (uint64_t)r->eps_micro, &pn, &pd);
 		scale = sqrt((double)pn / (double)pd);
 	} else {
 		/* ε-DP with L1 sensitivity sens: t = sens / ε. */
@@ -950,7 +1100,7 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 	const char **metrics = NULL;
 	size_t *g = NULL, nm = 0, i;
 	int *done = NULL, rc;
-	long long base;
+	long long base, sens = 1;
 
 	if (!r || r->applied || (pop && (!l || !requester)))
 		return CL_EINVAL;
@@ -964,10 +1114,15 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 		struct ledger_population p = *pop;
 
 		p.size = rel_population(r);
+		p.noisy = r->d.dp;
 		rc = ledger_differencing(l, requester, &p, r->d.threshold, msg, msgsz);
 	}
+	/* Under DP the counts no per-person bound covers are withheld (rel_dp_bound). */
+	if (rc == CL_OK && r->d.dp)
+		rc = rel_dp_bound(r, &sens);
 	for (i = 0; rc == CL_OK && i < nm; i++)
-		rc = rel_metric_tables(r, metrics[i], g, done);
+		if (!r->d.dp || rel_dp_rule_of(r->measure, metrics[i]))
+			rc = rel_metric_tables(r, metrics[i], g, done);
 	if (rc == CL_OK)
 		rc = rel_breakdown_tables(r, g);
 	if (rc != CL_OK)
@@ -985,6 +1140,8 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 			w->out.state = RELEASE_SUPPRESSED;
 			if (w->derived || w->kind != K_COUNT)
 				r->info.derived_suppressed++;
+			else if (w->dp_withheld)
+				r->info.dp_withheld++;
 			else if (w->supp == S_PRIMARY)
 				r->info.primary++;
 			else
@@ -998,7 +1155,7 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 		}
 	}
 	if (r->d.dp) {
-		rc = rel_noise(r, rel_sensitivity(r, metrics, nm));
+		rc = rel_noise(r, sens);
 		if (rc != CL_OK)
 			goto out;
 	}

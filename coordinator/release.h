@@ -13,10 +13,12 @@
  *     researcher's earlier ones in the ledger and refuses a near-duplicate;
  *   - suppresses derived values (rates, means, medians) whose denominator is below the
  *     threshold or whose numerator or denominator is suppressed; minima and maxima always;
- *   - adds discrete Laplace or Gaussian noise to every published count when the role has DP,
- *     then rounds published counts to the policy's base, and recomputes rates from the
- *     released counts when either changed them.
- * The ε of a DP query is charged with release_charge BEFORE any node is asked.
+ *   - when the role has DP: withholds the counts whose per-person contribution is unbounded,
+ *     adds discrete Laplace (ε-DP) or discrete Gaussian (ρ-zCDP) noise calibrated to the
+ *     per-person sensitivity to every published count,
+ *   - then rounds published counts to the policy's base, and recomputes rates from the
+ *     released counts when noise or rounding changed them.
+ * The ε or ρ of a DP query is charged with release_charge BEFORE any node is asked.
  */
 #ifndef CASELINK_COORDINATOR_RELEASE_H
 #define CASELINK_COORDINATOR_RELEASE_H
@@ -44,13 +46,16 @@ struct release_info {
 	long long threshold;
 	long long rounding;
 	const char *mechanism; /* "none", "discrete_laplace" or "discrete_gaussian" */
-	double epsilon;	       /* charged for this query; 0 without DP */
-	double noise_scale;    /* Laplace t or Gaussian σ of every published count; 0 without DP */
-	long long sensitivity; /* cells one contribution can change (the scale's multiplier) */
+	const char *unit;   /* of epsilon, budget, remaining: "epsilon" (Laplace), "rho" (zCDP) */
+	double epsilon;	    /* ε or ρ charged for this query; 0 without DP */
+	double noise_scale; /* Laplace t or Gaussian σ of every published count; 0 without DP */
+	long long
+	    sensitivity; /* per person: L1 (= squared L2) sensitivity of the released counts */
 	char period[LEDGER_PERIOD_MAX]; /* budget period label; "" without DP */
-	double budget;			/* ε per period; 0 without DP */
-	double remaining;		/* ε left in the period after this query */
+	double budget;			/* ε or ρ per period; 0 without DP */
+	double remaining;		/* ε or ρ left in the period after this query */
 	size_t primary, secondary;	/* suppressed counts */
+	size_t dp_withheld;		/* counts withheld under DP (no per-person bound) */
 	size_t derived_suppressed;	/* suppressed rates, means, medians, extremes */
 };
 
@@ -118,6 +123,13 @@ int release_row(const struct release *r, size_t i, const char *const **keys, siz
 
 /* After release_apply (or release_charge), writes the settings the answer was released under. */
 int release_get_info(const struct release *r, struct release_info *out);
+
+/*
+ * Whether a count metric of measure (0 for incident_events) is released under DP: 1 when one
+ * person adds at most 1 to each of its rows (persons counted), 0 when withheld (events,
+ * episodes, referrals: unbounded per person). See docs/disclosure.md "Noise".
+ */
+int release_dp_released(int measure, const char *metric);
 
 /* Fills d with the secure defaults (threshold 5, no rounding, no DP) used without a policy. */
 void release_defaults(struct policy_disclosure *d);

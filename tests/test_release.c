@@ -5,6 +5,7 @@
  * suppressed cell needs a second one in its row and in its column), never by calling the
  * suppression library.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/cl_error.h"
+#include "common/cldate.h"
 #include "coordinator/ledger.h"
 #include "coordinator/measures.h"
 #include "coordinator/release.h"
@@ -459,13 +461,19 @@ static void test_incident_events_sliced(void **state)
 	free(store);
 }
 
+/* DP settings; for the Gaussian eps and budget are ρ (zCDP), as the policy loader requires. */
 static void dp_policy(struct policy_disclosure *d, const char *mech, double eps, double budget)
 {
 	release_defaults(d);
 	d->dp = 1;
 	snprintf(d->mechanism, sizeof(d->mechanism), "%s", mech);
-	d->epsilon_per_query = eps;
-	d->budget = budget;
+	if (!strcmp(mech, "discrete_gaussian")) {
+		d->rho_per_query = eps;
+		d->budget_rho = budget;
+	} else {
+		d->epsilon_per_query = eps;
+		d->budget = budget;
+	}
 	d->budget_period_days = 365;
 }
 
@@ -510,12 +518,16 @@ static void run_dp(const char *mech)
 	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
 	release_get_info(r, &info);
 	assert_string_equal(info.mechanism, mech);
-	/* Two levels of aggregation of one metric: interior and the grand total. */
+	/* A child is in one cell and the grand total: per person Δ1 = Δ2² = 2. */
 	assert_int_equal(info.sensitivity, 2);
-	if (!strcmp(mech, "discrete_laplace"))
-		assert_true(info.noise_scale == 4.0); /* 2 / 0.5 */
-	else
-		assert_true(info.noise_scale > 2.828 && info.noise_scale < 2.829); /* √2 / 0.5 */
+	if (!strcmp(mech, "discrete_laplace")) {
+		assert_true(info.noise_scale == 4.0); /* t = Δ1 / ε = 2 / 0.5 */
+		assert_string_equal(info.unit, "epsilon");
+	} else {
+		/* ρ 0.5: σ² = Δ2² / (2ρ) = 2 (CKS20: ρ = Δ²/(2σ²)) */
+		assert_true(info.noise_scale > 1.41421 && info.noise_scale < 1.41422);
+		assert_string_equal(info.unit, "rho");
+	}
 	assert_true(info.epsilon == 0.5);
 	assert_true(info.remaining == 1.5);
 	assert_string_equal(info.period, "2026");
@@ -593,7 +605,7 @@ static void test_differencing(void **state)
 	static const char *const full[] = {"A,victims,40", "B,victims,31", "*,victims,71"};
 	static const char *const less[] = {"A,victims,39", "B,victims,31", "*,victims,70"};
 	static const char *const far[] = {"A,victims,30", "B,victims,31", "*,victims,61"};
-	struct ledger_population pop = {"M2", "", "", 20089, 20454, "n1,n2", 0};
+	struct ledger_population pop = {"M2", "", "", 20089, 20454, "n1,n2", 0, 0};
 	struct policy_disclosure d;
 	struct release *r;
 	struct ledger *l = NULL;
@@ -620,6 +632,212 @@ static void test_differencing(void **state)
 	assert_int_equal(release_apply(r, l, "researcher.lv-4", &pop, msg, sizeof(msg)), CL_OK);
 	release_free(r);
 	ledger_close(l);
+}
+
+/* ---- per-person sensitivity under DP, through the measure engine ---- */
+
+static void pp_event(struct measures_input *in, size_t rec, int64_t t, const char *muni)
+{
+	struct measures_event e = {"police_callout", t, "victim", muni, "", -1, "", 30};
+
+	assert_int_equal(measures_add_event(in, rec, &e), CL_OK);
+}
+
+/*
+ * Ordinary persons (one or two call-outs each) at three agency types and municipalities in
+ * 2025, and, when heavy, one person with many call-outs in every municipality, quarter and
+ * agency type (more than 72 h apart: an episode each).
+ */
+static struct measures_input *pp_input(int heavy)
+{
+	static const char *const types[] = {"police", "health", "social_services"};
+	static const char *const munis[] = {"Riga", "Jelgava", "Cesis"};
+	struct measures_input *in = NULL;
+	int64_t jan1 = (int64_t)cldate_days_from_civil(2025, 1, 1) * 86400;
+	size_t i, idx;
+
+	assert_int_equal(measures_input_new(&in), CL_OK);
+	for (i = 0; i < 90; i++) {
+		struct measures_record rec = {(uint32_t)(i % 3),
+					      types[i % 3],
+					      types[i % 3],
+					      munis[i % 3],
+					      i % 2 ? 'F' : 'M',
+					      0,
+					      1,
+					      (uint32_t)(i % 60)};
+
+		assert_int_equal(measures_add_record(in, &rec, &idx), CL_OK);
+		pp_event(in, idx, jan1 + (int64_t)(i * 4 % 360) * 86400, munis[(i / 3) % 3]);
+	}
+	if (heavy) {
+		struct measures_record rec = {0, "police", "police", "Riga", 'F', 0, 1, 1000};
+
+		for (i = 0; i < 3; i++) {
+			rec.agency_id = rec.agency_type = types[i];
+			rec.node = (uint32_t)i;
+			assert_int_equal(measures_add_record(in, &rec, &idx), CL_OK);
+			for (size_t k = 0; k < 80; k++)
+				pp_event(in, idx, jan1 + (int64_t)(k * 4 + i) * 86400 + 3600,
+					 munis[k % 3]);
+		}
+	}
+	return in;
+}
+
+struct pp_rows {
+	char line[4096][96];
+	size_t n;
+};
+
+static int pp_emit(void *ctx, const char *const *cols, size_t ncols)
+{
+	struct pp_rows *r = ctx;
+	size_t k, off = 0;
+
+	assert_true(r->n < 4096);
+	for (k = 0; k < ncols; k++)
+		off += (size_t)snprintf(r->line[r->n] + off, sizeof(r->line[0]) - off, "%s%s",
+					k ? "," : "", cols[k]);
+	r->n++;
+	return 0;
+}
+
+/* The value of the row with the keys (metric included) of line in rows; 0 when absent. */
+static long long pp_value(const struct pp_rows *rows, const char *line)
+{
+	size_t klen = (size_t)(strrchr(line, ',') - line), i;
+
+	for (i = 0; i < rows->n; i++)
+		if (!strncmp(rows->line[i], line, klen + 1))
+			return strtoll(rows->line[i] + klen + 1, NULL, 10);
+	return 0;
+}
+
+static const char *pp_metric(const char *line, size_t nkeys, char *buf, size_t bufsz)
+{
+	const char *p = line;
+
+	for (size_t k = 0; k < nkeys; k++)
+		p = strchr(p, ',') + 1;
+	snprintf(buf, bufsz, "%.*s", (int)(strchr(p, ',') - p), p);
+	return buf;
+}
+
+/*
+ * One person contributing far more than anyone else: under DP the released counts change by
+ * at most the stated per-person sensitivity Δ between the answers with and without that
+ * person (exact, before noise), the unbounded counts (incident events, episodes) are
+ * withheld, and the noise scale is Δ/ε. Δ is recounted here from the answer's cells.
+ */
+static void run_per_person(int measure, size_t nkeys, const char *mech)
+{
+	struct measures_input *with = pp_input(1), *without = pp_input(0);
+	struct pp_rows *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	int64_t from = (int64_t)cldate_days_from_civil(2025, 1, 1) * 86400;
+	int64_t to = (int64_t)cldate_days_from_civil(2026, 1, 1) * 86400;
+	struct policy_disclosure d;
+	struct release *r = NULL;
+	struct release_info info;
+	struct ledger *l = NULL;
+	long long l1 = 0, l2 = 0, unbounded = 0, delta = 0, cells = 0;
+	char msg[256], metric[64];
+	size_t i, j;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(measures_compute(with, measure, from, to, MEASURES_BY_QUARTER, pp_emit, a),
+			 CL_OK);
+	assert_int_equal(
+	    measures_compute(without, measure, from, to, MEASURES_BY_QUARTER, pp_emit, b), CL_OK);
+	/* L1 and squared L2 distance over the counts released under DP, both ways. */
+	for (i = 0; i < a->n + b->n; i++) {
+		const char *line = i < a->n ? a->line[i] : b->line[i - a->n];
+		const struct pp_rows *other = i < a->n ? b : a;
+		long long x = strtoll(strrchr(line, ',') + 1, NULL, 10), y = pp_value(other, line);
+
+		pp_metric(line, nkeys, metric, sizeof(metric));
+		if (i >= a->n && pp_value(a, line) == x && (x != 0 || y == 0))
+			continue; /* present in both: counted once, from a */
+		if (!release_dp_released(measure, metric)) {
+			if (!strcmp(metric, "incident_events"))
+				unbounded += llabs(x - y);
+			continue;
+		}
+		l1 += llabs(x - y);
+		l2 += (x - y) * (x - y);
+	}
+	/* Δ from the answer's shape, independently of release.c. */
+	if (measure == MEASURES_M1) {
+		/* Any cell (municipality, type, quarter): victims, and one of each breakdown. */
+		for (i = 0; i < a->n; i++)
+			if (strstr(a->line[i], ",victims,") && !strstr(a->line[i], "*"))
+				cells++;
+		delta = 4 * cells;
+	} else {
+		/* M2: the person's first municipality and "*", for three person counts. */
+		delta = 3 * 2;
+	}
+	dp_policy(&d, mech, 1.0, 10.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	assert_int_equal(release_new(measure, nkeys, &d, &r), CL_OK);
+	for (i = 0; i < a->n; i++) {
+		char buf[96], *cols[8], *save = NULL, *tok;
+		size_t nc = 0;
+
+		snprintf(buf, sizeof(buf), "%s", a->line[i]);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			cols[nc++] = tok;
+		assert_int_equal(release_add(r, (const char *const *)cols, nc), CL_OK);
+	}
+	assert_int_equal(release_charge(r, l, "researcher.lv-9", 1767225600, msg, sizeof(msg)),
+			 CL_OK);
+	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+	release_get_info(r, &info);
+	print_message("M%d %s: per-person L1 %lld, L2^2 %lld, stated sensitivity %lld (expected "
+		      "%lld), incident events moved by %lld\n",
+		      measure, mech, l1, l2, info.sensitivity, delta, unbounded);
+	assert_int_equal(info.sensitivity, delta);
+	assert_true(l1 > 0);
+	assert_true(l1 <= info.sensitivity);
+	assert_true(l2 <= info.sensitivity);
+	if (!strcmp(mech, "discrete_laplace"))
+		assert_true(fabs(info.noise_scale - (double)delta / 1.0) < 1e-9);
+	else
+		assert_true(fabs(info.noise_scale - sqrt((double)delta / 2.0)) < 1e-6);
+	/* The unbounded counts moved by more than Δ would allow: they are withheld. */
+	if (measure == MEASURES_M1)
+		assert_true(unbounded > info.sensitivity);
+	assert_true(info.dp_withheld > 0);
+	for (j = 0; j < release_rows(r); j++) {
+		struct release_value v;
+		const char *const *keys;
+		size_t nk;
+
+		assert_int_equal(release_row(r, j, &keys, &nk, &v), CL_OK);
+		if (!release_dp_released(measure, keys[nk - 1]) && v.state != RELEASE_REAL)
+			assert_int_equal(v.state, RELEASE_SUPPRESSED);
+		if (v.state == RELEASE_COUNT)
+			assert_true(v.noise_scale == info.noise_scale);
+	}
+	release_free(r);
+	ledger_close(l);
+	measures_input_free(with);
+	measures_input_free(without);
+	free(a);
+	free(b);
+}
+
+static void test_dp_per_person(void **state)
+{
+	(void)state;
+	run_per_person(MEASURES_M1, 3, "discrete_laplace");
+	unlink(db_path);
+	run_per_person(MEASURES_M2, 1, "discrete_gaussian");
+	/* The node-local incident_events aggregate has no person behind its rows. */
+	assert_int_equal(release_dp_released(0, "incident_events"), 0);
+	assert_int_equal(release_dp_released(MEASURES_M3, "referrals"), 0);
+	assert_int_equal(release_dp_released(MEASURES_M6, "children"), 1);
 }
 
 /* Medians are not protected by noise: withheld under DP; extremes always. */
@@ -665,6 +883,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_budget_exhausted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_differencing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dp_quantiles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dp_per_person, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
