@@ -14,6 +14,9 @@
 #define EQ_ARENA_BLOCK (64u * 1024)
 #define EQ_NONE	       UINT32_MAX /* index of a q-gram the cache does not hold */
 #define EQ_VALS_MAX    (1u << 24) /* distinct names and dates in one answer */
+#define EQ_MASKS_MAX                                                                               \
+	(1u << 17) /* filter masks kept (256 bytes each: 32 MiB); later values                     \
+		      take the per-q-gram path */
 
 /* Bump allocator: the values of one answer. */
 struct eq_blk {
@@ -59,7 +62,7 @@ struct eq_val {
 };
 
 #define EQ_MASK_ZERO (-1) /* the mask sets and clears nothing */
-#define EQ_MASK_NONE (-2) /* no mask: a q-gram the cache lacks */
+#define EQ_MASK_NONE (-2) /* no mask: a q-gram the cache lacks, or EQ_MASKS_MAX reached */
 
 /* An interned event code. */
 struct eq_str {
@@ -405,6 +408,10 @@ static int eq_val_mask(struct eq *q, struct eq_val *v, unsigned f, int name)
 		any |= m[i];
 	if (!any)
 		goto out;
+	if (q->nmasks >= EQ_MASKS_MAX) {
+		v->mask = EQ_MASK_NONE; /* memory bound: such a value's persons take the long way */
+		goto out;
+	}
 	rc = eq_grow((void **)&q->masks, &q->capmasks, q->nmasks * ENC_MASK_WORDS, ENC_MASK_WORDS,
 		     sizeof(*q->masks), 1);
 	if (rc)
