@@ -22,6 +22,7 @@
 #include "common/cldate.h"
 #include "common/csv.h"
 #include "coordinator/cases.h"
+#include "tests/synthfed.h"
 
 /* ---- collecting rows ---- */
 
@@ -367,230 +368,63 @@ static void test_alert_restricted(void **state)
 
 /* ---- ground truth from caselink synth ---- */
 
-struct strmap {
-	char **key;
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static uint64_t strhash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static void map_put(struct strmap *m, const char *k, uint32_t v);
-
-static void map_grow(struct strmap *m)
-{
-	struct strmap n = {0};
-	size_t i;
-
-	n.cap = m->cap ? m->cap * 2 : 1024;
-	n.key = calloc(n.cap, sizeof *n.key);
-	n.val = calloc(n.cap, sizeof *n.val);
-	assert_non_null(n.key);
-	assert_non_null(n.val);
-	for (i = 0; i < m->cap; i++)
-		if (m->key[i]) {
-			map_put(&n, m->key[i], m->val[i]);
-			free(m->key[i]);
-		}
-	free(m->key);
-	free(m->val);
-	*m = n;
-}
-
-static int map_get(const struct strmap *m, const char *k, uint32_t *v)
-{
-	size_t i;
-
-	if (!m->cap)
-		return 0;
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			*v = m->val[i];
-			return 1;
-		}
-	return 0;
-}
-
-static void map_put(struct strmap *m, const char *k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap)
-		map_grow(m);
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			m->val[i] = v;
-			return;
-		}
-	m->key[i] = strdup(k);
-	assert_non_null(m->key[i]);
-	m->val[i] = v;
-	m->n++;
-}
-
-static void map_free(struct strmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
-static int col(const struct csv_record *h, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < h->nfields; i++)
-		if (strcmp(h->fields[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static const char *field(const struct csv_record *r, int c)
-{
-	return c >= 0 && (size_t)c < r->nfields ? r->fields[c] : "";
-}
-
 /* The loaded federation: the input, and "agency,person_ref" → record index. */
 struct fed {
 	struct cases_input *in;
-	struct strmap recs;
+	struct synthfed_map recs;
 	char agency[64][64];
 	size_t nagency;
 };
 
-static void load_agency(struct fed *f, const char *dir, uint32_t node, const char *agency,
-			const char *type, const char *muni, const struct strmap *links,
-			uint32_t *next_id)
+static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
+		       const char *municipality)
 {
-	struct csv_reader *r = NULL;
-	struct csv_record h, x;
-	char path[1024], key[600];
-	int c_ref, c_share, c_pref, c_type, c_at, c_role, c_risk, c_thr, c_to, c_muni;
+	struct fed *f = ctx;
 
-	snprintf(path, sizeof path, "%s/agencies/%s/persons.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_ref = col(&h, "person_ref");
-	c_share = col(&h, "sharing");
-	assert_true(c_ref >= 0 && c_share >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct cases_record cr = {0};
-		uint32_t person;
-		size_t idx;
+	(void)agency_type;
+	(void)municipality;
+	assert_true(node == f->nagency && f->nagency < 64);
+	snprintf(f->agency[f->nagency++], sizeof f->agency[0], "%s", agency_id);
+}
 
-		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_ref));
-		if (!map_get(links, key, &person))
-			person = (*next_id)++;
-		cr.node = node;
-		cr.agency_id = agency;
-		cr.agency_type = type;
-		cr.node_municipality = muni;
-		cr.restricted = strcmp(field(&x, c_share), "restricted") == 0;
-		cr.person = person;
-		cr.handle =
-		    (const unsigned char *)field(&x, c_ref); /* the ref stands for a handle */
-		cr.handle_len = strlen(field(&x, c_ref));
-		assert_int_equal(cases_add_record(f->in, &cr, &idx), 0);
-		map_put(&f->recs, key, (uint32_t)idx);
-	}
-	csv_close(r);
+static size_t fed_record(void *ctx, const struct synthfed_record *r)
+{
+	struct fed *f = ctx;
+	struct cases_record cr = {0};
+	char key[600];
+	size_t idx;
 
-	snprintf(path, sizeof path, "%s/agencies/%s/events.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_pref = col(&h, "person_ref");
-	c_type = col(&h, "event_type");
-	c_at = col(&h, "occurred_at");
-	c_role = col(&h, "role");
-	c_risk = col(&h, "risk_level");
-	c_thr = col(&h, "child_threat_level");
-	c_to = col(&h, "referral_to");
-	c_muni = col(&h, "municipality");
-	assert_true(c_pref >= 0 && c_type >= 0 && c_at >= 0 && c_role >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct measures_event e = {0};
-		const char *thr = field(&x, c_thr);
-		uint32_t row;
-		int64_t t;
+	cr.node = r->node;
+	cr.agency_id = r->agency_id;
+	cr.agency_type = r->agency_type;
+	cr.node_municipality = r->municipality;
+	cr.restricted = strcmp(r->sharing, "restricted") == 0;
+	cr.person = r->person;
+	cr.handle = (const unsigned char *)r->person_ref; /* the ref stands for a handle */
+	cr.handle_len = strlen(r->person_ref);
+	assert_int_equal(cases_add_record(f->in, &cr, &idx), 0);
+	snprintf(key, sizeof key, "%s,%s", r->agency_id, r->person_ref);
+	synthfed_map_put(&f->recs, key, (uint32_t)idx);
+	return idx;
+}
 
-		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_pref));
-		assert_true(map_get(&f->recs, key, &row));
-		assert_int_equal(cldate_parse_time(field(&x, c_at), &t, NULL), 0);
-		e.event_type = field(&x, c_type);
-		e.occurred_at = t;
-		e.role = field(&x, c_role);
-		e.municipality = field(&x, c_muni);
-		e.risk_level = field(&x, c_risk);
-		e.child_threat_level = thr[0] ? atoi(thr) : -1;
-		e.referral_to = field(&x, c_to);
-		e.age_years = -1;
-		assert_int_equal(cases_add_event(f->in, row, &e), 0);
-	}
-	csv_close(r);
+static void fed_event(void *ctx, size_t record, const struct measures_event *e)
+{
+	struct fed *f = ctx;
+	struct measures_event x = *e;
+
+	x.age_years = -1;
+	assert_int_equal(cases_add_event(f->in, record, &x), 0);
 }
 
 static void load_federation(const char *dir, struct fed *f)
 {
-	struct csv_reader *r = NULL;
-	struct csv_record x;
-	struct strmap links = {0}, ids = {0};
-	uint32_t next_id = 0;
-	char path[1024], key[600];
-	int c_ag, c_ref, c_tid, c_type, c_muni;
+	struct synthfed_sink sink = {fed_agency, fed_record, fed_event, NULL};
 
 	memset(f, 0, sizeof *f);
 	assert_int_equal(cases_input_new(&f->in), 0);
-	snprintf(path, sizeof path, "%s/truth/links.csv", dir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_ref = col(&x, "person_ref");
-	c_tid = col(&x, "true_person_id");
-	assert_true(c_ag >= 0 && c_ref >= 0 && c_tid >= 0);
-	while (csv_next(r, &x) == 1) {
-		uint32_t id;
-
-		if (!map_get(&ids, field(&x, c_tid), &id)) {
-			id = next_id++;
-			map_put(&ids, field(&x, c_tid), id);
-		}
-		snprintf(key, sizeof key, "%s,%s", field(&x, c_ag), field(&x, c_ref));
-		map_put(&links, key, id);
-	}
-	csv_close(r);
-
-	snprintf(path, sizeof path, "%s/federation.csv", dir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_type = col(&x, "agency_type");
-	c_muni = col(&x, "municipality");
-	while (csv_next(r, &x) == 1) {
-		char ag[64], ty[64], mu[256];
-
-		assert_true(f->nagency < 64);
-		snprintf(ag, sizeof ag, "%s", field(&x, c_ag));
-		snprintf(ty, sizeof ty, "%s", field(&x, c_type));
-		snprintf(mu, sizeof mu, "%s", field(&x, c_muni));
-		snprintf(f->agency[f->nagency], sizeof f->agency[0], "%s", ag);
-		load_agency(f, dir, (uint32_t)f->nagency++, ag, ty, mu, &links, &next_id);
-	}
-	csv_close(r);
-	map_free(&links);
-	map_free(&ids);
+	sink.ctx = f;
+	synthfed_load(dir, &sink);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -643,33 +477,19 @@ static void read_lines(const char *path, struct rows *r)
 
 static void ground_truth(const char *name, const char *synth_args)
 {
-	const char *bin = getenv("CASELINK_BIN"), *tmp = getenv("CASELINK_TMP");
 	struct fed f;
 	struct rows got = {0}, want;
-	char dir[512], cmd[2048], path[700], line[256], asof[16] = "";
+	char dir[512], sub[64], path[700], from[16], to[16], asof[16] = "";
 	struct csv_reader *r = NULL;
 	struct csv_record x;
 	int64_t end;
 	size_t diff = 0, requests = 0, a;
 	int cp;
-	FILE *fp;
 
-	if (!bin || !tmp) {
-		print_message("CASELINK_BIN/CASELINK_TMP not set: run through ctest\n");
-		skip();
-	}
-	snprintf(dir, sizeof dir, "%s/cases-%s", tmp, name);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s/caselink' synth --out '%s' %s >/dev/null",
-		 dir, bin, dir, synth_args);
-	assert_int_equal(system(cmd), 0);
+	snprintf(sub, sizeof sub, "cases-%s", name);
+	synthfed_generate(sub, synth_args, dir, sizeof dir);
 	load_federation(dir, &f);
-	snprintf(path, sizeof path, "%s/truth/expected/period.csv", dir);
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	assert_non_null(fgets(line, sizeof line, fp));
-	assert_non_null(fgets(line, sizeof line, fp));
-	fclose(fp);
-	assert_int_equal(sscanf(line, "%*10[0-9-],%*10[0-9-],%10[0-9-]", asof), 1);
+	synthfed_period(dir, from, to, asof);
 	assert_int_equal(cldate_parse_time(asof, &end, NULL), 0);
 	end += 86400;
 
@@ -687,7 +507,7 @@ static void ground_truth(const char *name, const char *synth_args)
 		assert_true(x.nfields == 7);
 		cp = strcmp(x.fields[1], "child_protection") == 0;
 		snprintf(key, sizeof key, "%s,%s", x.fields[2], x.fields[3]);
-		assert_true(map_get(&f.recs, key, &idx));
+		assert_true(synthfed_map_get(&f.recs, key, &idx));
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
 			 x.fields[2], x.fields[3]);
 		assert_int_equal(cases_history(f.in, idx, end, cp, collect, &got, &s), 0);
@@ -726,7 +546,7 @@ static void ground_truth(const char *name, const char *synth_args)
 	diff += compare_sets(&got, &want, "m8");
 	rows_free(&got);
 	rows_free(&want);
-	map_free(&f.recs);
+	synthfed_map_free(&f.recs);
 	cases_input_free(f.in);
 	assert_int_equal(diff, 0);
 }

@@ -23,9 +23,8 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
-#include "common/csv.h"
-#include "common/pcode.h"
 #include "coordinator/measures.h"
+#include "tests/synthfed.h"
 
 /* ---- collecting rows ---- */
 
@@ -501,276 +500,37 @@ static void test_children(void **state)
 
 /* ---- ground truth from caselink synth ---- */
 
-struct strmap {
-	char **key;
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static uint64_t strhash(const char *s)
+static size_t fed_record(void *ctx, const struct synthfed_record *r)
 {
-	uint64_t h = 1469598103934665603ull;
+	struct measures_record mr = {0};
+	size_t idx = 0;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	mr.node = r->node;
+	mr.agency_id = r->agency_id;
+	mr.agency_type = r->agency_type;
+	mr.node_municipality = r->municipality;
+	mr.sex = r->sex[0] ? r->sex[0] : 'U';
+	mr.restricted = strcmp(r->sharing, "restricted") == 0;
+	mr.linkable = r->linkable;
+	mr.person = r->person;
+	assert_int_equal(measures_add_record(ctx, &mr, &idx), 0);
+	return idx;
 }
 
-static void map_put(struct strmap *m, const char *k, uint32_t v);
-
-static void map_grow(struct strmap *m)
+static void fed_event(void *ctx, size_t record, const struct measures_event *e)
 {
-	struct strmap n = {0};
-	size_t i;
-
-	n.cap = m->cap ? m->cap * 2 : 1024;
-	n.key = calloc(n.cap, sizeof *n.key);
-	n.val = calloc(n.cap, sizeof *n.val);
-	assert_non_null(n.key);
-	assert_non_null(n.val);
-	for (i = 0; i < m->cap; i++)
-		if (m->key[i]) {
-			map_put(&n, m->key[i], m->val[i]);
-			free(m->key[i]);
-		}
-	free(m->key);
-	free(m->val);
-	*m = n;
-}
-
-static int map_get(const struct strmap *m, const char *k, uint32_t *v)
-{
-	size_t i;
-
-	if (!m->cap)
-		return 0;
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			*v = m->val[i];
-			return 1;
-		}
-	return 0;
-}
-
-static void map_put(struct strmap *m, const char *k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap)
-		map_grow(m);
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			m->val[i] = v;
-			return;
-		}
-	m->key[i] = strdup(k);
-	assert_non_null(m->key[i]);
-	m->val[i] = v;
-	m->n++;
-}
-
-static void map_free(struct strmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
-/* Column index of name in a header record; -1 when absent. */
-static int col(const struct csv_record *h, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < h->nfields; i++)
-		if (strcmp(h->fields[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static const char *field(const struct csv_record *r, int c)
-{
-	return c >= 0 && (size_t)c < r->nfields ? r->fields[c] : "";
-}
-
-/* A person row as the test keeps it: its record index and birth date. */
-struct prow {
-	size_t rec;
-	struct cldate_birth birth; /* year 0: unknown */
-};
-
-/* Age at time t from a birth date, the way a node computes it; -1 when unknown. */
-static int age_at(const struct cldate_birth *b, int64_t t)
-{
-	int y, m, d, age;
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-
-	if (b->year == 0)
-		return -1;
-	cldate_civil_from_days(days, &y, &m, &d);
-	age = y - b->year;
-	if (b->month && (m < b->month || (m == b->month && d < b->day)))
-		age--;
-	return age < 0 ? -1 : age;
-}
-
-static int usable_code(const char *code, const char *country)
-{
-	char norm[PCODE_MAX];
-	enum pcode_status st;
-
-	if (!code[0] || !country[0])
-		return 0;
-	if (pcode_check(country, code, norm, &st, NULL) != 0)
-		return 0;
-	return st != PCODE_INVALID;
-}
-
-static void load_agency(struct measures_input *in, const char *dir, uint32_t node,
-			const char *agency, const char *type, const char *muni,
-			const struct strmap *links, uint32_t *next_id)
-{
-	struct csv_reader *r = NULL;
-	struct csv_record h, x;
-	struct strmap refs = {0};
-	struct prow *rows = NULL;
-	size_t nrows = 0, cap = 0;
-	char path[1024], key[600];
-	int c_ref, c_nid, c_cty, c_fam, c_birth, c_sex, c_share;
-	int c_pref, c_type, c_at, c_role, c_risk, c_thr, c_to, c_muni;
-
-	snprintf(path, sizeof path, "%s/agencies/%s/persons.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_ref = col(&h, "person_ref");
-	c_nid = col(&h, "national_id");
-	c_cty = col(&h, "id_country");
-	c_fam = col(&h, "family_name");
-	c_birth = col(&h, "birth_date");
-	c_sex = col(&h, "sex");
-	c_share = col(&h, "sharing");
-	assert_true(c_ref >= 0 && c_nid >= 0 && c_cty >= 0 && c_fam >= 0 && c_birth >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct measures_record mr = {0};
-		struct prow p = {0};
-		const char *sex = field(&x, c_sex), *birth = field(&x, c_birth);
-		uint32_t person;
-
-		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_ref));
-		if (!map_get(links, key, &person)) {
-			person = (*next_id)++;
-		}
-		if (birth[0])
-			assert_int_equal(cldate_parse_birth(birth, &p.birth, NULL), 0);
-		mr.node = node;
-		mr.agency_id = agency;
-		mr.agency_type = type;
-		mr.node_municipality = muni;
-		mr.sex = sex[0] ? sex[0] : 'U';
-		mr.restricted = strcmp(field(&x, c_share), "restricted") == 0;
-		mr.linkable = usable_code(field(&x, c_nid), field(&x, c_cty)) ||
-			      (field(&x, c_fam)[0] && birth[0]);
-		mr.person = person;
-		assert_int_equal(measures_add_record(in, &mr, &p.rec), 0);
-		if (nrows == cap) {
-			cap = cap ? cap * 2 : 256;
-			rows = realloc(rows, cap * sizeof *rows);
-			assert_non_null(rows);
-		}
-		map_put(&refs, field(&x, c_ref), (uint32_t)nrows);
-		rows[nrows++] = p;
-	}
-	csv_close(r);
-
-	snprintf(path, sizeof path, "%s/agencies/%s/events.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_pref = col(&h, "person_ref");
-	c_type = col(&h, "event_type");
-	c_at = col(&h, "occurred_at");
-	c_role = col(&h, "role");
-	c_risk = col(&h, "risk_level");
-	c_thr = col(&h, "child_threat_level");
-	c_to = col(&h, "referral_to");
-	c_muni = col(&h, "municipality");
-	assert_true(c_pref >= 0 && c_type >= 0 && c_at >= 0 && c_role >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct measures_event e = {0};
-		const char *thr = field(&x, c_thr);
-		uint32_t row;
-		int64_t t;
-
-		assert_true(map_get(&refs, field(&x, c_pref), &row));
-		assert_int_equal(cldate_parse_time(field(&x, c_at), &t, NULL), 0);
-		e.event_type = field(&x, c_type);
-		e.occurred_at = t;
-		e.role = field(&x, c_role);
-		e.municipality = field(&x, c_muni);
-		e.risk_level = field(&x, c_risk);
-		e.child_threat_level = thr[0] ? atoi(thr) : -1;
-		e.referral_to = field(&x, c_to);
-		e.age_years = age_at(&rows[row].birth, t);
-		assert_int_equal(measures_add_event(in, rows[row].rec, &e), 0);
-	}
-	csv_close(r);
-	free(rows);
-	map_free(&refs);
+	assert_int_equal(measures_add_event(ctx, record, e), 0);
 }
 
 /* Reads a synth federation into *out (linked persons from truth/links.csv). */
 static void load_federation(const char *dir, struct measures_input **out)
 {
 	struct measures_input *in = NULL;
-	struct csv_reader *r = NULL;
-	struct csv_record x;
-	struct strmap links = {0}, ids = {0};
-	uint32_t next_id = 0, node = 0;
-	char path[1024], key[600];
-	int c_ag, c_ref, c_tid, c_type, c_muni;
+	struct synthfed_sink sink = {NULL, fed_record, fed_event, NULL};
 
 	assert_int_equal(measures_input_new(&in), 0);
-	snprintf(path, sizeof path, "%s/truth/links.csv", dir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_ref = col(&x, "person_ref");
-	c_tid = col(&x, "true_person_id");
-	assert_true(c_ag >= 0 && c_ref >= 0 && c_tid >= 0);
-	while (csv_next(r, &x) == 1) {
-		uint32_t id;
-
-		if (!map_get(&ids, field(&x, c_tid), &id)) {
-			id = next_id++;
-			map_put(&ids, field(&x, c_tid), id);
-		}
-		snprintf(key, sizeof key, "%s,%s", field(&x, c_ag), field(&x, c_ref));
-		map_put(&links, key, id);
-	}
-	csv_close(r);
-
-	snprintf(path, sizeof path, "%s/federation.csv", dir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_type = col(&x, "agency_type");
-	c_muni = col(&x, "municipality");
-	assert_true(c_ag >= 0 && c_type >= 0 && c_muni >= 0);
-	while (csv_next(r, &x) == 1) {
-		char ag[256], ty[64], mu[256];
-
-		snprintf(ag, sizeof ag, "%s", field(&x, c_ag));
-		snprintf(ty, sizeof ty, "%s", field(&x, c_type));
-		snprintf(mu, sizeof mu, "%s", field(&x, c_muni));
-		load_agency(in, dir, node++, ag, ty, mu, &links, &next_id);
-	}
-	csv_close(r);
-	map_free(&links);
-	map_free(&ids);
+	sink.ctx = in;
+	synthfed_load(dir, &sink);
 	*out = in;
 }
 
@@ -960,41 +720,19 @@ static size_t compare_all(const struct measures_input *in, const char *expdir, c
 	return diff;
 }
 
-static int shell(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		print_message("command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
 static void ground_truth(const char *name, const char *synth_args)
 {
-	const char *bin = getenv("CASELINK_BIN"), *tmp = getenv("CASELINK_TMP");
+	const char *bin = getenv("CASELINK_BIN");
 	struct measures_input *in = NULL;
-	char dir[512], cmd[2048], expdir[600], line[256], from[16] = "", to[16] = "";
-	FILE *f;
+	char dir[512], cmd[2048], expdir[600], sub[64], from[16] = "", to[16] = "", asof[16];
 	size_t diff;
 
-	if (!bin || !tmp) {
-		print_message("CASELINK_BIN/CASELINK_TMP not set: run through ctest\n");
-		skip();
-	}
-	snprintf(dir, sizeof dir, "%s/measures-%s", tmp, name);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s/caselink' synth --out '%s' %s >/dev/null",
-		 dir, bin, dir, synth_args);
-	assert_int_equal(shell(cmd), 0);
+	snprintf(sub, sizeof sub, "measures-%s", name);
+	synthfed_generate(sub, synth_args, dir, sizeof dir);
 	load_federation(dir, &in);
 
 	/* the default period, as synth wrote it */
-	snprintf(expdir, sizeof expdir, "%s/truth/expected/period.csv", dir);
-	f = fopen(expdir, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(line, sizeof line, f));
-	assert_non_null(fgets(line, sizeof line, f));
-	fclose(f);
-	assert_int_equal(sscanf(line, "%10[0-9-],%10[0-9-]", from, to), 2);
+	synthfed_period(dir, from, to, asof);
 	snprintf(expdir, sizeof expdir, "%s/truth/expected", dir);
 	diff = compare_all(in, expdir, from, to);
 
@@ -1004,7 +742,7 @@ static void ground_truth(const char *name, const char *synth_args)
 		 "'%s/caselink' truth --data '%s' --from 2024-01-01 --to 2026-01-01 --m7-max 1 "
 		 "--out '%s' >/dev/null",
 		 bin, dir, expdir);
-	assert_int_equal(shell(cmd), 0);
+	assert_int_equal(synthfed_shell(cmd), 0);
 	diff += compare_all(in, expdir, "2024-01-01", "2026-01-01");
 	measures_input_free(in);
 	assert_int_equal(diff, 0);
