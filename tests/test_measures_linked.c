@@ -900,9 +900,12 @@ static void check_bounds(const char *fa, const char *fb, uint64_t wrong)
 	rows_free(&b);
 }
 
-/* Lines of file in dir a not in dir b (differing), and the total in b; -1 when absent. */
-static void diff_file(const char *da, const char *db, const char *name, size_t *differ,
-		      size_t *total)
+/*
+ * Compares file name in dirs a and b: *equal lines in both, *differ the larger count of lines
+ * found on one side only, *total the lines in b.
+ */
+static void diff_file(const char *da, const char *db, const char *name, size_t *equal,
+		      size_t *differ, size_t *total)
 {
 	struct rows a, b;
 	char pa[1100], pb[1100];
@@ -913,10 +916,53 @@ static void diff_file(const char *da, const char *db, const char *name, size_t *
 	assert_true(read_lines(pa, &a));
 	assert_true(read_lines(pb, &b));
 	compare_sets(&a, &b, name, 0, &same, &oa, &ob);
+	*equal = same;
 	*differ = ob > oa ? ob : oa;
 	*total = b.n;
 	rows_free(&a);
 	rows_free(&b);
+}
+
+/* The value of the line "from,to,<key>,value" of dir/file.csv, or "0" when absent. */
+static long long value_in(const char *dir, const char *file, const char *key)
+{
+	struct rows r;
+	char path[1200];
+	long long v = 0;
+	size_t i, kl = strlen(key);
+
+	snprintf(path, sizeof path, "%s/%s.csv", dir, file);
+	assert_true(read_lines(path, &r));
+	for (i = 0; i < r.n; i++) {
+		const char *p = strchr(r.line[i], ',');
+
+		p = p ? strchr(p + 1, ',') : NULL;
+		if (p && !strncmp(p + 1, key, kl) && p[1 + kl] == ',')
+			v = atoll(p + 2 + kl);
+	}
+	rows_free(&r);
+	return v;
+}
+
+/* Prints headline counts on the linker's persons and on the true ones. */
+static void headlines(const char *name, const char *dreal, const char *dtrue)
+{
+	static const char *const h[][2] = {
+	    {"m2", "*,victims"},
+	    {"m2", "*,repeat_victims"},
+	    {"m2", "*,hidden_repeats"},
+	    {"m3", "*,*,received_30d"},
+	    {"m4", "*,any,victims"},
+	    {"m4", "*,any,with_support"},
+	    {"m5", "completed,reoffended"},
+	    {"m6", "*,*,*,children"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof h / sizeof h[0]; i++)
+		print_message("HEADLINE seed=%s file=%s key=%s real=%lld true=%lld\n", name,
+			      h[i][0], h[i][1], value_in(dreal, h[i][0], h[i][1]),
+			      value_in(dtrue, h[i][0], h[i][1]));
 }
 
 static int shell(const char *cmd)
@@ -1076,9 +1122,9 @@ static void scenario(const char *name, const char *synth_args)
 		snprintf(db, sizeof db, "%s/t%d-true", dir, per);
 		snprintf(da, sizeof da, "%s/t%d-relabel", dir, per);
 		for (i = 0; i < NFILES; i++) {
-			size_t d, n;
+			size_t e, d, n;
 
-			diff_file(da, db, files[i], &d, &n);
+			diff_file(da, db, files[i], &e, &d, &n);
 			if (d)
 				print_message("  relabelled truth differs in %s: %zu lines\n",
 					      files[i], d);
@@ -1093,22 +1139,25 @@ static void scenario(const char *name, const char *synth_args)
 			snprintf(fb, sizeof fb, "%s/%s.csv", db, files[i]);
 			check_bounds(fa, fb, wrong);
 		}
+		snprintf(da, sizeof da, "%s/t%d-real", dir, per);
+		if (per)
+			headlines(name, da, db);
 		/* the table: lines of the true answer not reproduced, per linkage */
 		print_message("  %s %s..%s  lines differing from the answer on true links "
 			      "(real / missed links only / false links only) of total:\n",
 			      name, pf, pt);
 		for (i = 0; i < NFILES; i++) {
-			size_t d[3], n = 0;
+			size_t d[3], e[3], n = 0;
 
 			if (per && i >= 6)
 				break; /* M7/M8 at the default as-of only */
 			for (ki = 0; ki < 3; ki++) {
 				snprintf(da, sizeof da, "%s/t%d-%s", dir, per, kinds[ki]);
-				diff_file(da, db, files[i], &d[ki], &n);
+				diff_file(da, db, files[i], &e[ki], &d[ki], &n);
 			}
-			print_message("RESULT seed=%s period=%s..%s file=%s lines=%zu real=%zu "
-				      "missed_only=%zu false_only=%zu\n",
-				      name, pf, pt, files[i], n, d[0], d[1], d[2]);
+			print_message("RESULT seed=%s period=%s..%s file=%s lines=%zu equal=%zu "
+				      "real=%zu missed_only=%zu false_only=%zu\n",
+				      name, pf, pt, files[i], n, e[0], d[0], d[1], d[2]);
 			/* no false link: the real answer is the missed-links one, and vice versa */
 			if (fp == 0)
 				assert_int_equal(d[0], d[1]);
