@@ -1003,6 +1003,8 @@ out:
 			OPENSSL_cleanse(q->masks, q->capmasks * sizeof(*q->masks));
 			free(q->masks);
 		}
+		if (q->vals) /* hashes of names and dates */
+			OPENSSL_cleanse(q->vals, q->capvals * sizeof(*q->vals));
 		free(q->vals);
 		free(q->slots);
 		free(q->strs);
