@@ -1,5 +1,5 @@
 # Disclosure control of answers (coordinator/release.c): hand-built tables, DP, budget, differencing.
-caselink_test(test_release SOURCES test_release.c LIBS cl_release cl_measures m TIMEOUT 120)
+caselink_test(test_release SOURCES test_release.c tmpdb.c LIBS cl_release cl_measures m TIMEOUT 120)
 # Through the daemons: budget exhausted, ledger across a restart, all-minus-one refused.
 add_test(NAME integration_release COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_release.sh)
 set_tests_properties(integration_release PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"

@@ -25,31 +25,21 @@
 #include "common/cldate.h"
 #include "coordinator/dp.h"
 #include "coordinator/ledger.h"
+#include "tests/tmpdb.h"
 
 static char db_path[512];
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("CASELINK_TMP");
-	static int n;
 	(void)state;
-
-	snprintf(db_path, sizeof(db_path), "%s/ledger-%ld-%d.db", tmp ? tmp : "/tmp",
-		 (long)getpid(), n++);
-	unlink(db_path);
+	tmpdb_path(db_path, sizeof(db_path), "test_ledger");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char p[600];
 	(void)state;
-
-	unlink(db_path);
-	snprintf(p, sizeof(p), "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db_path);
-	unlink(p);
+	tmpdb_remove(db_path);
 	return 0;
 }
 

@@ -22,31 +22,21 @@
 #include "coordinator/ledger.h"
 #include "coordinator/measures.h"
 #include "coordinator/release.h"
+#include "tests/tmpdb.h"
 
 static char db_path[512];
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("CASELINK_TMP");
-	static int n;
-
 	(void)state;
-	snprintf(db_path, sizeof(db_path), "%s/test_release.%ld.%d.db", tmp ? tmp : "/tmp",
-		 (long)getpid(), n++);
-	unlink(db_path);
+	tmpdb_path(db_path, sizeof(db_path), "test_release");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char p[600];
-
 	(void)state;
-	unlink(db_path);
-	snprintf(p, sizeof(p), "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db_path);
-	unlink(p);
+	tmpdb_remove(db_path);
 	return 0;
 }
 
