@@ -60,6 +60,7 @@ struct coord_call {
 	int malformed;
 	int tokens;
 	int not_participating; /* the federation policy leaves this node out: never asked */
+	int not_requested;     /* QueryRequest.nodes leaves this node out: never asked */
 	Caselink__V1__QueryResponse **chunks;
 	size_t nchunks, cap, records;
 	Caselink__V1__QueryResponse *sub; /* a regional coordinator's coverage (two-level.md) */
@@ -339,6 +340,8 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 		fails[nf].node_id = co->conf->nodes[i].id;
 		if (cc[i].not_participating)
 			snprintf(reasons[nf], sizeof(reasons[nf]), "not_participating");
+		else if (cc[i].not_requested)
+			snprintf(reasons[nf], sizeof(reasons[nf]), "not_requested");
 		else if (cc[i].malformed)
 			snprintf(reasons[nf], sizeof(reasons[nf]), "malformed answer");
 		else
@@ -412,6 +415,45 @@ static int coord_audit_answer(struct coord *co, struct rpc_ctx *ctx,
 }
 
 /* ---- Disclosure control of answers (coordinator/release.c, docs/disclosure.md "Release") ---- */
+
+/*
+ * QueryRequest.nodes: every id must be a node of this federation, once (CL_EINVAL, why). An
+ * empty list asks every node.
+ */
+static int coord_nodes_check(const struct coord *co, const Caselink__V1__QueryRequest *qr,
+			     const char **why)
+{
+	size_t i, j;
+
+	for (i = 0; i < qr->n_nodes; i++) {
+		int known = 0;
+
+		for (j = 0; j < co->conf->nnodes && !known; j++)
+			known = !strcmp(qr->nodes[i], co->conf->nodes[j].id);
+		for (j = 0; j < i && known; j++)
+			if (!strcmp(qr->nodes[i], qr->nodes[j])) {
+				*why = "a node id is repeated in nodes";
+				return CL_EINVAL;
+			}
+		if (!known) {
+			*why = "nodes names a node id this coordinator does not know";
+			return CL_EINVAL;
+		}
+	}
+	return CL_OK;
+}
+
+/* Whether node i is asked: every node without QueryRequest.nodes, else the listed ones. */
+static int coord_node_requested(const struct coord *co, const Caselink__V1__QueryRequest *qr,
+				size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < qr->n_nodes; k++)
+		if (!strcmp(qr->nodes[k], co->conf->nodes[i].id))
+			return 1;
+	return qr->n_nodes == 0;
+}
 
 static int coord_date(const char *s, int64_t *out);
 
@@ -949,6 +991,16 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	 * decision.disclosure (threshold, rounding, noise, budget) that disclosure
 	 * control applies to this answer; decision.include_restricted for M7/M8.
 	 */
+	/* A regional's own node: its case request goes up to the national (docs/two-level.md). */
+	if (cases && co->regional && regional_cases_up_enabled(co->regional)) {
+		code = regional_cases_up(co->regional, ctx, qr, cases_node);
+		goto out;
+	}
+	/* QueryRequest.nodes restricts the fan-out; checked before anything is charged. */
+	if (coord_nodes_check(co, qr, &why) != CL_OK) {
+		code = coord_refuse(co, ctx, qr, RPC_INVALID_ARGUMENT, why);
+		goto out;
+	}
 	/* Disclosure control: a DP role's ε is charged now, before any node is asked. */
 	if (!cases) {
 		char bmsg[LEDGER_MESSAGE_MAX] = "";
@@ -987,6 +1039,12 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			/* Not asked; reported in the coverage as failed "not_participating". */
 			pending[i] = 0;
 			cc[i].not_participating = 1;
+			calls[i].status.code = RPC_FAILED_PRECONDITION;
+		} else if (!coord_node_requested(co, qr, i)) {
+			/* Left out by QueryRequest.nodes: not asked, "not_requested" in coverage.
+			 */
+			pending[i] = 0;
+			cc[i].not_requested = 1;
 			calls[i].status.code = RPC_FAILED_PRECONDITION;
 		}
 		rc = agg_new(qr->n_group_by, 1, &cc[i].partial);
@@ -1305,7 +1363,8 @@ int coord_serve_main(int argc, char **argv)
 							  : CL_ELIMIT;
 	}
 	if (rc != CL_OK) {
-		fprintf(stderr, "caselink-coordinator serve: audit log in %s: %s\n", data,
+		fprintf(stderr, "caselink-coordinator serve: %s in %s: %s\n",
+			co.audit ? "privacy ledger ledger.db" : "audit log audit.db", data,
 			cl_strerror(rc));
 		goto out;
 	}

@@ -54,6 +54,7 @@ struct query_answer {
 
 /* How every format marks a withheld cell (JSON: {"value": null, "suppressed": true}). */
 #define QUERY_SUPPRESSED "suppressed"
+#define QUERY_MAX_NODES	 64 /* ids in --nodes */
 
 static void query_usage(void)
 {
@@ -63,12 +64,14 @@ static void query_usage(void)
 	    "         [--format table|csv|json] --coordinator HOST:PORT\n"
 	    "         (--tls-dir DIR --name ID | --ca FILE --cert FILE --key FILE | "
 	    "--insecure-demo)\n"
-	    "         [--purpose CODE] [--legal-basis CODE]\n"
+	    "         [--purpose CODE] [--legal-basis CODE] [--nodes ID,ID,...]\n"
 	    "  measures: incident_events (--by municipality,agency_type,quarter|month|year)\n"
 	    "            M1..M6 or incident_counts, repeat_victimisation, referral_timeliness,\n"
 	    "            service_uptake, programme_outcomes, children_affected (M1: --by\n"
 	    "            quarter|month|year)\n"
-	    "  the period is half-open: [from, to)\n");
+	    "  the period is half-open: [from, to)\n"
+	    "  --nodes: ask only these nodes of the federation (the others are reported as\n"
+	    "           not_requested in the coverage)\n");
 }
 
 /* Takes the column names of the first row batch; later batches must agree. */
@@ -246,6 +249,12 @@ static void query_answer_free(struct query_answer *a)
 }
 
 /* The definitions and disclosure settings every output states (table, CSV comments). */
+/* Wire Disclosure.epsilon/budget/budget_remaining hold ρ (zCDP) for the discrete Gaussian. */
+static const char *query_unit(const struct query_answer *a)
+{
+	return strcmp(a->mechanism, "discrete_gaussian") ? "epsilon" : "rho";
+}
+
 static void query_print_release(FILE *f, const char *prefix, const struct query_answer *a)
 {
 	char rounding[48] = "none";
@@ -263,10 +272,10 @@ static void query_print_release(FILE *f, const char *prefix, const struct query_
 		prefix, a->threshold, rounding, a->suppressed_cells, a->suppressed_derived);
 	if (a->noisy)
 		fprintf(f,
-			"%snoise: %s, scale %g per count (epsilon %g charged; %g of %g left in "
+			"%snoise: %s, scale %g per count (%s %g charged; %g of %g left in "
 			"budget period %s)\n",
-			prefix, a->mechanism, a->noise_scale, a->epsilon, a->remaining, a->budget,
-			a->budget_period);
+			prefix, a->mechanism, a->noise_scale, query_unit(a), a->epsilon,
+			a->remaining, a->budget, a->budget_period);
 	else
 		fprintf(f, "%snoise: none\n", prefix);
 }
@@ -436,14 +445,15 @@ static int query_print_json(const struct query_answer *a, const char *measure, c
 	if (a->have_disclosure)
 		json_object_set_new(
 		    root, "disclosure",
-		    json_pack("{s:I, s:I, s:s, s:f, s:f, s:s, s:f, s:f, s:I, s:I, s:s}",
+		    json_pack("{s:I, s:I, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:I, s:I, s:s}",
 			      "threshold", (json_int_t)a->threshold, "rounding",
-			      (json_int_t)a->rounding, "mechanism", a->mechanism, "epsilon",
-			      a->epsilon, "noise_scale", a->noise_scale, "budget_period",
-			      a->budget_period, "budget", a->budget, "budget_remaining",
-			      a->remaining, "suppressed_cells", (json_int_t)a->suppressed_cells,
-			      "suppressed_derived", (json_int_t)a->suppressed_derived,
-			      "suppressed_marker", "{\"value\": null, \"suppressed\": true}"));
+			      (json_int_t)a->rounding, "mechanism", a->mechanism, "budget_unit",
+			      query_unit(a), "epsilon", a->epsilon, "noise_scale", a->noise_scale,
+			      "budget_period", a->budget_period, "budget", a->budget,
+			      "budget_remaining", a->remaining, "suppressed_cells",
+			      (json_int_t)a->suppressed_cells, "suppressed_derived",
+			      (json_int_t)a->suppressed_derived, "suppressed_marker",
+			      "{\"value\": null, \"suppressed\": true}"));
 	json_object_set_new(cov, "nodes_asked", json_integer(a->asked));
 	json_object_set_new(cov, "nodes_answered", json_integer(a->answered));
 	json_object_set_new(cov, "failed", failed);
@@ -469,17 +479,22 @@ out:
 	return rc;
 }
 
-static int query_split_by(char *list, char **out, size_t *n)
+static int query_split_list(char *list, char **out, size_t max, size_t *n)
 {
 	char *save = NULL, *tok;
 
 	*n = 0;
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (*n == QUERY_MAX_BY)
+		if (*n == max)
 			return CL_EUSAGE;
 		out[(*n)++] = tok;
 	}
 	return CL_OK;
+}
+
+static int query_split_by(char *list, char **out, size_t *n)
+{
+	return query_split_list(list, out, QUERY_MAX_BY, n);
 }
 
 int query_main(int argc, char **argv)
@@ -488,6 +503,7 @@ int query_main(int argc, char **argv)
 		   *coordinator = NULL, *tls_dir = NULL, *name = NULL, *ca = NULL, *cert = NULL,
 		   *key = NULL, *purpose = "monitoring", *legal_basis = "statistics";
 	char *by = NULL, *group_by[QUERY_MAX_BY], path[3][1024], err[512] = "";
+	char *nodes_arg = NULL, *nodes[QUERY_MAX_NODES];
 	char peer_id[RPC_PEER_ID_MAX] = "", peer_role[RPC_PEER_ROLE_MAX] = "";
 	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
@@ -499,7 +515,7 @@ int query_main(int argc, char **argv)
 	struct rpc_channel_config cc;
 	struct rpc_status st;
 	uint8_t id[PARTY_REQUEST_ID_LEN], *req = NULL;
-	size_t nby = 0, req_len;
+	size_t nby = 0, nnodes = 0, req_len;
 	int insecure = 0, i, rc;
 
 	memset(&ans, 0, sizeof(ans));
@@ -540,6 +556,10 @@ int query_main(int argc, char **argv)
 			by = argv[++i];
 			continue;
 		}
+		if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {
+			nodes_arg = argv[++i];
+			continue;
+		}
 		if (!opt || i + 1 >= argc) {
 			fprintf(stderr, "caselink query: unknown or incomplete option '%.40s'\n",
 				argv[i]);
@@ -555,6 +575,11 @@ int query_main(int argc, char **argv)
 	}
 	if (by && query_split_by(by, group_by, &nby) != CL_OK) {
 		fprintf(stderr, "caselink query: at most %d groupings\n", QUERY_MAX_BY);
+		return 2;
+	}
+	if (nodes_arg && (query_split_list(nodes_arg, nodes, QUERY_MAX_NODES, &nnodes) != CL_OK ||
+			  nnodes == 0)) {
+		fprintf(stderr, "caselink query: --nodes takes 1..%d node ids\n", QUERY_MAX_NODES);
 		return 2;
 	}
 	if (!insecure) {
@@ -604,6 +629,8 @@ int query_main(int argc, char **argv)
 	q.period_to = (char *)to;
 	q.n_group_by = nby;
 	q.group_by = group_by;
+	q.n_nodes = nnodes;
+	q.nodes = nodes;
 	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
 	/* The request is signed by its requester: nodes verify it whatever the coordinator says. */
 	if (signer) {
