@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "coordinator/cases.h"
 #include "coordinator/linker.h"
+#include "coordinator/regional.h"
 
 #define CA_MAX_RECORDS (1u << 25) /* token records of one case query, all nodes */
 #define CA_MAX_ROWS    (1u << 20) /* rows of one answer */
@@ -66,8 +67,8 @@ static int ca_unhex(const char *s, unsigned char *out, size_t *len)
 }
 
 int cases_answer_check(int which, const Caselink__V1__QueryRequest *qr,
-		       const struct partyconf *conf, size_t *requester, int64_t *as_of_end,
-		       const char **why)
+		       const struct partyconf *conf, size_t via, size_t *requester,
+		       int64_t *as_of_end, const char **why)
 {
 	const Caselink__V1__Identity *who = qr && qr->header ? qr->header->requester : NULL;
 	unsigned char handle[LINKER_HANDLE_MAX];
@@ -80,9 +81,18 @@ int cases_answer_check(int which, const Caselink__V1__QueryRequest *qr,
 		*why = "case measures (M7, M8) are asked only by agency nodes";
 		return CL_EPERM;
 	}
-	for (i = 0; i < conf->nnodes; i++)
-		if (!strcmp(conf->nodes[i].id, who->id))
-			break;
+	if (via != CASES_ANSWER_DIRECT) {
+		/* a node behind the regional coordinator `via`, which forwarded its request */
+		if (via >= conf->nnodes || !conf->nodes[via].coordinator) {
+			*why = "only a regional coordinator forwards its nodes' case requests";
+			return CL_EPERM;
+		}
+		i = via;
+	} else {
+		for (i = 0; i < conf->nnodes; i++)
+			if (!conf->nodes[i].coordinator && !strcmp(conf->nodes[i].id, who->id))
+				break;
+	}
 	if (i == conf->nnodes) {
 		*why = "the requesting node is not a node of this federation";
 		return CL_EPERM;
@@ -140,9 +150,25 @@ static int ca_emit(void *ctx, const char *const *cols, size_t n)
 	return 0;
 }
 
+/*
+ * The agency a record speaks for (its attributes when a regional coordinator sent it, else the
+ * node's; docs/two-level.md) and its dense (node, agency) index: the linker's and the engine's
+ * node, so that the agencies behind one regional coordinator stay distinct.
+ */
+static int ca_agency(struct regional_agencies *ag, const struct cases_answer_node *nd, size_t i,
+		     const Caselink__V1__TokenRecord *t, struct cases_record *rec)
+{
+	int rc = regional_record_agency(t, nd->conf, &rec->agency_id, &rec->agency_type,
+					&rec->node_municipality);
+
+	if (rc == CL_OK)
+		rc = regional_agencies_index(ag, (uint32_t)i, rec->agency_id, &rec->node);
+	return rc == CL_OK || rc == CL_ELIMIT ? rc : CL_EPROTO;
+}
+
 /* Adds every record of the answered nodes to the linker, in the order they came. */
-static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size_t n, char *why,
-		   size_t whysz)
+static int ca_link(struct linker *l, struct regional_agencies *ag,
+		   const struct cases_answer_node *nodes, size_t n, char *why, size_t whysz)
 {
 	size_t i, k, r, total = 0;
 	int rc;
@@ -155,7 +181,9 @@ static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size
 
 			for (r = 0; r < b->n_records; r++) {
 				const Caselink__V1__TokenRecord *t = b->records[r];
+				struct cases_record rec;
 
+				memset(&rec, 0, sizeof(rec));
 				if (t->row_handle.len < 1 ||
 				    t->row_handle.len > LINKER_HANDLE_MAX ||
 				    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
@@ -167,7 +195,13 @@ static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size
 				}
 				if (++total > CA_MAX_RECORDS)
 					return CL_ELIMIT;
-				rc = linker_add(l, (uint32_t)i, 0, t->row_handle.data,
+				rc = ca_agency(ag, &nodes[i], i, t, &rec);
+				if (rc == CL_EPROTO)
+					snprintf(why, whysz, "node %.64s sent malformed records",
+						 nodes[i].conf->id);
+				if (rc != CL_OK)
+					return rc;
+				rc = linker_add(l, rec.node, 0, t->row_handle.data,
 						t->row_handle.len,
 						t->id_token.len ? t->id_token.data : NULL,
 						t->demo_token.len ? t->demo_token.data : NULL,
@@ -192,9 +226,36 @@ static int ca_link(struct linker *l, const struct cases_answer_node *nodes, size
 	return CL_OK;
 }
 
+/* The M7 subject: the asking agency's record whose handle is the subject (or ends in it). */
+struct ca_subject {
+	uint32_t asker; /* dense (node, agency) index of the requester */
+	const unsigned char *handle;
+	size_t len; /* 0: none sought (M8) */
+	size_t index;
+	int found;
+};
+
+/*
+ * Whether rec is the subject: the asking agency's record with that handle, after the
+ * two-byte prefixes of the regional coordinators it came through (docs/two-level.md).
+ */
+static int ca_is_subject(const struct ca_subject *sj, const struct cases_answer_node *nd,
+			 const struct cases_record *rec)
+{
+	size_t pre;
+
+	if (!sj->len || sj->found || rec->node != sj->asker || rec->handle_len < sj->len)
+		return 0;
+	pre = rec->handle_len - sj->len;
+	if (pre && (!nd->conf->coordinator || pre % REGIONAL_HANDLE_PREFIX))
+		return 0;
+	return !memcmp(rec->handle + pre, sj->handle, sj->len);
+}
+
 /* Hands the linked records and their events to the case engine, in the linker's order. */
-static int ca_input(struct cases_input *in, const struct linker *l,
-		    const struct cases_answer_node *nodes, size_t n, char *why, size_t whysz)
+static int ca_input(struct cases_input *in, const struct linker *l, struct regional_agencies *ag,
+		    struct ca_subject *sj, const struct cases_answer_node *nodes, size_t n,
+		    char *why, size_t whysz)
 {
 	size_t i, k, r, e, next = 0, idx;
 	int rc;
@@ -216,15 +277,18 @@ static int ca_input(struct cases_input *in, const struct linker *l,
 				if (rc != CL_OK)
 					return rc;
 				memset(&rec, 0, sizeof(rec));
-				rec.node = (uint32_t)i;
-				rec.agency_id = nd->id;
-				rec.agency_type = nd->agency_type;
-				rec.node_municipality = nd->municipality;
+				rc = ca_agency(ag, &nodes[i], i, t, &rec);
+				if (rc != CL_OK)
+					return rc;
 				rec.restricted = t->restricted ? 1 : 0;
 				rec.person = person;
 				rec.handle = t->row_handle.data;
 				rec.handle_len = t->row_handle.len;
 				rc = cases_add_record(in, &rec, &idx);
+				if (rc == CL_OK && ca_is_subject(sj, &nodes[i], &rec)) {
+					sj->index = idx;
+					sj->found = 1;
+				}
 				for (e = 0; rc == CL_OK && e < t->n_events; e++) {
 					const Caselink__V1__EventRecord *ev = t->events[e];
 					struct measures_event me;
@@ -257,13 +321,16 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 	struct linker *l = NULL;
 	struct cases_input *in = NULL;
 	struct cases_answer *a = NULL;
+	struct regional_agencies *ag = NULL;
 	struct cases_summary sum;
+	struct ca_subject sj;
 	unsigned char subject[LINKER_HANDLE_MAX];
-	size_t slen = 0, sidx = 0;
 	int cp, rc;
 
-	if (!qr || !qr->header || !nodes || requester >= n || !out || !why || whysz == 0)
+	if (!qr || !qr->header || !qr->header->requester || !qr->header->requester->id || !nodes ||
+	    requester >= n || !out || !why || whysz == 0)
 		return CL_EINVAL;
+	memset(&sj, 0, sizeof(sj));
 	why[0] = '\0';
 	cp = qr->header->legal_basis && !strcmp(qr->header->legal_basis, "child_protection");
 	a = calloc(1, sizeof(*a));
@@ -273,13 +340,23 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 	a->ncols = cases_columns(which, NULL);
 	rc = a->ncols ? linker_new(&l) : CL_EINVAL;
 	if (rc == CL_OK)
-		rc = ca_link(l, nodes, n, why, whysz);
+		rc = regional_agencies_new(LINKER_MAX_NODES, &ag);
+	/* The asking agency: the requester's own records (behind `requester` when a regional) */
+	if (rc == CL_OK)
+		rc = regional_agencies_index(ag, (uint32_t)requester, qr->header->requester->id,
+					     &sj.asker);
+	if (rc == CL_OK && which == CASES_M7) {
+		rc = ca_unhex(ca_param(qr, "subject"), subject, &sj.len);
+		sj.handle = subject;
+	}
+	if (rc == CL_OK)
+		rc = ca_link(l, ag, nodes, n, why, whysz);
 	if (rc == CL_OK)
 		rc = linker_run(l);
 	if (rc == CL_OK)
 		rc = cases_input_new(&in);
 	if (rc == CL_OK)
-		rc = ca_input(in, l, nodes, n, why, whysz);
+		rc = ca_input(in, l, ag, &sj, nodes, n, why, whysz);
 	if (l)
 		log_event(LOG_LEVEL_INFO, "linked", "measure=%s records=%zu persons=%llu",
 			  which == CASES_M7 ? "M7" : "M8", linker_count(l),
@@ -289,10 +366,7 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 	if (rc != CL_OK)
 		goto out;
 	if (which == CASES_M7) {
-		rc = ca_unhex(ca_param(qr, "subject"), subject, &slen);
-		if (rc == CL_OK)
-			rc = cases_find_handle(in, (uint32_t)requester, subject, slen, &sidx);
-		if (rc != CL_OK && !nodes[requester].answered) {
+		if (!sj.found && !nodes[requester].answered) {
 			snprintf(why, whysz,
 				 "the requesting node did not answer: its record cannot be "
 				 "found");
@@ -302,12 +376,10 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 		/* The node answered without the subject: its record has no event before the end
 		 * of the as-of date, so nothing links to it and the history is empty. */
 		memset(&sum, 0, sizeof(sum));
-		if (rc == CL_OK)
-			rc = cases_history(in, sidx, as_of_end, cp, ca_emit, a, &sum);
-		else
-			rc = CL_OK;
+		if (sj.found)
+			rc = cases_history(in, sj.index, as_of_end, cp, ca_emit, a, &sum);
 	} else {
-		rc = cases_alerts(in, (uint32_t)requester, as_of_end, cp, ca_emit, a, &sum);
+		rc = cases_alerts(in, sj.asker, as_of_end, cp, ca_emit, a, &sum);
 	}
 	if (rc != CL_OK)
 		goto out;
@@ -315,6 +387,7 @@ int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 	*out = a;
 	a = NULL;
 out:
+	regional_agencies_free(ag);
 	cases_input_free(in);
 	cases_answer_free(a);
 	return rc;

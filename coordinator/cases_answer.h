@@ -20,6 +20,7 @@
 #include "protocol/party.h"
 
 #define CASES_ANSWER_WHY_MAX 160
+#define CASES_ANSWER_DIRECT  SIZE_MAX /* `via` of a request the node sent itself */
 
 /* One node's TOKENS answer as the coordinator received it. */
 struct cases_answer_node {
@@ -33,18 +34,22 @@ struct cases_answer;
 
 /*
  * Checks a case request (which: CASES_M7 or CASES_M8) before any node is asked: the requester
- * is role "node" and one of conf's nodes (its index into *requester), the period parses, M7 has
- * a well-formed subject. On refusal returns CL_EPERM (who asks) or CL_EINVAL (what is asked)
- * with a static reason in *why; never writes the outputs then.
+ * is role "node" and one of conf's nodes (its index into *requester) or, when via is not
+ * CASES_ANSWER_DIRECT, a node behind the regional coordinator conf->nodes[via] that forwarded
+ * it (*requester = via; docs/two-level.md); the period parses, M7 has a well-formed subject. On
+ * refusal returns CL_EPERM (who asks) or CL_EINVAL (what is asked) with a static reason in
+ * *why; never writes the outputs then.
  */
 int cases_answer_check(int which, const Caselink__V1__QueryRequest *qr,
-		       const struct partyconf *conf, size_t *requester, int64_t *as_of_end,
-		       const char **why);
+		       const struct partyconf *conf, size_t via, size_t *requester,
+		       int64_t *as_of_end, const char **why);
 
 /*
  * Links the records of the nodes that answered and computes the answer for the requesting
- * node. CL_ENOTFOUND when the M7 subject is not among the requester's records (why says so),
- * CL_EPROTO for malformed records, CL_ENOMEM.
+ * node: the agency qr's requester of configured node `requester` (a record's agency is its
+ * attributes when a regional coordinator sent it; the M7 subject may carry the regionals'
+ * handle prefixes; docs/two-level.md). CL_ENOTFOUND when the M7 subject is not among the
+ * requester's records (why says so), CL_EPROTO for malformed records, CL_ENOMEM.
  */
 int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
 			 const struct cases_answer_node *nodes, size_t n, size_t requester,

@@ -1,5 +1,6 @@
 #include "coordinator/regional.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,21 @@
 #define REGIONAL_MARGIN_MIN_MS	 200
 #define REGIONAL_MARGIN_MAX_MS	 1000
 #define REGIONAL_DEADLINE_MIN_MS 100
+#define REGIONAL_UP_MAX		 256   /* case requests sent up, not yet asked back */
+#define REGIONAL_UP_DEADLINE_MS	 30000 /* a case request up, when the caller set none */
+
+/* A case request this regional sent up: the national asks its TOKENS back once. */
+struct regional_up_id {
+	uint8_t id[PARTY_REQUEST_ID_LEN];
+	int64_t expires;
+	int used;
+};
 
 struct regional {
 	struct regional_config cfg;
+	struct rpc_channel *up; /* to the national coordinator (coordinator_address), or NULL */
+	pthread_mutex_t lock;	/* ups */
+	struct regional_up_id ups[REGIONAL_UP_MAX];
 };
 
 /* One node's part of a regional fan-out, kept until every node has answered. */
@@ -634,13 +647,88 @@ int regional_new(const struct regional_config *cfg, struct regional **out)
 	if (!r)
 		return CL_ENOMEM;
 	r->cfg = *cfg;
+	if (pthread_mutex_init(&r->lock, NULL) != 0) {
+		free(r);
+		return CL_ENOMEM;
+	}
+	if (cfg->conf->coordinator_address[0] && cfg->conf->nupstream &&
+	    !cfg->conf->insecure_demo && cfg->tls) {
+		struct rpc_channel_config cc;
+		int rc;
+
+		memset(&cc, 0, sizeof(cc));
+		cc.target = cfg->conf->coordinator_address;
+		cc.tls = *cfg->tls;
+		cc.server_name = cfg->conf->upstream[0];
+		cc.expected_roles = RPC_ROLE_COORDINATOR;
+		rc = rpc_channel_new(&cc, &r->up);
+		if (rc != CL_OK) {
+			regional_free(r);
+			return rc;
+		}
+	}
 	*out = r;
 	return CL_OK;
 }
 
 void regional_free(struct regional *r)
 {
+	if (!r)
+		return;
+	rpc_channel_free(r->up);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+int regional_cases_up_enabled(const struct regional *r)
+{
+	return r && r->up;
+}
+
+/* Remembers a request id sent up until it expires; CL_ELIMIT when the table is full. */
+static int regional_up_put(struct regional *r, const ProtobufCBinaryData *id, int64_t expires)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+	int rc = CL_ELIMIT;
+
+	if (id->len != PARTY_REQUEST_ID_LEN)
+		return CL_EINVAL;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < REGIONAL_UP_MAX; i++) {
+		struct regional_up_id *u = &r->ups[i];
+
+		if (u->used && u->expires >= now)
+			continue;
+		memcpy(u->id, id->data, PARTY_REQUEST_ID_LEN);
+		u->expires = expires;
+		u->used = 1;
+		rc = CL_OK;
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* Forgets a request id sent up; 1 when it was there (a first ask back), else 0. */
+static int regional_up_take(struct regional *r, const ProtobufCBinaryData *id)
+{
+	size_t i;
+	int found = 0;
+
+	if (id->len != PARTY_REQUEST_ID_LEN)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < REGIONAL_UP_MAX && !found; i++) {
+		struct regional_up_id *u = &r->ups[i];
+
+		if (u->used && !memcmp(u->id, id->data, PARTY_REQUEST_ID_LEN)) {
+			u->used = 0;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return found;
 }
 
 /* A national coordinator may ask only when its certificate name is in `upstream:`. */
@@ -738,8 +826,12 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 		if (rc != CL_OK)
 			return party_refuse(rg->cfg.audit, ctx, qr, RPC_UNAUTHENTICATED, sreason);
 	}
-	rc = replay_check(rg->cfg.replay, qr->header->request_id.data, qr->header->request_id.len,
-			  qr->header->expires_at, (int64_t)time(NULL));
+	/* A case request this regional sent up itself comes back once (regional_cases_up). */
+	rc = regional_up_take(rg, &qr->header->request_id)
+		 ? CL_OK
+		 : replay_check(rg->cfg.replay, qr->header->request_id.data,
+				qr->header->request_id.len, qr->header->expires_at,
+				(int64_t)time(NULL));
 	if (rc != CL_OK)
 		return party_refuse(rg->cfg.audit, ctx, qr,
 				    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION
@@ -844,6 +936,203 @@ out:
 	free(fwd);
 	caselink__v1__query_request__free_unpacked(qr, NULL);
 	return code;
+}
+
+/* The answer of the national coordinator to a case request sent up, relayed to the node. */
+struct regional_relay {
+	struct regional *rg;
+	struct rpc_ctx *ctx;
+	const Caselink__V1__QueryRequest *qr;
+	size_t node;	/* the asking node's index in this regional's nodes */
+	int handles;	/* the rows' first column is "handle" (M8) */
+	int malformed;	/* the national's answer broke the protocol */
+	int audit_fail; /* the audit entry could not be written */
+	int last;	/* the last chunk was relayed */
+	int coverage;	/* a coverage chunk was relayed */
+	size_t rows;
+};
+
+/*
+ * Strips this regional's prefix from a hex row handle, in place, after checking that it names
+ * the asking node (the handles the node made come back with its index first).
+ */
+static int regional_strip(const struct regional_relay *y, char *hex)
+{
+	char want[2 * REGIONAL_HANDLE_PREFIX + 1];
+	size_t n = strlen(hex);
+
+	snprintf(want, sizeof(want), "%02x%02x", (unsigned)(y->node >> 8) & 0xffu,
+		 (unsigned)y->node & 0xffu);
+	if (n <= 2 * REGIONAL_HANDLE_PREFIX || strncmp(hex, want, 2 * REGIONAL_HANDLE_PREFIX))
+		return 1;
+	memmove(hex, hex + 2 * REGIONAL_HANDLE_PREFIX, n - 2 * REGIONAL_HANDLE_PREFIX + 1);
+	return 0;
+}
+
+/* Records the relayed answer before its last chunk leaves. */
+static int regional_up_audit(const struct regional_relay *y)
+{
+	char details[AUDIT_DETAILS_MAX], req[AUDIT_DETAILS_MAX / 2];
+
+	party_audit_request(y->qr, req, sizeof(req));
+	snprintf(details, sizeof(details), "level=regional-up measure=%.16s rows=%zu %s",
+		 y->qr->measure, y->rows, req);
+	if (audit_append(y->rg->cfg.audit,
+			 rpc_ctx_peer_id(y->ctx)[0] ? rpc_ctx_peer_id(y->ctx) : "-",
+			 "query_answered", details, NULL) != CL_OK) {
+		log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_answered");
+		return CL_EAUDIT;
+	}
+	return CL_OK;
+}
+
+/* One chunk of the national's answer: checked, handles mapped back, sent on; nonzero cancels. */
+static int regional_relay_message(const uint8_t *msg, size_t len, void *user)
+{
+	struct regional_relay *y = user;
+	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
+	size_t i;
+	int rc = 1;
+
+	if (!r || y->last)
+		goto out;
+	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE) {
+		if (y->coverage || y->rows)
+			goto out;
+		y->coverage = 1;
+	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS && y->coverage) {
+		const Caselink__V1__RowBatch *b = r->rows;
+
+		if (b->n_key_columns)
+			y->handles = !strcmp(b->key_columns[0], "handle");
+		for (i = 0; i < b->n_rows; i++) {
+			Caselink__V1__Row *row = b->rows[i];
+
+			if (y->handles && (!row->n_keys || regional_strip(y, row->keys[0])))
+				goto out;
+		}
+		y->rows += b->n_rows;
+	} else {
+		goto out;
+	}
+	if (r->last) {
+		if (regional_up_audit(y) != CL_OK) {
+			y->audit_fail = 1;
+			rc = 1;
+			goto done;
+		}
+		y->last = 1;
+	}
+	rc = party_send_response(y->ctx, r) == CL_OK ? 0 : 1;
+	goto done;
+out:
+	y->malformed = 1;
+done:
+	caselink__v1__query_response__free_unpacked(r, NULL);
+	return rc;
+}
+
+enum rpc_code regional_cases_up(struct regional *r, struct rpc_ctx *ctx,
+				Caselink__V1__QueryRequest *qr, size_t node)
+{
+	struct regional_relay y;
+	struct rpc_status st;
+	uint8_t *buf = NULL;
+	size_t len;
+	int64_t deadline = REGIONAL_UP_DEADLINE_MS, remaining = rpc_ctx_remaining_ms(ctx), margin;
+	enum rpc_code code = RPC_OK;
+	char msg[RPC_STATUS_MSG_MAX];
+	int rc;
+
+	if (!r)
+		return RPC_INTERNAL;
+	if (!r->up || !qr || !qr->header || node >= r->cfg.conf->nnodes)
+		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL,
+				    "no national coordinator to ask");
+	memset(&y, 0, sizeof(y));
+	y.rg = r;
+	y.ctx = ctx;
+	y.qr = qr;
+	y.node = node;
+	if (remaining != INT64_MAX) {
+		margin = remaining / 10;
+		if (margin < REGIONAL_MARGIN_MIN_MS)
+			margin = REGIONAL_MARGIN_MIN_MS;
+		if (margin > REGIONAL_MARGIN_MAX_MS)
+			margin = REGIONAL_MARGIN_MAX_MS;
+		deadline = remaining - margin;
+		if (deadline < REGIONAL_DEADLINE_MIN_MS)
+			deadline = REGIONAL_DEADLINE_MIN_MS;
+	}
+	/* The node's request as it signed it, under this regional's envelope: it vouches for it. */
+	rc = sign_envelope(r->cfg.signer, qr);
+	if (rc == CL_OK)
+		rc = regional_up_put(r, &qr->header->request_id, qr->header->expires_at);
+	if (rc == CL_ELIMIT)
+		return party_refuse(r->cfg.audit, ctx, qr, RPC_RESOURCE_EXHAUSTED,
+				    "too many case requests in flight");
+	if (rc != CL_OK)
+		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL,
+				    "cannot sign the envelope");
+	len = caselink__v1__query_request__get_packed_size(qr);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		regional_up_take(r, &qr->header->request_id);
+		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL, cl_strerror(CL_ENOMEM));
+	}
+	caselink__v1__query_request__pack(qr, buf);
+	memset(&st, 0, sizeof(st));
+	rc = rpc_call_stream(r->up, RPC_METHOD_COORDINATOR_QUERY, buf, len, deadline,
+			     regional_relay_message, &y, NULL, &st);
+	/* The national asked its TOKENS back at most once: forget the id either way. */
+	regional_up_take(r, &qr->header->request_id);
+	if (rc == CL_OK && y.last) {
+		log_event(LOG_LEVEL_INFO, "query_answered",
+			  "level=regional-up peer=%.64s measure=%.16s rows=%zu",
+			  rpc_ctx_peer_id(ctx), qr->measure, y.rows);
+		goto out;
+	}
+	if (y.audit_fail) {
+		code = RPC_UNAVAILABLE;
+		rpc_ctx_set_message(ctx, "audit unavailable");
+	} else if (y.malformed || rc == CL_OK) {
+		code = RPC_INTERNAL;
+		rpc_ctx_set_message(ctx, "malformed answer from the national coordinator");
+	} else if (y.coverage) {
+		/* Part of the answer left already: end it with the national's status. */
+		code = st.code != RPC_OK ? st.code : RPC_INTERNAL;
+		snprintf(msg, sizeof(msg), "national coordinator: %.200s", st.message);
+		rpc_ctx_set_message(ctx, msg);
+	} else {
+		/* Refused or failed before any answer: relayed with the national's message. */
+		snprintf(msg, sizeof(msg), "national coordinator: %.200s",
+			 st.message[0] ? st.message : cl_strerror(rc));
+		code = party_refuse(r->cfg.audit, ctx, qr,
+				    st.code != RPC_OK ? st.code : RPC_INTERNAL, msg);
+		goto out;
+	}
+	log_event(LOG_LEVEL_ERROR, "query_failed", "level=regional-up measure=%.16s error=%s",
+		  qr->measure, rpc_code_name(code));
+out:
+	free(buf);
+	return code;
+}
+
+int regional_cov_lists(const Caselink__V1__Coverage *c, const char *id)
+{
+	size_t i, n = id ? strlen(id) : 0;
+
+	if (!c || !n)
+		return 0;
+	for (i = 0; i < c->n_answered + c->n_failed; i++) {
+		const char *name =
+		    i < c->n_answered ? c->answered[i] : c->failed[i - c->n_answered]->node_id;
+		size_t m = name ? strlen(name) : 0;
+
+		if (m >= n && !strcmp(name + m - n, id) && (m == n || name[m - n - 1] == '/'))
+			return i < c->n_answered ? 1 : 2;
+	}
+	return 0;
 }
 
 /* The value of attribute key of t, or NULL. */

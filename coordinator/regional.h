@@ -13,6 +13,10 @@
  * The national side uses the same module to read those attributes
  * (regional_record_agency, regional_agencies) and to name a regional's nodes
  * in its coverage ("regional-kurzeme/lv-liepaja-police"; regional_cov).
+ *
+ * Case requests (M7, M8) of a regional's own nodes go up to the national
+ * coordinator at the regional's coordinator_address (regional_cases_up), so
+ * that the whole nation is covered; the answer comes back down through it.
  */
 #ifndef CASELINK_COORDINATOR_REGIONAL_H
 #define CASELINK_COORDINATOR_REGIONAL_H
@@ -55,6 +59,8 @@ struct regional_config {
 	/* Whether configured node i takes part in the request's measure (1) or not (0). */
 	int (*participates)(void *user, const Caselink__V1__QueryRequest *qr, size_t i);
 	void *policy_user;
+	/* The host's TLS material for the channel up to conf->coordinator_address; NULL: none. */
+	const struct rpc_tls *tls;
 };
 
 /* A regional coordinator's Node.Query service. */
@@ -65,6 +71,30 @@ int regional_new(const struct regional_config *cfg, struct regional **out);
 
 /* Frees the service; NULL is allowed. */
 void regional_free(struct regional *r);
+
+/*
+ * Whether case requests of this regional's nodes go up to a national coordinator: a
+ * coordinator_address and an upstream name are configured, and TLS is on.
+ */
+int regional_cases_up_enabled(const struct regional *r);
+
+/*
+ * Forwards a case request (M7, M8) of configured node `node`, which the host has admitted
+ * (requester verified, not a replay, policy allowed), up to the national coordinator under
+ * this regional's envelope signature, and relays the national's answer to ctx: the coverage
+ * as it is, M8 row handles stripped of this regional's two-byte prefix after checking that it
+ * names `node`. The request id is remembered so that the national's TOKENS request for it
+ * passes this regional's replay check once. Audited before the last chunk. Returns the code of
+ * the answer; a refusal by the national is relayed with its message.
+ */
+enum rpc_code regional_cases_up(struct regional *r, struct rpc_ctx *ctx,
+				Caselink__V1__QueryRequest *qr, size_t node);
+
+/*
+ * Where coverage c puts node id: 1 answered, 2 failed, 0 absent. A name matches when it is id
+ * or ends in "/id" (a node behind a nested regional coordinator).
+ */
+int regional_cov_lists(const Caselink__V1__Coverage *c, const char *id);
 
 /*
  * The rpc handler of /caselink.v1.Node/Query on a regional coordinator (user

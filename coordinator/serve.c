@@ -273,16 +273,36 @@ static int coord_forward(struct coord *co, Caselink__V1__QueryRequest *qr,
 
 /*
  * Checks that the requester is who it says: the TLS peer is the identity the
- * request names, its signature verifies, and the request is not a replay.
+ * request names, its signature verifies, and the request is not a replay. A
+ * regional coordinator of conf (kind: coordinator) may forward a case request
+ * of one of its nodes under its envelope signature (*via = its index; else
+ * *via = CASES_ANSWER_DIRECT; docs/two-level.md).
  */
 static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
-				 const Caselink__V1__QueryRequest *qr, enum rpc_code *code,
-				 char reason[SIGN_REASON_MAX])
+				 const Caselink__V1__QueryRequest *qr, size_t *via,
+				 enum rpc_code *code, char reason[SIGN_REASON_MAX])
 {
 	const Caselink__V1__RequestHeader *h = qr->header;
-	int rc;
+	const struct partyconf_node *up = NULL;
+	int rc, which;
 
-	if (!co->conf->insecure_demo) {
+	*via = CASES_ANSWER_DIRECT;
+	if (!co->conf->insecure_demo && !strcmp(rpc_ctx_peer_role(ctx), "coordinator")) {
+		up = partyconf_find_node(co->conf, rpc_ctx_peer_id(ctx));
+		if (!up || !up->coordinator || !h->requester || !h->requester->role ||
+		    strcmp(h->requester->role, "node") ||
+		    cases_parse_name(qr->measure, &which) != CL_OK) {
+			snprintf(reason, SIGN_REASON_MAX,
+				 "a coordinator only forwards case requests of its own nodes");
+			*code = RPC_PERMISSION_DENIED;
+			return CL_EPERM;
+		}
+		rc = sign_verify_forwarded(co->verifier, qr, rpc_ctx_peer_id(ctx), reason);
+		if (rc != CL_OK) {
+			*code = RPC_UNAUTHENTICATED;
+			return rc;
+		}
+	} else if (!co->conf->insecure_demo) {
 		if (!h->requester || strcmp(h->requester->id, rpc_ctx_peer_id(ctx)) ||
 		    strcmp(h->requester->role, rpc_ctx_peer_role(ctx))) {
 			snprintf(reason, SIGN_REASON_MAX,
@@ -304,6 +324,8 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 		*code = rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED;
 		return rc;
 	}
+	if (up)
+		*via = (size_t)(up - co->conf->nodes);
 	return CL_OK;
 }
 
@@ -839,6 +861,23 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 					  sizeof(why));
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
+	if (rc == CL_OK && co->conf->nodes[requester].coordinator) {
+		/* A node behind a regional: that regional's own coverage must list it. */
+		const Caselink__V1__QueryResponse *sub = cc[requester].sub;
+		int listed = sub ? regional_cov_lists(sub->coverage, qr->header->requester->id) : 0;
+
+		if (!listed && calls[requester].status.code == RPC_OK && !cc[requester].malformed) {
+			code = coord_refuse(co, ctx, qr, RPC_PERMISSION_DENIED,
+					    "the regional coordinator does not list the requesting "
+					    "node");
+			goto out;
+		}
+		if (listed != 1 && which == CASES_M7) {
+			snprintf(why, sizeof(why), "%s",
+				 "the requesting node did not answer: its record cannot be found");
+			rc = CL_ENOTFOUND;
+		}
+	}
 	if (rc == CL_ENOTFOUND) {
 		code = coord_refuse(co, ctx, qr, RPC_NOT_FOUND, why);
 		goto out;
@@ -895,7 +934,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	enum rpc_code code = RPC_OK;
 	int64_t remaining, deadline, from = 0, to = 0;
 	int measure = 0, cases = 0, group_by = MEASURES_BY_QUARTER;
-	size_t cases_node = 0;
+	size_t cases_node = 0, via = CASES_ANSWER_DIRECT;
 	struct policy_decision decision;
 	struct release *rel = NULL; /* disclosure control of this answer */
 	int researcher = 0;
@@ -950,13 +989,13 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			goto out;
 		}
 	}
-	rc = coord_check_requester(co, ctx, qr, &code, reason);
+	rc = coord_check_requester(co, ctx, qr, &via, &code, reason);
 	if (rc != CL_OK) {
 		code = coord_refuse(co, ctx, qr, code, reason);
 		goto out;
 	}
 	/* M7/M8 only from agency nodes about their own records; nodes ask nothing else */
-	rc = cases ? cases_answer_check(cases, qr, co->conf, &cases_node, &to, &why) : CL_OK;
+	rc = cases ? cases_answer_check(cases, qr, co->conf, via, &cases_node, &to, &why) : CL_OK;
 	if (!cases && qr->header->requester && qr->header->requester->role &&
 	    !strcmp(qr->header->requester->role, "node")) {
 		rc = CL_EPERM;
@@ -1256,9 +1295,12 @@ static int coord_regional_participates(void *user, const Caselink__V1__QueryRequ
 static int coord_regional_serve(struct coord *co, struct rpc_server *srv)
 {
 	struct regional_config rc_cfg;
+	struct rpc_tls tls;
 	int rc;
 
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
+	party_tls_fill(co->tls, &tls);
+	rc_cfg.tls = co->tls ? &tls : NULL; /* the channel up, for its nodes' case requests */
 	rc_cfg.conf = co->conf;
 	rc_cfg.channels = co->channels;
 	rc_cfg.signer = co->signer;
@@ -1388,7 +1430,8 @@ int coord_serve_main(int argc, char **argv)
 					   RPC_ROLE_ANY, coord_status, &co);
 	if (rc == CL_OK)
 		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_QUERY, RPC_SERVER_STREAMING,
-					   RPC_ROLE_USER | RPC_ROLE_NODE, coord_query, &co);
+					   RPC_ROLE_USER | RPC_ROLE_NODE | RPC_ROLE_COORDINATOR,
+					   coord_query, &co);
 	if (rc == CL_OK && co.conf->nupstream)
 		rc = coord_regional_serve(&co, srv);
 	if (rc == CL_OK)
