@@ -55,7 +55,23 @@ static void test_config_keys(void **state)
 	assert_int_equal(pc->nupstream, 2);
 	assert_string_equal(pc->upstream[0], "national-lv");
 	assert_string_equal(pc->upstream[1], "national-backup");
+	assert_string_equal(pc->coordinator_address, "");
 	partyconf_free(pc);
+
+	/* A regional's coordinator_address: where its nodes' case requests go up. */
+	pc = load("listen: 127.0.0.1:0\ninsecure_demo: true\nupstream: [national]\n"
+		  "coordinator_address: 127.0.0.1:7100\nnodes:\n"
+		  "  - {id: a, agency_type: police, municipality: M, country: LV, "
+		  "address: 127.0.0.1:1}\n",
+		  &rc, err, sizeof(err));
+	assert_int_equal(rc, CL_OK);
+	assert_string_equal(pc->coordinator_address, "127.0.0.1:7100");
+	partyconf_free(pc);
+	pc = load("listen: 127.0.0.1:0\ninsecure_demo: true\ncoordinator_address: [x]\nnodes:\n"
+		  "  - {id: a, kind: coordinator, address: 127.0.0.1:1}\n",
+		  &rc, err, sizeof(err));
+	assert_int_equal(rc, CL_ECONFIG);
+	assert_null(pc);
 
 	/* An unknown kind, and a plain node without its agency, are refused with their place. */
 	pc = load("listen: 127.0.0.1:0\ninsecure_demo: true\nnodes:\n"
@@ -188,6 +204,30 @@ static void test_cov_expand(void **state)
 	partyconf_free(pc);
 }
 
+/* Whether a coverage lists a requesting node: answered, failed, or not at all. */
+static void test_cov_lists(void **state)
+{
+	struct cov_fixture f;
+	char *nested[2] = {"regional-inner/lv-liepaja-police", "xlv-liepaja-ngo"};
+
+	(void)state;
+	cov_fill(&f);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-police"), 1);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-ngo"), 1);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-health"), 2);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-probation"), 0);
+	assert_int_equal(regional_cov_lists(&f.cov, "liepaja-police"), 0);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-police-2"), 0);
+	assert_int_equal(regional_cov_lists(&f.cov, ""), 0);
+	assert_int_equal(regional_cov_lists(&f.cov, NULL), 0);
+	assert_int_equal(regional_cov_lists(NULL, "lv-liepaja-police"), 0);
+	/* Behind a nested regional the name carries its path; a longer name is another node. */
+	f.answered[0] = nested[0];
+	f.answered[1] = nested[1];
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-police"), 1);
+	assert_int_equal(regional_cov_lists(&f.cov, "lv-liepaja-ngo"), 0);
+}
+
 static void test_record_agency(void **state)
 {
 	char err[256] = "";
@@ -262,7 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_keys), cmocka_unit_test(test_cov_check),
 	    cmocka_unit_test(test_cov_expand),	cmocka_unit_test(test_record_agency),
-	    cmocka_unit_test(test_agencies),
+	    cmocka_unit_test(test_agencies),	cmocka_unit_test(test_cov_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
