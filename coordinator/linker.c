@@ -15,11 +15,15 @@
 #define LK_AUTO_PAIRS	  ((uint64_t)1 << 27) /* a block above this many pairs: AUTO uses LSH */
 #define LK_LSH_MIN_PAIRS  4096		      /* a block up to this many pairs: always all pairs */
 #define LK_LSH_TABLES	  40
-#define LK_LSH_POOL	  512  /* the most balanced bits, from which tables sample */
-#define LK_SAMPLE	  8192 /* filters sampled to estimate bit frequencies */
-#define LK_CHUNK	  4096 /* filters per kernel call */
-#define LK_KEYBATCH	  8    /* LSH tables keyed per pass over the filters */
-#define LK_DEMO_GROUP_MAX 256  /* records sharing one demo token */
+#define LK_LSH_TABLES_MAX 1024 /* linker_set_blocking's bound */
+#define LK_LSH_WEAK_BITS  4    /* more key bits for blocks at the weak threshold */
+/* a key's bucket among 2^bits (keys may be longer: multiplicative hash) */
+#define LK_BUCKET(key, bits) ((uint32_t)(((key)*0x9e3779b1u) >> (32 - (bits))))
+#define LK_LSH_POOL	     512  /* the most balanced bits, from which tables sample */
+#define LK_SAMPLE	     8192 /* filters sampled to estimate bit frequencies */
+#define LK_CHUNK	     4096 /* filters per kernel call */
+#define LK_KEYBATCH	     8	  /* LSH tables keyed per pass over the filters */
+#define LK_DEMO_GROUP_MAX    256  /* records sharing one demo token */
 
 #define LK_HAS_ID    1u
 #define LK_HAS_DEMO  2u
@@ -782,14 +786,24 @@ out:
 
 /* ---- fuzzy candidates: attribute blocks, each compared all-pairs or by LSH ---- */
 
+/* A filter as an LSH block sees it: one cache line holds what the cheap vetoes read. */
+struct lk_finfo {
+	uint32_t stamp; /* the last new-side filter it was compared with */
+	uint32_t root;	/* its record's cluster */
+	uint16_t node;
+	uint16_t pc;   /* popcount of the filter */
+	uint8_t sex;   /* LK_SEX_M / LK_SEX_F of the cluster, 0 when unknown */
+	uint8_t isnew; /* on the current block's new side */
+};
+
 /*
  * What the fuzzy step shares between its blocks. A block is a run S[0..s) of filter indexes
  * whose first w members are its "new" side: the pairs compared are those with at least one
  * member in S[0..w) (all pairs when w == s).
  */
 struct lk_fz {
-	const uint32_t *root; /* per record: its cluster root when the pass started */
-	const uint16_t *cmin;
+	const uint32_t *root;	      /* per record: its cluster root when the pass started */
+	const uint16_t *cmin, *cminw; /* the threshold's and the weak threshold's (lk_cmin) */
 	lk_scan_fn scan;
 	lk_andpop_fn andpop;
 	struct lk_pairs *strong, *weak; /* tier >= LK_TIER_DATE, and the rest */
@@ -801,10 +815,10 @@ struct lk_fz {
 	uint32_t *hits;
 	uint16_t *hitc;
 	/* LSH, prepared at the first block that uses it */
-	uint32_t *keys; /* tables keys per filter */
-	uint32_t *cnt, *ord;
-	uint8_t *isnew; /* per filter: in the current block's new side */
-	unsigned tables, bits;
+	uint16_t (*pos)[24];	/* per table: the sampled bit positions */
+	struct lk_finfo *finfo; /* per filter, for the cheap vetoes */
+	uint32_t gen;
+	unsigned tables, bits, wbits; /* key bits: buckets (2^bits), and for weak blocks */
 };
 
 /*
@@ -830,7 +844,8 @@ static int lk_fz_emit(struct linker *l, struct lk_fz *z, uint32_t a, uint32_t b,
 }
 
 /* All pairs of the block with a member on its new side, tiled over chunks of LK_CHUNK filters. */
-static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
+			const uint16_t *cmin)
 {
 	size_t i, jlo, need;
 	int rc = 0;
@@ -864,7 +879,7 @@ static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, si
 		for (i = 0; i < w && i + 1 < jhi; i++) {
 			size_t lo = i + 1 > jlo ? i + 1 : jlo, h, c;
 
-			h = z->scan(z->F + i * LK_WORDS, z->bpc[i], z->F, z->bpc, lo, jhi, z->cmin,
+			h = z->scan(z->F + i * LK_WORDS, z->bpc[i], z->F, z->bpc, lo, jhi, cmin,
 				    z->hits, z->hitc);
 			l->stat[LINKER_STAT_COMPARISONS] += jhi - lo;
 			for (c = 0; c < h; c++) {
@@ -908,14 +923,13 @@ static int lk_cmp_dist(const void *x, const void *y)
 }
 
 /*
- * Bit-sampling LSH keys of every filter: each table keys a filter by `bits` positions drawn
- * from the LK_LSH_POOL most balanced bits (frequencies on an even sample).
+ * Bit-sampling LSH: each table keys a filter by `bits` positions drawn from the LK_LSH_POOL most
+ * balanced bits (frequencies on an even sample of the filters).
  */
 static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 {
-	size_t nb = l->nb, i, step, sampled = 0, t, cells;
+	size_t nb = l->nb, i, step, sampled = 0, t;
 	uint32_t(*dist)[2] = NULL, freq[1024];
-	uint16_t(*pos)[24] = NULL;
 	uint64_t seed = l->seed;
 	unsigned b;
 	int rc = 0;
@@ -924,16 +938,10 @@ static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 	z->bits = l->lsh_bits ? l->lsh_bits : lk_auto_bits(nb);
 	l->stat[LINKER_STAT_LSH_TABLES] = z->tables;
 	l->stat[LINKER_STAT_LSH_BITS] = z->bits;
-	if (__builtin_mul_overflow(nb ? nb : 1, (size_t)(z->tables ? z->tables : 1), &cells) ||
-	    cells > SIZE_MAX / sizeof(*z->keys))
-		return CL_EOVERFLOW;
 	dist = malloc(1024 * sizeof(*dist));
-	pos = malloc((z->tables ? z->tables : 1) * sizeof(*pos));
-	z->keys = malloc(cells * sizeof(*z->keys));
-	z->cnt = malloc((((size_t)1 << z->bits) + 1) * sizeof(*z->cnt));
-	z->ord = malloc((nb ? nb : 1) * sizeof(*z->ord));
-	z->isnew = calloc(nb ? nb : 1, 1);
-	if (!dist || !pos || !z->keys || !z->cnt || !z->ord || !z->isnew) {
+	z->pos = malloc((z->tables ? z->tables : 1) * sizeof(*z->pos));
+	z->finfo = calloc(nb ? nb : 1, sizeof(*z->finfo));
+	if (!dist || !z->pos || !z->finfo) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -949,121 +957,183 @@ static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 		dist[b][1] = b;
 	}
 	qsort(dist, 1024, sizeof(*dist), lk_cmp_dist);
+	z->wbits = l->lsh_bits
+		       ? l->lsh_bits
+		       : (z->bits + LK_LSH_WEAK_BITS > 24 ? 24 : z->bits + LK_LSH_WEAK_BITS);
 	for (t = 0; t < z->tables; t++)
-		for (b = 0; b < z->bits; b++) {
+		for (b = 0; b < z->wbits; b++) {
 			unsigned c;
 			uint16_t p;
 
 			do {
 				p = (uint16_t)dist[lk_splitmix(&seed) % LK_LSH_POOL][1];
-				for (c = 0; c < b && pos[t][c] != p; c++)
+				for (c = 0; c < b && z->pos[t][c] != p; c++)
 					;
 			} while (c < b);
-			pos[t][b] = p;
+			z->pos[t][b] = p;
 		}
-	for (i = 0; i < nb; i++) {
-		const uint64_t *w = l->blooms + i * LK_WORDS;
-
-		for (t = 0; t < z->tables; t++) {
-			uint32_t key = 0;
-
-			for (b = 0; b < z->bits; b++)
-				key |= (uint32_t)((w[pos[t][b] >> 6] >> (pos[t][b] & 63)) & 1) << b;
-			z->keys[i * z->tables + t] = key;
-		}
-	}
 out:
 	free(dist);
-	free(pos);
 	return rc;
 }
 
-/*
- * LSH over one block: per table, a stable counting sort of the block by key puts each bucket's
- * new-side members first; each of them is compared with the bucket's later members, once per
- * pair (in the first table where the two keys agree). The cheap vetoes (node, cluster, sex,
- * birth year and date) come before the Dice.
- */
-static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+/* Filter f's keys in every table (one pass over the filter while it is in cache). */
+static void lk_lsh_keys(const struct linker *l, const struct lk_fz *z, uint32_t f, unsigned kb,
+			uint32_t *key, size_t stride)
 {
-	size_t nkeys, i, t, k;
+	const uint64_t *w = l->blooms + (size_t)f * LK_WORDS;
+	size_t t;
+	unsigned b;
+
+	for (t = 0; t < z->tables; t++) {
+		const uint16_t *pos = z->pos[t];
+		uint32_t k = 0;
+
+		for (b = 0; b < kb; b++)
+			k |= (uint32_t)((w[pos[b] >> 6] >> (pos[b] & 63)) & 1) << b;
+		key[t * stride] = k;
+	}
+}
+
+/*
+ * LSH over one block: every table's buckets of the block (counting sort by key), then for each
+ * new-side member the members of its buckets in all tables, each once (a stamp per filter), the
+ * new-side ones only from the lower index. The cheap vetoes (node, cluster, sex, then birth year
+ * and date) come before the Dice, from one packed entry per filter. Memory while the block runs:
+ * tables x (2 x block + 2^bits) words.
+ */
+static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
+			const uint16_t *cmin, int weak)
+{
+	uint32_t *ord = NULL, *ordk = NULL, *cnt = NULL, *tk = NULL, kx[LK_LSH_TABLES_MAX];
+	size_t nkeys, i, t, k, cells, ccells;
+	unsigned kb;
 	int rc = 0;
 
-	if (!z->keys) {
+	if (!z->pos) {
 		rc = lk_lsh_prepare(l, z);
 		if (rc)
 			return rc;
 	}
 	nkeys = (size_t)1 << z->bits;
-	for (i = 0; i < w; i++)
-		z->isnew[S[i]] = 1;
+	kb = weak ? z->wbits : z->bits;
+	if (__builtin_mul_overflow(s, (size_t)z->tables, &cells) ||
+	    __builtin_mul_overflow(nkeys + 1, (size_t)z->tables, &ccells) ||
+	    cells > SIZE_MAX / sizeof(*ord) || ccells > SIZE_MAX / sizeof(*cnt))
+		return CL_EOVERFLOW;
+	ord = malloc((cells ? cells : 1) * sizeof(*ord));
+	ordk = malloc((cells ? cells : 1) * sizeof(*ordk));
+	cnt = calloc(ccells ? ccells : 1, sizeof(*cnt));
+	tk = malloc((cells ? cells : 1) * sizeof(*tk));
+	if (!ord || !ordk || !cnt || !tk) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s; i++) {
+		uint32_t f = S[i], r = z->root[l->bowner[f]];
+		struct lk_finfo *fi = &z->finfo[f];
+
+		lk_lsh_keys(l, z, f, kb, tk + i, s);
+		fi->root = r;
+		fi->node = z->fnode[f];
+		fi->sex = l->csex[r];
+		fi->pc = z->pc[f];
+		fi->isnew = i < w;
+	}
 	for (t = 0; t < z->tables; t++) {
-		uint32_t *cnt = z->cnt, *ord = z->ord;
+		uint32_t *c = cnt + t * (nkeys + 1), *o = ord + t * s, *ok = ordk + t * s;
+		const uint32_t *kt = tk + t * s;
 
-		memset(cnt, 0, (nkeys + 1) * sizeof(*cnt));
 		for (i = 0; i < s; i++)
-			cnt[z->keys[(size_t)S[i] * z->tables + t] + 1]++;
+			c[LK_BUCKET(kt[i], z->bits) + 1]++;
 		for (k = 1; k <= nkeys; k++)
-			cnt[k] += cnt[k - 1];
-		for (i = 0; i < s; i++)
-			ord[cnt[z->keys[(size_t)S[i] * z->tables + t]]++] = S[i];
-		/* cnt[k] is now the end of bucket k */
-		for (k = 0; k < nkeys; k++) {
-			size_t lo = k ? cnt[k - 1] : 0, hi = cnt[k], x, y;
+			c[k] += c[k - 1];
+		for (i = 0; i < s; i++) {
+			size_t at = c[LK_BUCKET(kt[i], z->bits)]++;
 
-			for (x = lo; x + 1 < hi && z->isnew[ord[x]]; x++) {
-				uint32_t fa = ord[x], ra = l->bowner[fa];
-				const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
-				const uint32_t *ka = z->keys + (size_t)fa * z->tables;
+			o[at] = S[i];
+			ok[at] = kt[i];
+		}
+		/* c[k] is now the end of bucket k */
+	}
+	free(tk);
+	tk = NULL;
+	for (i = 0; i < w; i++) {
+		uint32_t fa = S[i], ra = l->bowner[fa], gen = ++z->gen;
+		const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
+		const struct lk_finfo *ia = &z->finfo[fa];
 
-				for (y = x + 1; y < hi; y++) {
-					uint32_t fb = ord[y], rb = l->bowner[fb];
-					const uint32_t *kb = z->keys + (size_t)fb * z->tables;
-					unsigned c;
-					size_t u;
+		lk_lsh_keys(l, z, fa, kb, kx, 1);
+		for (t = 0; t < z->tables; t++) {
+			const uint32_t *c = cnt + t * (nkeys + 1), *o = ord + t * s,
+				       *ok = ordk + t * s;
+			uint32_t bk = LK_BUCKET(kx[t], z->bits);
+			size_t y, lo = bk ? c[bk - 1] : 0, hi = c[bk];
 
-					if (z->fnode[fa] == z->fnode[fb] ||
-					    z->root[ra] == z->root[rb])
-						continue;
-					for (u = 0; u < t && ka[u] != kb[u]; u++)
-						;
-					if (u < t)
-						continue; /* compared in table u already */
-					if (!lk_compatible(l, z->root[ra], z->root[rb])) {
-						l->stat[LINKER_STAT_ATTR_VETOED]++;
-						continue;
-					}
-					c = z->andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
-					l->stat[LINKER_STAT_COMPARISONS]++;
-					if (c < z->cmin[z->pc[fa] + z->pc[fb]])
-						continue;
-					rc = lk_fz_emit(l, z, ra, rb,
-							2.0 * c / (z->pc[fa] + z->pc[fb]));
-					if (rc)
-						goto out;
+			for (y = lo; y < hi; y++) {
+				uint32_t fb = o[y];
+				struct lk_finfo *ib;
+				unsigned cm;
+
+				if (ok[y] != kx[t])
+					continue; /* another key in the same bucket */
+				ib = &z->finfo[fb];
+				if (ib->stamp == gen || (ib->isnew && fb <= fa))
+					continue;
+				ib->stamp = gen;
+				if (ib->node == ia->node || ib->root == ia->root ||
+				    cmin[ia->pc + ib->pc] > (ia->pc < ib->pc ? ia->pc : ib->pc))
+					continue; /* the popcounts alone rule the threshold out */
+				if ((ia->sex && ib->sex && ia->sex != ib->sex) ||
+				    !lk_compatible(l, ia->root, ib->root)) {
+					l->stat[LINKER_STAT_ATTR_VETOED]++;
+					continue;
 				}
+				cm = z->andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
+				l->stat[LINKER_STAT_COMPARISONS]++;
+				if (cm < cmin[ia->pc + ib->pc])
+					continue;
+				rc = lk_fz_emit(l, z, ra, l->bowner[fb],
+						2.0 * cm / (z->pc[fa] + z->pc[fb]));
+				if (rc)
+					goto out;
 			}
 		}
 	}
 out:
-	for (i = 0; i < w; i++)
-		z->isnew[S[i]] = 0;
+	for (i = 0; i < s; i++)
+		z->finfo[S[i]].isnew = 0;
+	free(ord);
+	free(ordk);
+	free(cnt);
+	free(tk);
 	return rc;
 }
 
 /* One block, all-pairs or LSH by the blocking mode and the number of pairs it holds. */
-static int lk_block(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w)
+/*
+ * One block, all-pairs or LSH by the blocking mode and the number of pairs it holds. weak: the
+ * new side has no birth year (with derived tokens, every pair then needs the weak threshold).
+ */
+static int lk_block(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
+		    int weak)
 {
+	const uint16_t *cmin = z->cmin;
 	uint64_t pairs;
 
 	if (s < 2 || w == 0)
 		return 0;
+	if (weak && l->attrs) {
+		if (l->weak > 1.0)
+			return 0; /* no link without date evidence */
+		cmin = z->cminw;
+	}
 	l->stat[LINKER_STAT_BLOCKS]++;
 	pairs = (uint64_t)w * (s - w) + (uint64_t)w * (w - 1) / 2;
 	if ((l->mode == LINKER_BLOCK_AUTO && pairs > LK_AUTO_PAIRS) ||
 	    (l->mode == LINKER_BLOCK_LSH && pairs > LK_LSH_MIN_PAIRS))
-		return lk_block_lsh(l, z, S, s, w);
-	return lk_block_all(l, z, S, s, w);
+		return lk_block_lsh(l, z, S, s, w, cmin, weak && l->attrs);
+	return lk_block_all(l, z, S, s, w, cmin);
 }
 
 /* Orders filters by their cluster's birth year, then full birth date (0, unknown, first). */
@@ -1131,20 +1201,20 @@ static int lk_blocks_pass(struct linker *l, struct lk_fz *z, const struct lk_bke
 	while (u < nb && !k[u].year)
 		u++;
 	if (pass == 2 && u)
-		rc = lk_block(l, z, o, nb, u);
+		rc = lk_block(l, z, o, nb, u, 1);
 	for (ys = u; rc == 0 && ys < nb; ys = ye) {
 		for (ye = ys + 1; ye < nb && k[ye].year == k[ys].year; ye++)
 			;
 		for (ds = ys; ds < ye && !k[ds].date; ds++)
 			;
 		if (pass == 2) {
-			rc = lk_block(l, z, o + ys, ye - ys, ds - ys);
+			rc = lk_block(l, z, o + ys, ye - ys, ds - ys, 0);
 			continue;
 		}
 		for (; rc == 0 && ds < ye; ds = de) {
 			for (de = ds + 1; de < ye && k[de].date == k[ds].date; de++)
 				;
-			rc = lk_block(l, z, o + ds, de - ds, de - ds);
+			rc = lk_block(l, z, o + ds, de - ds, de - ds, 0);
 		}
 	}
 	return rc;
@@ -1302,6 +1372,7 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 		   lk_andpop_fn andpop)
 {
 	struct lk_pairs strong = {0}, weak = {0};
+	uint16_t cminw[2 * 8 * LINKER_BLOOM_BYTES + 1];
 	struct lk_fz z;
 	struct lk_bkey *keys = NULL;
 	uint32_t *order = NULL;
@@ -1311,6 +1382,8 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 	memset(&z, 0, sizeof(z));
 	z.root = root;
 	z.cmin = cmin;
+	lk_cmin(l->weak > 1.0 ? 1.0 : l->weak, cminw);
+	z.cminw = cminw;
 	z.scan = scan;
 	z.andpop = andpop;
 	z.strong = &strong;
@@ -1362,10 +1435,8 @@ out:
 		OPENSSL_cleanse(z.F, z.fcap * LK_WORDS * sizeof(*z.F));
 	free(z.F);
 	free(z.bpc);
-	free(z.keys);
-	free(z.cnt);
-	free(z.ord);
-	free(z.isnew);
+	free(z.pos);
+	free(z.finfo);
 	return rc;
 }
 
