@@ -667,6 +667,7 @@ int regional_new(const struct regional_config *cfg, struct regional **out)
 			return rc;
 		}
 	}
+	r->cfg.tls = NULL; /* used only to open the channel */
 	*out = r;
 	return CL_OK;
 }

@@ -59,7 +59,7 @@ struct regional_config {
 	/* Whether configured node i takes part in the request's measure (1) or not (0). */
 	int (*participates)(void *user, const Caselink__V1__QueryRequest *qr, size_t i);
 	void *policy_user;
-	/* The host's TLS material for the channel up to conf->coordinator_address; NULL: none. */
+	/* TLS for the channel up to conf->coordinator_address; read by regional_new only. */
 	const struct rpc_tls *tls;
 };
 

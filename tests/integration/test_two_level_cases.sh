@@ -155,7 +155,9 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # through the flat national, for complete histories of unambiguously linked persons.
 n=0; t_two=0; t_flat=0
 while read -r agency ref status events; do
-  [[ " ${behind[*]} " == *" $agency "* ]] && [ "$status" = complete ] && [ "$events" -ge 2 ] || continue
+  if ! [[ " ${behind[*]} " == *" $agency "* ]] || [ "$status" != complete ] || [ "$events" -lt 2 ]; then
+    continue
+  fi
   truth7 "$agency" "$ref" >"$work/t7"
   t0=$(ms)
   cli case-history "$agency" node-regional.yaml "$ref" --purpose case_review >"$work/two7" \
@@ -266,7 +268,8 @@ pass "M8 of ${#direct[@]} direct nodes (first 6) through the two-level national:
 grep -q 'level=regional-up' "$FED_WORK/logs/$regional.log" || fail "regional log has no case relay"
 "$bin/caselink-coordinator" audit verify --data "$FED_WORK/$regional" >/dev/null \
   || fail "regional audit chain broken"
-sqlite3 "$FED_WORK/$regional/audit.db" .dump | grep -q 'level=regional-up measure=M8' \
+sqlite3 "$FED_WORK/$regional/audit.db" .dump >"$work/audit.dump" # no grep -q on a pipe (pipefail)
+grep -q 'level=regional-up measure=M8' "$work/audit.dump" \
   || fail "regional audit has no relayed M8 answer"
 pass "regional logged and audited the case answers it relayed; audit chain intact"
 
