@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "coordinator/cases.h"
 #include "coordinator/linker.h"
+#include "coordinator/tokset.h"
 #include "coordinator/regional.h"
 
 #define CA_MAX_RECORDS (1u << 25) /* token records of one case query, all nodes */
@@ -155,14 +156,15 @@ static int ca_emit(void *ctx, const char *const *cols, size_t n)
  * node's; docs/two-level.md) and its dense (node, agency) index: the linker's and the engine's
  * node, so that the agencies behind one regional coordinator stay distinct.
  */
-static int ca_agency(struct regional_agencies *ag, const struct cases_answer_node *nd, size_t i,
-		     const Caselink__V1__TokenRecord *t, struct cases_record *rec)
+static int ca_agency(struct regional_agencies *ag, size_t i, const struct tokset_rec *t,
+		     struct cases_record *rec)
 {
-	int rc = regional_record_agency(t, nd->conf, &rec->agency_id, &rec->agency_type,
-					&rec->node_municipality);
+	int rc;
 
-	if (rc == CL_OK)
-		rc = regional_agencies_index(ag, (uint32_t)i, rec->agency_id, &rec->node);
+	rec->agency_id = t->agency_id;
+	rec->agency_type = t->agency_type;
+	rec->node_municipality = t->municipality;
+	rc = regional_agencies_index(ag, (uint32_t)i, rec->agency_id, &rec->node);
 	return rc == CL_OK || rc == CL_ELIMIT ? rc : CL_EPROTO;
 }
 
@@ -170,57 +172,38 @@ static int ca_agency(struct regional_agencies *ag, const struct cases_answer_nod
 static int ca_link(struct linker *l, struct regional_agencies *ag,
 		   const struct cases_answer_node *nodes, size_t n, char *why, size_t whysz)
 {
-	size_t i, k, r, total = 0;
+	size_t i, r, total = 0;
 	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (!nodes[i].answered)
 			continue;
-		for (k = 0; k < nodes[i].nchunks; k++) {
-			const Caselink__V1__TokenBatch *b = nodes[i].chunks[k]->tokens;
+		if (nodes[i].malformed) {
+			snprintf(why, whysz, "node %.64s sent malformed records",
+				 nodes[i].conf->id);
+			return CL_EPROTO;
+		}
+		for (r = 0; r < tokset_count(nodes[i].ts); r++) {
+			struct tokset_rec t;
+			struct cases_record rec;
 
-			for (r = 0; r < b->n_records; r++) {
-				const Caselink__V1__TokenRecord *t = b->records[r];
-				struct cases_record rec;
-
-				memset(&rec, 0, sizeof(rec));
-				if (t->row_handle.len < 1 ||
-				    t->row_handle.len > LINKER_HANDLE_MAX ||
-				    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
-				    (t->demo_token.len && t->demo_token.len != LINKER_TOKEN_LEN) ||
-				    (t->bloom.len && t->bloom.len != LINKER_BLOOM_BYTES)) {
-					snprintf(why, whysz, "node %.64s sent malformed records",
-						 nodes[i].conf->id);
-					return CL_EPROTO;
-				}
-				if (++total > CA_MAX_RECORDS)
-					return CL_ELIMIT;
-				rc = ca_agency(ag, &nodes[i], i, t, &rec);
-				if (rc == CL_EPROTO)
-					snprintf(why, whysz, "node %.64s sent malformed records",
-						 nodes[i].conf->id);
-				if (rc != CL_OK)
-					return rc;
-				rc = linker_add(l, rec.node, 0, t->row_handle.data,
-						t->row_handle.len,
-						t->id_token.len ? t->id_token.data : NULL,
-						t->demo_token.len ? t->demo_token.data : NULL,
-						t->bloom.len ? t->bloom.data : NULL, NULL);
-				if (rc == CL_OK) /* as for M1–M6: sex and derived tokens */
-					rc = linker_set_attrs(l, linker_count(l) - 1,
-							      t->sex && t->sex[0] ? t->sex[0] : 'U',
-							      t->year_token.len == LINKER_TOKEN_LEN
-								  ? t->year_token.data
-								  : NULL,
-							      t->date_token.len == LINKER_TOKEN_LEN
-								  ? t->date_token.data
-								  : NULL,
-							      t->given_token.len == LINKER_TOKEN_LEN
-								  ? t->given_token.data
-								  : NULL);
-				if (rc != CL_OK)
-					return rc;
-			}
+			memset(&rec, 0, sizeof(rec));
+			if (++total > CA_MAX_RECORDS)
+				return CL_ELIMIT;
+			rc = tokset_get(nodes[i].ts, r, &t);
+			if (rc == CL_OK)
+				rc = ca_agency(ag, i, &t, &rec);
+			if (rc == CL_EPROTO)
+				snprintf(why, whysz, "node %.64s sent malformed records",
+					 nodes[i].conf->id);
+			if (rc == CL_OK)
+				rc = linker_add(l, rec.node, 0, t.handle, t.handle_len, t.id_token,
+						t.demo_token, t.bloom, NULL);
+			if (rc == CL_OK) /* as for M1–M6: sex and derived tokens */
+				rc = linker_set_attrs(l, linker_count(l) - 1, t.sex, t.year_token,
+						      t.date_token, t.given_token);
+			if (rc != CL_OK)
+				return rc;
 		}
 	}
 	return CL_OK;
@@ -257,7 +240,7 @@ static int ca_input(struct cases_input *in, const struct linker *l, struct regio
 		    struct ca_subject *sj, const struct cases_answer_node *nodes, size_t n,
 		    char *why, size_t whysz)
 {
-	size_t i, k, r, e, next = 0, idx;
+	size_t i, r, e, next = 0, idx;
 	int rc;
 
 	for (i = 0; i < n; i++) {
@@ -265,49 +248,39 @@ static int ca_input(struct cases_input *in, const struct linker *l, struct regio
 
 		if (!nodes[i].answered)
 			continue;
-		for (k = 0; k < nodes[i].nchunks; k++) {
-			const Caselink__V1__TokenBatch *b = nodes[i].chunks[k]->tokens;
+		for (r = 0; r < tokset_count(nodes[i].ts); r++) {
+			struct tokset_rec t;
+			struct cases_record rec;
+			uint32_t person = 0;
 
-			for (r = 0; r < b->n_records; r++) {
-				const Caselink__V1__TokenRecord *t = b->records[r];
-				struct cases_record rec;
-				uint32_t person = 0;
+			rc = linker_cluster(l, next++, &person);
+			if (rc == CL_OK)
+				rc = tokset_get(nodes[i].ts, r, &t);
+			if (rc != CL_OK)
+				return rc;
+			memset(&rec, 0, sizeof(rec));
+			rc = ca_agency(ag, i, &t, &rec);
+			if (rc != CL_OK)
+				return rc;
+			rec.restricted = t.restricted;
+			rec.person = person;
+			rec.handle = t.handle;
+			rec.handle_len = t.handle_len;
+			rc = cases_add_record(in, &rec, &idx);
+			if (rc == CL_OK && ca_is_subject(sj, &nodes[i], &rec)) {
+				sj->index = idx;
+				sj->found = 1;
+			}
+			for (e = 0; rc == CL_OK && e < t.nevents; e++) {
+				struct measures_event me;
 
-				rc = linker_cluster(l, next++, &person);
-				if (rc != CL_OK)
-					return rc;
-				memset(&rec, 0, sizeof(rec));
-				rc = ca_agency(ag, &nodes[i], i, t, &rec);
-				if (rc != CL_OK)
-					return rc;
-				rec.restricted = t->restricted ? 1 : 0;
-				rec.person = person;
-				rec.handle = t->row_handle.data;
-				rec.handle_len = t->row_handle.len;
-				rc = cases_add_record(in, &rec, &idx);
-				if (rc == CL_OK && ca_is_subject(sj, &nodes[i], &rec)) {
-					sj->index = idx;
-					sj->found = 1;
-				}
-				for (e = 0; rc == CL_OK && e < t->n_events; e++) {
-					const Caselink__V1__EventRecord *ev = t->events[e];
-					struct measures_event me;
-
-					me.event_type = ev->event_type;
-					me.occurred_at = ev->occurred_at;
-					me.role = ev->role;
-					me.municipality = ev->municipality;
-					me.risk_level = ev->risk_level;
-					me.child_threat_level = ev->child_threat_level;
-					me.referral_to = ev->referral_to;
-					me.age_years = ev->age_years;
+				rc = tokset_event(nodes[i].ts, r, e, &me);
+				if (rc == CL_OK)
 					rc = cases_add_event(in, idx, &me);
-				}
-				if (rc != CL_OK) {
-					snprintf(why, whysz, "node %.64s sent malformed events",
-						 nd->id);
-					return rc == CL_ENOMEM ? rc : CL_EPROTO;
-				}
+			}
+			if (rc != CL_OK) {
+				snprintf(why, whysz, "node %.64s sent malformed events", nd->id);
+				return rc == CL_ENOMEM ? rc : CL_EPROTO;
 			}
 		}
 	}

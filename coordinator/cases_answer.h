@@ -22,12 +22,14 @@
 #define CASES_ANSWER_WHY_MAX 160
 #define CASES_ANSWER_DIRECT  SIZE_MAX /* `via` of a request the node sent itself */
 
-/* One node's TOKENS answer as the coordinator received it. */
+struct tokset;
+
+/* One node's TOKENS answer as the coordinator received it (compact: coordinator/tokset.h). */
 struct cases_answer_node {
 	const struct partyconf_node *conf;
-	Caselink__V1__QueryResponse *const *chunks;
-	size_t nchunks;
-	int answered; /* 0: the node failed; its chunks are ignored */
+	const struct tokset *ts; /* NULL: no record */
+	int malformed;		 /* a record was malformed: the answer fails naming the node */
+	int answered;		 /* 0: the node failed; its records are ignored */
 };
 
 struct cases_answer;

@@ -5,6 +5,7 @@
 #include "coordinator/release.h"
 #include "coordinator/cases.h"
 #include "coordinator/cases_answer.h"
+#include "coordinator/tokset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ struct coord {
 /*
  * One node's part of a fan-out, used only once the node's whole answer has
  * arrived: an aggregate answer is summed into its own partial table; a
- * TOKENS answer's chunks are kept (unpacked) until the query is linked.
+ * TOKENS answer's records are copied into a compact set (coordinator/tokset.h)
+ * as each chunk arrives, and the chunk is freed at once.
  */
 struct coord_call {
 	struct agg *partial;
@@ -61,21 +63,18 @@ struct coord_call {
 	int tokens;
 	int not_participating; /* the federation policy leaves this node out: never asked */
 	int not_requested;     /* QueryRequest.nodes leaves this node out: never asked */
-	Caselink__V1__QueryResponse **chunks;
-	size_t nchunks, cap, records;
+	const struct partyconf_node *nd; /* the node asked */
+	struct tokset *ts;		 /* its records so far (TOKENS) */
+	int bad_records; /* a record was malformed: the query fails naming the node */
 	Caselink__V1__QueryResponse *sub; /* a regional coordinator's coverage (two-level.md) */
 };
 
 /* Forgets what a node sent (before a retry, and at the end of a query: no token is kept). */
 static void coord_call_reset(struct coord_call *c)
 {
-	size_t i;
-
-	for (i = 0; i < c->nchunks; i++)
-		caselink__v1__query_response__free_unpacked(c->chunks[i], NULL);
-	free(c->chunks);
-	c->chunks = NULL;
-	c->nchunks = c->cap = c->records = 0;
+	tokset_free(c->ts);
+	c->ts = NULL;
+	c->bad_records = 0;
 }
 
 /* Forgets a regional coordinator's coverage (kept until our own coverage has been sent). */
@@ -86,25 +85,78 @@ static void coord_call_forget_coverage(struct coord_call *c)
 	c->sub = NULL;
 }
 
-/* Keeps one TOKENS chunk of a node's answer; 1 (cancel the call) when it is malformed or too big.
+/*
+ * Copies one TokenRecord into the node's compact set: CL_EPROTO when malformed (sizes, agency
+ * attributes, event strings), CL_ELIMIT or CL_ENOMEM.
+ */
+static int coord_keep_record(struct coord_call *c, const Caselink__V1__TokenRecord *t)
+{
+	struct tokset_rec tr;
+	size_t e;
+	int rc;
+
+	if (t->row_handle.len < 1 || t->row_handle.len > LINKER_HANDLE_MAX ||
+	    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
+	    (t->demo_token.len && t->demo_token.len != LINKER_TOKEN_LEN) ||
+	    (t->bloom.len && t->bloom.len != LINKER_BLOOM_BYTES))
+		return CL_EPROTO;
+	memset(&tr, 0, sizeof(tr));
+	if (regional_record_agency(t, c->nd, &tr.agency_id, &tr.agency_type, &tr.municipality) !=
+	    CL_OK)
+		return CL_EPROTO;
+	tr.handle = t->row_handle.data;
+	tr.handle_len = t->row_handle.len;
+	tr.id_token = t->id_token.len ? t->id_token.data : NULL;
+	tr.demo_token = t->demo_token.len ? t->demo_token.data : NULL;
+	tr.bloom = t->bloom.len ? t->bloom.data : NULL;
+	/* sex and derived tokens: linker.h linker_set_attrs */
+	tr.year_token = t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data : NULL;
+	tr.date_token = t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data : NULL;
+	tr.given_token = t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data : NULL;
+	tr.sex = t->sex && strlen(t->sex) == 1 ? t->sex[0] : 'U';
+	tr.restricted = t->restricted ? 1 : 0;
+	rc = tokset_add(c->ts, &tr);
+	for (e = 0; rc == CL_OK && e < t->n_events; e++) {
+		const Caselink__V1__EventRecord *ev = t->events[e];
+		struct measures_event me;
+
+		me.event_type = ev->event_type;
+		me.occurred_at = ev->occurred_at;
+		me.role = ev->role;
+		me.municipality = ev->municipality;
+		me.risk_level = ev->risk_level;
+		me.child_threat_level = ev->child_threat_level;
+		me.referral_to = ev->referral_to;
+		me.age_years = ev->age_years;
+		rc = tokset_add_event(c->ts, &me);
+	}
+	return rc == CL_EINVAL ? CL_EPROTO : rc;
+}
+
+/*
+ * Copies one TOKENS chunk of a node's answer into its compact set (the caller frees the chunk);
+ * 1 (cancel the call) when it is not a TOKENS chunk, too big or memory runs out. A malformed
+ * record is remembered (bad_records) and fails the query later, naming the node.
  */
 static int coord_on_tokens(struct coord_call *c, Caselink__V1__QueryResponse *r)
 {
-	if (r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS ||
-	    r->tokens->n_records > COORD_MAX_RECORDS_NODE - c->records)
-		return 1;
-	if (c->nchunks == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		Caselink__V1__QueryResponse **grown = realloc(c->chunks, cap * sizeof(*grown));
+	size_t k;
+	int rc = CL_OK;
 
-		if (!grown)
-			return 1;
-		c->chunks = grown;
-		c->cap = cap;
+	if (r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS || !c->nd ||
+	    r->tokens->n_records > COORD_MAX_RECORDS_NODE - tokset_count(c->ts))
+		return 1;
+	if (c->bad_records)
+		return 0; /* the query fails anyway */
+	if (!c->ts && tokset_new(&c->ts) != CL_OK)
+		return 1;
+	for (k = 0; rc == CL_OK && k < r->tokens->n_records; k++)
+		rc = coord_keep_record(c, r->tokens->records[k]);
+	if (rc == CL_EPROTO) {
+		c->bad_records = 1;
+		return 0;
 	}
-	c->chunks[c->nchunks++] = r;
-	c->records += r->tokens->n_records;
-	return 0;
+	return rc == CL_OK ? 0 : 1;
 }
 
 static const char *const coord_groupings[] = {"municipality", "agency_type", "quarter",
@@ -137,9 +189,7 @@ static int coord_on_message(const uint8_t *msg, size_t len, void *user)
 	}
 	if (r && c->tokens) {
 		rc = coord_on_tokens(c, r);
-		if (rc == 0)
-			return 0; /* the chunk is kept */
-		goto out;
+		goto out; /* copied: the chunk is freed now */
 	}
 	if (!r || r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS ||
 	    r->rows->n_key_columns != c->nkeys) {
@@ -645,122 +695,79 @@ static int coord_emit_row(void *ctx, const char *const *cols, size_t ncols)
 /* ---- end of disclosure control helpers ---- */
 
 /*
- * The agency a record speaks for (its attributes when a regional coordinator sent it, else the
- * node's; NULL outputs are skipped) and its dense (node, agency) index.
- */
-static int coord_record_node(struct regional_agencies *ag, const struct partyconf_node *nd,
-			     uint32_t node, const Caselink__V1__TokenRecord *t, const char **id,
-			     const char **type, const char **muni, uint32_t *index)
-{
-	const char *a_id, *a_type, *a_muni;
-	int rc = regional_record_agency(t, nd, &a_id, &a_type, &a_muni);
-
-	if (rc == CL_OK)
-		rc = regional_agencies_index(ag, node, a_id, index);
-	if (rc != CL_OK)
-		return rc == CL_ELIMIT ? rc : CL_EPROTO;
-	if (id)
-		*id = a_id;
-	if (type)
-		*type = a_type;
-	if (muni)
-		*muni = a_muni;
-	return CL_OK;
-}
-
-/*
  * Adds the records of one node's TOKENS answer to the linker, in the order they came. The
  * linker's node is the record's agency (regional_agencies): a regional coordinator's agencies
  * stay apart.
  */
-static int coord_link_node(struct linker *l, struct regional_agencies *ag,
-			   const struct partyconf_node *nd, uint32_t node,
+static int coord_link_node(struct linker *l, struct regional_agencies *ag, uint32_t node,
 			   const struct coord_call *c, size_t *total)
 {
-	size_t k, r;
+	size_t r, nrec = tokset_count(c->ts);
 	int rc;
 
-	for (k = 0; k < c->nchunks; k++) {
-		const Caselink__V1__TokenBatch *b = c->chunks[k]->tokens;
+	if (c->bad_records)
+		return CL_EPROTO;
+	for (r = 0; r < nrec; r++) {
+		struct tokset_rec t;
+		uint32_t agency;
 
-		for (r = 0; r < b->n_records; r++) {
-			const Caselink__V1__TokenRecord *t = b->records[r];
-			uint32_t agency;
-
-			if (t->row_handle.len < 1 || t->row_handle.len > LINKER_HANDLE_MAX ||
-			    (t->id_token.len && t->id_token.len != LINKER_TOKEN_LEN) ||
-			    (t->demo_token.len && t->demo_token.len != LINKER_TOKEN_LEN) ||
-			    (t->bloom.len && t->bloom.len != LINKER_BLOOM_BYTES))
-				return CL_EPROTO;
-			if (*total >= COORD_MAX_RECORDS)
-				return CL_ELIMIT;
-			rc = coord_record_node(ag, nd, node, t, NULL, NULL, NULL, &agency);
-			if (rc != CL_OK)
-				return rc;
-			rc = linker_add(l, agency, 0, t->row_handle.data, t->row_handle.len,
-					t->id_token.len ? t->id_token.data : NULL,
-					t->demo_token.len ? t->demo_token.data : NULL,
-					t->bloom.len ? t->bloom.data : NULL, NULL);
-			if (rc == CL_OK) /* sex and derived tokens: linker.h linker_set_attrs */
-				rc = linker_set_attrs(
-				    l, linker_count(l) - 1, t->sex && t->sex[0] ? t->sex[0] : 'U',
-				    t->year_token.len == LINKER_TOKEN_LEN ? t->year_token.data : NULL,
-				    t->date_token.len == LINKER_TOKEN_LEN ? t->date_token.data : NULL,
-				    t->given_token.len == LINKER_TOKEN_LEN ? t->given_token.data : NULL);
-			if (rc != CL_OK)
-				return rc;
-			(*total)++;
-		}
+		if (*total >= COORD_MAX_RECORDS)
+			return CL_ELIMIT;
+		rc = tokset_get(c->ts, r, &t);
+		if (rc == CL_OK)
+			rc = regional_agencies_index(ag, node, t.agency_id, &agency);
+		if (rc == CL_OK)
+			rc = linker_add(l, agency, 0, t.handle, t.handle_len, t.id_token,
+					t.demo_token, t.bloom, NULL);
+		if (rc == CL_OK) /* sex and derived tokens: linker.h linker_set_attrs */
+			rc = linker_set_attrs(l, linker_count(l) - 1, t.sex, t.year_token,
+					      t.date_token, t.given_token);
+		if (rc != CL_OK)
+			return rc;
+		(*total)++;
 	}
 	return CL_OK;
 }
 
 /* Hands the linked records of one node to the measure engine, in the linker's order. */
 static int coord_measure_node(struct measures_input *in, const struct linker *l,
-			      struct regional_agencies *ag, const struct partyconf_node *nd,
-			      uint32_t node, const struct coord_call *c, size_t *next)
+			      struct regional_agencies *ag, uint32_t node,
+			      const struct coord_call *c, size_t *next)
 {
-	size_t k, r, e, idx;
+	size_t r, e, idx, nrec = tokset_count(c->ts);
 	int rc;
 
-	for (k = 0; k < c->nchunks; k++) {
-		const Caselink__V1__TokenBatch *b = c->chunks[k]->tokens;
+	for (r = 0; r < nrec; r++) {
+		struct tokset_rec t;
+		struct measures_record rec;
+		uint32_t person = 0;
 
-		for (r = 0; r < b->n_records; r++) {
-			const Caselink__V1__TokenRecord *t = b->records[r];
-			struct measures_record rec;
-			uint32_t person = 0;
+		rc = linker_cluster(l, (*next)++, &person);
+		if (rc == CL_OK)
+			rc = tokset_get(c->ts, r, &t);
+		if (rc != CL_OK)
+			return rc;
+		memset(&rec, 0, sizeof(rec));
+		rec.agency_id = t.agency_id;
+		rec.agency_type = t.agency_type;
+		rec.node_municipality = t.municipality;
+		rc = regional_agencies_index(ag, node, t.agency_id, &rec.node);
+		if (rc != CL_OK)
+			return rc == CL_ELIMIT ? rc : CL_EPROTO;
+		rec.sex = t.sex;
+		rec.restricted = t.restricted;
+		rec.linkable = t.id_token || t.demo_token;
+		rec.person = person;
+		rc = measures_add_record(in, &rec, &idx);
+		for (e = 0; rc == CL_OK && e < t.nevents; e++) {
+			struct measures_event me;
 
-			rc = linker_cluster(l, (*next)++, &person);
-			if (rc != CL_OK)
-				return rc;
-			memset(&rec, 0, sizeof(rec));
-			rc = coord_record_node(ag, nd, node, t, &rec.agency_id, &rec.agency_type,
-					       &rec.node_municipality, &rec.node);
-			if (rc != CL_OK)
-				return rc;
-			rec.sex = t->sex && strlen(t->sex) == 1 ? t->sex[0] : 'U';
-			rec.restricted = t->restricted ? 1 : 0;
-			rec.linkable = t->id_token.len || t->demo_token.len;
-			rec.person = person;
-			rc = measures_add_record(in, &rec, &idx);
-			for (e = 0; rc == CL_OK && e < t->n_events; e++) {
-				const Caselink__V1__EventRecord *ev = t->events[e];
-				struct measures_event me;
-
-				me.event_type = ev->event_type;
-				me.occurred_at = ev->occurred_at;
-				me.role = ev->role;
-				me.municipality = ev->municipality;
-				me.risk_level = ev->risk_level;
-				me.child_threat_level = ev->child_threat_level;
-				me.referral_to = ev->referral_to;
-				me.age_years = ev->age_years;
+			rc = tokset_event(c->ts, r, e, &me);
+			if (rc == CL_OK)
 				rc = measures_add_event(in, idx, &me);
-			}
-			if (rc != CL_OK)
-				return rc == CL_ENOMEM ? rc : CL_EPROTO;
 		}
+		if (rc != CL_OK)
+			return rc == CL_ENOMEM ? rc : CL_EPROTO;
 	}
 	return CL_OK;
 }
@@ -783,6 +790,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	struct regional_agencies *ag = NULL;
 	struct coord_emit emit = {rel, 0};
 	const char *const *cols = NULL;
+	struct timespec t0, t1;
 	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
 	int rc;
 
@@ -795,28 +803,40 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
-		rc = coord_link_node(l, ag, &co->conf->nodes[i], (uint32_t)i, &cc[i], &total);
+		rc = coord_link_node(l, ag, (uint32_t)i, &cc[i], &total);
 		if (rc != CL_OK)
 			snprintf(why, whysz, "node %.64s sent malformed records",
 				 co->conf->nodes[i].id);
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	if (rc == CL_OK)
 		rc = linker_run(l);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	if (rc == CL_ELIMIT)
+		snprintf(why, whysz,
+			 "linking: more than %u candidate pairs (too many lookalike records)",
+			 (unsigned)LINKER_MAX_PAIRS);
 	if (rc == CL_OK)
 		rc = measures_input_new(&in);
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
-		rc = coord_measure_node(in, l, ag, &co->conf->nodes[i], (uint32_t)i, &cc[i], &next);
+		rc = coord_measure_node(in, l, ag, (uint32_t)i, &cc[i], &next);
 		if (rc != CL_OK)
 			snprintf(why, whysz, "node %.64s sent malformed events",
 				 co->conf->nodes[i].id);
 	}
 	log_event(LOG_LEVEL_INFO, "linked",
-		  "records=%zu persons=%llu id_links=%llu fuzzy_links=%llu", total,
-		  (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
+		  "records=%zu persons=%llu id_links=%llu demo_links=%llu fuzzy_links=%llu "
+		  "blocks=%llu comparisons=%llu candidates=%llu link_cpu_ms=%lld",
+		  total, (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
 		  (unsigned long long)linker_stat(l, LINKER_STAT_ID_LINKS),
-		  (unsigned long long)linker_stat(l, LINKER_STAT_FUZZY_LINKS));
+		  (unsigned long long)linker_stat(l, LINKER_STAT_DEMO_LINKS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_FUZZY_LINKS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_BLOCKS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_COMPARISONS),
+		  (unsigned long long)linker_stat(l, LINKER_STAT_CANDIDATES),
+		  (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	/* The coordinator keeps no token after linking. */
 	linker_free(l);
 	regional_agencies_free(ag);
@@ -852,8 +872,8 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 	nodes = calloc(n ? n : 1, sizeof(*nodes));
 	for (i = 0; nodes && i < n; i++) {
 		nodes[i].conf = &co->conf->nodes[i];
-		nodes[i].chunks = cc[i].chunks;
-		nodes[i].nchunks = cc[i].nchunks;
+		nodes[i].ts = cc[i].ts;
+		nodes[i].malformed = cc[i].bad_records;
 		nodes[i].answered = calls[i].status.code == RPC_OK && !cc[i].malformed;
 	}
 	if (nodes)
@@ -1071,6 +1091,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		cc[i].nkeys = qr->n_group_by;
 		cc[i].tokens = measure != 0 || cases != 0;
+		cc[i].nd = &co->conf->nodes[i];
 		pending[i] = 1;
 		if (co->policy &&
 		    !policy_participates(co->policy, policy_query_measure(qr->measure),
