@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Integration test of disclosure control through the daemons: a researcher with DP
-# (ε 0.4 per query, budget 1.0 per year) — the budget exhausted is refused before any node
-# is asked, with a message naming what is left; the ledger survives a coordinator restart;
-# the "all minus one" pair (a period and the same period less a day) is refused by the
-# differencing check; the national user's answers mark suppressed cells.
+# Integration test of disclosure control through the daemons, on one small federation
+# (2 municipalities x 3 agency types = 6 nodes) shared by every case and one coordinator
+# restart. Researchers have DP (epsilon 0.4 per query, budget 1.0 per year), each researcher
+# identity its own budget and history:
+#   - the national user's answers state their settings and mark suppressed cells;
+#   - researcher1: noisy answers with their scale, event counts withheld under DP (no
+#     per-person bound), the SAME linked question asked twice is answered twice (not a
+#     differencing pair), the budget exhausted after a restart is refused before any node is
+#     asked (the ledger survives, 0600);
+#   - --nodes: an unknown id refused, unlisted nodes reported as not_requested;
+#   - researcher2: the "all minus one" pair in period (a period and the same less a few days);
+#   - researcher3: the "all minus one" pair in node set (all nodes, then all but one node).
 set -euo pipefail
 
 bin=${CASELINK_BIN:?}
@@ -18,10 +25,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 passed=0
 pass() { echo "ok: $*"; passed=$((passed + 1)); }
 
-"$bin/caselink" synth --out "$work/fed" --seed 3 --persons 500 >/dev/null
+"$bin/caselink" synth --out "$work/fed" --seed 3 --municipalities liepaja,klaipeda \
+  --agency-types police,social_services,health --persons 400 --years 2 >/dev/null
 fed_setup "$bin" "$work/fed" "$work/run"
-"$bin/caselink" pki issue --ca "$FED_PKI" --name researcher1 --role user --out "$FED_PKI" \
+for r in researcher1 researcher2 researcher3; do
+  "$bin/caselink" pki issue --ca "$FED_PKI" --name "$r" --role user --out "$FED_PKI" \
     --loopback >/dev/null
+done
 
 # Policies with a researcher role (the generated ones know only the national user).
 policy() { # SCOPE
@@ -35,7 +45,7 @@ roles:
     identities: [national]
   researcher:
     ou: user
-    identities: [researcher1]
+    identities: [researcher1, researcher2, researcher3]
 disclosure:
   national_coordinator:
     threshold: 5
@@ -71,8 +81,10 @@ fed_start_keyholder
 fed_fill_tokens
 fed_start
 read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
-research() {
-  "$bin/caselink" query "$@" --coordinator "$FED_COORD" --tls-dir "$FED_PKI" --name researcher1
+research() { # NAME ARGS...
+  local who=$1
+  shift
+  "$bin/caselink" query "$@" --coordinator "$FED_COORD" --tls-dir "$FED_PKI" --name "$who"
 }
 node_queries() { # how many Query calls the nodes have audited
   local id n=0
@@ -85,53 +97,89 @@ node_queries() { # how many Query calls the nodes have audited
 
 # The national user: threshold 5, no noise; small cells marked, settings stated.
 out=$(fed_query M2 --from "$from" --to "$to" --format csv)
-echo "$out" | grep -q '^# definitions: caselink-measures-' || fail "no definitions line: $out"
-echo "$out" | grep -q '^# disclosure: threshold 5, rounding none' || fail "no disclosure line: $out"
-echo "$out" | grep -q '^# noise: none' || fail "national answer says noise: $out"
-echo "$out" | grep -q ',gap_days_max,suppressed$' || fail "maxima are not withheld: $out"
+grep -q '^# definitions: caselink-measures-' <<<"$out" || fail "no definitions line: $out"
+grep -q '^# disclosure: threshold 5, rounding none' <<<"$out" || fail "no disclosure line: $out"
+grep -q '^# noise: none' <<<"$out" || fail "national answer says noise: $out"
+grep -q ',gap_days_max,suppressed$' <<<"$out" || fail "maxima are not withheld: $out"
+grep -Eq ',gap_count,[0-9]+$' <<<"$out" || fail "national gap_count not published: $out"
 pass "national answer states definitions and disclosure, marks suppressed cells"
 
-# Researcher: two queries of epsilon 0.4 fit in 1.0; each states its noise scale per value.
-out=$(research M2 --from "$from" --to "$to" --format csv) || fail "first researcher query"
-echo "$out" | grep -q '^# noise: discrete_laplace, scale .* (epsilon 0.4 charged; 0.6 of 1 left' \
-  || fail "noise line: $(echo "$out" | head -5)"
-echo "$out" | grep -q '^municipality,metric,value,noise_scale$' || fail "no noise_scale column: $out"
-# (another measure: a repeat of the same linked query can differ by a few linked persons,
-# per-query tokens, which the differencing check would refuse — see docs/disclosure.md)
-out=$(research M3 --from "$from" --to "$to" --format json) || fail "second researcher query"
-echo "$out" | grep -q '"budget_remaining": 0.2' || fail "json budget: $out"
-pass "researcher answers carry DP noise with their scale; 0.2 of 1.0 left"
+# Researcher: epsilon 0.4 of 1.0, noise scale per value; counts one person can add without
+# bound (gaps, episodes) withheld under DP.
+out=$(research researcher1 M2 --from "$from" --to "$to" --format csv) \
+  || fail "first researcher query"
+grep -q '^# noise: discrete_laplace, scale .* (epsilon 0.4 charged; 0.6 of 1 left' <<<"$out" \
+  || fail "noise line: $(head -5 <<<"$out")"
+grep -q '^municipality,metric,value,noise_scale$' <<<"$out" || fail "no noise_scale column: $out"
+grep -q '^\*,gap_count,suppressed,' <<<"$out" || fail "gap_count released under DP: $out"
+grep -q '^\*,repeat_victim_episodes,suppressed,' <<<"$out" \
+  || fail "repeat_victim_episodes released under DP: $out"
+grep -Eq '^\*,victims,[0-9]+,15$' <<<"$out" \
+  || fail "victims without the per-person scale 15 (2 rows x 3 counts / 0.4): $out"
+pass "researcher answer: DP noise with its scale, unbounded counts withheld"
 
-# Restart the coordinator: the ledger is kept.
+# The same linked question again: per-query tokens may link a few persons differently, but it
+# is the same population — answered (and charged) again.
+out=$(research researcher1 M2 --from "$from" --to "$to" --format json) \
+  || fail "the same question asked again was refused"
+grep -q '"budget_remaining": 0.2' <<<"$out" || fail "json budget: $out"
+grep -q '"budget_unit": "epsilon"' <<<"$out" || fail "json budget unit: $out"
+pass "the same question asked twice is answered twice; 0.2 of 1.0 left"
+
+# --nodes: an unknown id is refused up front; unlisted nodes are not asked.
+if fed_query M2 --from "$from" --to "$to" --nodes "${FED_IDS[0]},no-such-node" \
+  >"$work/out" 2>"$work/err"; then
+  fail "an unknown node id was accepted"
+fi
+grep -q "INVALID_ARGUMENT" "$work/err" || fail "unknown node refusal: $(cat "$work/err")"
+out=$(fed_query M1 --from "$from" --to "$to" --format csv --nodes "${FED_IDS[0]},${FED_IDS[1]}")
+n=$(grep -c "(not_requested)" <<<"$out" || true)
+[ "$n" = $((${#FED_IDS[@]} - 2)) ] || fail "expected $((${#FED_IDS[@]} - 2)) not_requested: $out"
+pass "--nodes: unknown id refused, $n unlisted nodes not_requested"
+
+# Restart the coordinator alone (fed_start would start the nodes a second time): the ledger
+# is kept.
 kill -TERM "$(cat "$FED_WORK/run/coordinator.pid")"
 wait "$(cat "$FED_WORK/run/coordinator.pid")" 2>/dev/null || true
-rm -f "$FED_WORK/run/coordinator.pid"
-fed_start
+rm -f "$FED_WORK/run/coordinator.addr"
+"$bin/caselink-coordinator" serve --data "$FED_WORK/coordinator" \
+  --config "$FED_WORK/coordinator.yaml" --foreground \
+  --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
+echo $! >"$FED_WORK/run/coordinator.pid"
+FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
 [ "$(stat -c %a "$FED_WORK/coordinator/ledger.db")" = 600 ] || fail "ledger.db is not 0600"
 before=$(node_queries)
-if research M2 --from "$from" --to "$to" --format csv >"$work/out" 2>"$work/err"; then
+if research researcher1 M2 --from "$from" --to "$to" --format csv >"$work/out" 2>"$work/err"
+then
   fail "a third query of epsilon 0.4 was answered after a restart: $(head -3 "$work/out")"
 fi
-grep -q "privacy budget exceeded: the query needs epsilon 0.400000, 0.200000 of 1.000000 is left" "$work/err" \
-  || fail "budget refusal unclear: $(cat "$work/err")"
+grep -q "privacy budget exceeded: the query needs epsilon 0.400000, 0.200000 of 1.000000 is left" \
+  "$work/err" || fail "budget refusal unclear: $(cat "$work/err")"
 after=$(node_queries)
 [ "$before" = "$after" ] || fail "a node was asked before the budget refusal ($before -> $after)"
-pass "budget exhausted after a restart: refused before any node was asked: $(head -c 160 "$work/err")"
+pass "budget exhausted after a restart: refused before any node was asked"
 
-# Differencing: a fresh researcher budget is needed; a second researcher identity would
-# have its own history: raise the budget (the policy is read at start) and restart.
-sed -i 's/budget: 1.0/budget: 50.0/' "$FED_WORK/federation-policy.yaml"
-kill -TERM "$(cat "$FED_WORK/run/coordinator.pid")"
-wait "$(cat "$FED_WORK/run/coordinator.pid")" 2>/dev/null || true
-rm -f "$FED_WORK/run/coordinator.pid"
-fed_start
-# The population of M1 is its incident events (independent of linkage): the ground truth
-# engine finds an end date whose period holds 1..4 fewer events than the full period.
-pop() { # TO -> incident events in [from, TO) by the truth engine
+# Incident events (M1's population; independent of linkage) in [from, TO) by the ground-truth
+# engine, over the agencies of federation file $2 (default: all).
+pop() { # TO [NODE]
+  local data=$work/fed
+  if [ -n "${2:-}" ]; then
+    data=$work/one
+    rm -rf "$data"
+    mkdir -p "$data/truth"
+    { head -n 1 "$work/fed/federation.csv"; grep "^$2," "$work/fed/federation.csv"; } \
+      >"$data/federation.csv"
+    { head -n 1 "$work/fed/truth/links.csv"; grep "^$2," "$work/fed/truth/links.csv" || true; } \
+      >"$data/truth/links.csv"
+    ln -s "$work/fed/agencies" "$data/agencies"
+  fi
   rm -rf "$work/truth"
-  "$bin/caselink" truth --data "$work/fed" --from "$from" --to "$1" --out "$work/truth" >/dev/null
-  awk -F, '$4 == "*" && $6 == "incident_events" { s += $7 } END { print s + 0 }' "$work/truth/m1.csv"
+  "$bin/caselink" truth --data "$data" --from "$from" --to "$1" --out "$work/truth" >/dev/null
+  awk -F, '$4 == "*" && $6 == "incident_events" { s += $7 } END { print s + 0 }' \
+    "$work/truth/m1.csv"
 }
+
+# Differencing by period (researcher2): an end date whose period holds 1..4 fewer events.
 full=$(pop "$to")
 found=0
 for k in $(seq 1 60); do
@@ -141,12 +189,36 @@ for k in $(seq 1 60); do
   [ $d -ge 5 ] && break
 done
 [ $found = 1 ] || fail "no end date near $to removes 1..4 incident events (test data)"
-research M1 --from "$from" --to "$to" --format csv >/dev/null || fail "M1 for the full period"
-if research M1 --from "$from" --to "$end" --format csv >"$work/out" 2>"$work/err"; then
-  fail "all-minus-one pair answered ($d incident events apart)"
+research researcher2 M1 --from "$from" --to "$to" --format csv >/dev/null \
+  || fail "M1 for the full period"
+if research researcher2 M1 --from "$from" --to "$end" --format csv >"$work/out" 2>"$work/err"
+then
+  fail "all-minus-one pair in period answered ($d incident events apart)"
 fi
 grep -q "refused: differencing" "$work/err" || fail "differencing refusal unclear: $(cat "$work/err")"
-pass "all-minus-one pair refused: $(head -c 160 "$work/err")"
+pass "all-minus-one pair in period refused ($d events apart)"
+
+# Differencing by node set (researcher3): a node and a short period in which that node
+# recorded 1..4 incident events; all nodes, then all but that node.
+found=0
+for node in "${FED_IDS[@]}"; do
+  for k in 2 4 7 10 14 21 31 45 60; do
+    end=$(date -u -d "$from + $k day" +%F)
+    d=$(pop "$end" "$node")
+    if [ "$d" -ge 1 ] && [ "$d" -le 4 ]; then found=1; break 2; fi
+    [ "$d" -ge 5 ] && break
+  done
+done
+[ $found = 1 ] || fail "no node records 1..4 incident events in a short period (test data)"
+others=$(printf '%s\n' "${FED_IDS[@]}" | grep -vx "$node" | paste -sd, -)
+research researcher3 M1 --from "$from" --to "$end" --format csv >/dev/null \
+  || fail "M1 at every node"
+if research researcher3 M1 --from "$from" --to "$end" --format csv --nodes "$others" \
+  >"$work/out" 2>"$work/err"; then
+  fail "all-minus-one pair in node set answered ($node left out, $d events)"
+fi
+grep -q "refused: differencing" "$work/err" || fail "differencing refusal unclear: $(cat "$work/err")"
+pass "all-minus-one pair in node set refused ($node left out: $d events)"
 
 fed_stop
 rm -rf "$work"
