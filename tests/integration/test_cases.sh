@@ -12,24 +12,13 @@
 #  - refusals: a user asking M7, a node asking an aggregate.
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/cases.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-
-"$bin/caselink" synth --out "$work/fed" --seed 12 --persons 700 >/dev/null
-fed_setup "$bin" "$work/fed" "$work/run"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init cases
+it_federation --seed 12 --persons 700
 fed_start_keyholder
 fed_fill_tokens
 fed_start
-as_of=$(tail -n 1 "$work/fed/truth/expected/period.csv" | cut -d, -f3)
 exp=$work/fed/truth/expected
 
 # Requests whose person's rows all carry one and the same code (unambiguous linkage), with the

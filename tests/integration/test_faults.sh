@@ -8,13 +8,9 @@
 # (A node killed or hung mid-query is covered by test_federation.sh.)
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/faults.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init faults
 mnt=""
 cleanup() {
   fed_stop >/dev/null 2>&1 || true
@@ -22,8 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-passed=0 skipped=0
+skipped=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
 
@@ -37,10 +32,8 @@ integrity() { # DB -> ok or fails
 # A node's status without the token-cache line (compared before and after a fault).
 status_of() { "$bin/caselink-node" status --data "$1"; }
 
-"$bin/caselink" synth --out "$work/fed" --seed 7 --persons 1500 >/dev/null
 export FED_DEADLINE_MS=3000
-fed_setup "$bin" "$work/fed" "$work/run"
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
+it_federation --seed 7 --persons 1500
 
 # ---- kill -9 during an import (before any daemon runs) ---------------------------------------
 imp=lv-liepaja-police

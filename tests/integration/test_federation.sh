@@ -5,26 +5,14 @@
 # of wrong certificates, and a node killed and restarted mid-service.
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/federation.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-passed=0
-pass() { echo "ok: $*"; passed=$((passed + 1)); }
-
-"$bin/caselink" synth --out "$work/fed" --seed 5 --persons 800 >/dev/null
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init federation
 FED_DEADLINE_MS=3000
-fed_setup "$bin" "$work/fed" "$work/run"
+it_federation --seed 5 --persons 800
 fed_start_keyholder
 fed_fill_tokens
 fed_start
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
 
 # Ground truth: the generator's M1 incident-event counts per municipality x agency type x quarter.
 expected() {

@@ -10,32 +10,21 @@
 #    scope, or none (unless insecure_demo, which logs a loud warning).
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/policy-wired.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-passed=0
-pass() { echo "ok: $*"; passed=$((passed + 1)); }
-
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init policy-wired
 # A small federation: three agencies of Liepāja.
-"$bin/caselink" synth --out "$work/fed" --seed 11 --persons 300 >/dev/null
+it_synth --seed 11 --persons 300
 head -n 4 "$work/fed/federation.csv" >"$work/fed/federation.small"
 mv "$work/fed/federation.small" "$work/fed/federation.csv"
 strict=lv-liepaja-police           # its node policy is stricter than the federation's
 answers=lv-liepaja-social-services # answers what the federation allows
 left_out=lv-liepaja-ngo            # the federation policy leaves it out
-fed_setup "$bin" "$work/fed" "$work/run"
+it_setup
 for id in researcher limited; do
   "$bin/caselink" pki issue --ca "$FED_PKI" --name "$id" --role user --out "$FED_PKI" \
       --loopback >/dev/null
 done
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
 
 fpol=$FED_WORK/federation-policy.yaml
 cat >"$fpol" <<YAML

@@ -10,23 +10,12 @@
 # node killed: the national coverage names it as "regional-kurzeme/ID".
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/two_level.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init two_level
 regional="regional-kurzeme"
-"$bin/caselink" synth --out "$work/fed" --seed 7 --persons 1200 >/dev/null
 FED_DEADLINE_MS=4000
-fed_setup "$bin" "$work/fed" "$work/run"
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
+it_federation --seed 7 --persons 1200
 
 # The regional's nodes: Liepāja's agencies. They accept the regional as a coordinator too.
 mapfile -t behind < <(awk -F, 'NR > 1 && $1 ~ /^lv-liepaja-/ { print $1 }' "$work/fed/federation.csv")
