@@ -13,21 +13,11 @@
 #   - researcher3: the "all minus one" pair in node set (all nodes, then all but one node).
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/release.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-passed=0
-pass() { echo "ok: $*"; passed=$((passed + 1)); }
-
-"$bin/caselink" synth --out "$work/fed" --seed 3 --municipalities liepaja,klaipeda \
-  --agency-types police,social_services,health --persons 400 --years 2 >/dev/null
-fed_setup "$bin" "$work/fed" "$work/run"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init release
+it_federation --seed 3 --municipalities liepaja,klaipeda \
+  --agency-types police,social_services,health --persons 400 --years 2
 for r in researcher1 researcher2 researcher3; do
   "$bin/caselink" pki issue --ca "$FED_PKI" --name "$r" --role user --out "$FED_PKI" \
     --loopback >/dev/null
@@ -80,7 +70,6 @@ for id in "${FED_IDS[@]}"; do policy node >"$FED_WORK/nodes/$id/policy.yaml"; do
 fed_start_keyholder
 fed_fill_tokens
 fed_start
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
 research() { # NAME ARGS...
   local who=$1
   shift
