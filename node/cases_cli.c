@@ -14,133 +14,29 @@
 #include "node/encode_query.h"
 #include "node/store.h"
 #include "node/tokens.h"
-#include "protocol/party.h"
-#include "protocol/pki.h"
-#include "protocol/rpc.h"
-#include "protocol/sign.h"
+#include "protocol/client.h"
 
 #define CC_DEADLINE_MS	30000
-#define CC_MAX_COLS	16
 #define CC_MAX_ROWS	(1u << 20)
-#define CC_MAX_FAILED	4096
 #define CC_HISTORY_FROM "1900-01-01" /* M7: the whole history */
 #define CC_REF_MAX	256
-
-/* The answer as streamed: coverage, then text rows. */
-struct cc_answer {
-	size_t ncols, nrows, cap;
-	char *cols[CC_MAX_COLS];
-	char **cells;
-	int have_coverage, complete;
-	unsigned asked, answered, omitted;
-	size_t nfailed;
-	char (*failed)[RPC_PEER_ID_MAX + RPC_STATUS_MSG_MAX + 40];
-};
 
 static void cc_usage(void)
 {
 	fprintf(stderr,
 		"usage: caselink-node case-history --data DIR PERSON_REF --purpose CODE\n"
 		"         [--legal-basis CODE] [--as-of YYYY-MM-DD] [--coordinator HOST:PORT]\n"
-		"         [--config FILE] [--format table|csv]\n"
+		"         [--config FILE] [--format table|csv|json]\n"
 		"       caselink-node alerts --data DIR [--as-of YYYY-MM-DD] [--purpose CODE]\n"
 		"         [--legal-basis CODE] [--coordinator HOST:PORT] [--config FILE]\n"
-		"         [--format table|csv]\n"
+		"         [--format table|csv|json]\n"
 		"  --config defaults to DIR/node.yaml (its tls: names the node's certificate;\n"
 		"  --coordinator and --legal-basis default to its coordinator_address and\n"
 		"  legal_basis; the coordinator's certificate name is its first coordinators:);\n"
-		"  --legal-basis child_protection also shows records an agency restricted\n");
-}
-
-static int cc_on_message(const uint8_t *msg, size_t len, void *user)
-{
-	struct cc_answer *a = user;
-	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
-	size_t i, k;
-	int rc = 0;
-
-	if (!r)
-		return 1;
-	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE) {
-		const Caselink__V1__Coverage *c = r->coverage;
-
-		if (a->have_coverage || c->n_failed > CC_MAX_FAILED) {
-			rc = 1;
-			goto out;
-		}
-		a->have_coverage = 1;
-		a->asked = c->nodes_asked;
-		a->answered = c->nodes_answered;
-		a->omitted = c->omitted_records;
-		a->failed = calloc(c->n_failed ? c->n_failed : 1, sizeof(*a->failed));
-		if (!a->failed) {
-			rc = 1;
-			goto out;
-		}
-		for (i = 0; i < c->n_failed; i++)
-			snprintf(a->failed[i], sizeof(a->failed[i]), "%.64s (%.200s)",
-				 c->failed[i]->node_id, c->failed[i]->reason);
-		a->nfailed = c->n_failed;
-	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS) {
-		const Caselink__V1__RowBatch *b = r->rows;
-
-		if (b->n_value_columns || !b->n_key_columns || b->n_key_columns > CC_MAX_COLS ||
-		    (a->ncols && a->ncols != b->n_key_columns)) {
-			rc = 1;
-			goto out;
-		}
-		for (k = 0; !a->ncols && k < b->n_key_columns; k++) {
-			a->cols[k] = strdup(b->key_columns[k]);
-			if (!a->cols[k]) {
-				rc = 1;
-				goto out;
-			}
-			if (k + 1 == b->n_key_columns)
-				a->ncols = b->n_key_columns;
-		}
-		for (i = 0; i < b->n_rows; i++) {
-			if (b->rows[i]->n_keys != a->ncols || a->nrows >= CC_MAX_ROWS) {
-				rc = 1;
-				goto out;
-			}
-			if (a->nrows == a->cap) {
-				size_t cap = a->cap ? a->cap * 2 : 64;
-				char **cells = realloc(a->cells, cap * a->ncols * sizeof(*cells));
-
-				if (!cells) {
-					rc = 1;
-					goto out;
-				}
-				a->cells = cells;
-				a->cap = cap;
-			}
-			for (k = 0; k < a->ncols; k++) {
-				a->cells[a->nrows * a->ncols + k] = strdup(b->rows[i]->keys[k]);
-				if (!a->cells[a->nrows * a->ncols + k])
-					rc = 1;
-			}
-			a->nrows++;
-			if (rc)
-				goto out;
-		}
-		if (r->last)
-			a->complete = 1;
-	}
-out:
-	caselink__v1__query_response__free_unpacked(r, NULL);
-	return rc;
-}
-
-static void cc_answer_free(struct cc_answer *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->nrows * a->ncols; i++)
-		free(a->cells[i]);
-	for (i = 0; i < CC_MAX_COLS; i++)
-		free(a->cols[i]);
-	free(a->cells);
-	free(a->failed);
+		"  --legal-basis child_protection also shows records an agency restricted\n"
+		"  --format json: the shape of `caselink query --format json` (measure M7 or M8,\n"
+		"  period [1900-01-01, as-of + 1 day), columns, rows, coverage), with\n"
+		"  coverage.omitted_records and, for case-history, own_record_restricted\n");
 }
 
 static int cc_unhex16(const char *s, uint8_t out[NODE_TOKENS_HANDLE_LEN])
@@ -162,108 +58,54 @@ static int cc_unhex16(const char *s, uint8_t out[NODE_TOKENS_HANDLE_LEN])
  * M8: replaces each row's handle (column 0, "handle") by this node's person_ref, resolved
  * locally; the column becomes "person_ref".
  */
-static int cc_resolve(struct cc_answer *a, struct node_store *s, const uint8_t own[ENC_NONCE_LEN])
+static int cc_resolve(struct client_answer *a, struct node_store *s,
+		      const uint8_t own[ENC_NONCE_LEN])
 {
 	uint8_t h[NODE_TOKENS_HANDLE_LEN];
-	char ref[CC_REF_MAX], *copy;
-	size_t i;
+	char ref[CC_REF_MAX];
+	size_t i, n = client_answer_nrows(a);
 	int rc;
 
-	if (a->ncols < 1 || strcmp(a->cols[0], "handle"))
-		return a->nrows ? CL_EPROTO : CL_OK;
-	for (i = 0; i < a->nrows; i++) {
-		rc = cc_unhex16(a->cells[i * a->ncols], h);
+	if (client_answer_ncols(a) < 1 || strcmp(client_answer_col(a, 0), "handle"))
+		return n ? CL_EPROTO : CL_OK;
+	for (i = 0; i < n; i++) {
+		rc = cc_unhex16(client_answer_cell(a, i, 0), h);
 		if (rc == CL_OK)
 			rc = node_tokens_resolve(s, own, h, ref, sizeof(ref));
+		if (rc == CL_OK)
+			rc = client_answer_set_cell(a, i, 0, ref);
 		if (rc != CL_OK)
 			return rc;
-		copy = strdup(ref);
-		if (!copy)
-			return CL_ENOMEM;
-		free(a->cells[i * a->ncols]);
-		a->cells[i * a->ncols] = copy;
 	}
-	copy = strdup("person_ref");
-	if (!copy)
-		return CL_ENOMEM;
-	free(a->cols[0]);
-	a->cols[0] = copy;
-	return CL_OK;
+	return client_answer_set_col(a, 0, "person_ref");
 }
 
-static void cc_csv_field(const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static size_t cc_width(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-static void cc_print(const struct cc_answer *a, const char *title, const char *as_of, int csv,
+/* The answer's heading (title, coverage, what was left out), then table or CSV. */
+static void cc_print(const struct client_answer *a, const char *title, const char *as_of, int csv,
 		     int own_restricted)
 {
 	const char *pre = csv ? "# " : "";
-	size_t w[CC_MAX_COLS], i, k;
+	unsigned omitted = client_answer_coverage(a)->omitted;
 
 	printf("%s%s, as of %s\n", pre, title, as_of);
-	printf("%scoverage: %u of %u nodes answered\n", pre, a->answered, a->asked);
-	for (i = 0; i < a->nfailed; i++)
-		printf("%s  failed: %s\n", pre, a->failed[i]);
+	client_print_coverage(stdout, pre, a);
 	if (own_restricted)
 		printf("%sthis agency restricted the record: it is absent from the federation's "
 		       "answer (legal basis child_protection shows it)\n",
 		       pre);
-	if (a->omitted)
+	if (omitted)
 		printf("%sleft out: %u restricted record(s) of other agencies or of this one "
 		       "(legal basis child_protection shows them)\n",
-		       pre, a->omitted);
+		       pre, omitted);
 	else
 		printf("%sleft out: nothing\n", pre);
-	if (!csv)
-		putchar('\n');
-	for (k = 0; k < a->ncols; k++) {
-		w[k] = cc_width(a->cols[k]);
-		for (i = 0; i < a->nrows; i++)
-			if (cc_width(a->cells[i * a->ncols + k]) > w[k])
-				w[k] = cc_width(a->cells[i * a->ncols + k]);
+	if (csv) {
+		client_print_csv(stdout, a);
+		return;
 	}
-	for (i = 0; i <= a->nrows; i++) {
-		for (k = 0; k < a->ncols; k++) {
-			const char *c = i ? a->cells[(i - 1) * a->ncols + k] : a->cols[k];
-			size_t pad;
-
-			if (csv) {
-				cc_csv_field(c);
-				putchar(k + 1 < a->ncols ? ',' : '\n');
-				continue;
-			}
-			fputs(c, stdout);
-			if (k + 1 == a->ncols) {
-				putchar('\n');
-				continue;
-			}
-			for (pad = cc_width(c); pad < w[k] + 2; pad++)
-				putchar(' ');
-		}
-	}
-	if (!csv)
-		printf("\n%zu row(s)\n", a->nrows);
+	putchar('\n');
+	client_print_table(stdout, a, 0);
+	printf("\n%zu row(s)\n", client_answer_nrows(a));
 }
 
 /* Finds this node's person by reference: its id and whether it is restricted. */
@@ -311,9 +153,7 @@ int node_cases_main(int argc, char **argv)
 	const char *data = NULL, *config = NULL, *coordinator = NULL, *purpose = NULL,
 		   *legal_basis = NULL, *as_of = NULL, *format = "table", *ref = NULL;
 	int m7 = !strcmp(argv[0], "case-history"), i, rc, own_restricted = 0;
-	char cfg[PARTYCONF_MAX_PATH], err[512] = "", to[11], today[11],
-				      peer_id[RPC_PEER_ID_MAX] = "",
-				      peer_role[RPC_PEER_ROLE_MAX] = "";
+	char cfg[PARTYCONF_MAX_PATH], err[512] = "", to[11], today[11], prog[64];
 	char subject[2 * NODE_TOKENS_HANDLE_LEN + 1];
 	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
@@ -321,22 +161,19 @@ int node_cases_main(int argc, char **argv)
 	Caselink__V1__QueryRequest__ParametersEntry param =
 	    CASELINK__V1__QUERY_REQUEST__PARAMETERS_ENTRY__INIT;
 	Caselink__V1__QueryRequest__ParametersEntry *params[1] = {&param};
-	struct cc_answer ans;
+	struct client_answer *ans = NULL;
+	struct client_conn *conn = NULL;
+	struct client_config cc;
+	struct node_store_meta meta;
 	struct partyconf *conf = NULL;
-	struct party_tls *tls = NULL;
-	struct sign_key *signer = NULL;
-	struct rpc_channel *ch = NULL;
-	struct rpc_channel_config chc;
-	struct rpc_status st;
 	struct node_store *store = NULL;
 	uint8_t id[PARTY_REQUEST_ID_LEN], own[ENC_NONCE_LEN], key[NODE_TOKENS_KEY_LEN],
-	    handle[NODE_TOKENS_HANDLE_LEN], *req = NULL;
-	size_t req_len, k;
+	    handle[NODE_TOKENS_HANDLE_LEN];
+	size_t k;
 	int64_t pid = 0;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	memset(&ans, 0, sizeof(ans));
 	for (i = 1; i < argc; i++) {
 		const char **opt = NULL;
 
@@ -369,16 +206,17 @@ int node_cases_main(int argc, char **argv)
 	if (!m7 && !purpose)
 		purpose = "marac_preparation";
 	if (!data || !purpose || (m7 && !ref) ||
-	    (strcmp(format, "table") && strcmp(format, "csv"))) {
+	    (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))) {
 		cc_usage();
 		return CL_EUSAGE;
 	}
+	snprintf(prog, sizeof(prog), "caselink-node %s", m7 ? "case-history" : "alerts");
 	gmtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
 	if (!as_of)
 		as_of = today;
 	if (cc_next_day(as_of, to) != CL_OK) {
-		fprintf(stderr, "caselink-node %s: --as-of must be YYYY-MM-DD\n", argv[0]);
+		fprintf(stderr, "%s: --as-of must be YYYY-MM-DD\n", prog);
 		return CL_EUSAGE;
 	}
 	if (!config) {
@@ -388,7 +226,7 @@ int node_cases_main(int argc, char **argv)
 	}
 	rc = partyconf_load(config, PARTYCONF_NODE, &conf, err, sizeof(err));
 	if (rc != CL_OK) {
-		fprintf(stderr, "caselink-node %s: %s\n", argv[0], *err ? err : cl_strerror(rc));
+		fprintf(stderr, "%s: %s\n", prog, *err ? err : cl_strerror(rc));
 		return rc;
 	}
 	if (!coordinator && conf->coordinator_address[0])
@@ -396,7 +234,7 @@ int node_cases_main(int argc, char **argv)
 	if (!legal_basis && conf->legal_basis[0])
 		legal_basis = conf->legal_basis;
 	if (!coordinator || !legal_basis) {
-		fprintf(stderr, "caselink-node %s: no %s (give %s or set %s in %s)\n", argv[0],
+		fprintf(stderr, "%s: no %s (give %s or set %s in %s)\n", prog,
 			!coordinator ? "coordinator address" : "legal basis",
 			!coordinator ? "--coordinator" : "--legal-basis",
 			!coordinator ? "coordinator_address" : "legal_basis", config);
@@ -407,8 +245,7 @@ int node_cases_main(int argc, char **argv)
 	if (rc == CL_OK)
 		rc = node_tokens_handle_key(node_store_db(store), key);
 	if (rc != CL_OK) {
-		fprintf(stderr, "caselink-node %s: store %s: %s%s\n", argv[0], data,
-			cl_strerror(rc),
+		fprintf(stderr, "%s: store %s: %s%s\n", prog, data, cl_strerror(rc),
 			rc == CL_ESTALE ? " (run caselink-node tokens first)" : "");
 		goto out;
 	}
@@ -421,45 +258,32 @@ int node_cases_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!conf->insecure_demo) {
-		char *pem = NULL;
-		size_t pem_len = 0;
-
-		rc = party_tls_load(conf->tls_ca, conf->tls_cert, conf->tls_key, conf->tls_crl,
-				    &tls, err, sizeof(err));
-		if (rc == CL_OK)
-			rc = pki_read_file(conf->tls_cert, PKI_PEM_MAX, &pem, &pem_len);
-		if (rc == CL_OK)
-			rc = pki_cert_identity(pem, pem_len, peer_id, sizeof(peer_id), peer_role,
-					       sizeof(peer_role));
-		free(pem);
-		if (rc == CL_OK) {
-			struct rpc_tls t;
-
-			party_tls_fill(tls, &t);
-			rc = sign_key_load(t.key_pem, t.cert_pem, &signer);
-		}
-		if (rc != CL_OK) {
-			fprintf(stderr, "caselink-node %s: %s\n", argv[0],
-				*err ? err : cl_strerror(rc));
-			goto out;
-		}
-	} else {
-		struct node_store_meta meta;
-
+	/* In a plaintext demo the requester is this node's agency, unsigned. */
+	memset(&cc, 0, sizeof(cc));
+	cc.target = coordinator;
+	cc.insecure_demo = conf->insecure_demo;
+	cc.ca = conf->tls_ca;
+	cc.cert = conf->tls_cert;
+	cc.key = conf->tls_key;
+	cc.crl = conf->tls_crl;
+	cc.server_name = conf->ncoordinators ? conf->coordinators[0] : NULL;
+	if (conf->insecure_demo) {
 		rc = node_store_get_meta(store, &meta);
 		if (rc != CL_OK)
 			goto out;
-		snprintf(peer_id, sizeof(peer_id), "%.*s", (int)sizeof(peer_id) - 1,
-			 meta.agency_id);
-		snprintf(peer_role, sizeof(peer_role), "node");
+		cc.demo_id = meta.agency_id;
+		cc.demo_role = "node";
 	}
-	rc = party_header_fill(&h, &who, id, purpose, legal_basis, peer_id, peer_role);
+	rc = client_connect(&cc, &conn, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "%s: %s\n", prog, *err ? err : cl_strerror(rc));
+		goto out;
+	}
+	rc = client_request_init(conn, &q, &h, &who, id, purpose, legal_basis);
 	if (rc == CL_OK)
 		rc = node_encq_own_nonce(id, sizeof(id), own);
 	if (rc != CL_OK)
 		goto out;
-	q.header = &h;
 	q.measure = (char *)(m7 ? "M7" : "M8");
 	q.period_from = (char *)CC_HISTORY_FROM; /* all history: episodes chain over all time */
 	q.period_to = to;
@@ -476,46 +300,11 @@ int node_cases_main(int argc, char **argv)
 		q.n_parameters = 1;
 		q.parameters = params;
 	}
-	if (signer) {
-		rc = sign_request(signer, &q);
-		if (rc != CL_OK)
-			goto out;
-	}
-	req_len = caselink__v1__query_request__get_packed_size(&q);
-	req = malloc(req_len ? req_len : 1);
-	if (!req) {
-		rc = CL_ENOMEM;
+	rc = client_call(conn, &q, CC_DEADLINE_MS, 0, CC_MAX_ROWS, prog, &ans);
+	if (rc != CL_OK)
 		goto out;
-	}
-	caselink__v1__query_request__pack(&q, req);
-	memset(&chc, 0, sizeof(chc));
-	chc.target = coordinator;
-	chc.insecure_demo = conf->insecure_demo;
-	party_tls_fill(tls, &chc.tls);
-	chc.server_name =
-	    conf->insecure_demo || !conf->ncoordinators ? NULL : conf->coordinators[0];
-	chc.expected_roles = RPC_ROLE_COORDINATOR;
-	memset(&st, 0, sizeof(st));
-	rc = rpc_channel_new(&chc, &ch);
-	if (rc == CL_OK)
-		rc = rpc_call_stream(ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len, CC_DEADLINE_MS,
-				     cc_on_message, &ans, NULL, &st);
-	if (rc != CL_OK) {
-		if (st.message[0])
-			fprintf(stderr, "caselink-node %s: refused or failed: %s (%s)\n", argv[0],
-				st.message, rpc_code_name(st.code));
-		else
-			fprintf(stderr, "caselink-node %s: failed: %s\n", argv[0], cl_strerror(rc));
-		goto out;
-	}
-	if (!ans.have_coverage || !ans.complete) {
-		fprintf(stderr, "caselink-node %s: incomplete answer from the coordinator\n",
-			argv[0]);
-		rc = CL_EPROTO;
-		goto out;
-	}
 	if (!m7) {
-		rc = cc_resolve(&ans, store, own);
+		rc = cc_resolve(ans, store, own);
 		if (rc != CL_OK) {
 			fprintf(stderr,
 				"caselink-node alerts: a row names no record of this node: %s\n",
@@ -523,26 +312,28 @@ int node_cases_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	{
+	own_restricted = m7 && own_restricted && strcmp(legal_basis, "child_protection");
+	if (!strcmp(format, "json")) {
+		rc = client_print_json(stdout, ans, q.measure, CC_HISTORY_FROM, to,
+				       CLIENT_JSON_OMITTED | (m7 ? CLIENT_JSON_OWN : 0) |
+					   (own_restricted ? CLIENT_JSON_OWN_RESTRICTED : 0));
+	} else {
 		char title[CC_REF_MAX + 64];
 
 		if (m7)
 			snprintf(title, sizeof(title), "case history of %.200s", ref);
 		else
 			snprintf(title, sizeof(title), "high-risk alerts");
-		cc_print(&ans, title, as_of, !strcmp(format, "csv"),
-			 m7 && own_restricted && strcmp(legal_basis, "child_protection"));
+		cc_print(ans, title, as_of, !strcmp(format, "csv"), own_restricted);
 	}
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(own, sizeof(own));
-	sign_header_free(&h);
-	sign_key_free(signer);
-	free(req);
-	rpc_channel_free(ch);
-	party_tls_free(tls);
+	OPENSSL_cleanse(handle, sizeof(handle));
+	OPENSSL_cleanse(subject, sizeof(subject));
+	client_answer_free(ans);
+	client_close(conn);
 	partyconf_free(conf);
 	node_store_close(store);
-	cc_answer_free(&ans);
 	return rc;
 }

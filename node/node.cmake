@@ -6,3 +6,4 @@ add_executable(caselink-node ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_link_libraries(caselink-node PRIVATE cl_node)
 # `caselink-node case-history` and `caselink-node alerts` (M7, M8 through the coordinator).
 target_sources(caselink-node PRIVATE ${CMAKE_CURRENT_LIST_DIR}/cases_cli.c)
+target_link_libraries(caselink-node PRIVATE cl_client)

@@ -9,20 +9,16 @@
 #include <string.h>
 
 #include "common/cl_error.h"
-#include "protocol/party.h"
-#include "protocol/pki.h"
-#include "protocol/rpc.h"
-#include "protocol/sign.h"
+#include "protocol/client.h"
 #include "tools/cli.h"
 
 #define REP_DEADLINE_MS 60000
 #define REP_MAX_ROWS	(1u << 18)
-#define REP_MAX_KEYS	8
-#define REP_MAX_FAILED	256
 #define REP_MAX_CATS	64 /* municipalities, quarters or agency types shown */
 
+/* One row of a measure: key columns (metric last, pointing into the answer) and its value. */
 struct rep_row {
-	char *keys[REP_MAX_KEYS]; /* key columns, metric last */
+	const char *keys[CLIENT_MAX_COLS];
 	size_t nkeys;
 	int suppressed, real_valued;
 	long long count;
@@ -30,164 +26,60 @@ struct rep_row {
 };
 
 struct rep_answer {
-	const char *measure;
+	struct client_answer *ans;
+	const struct client_coverage *cov;
 	struct rep_row *rows;
-	size_t nrows, cap;
-	int complete, have_cov;
-	unsigned asked, answered;
-	char failed[REP_MAX_FAILED][RPC_PEER_ID_MAX + 80];
-	size_t nfailed;
-	int have_disc;
-	long long threshold, rounding;
-	char mechanism[32], definitions[64];
-	double noise_scale;
-	unsigned supp_cells, supp_derived;
+	size_t nrows;
 };
-
-struct rep_conn {
-	struct rpc_channel *ch;
-	struct sign_key *signer;
-	const char *id, *role;
-};
-
-static int rep_on_message(const uint8_t *msg, size_t len, void *user)
-{
-	struct rep_answer *a = user;
-	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
-	size_t i, k;
-	int rc = 0;
-
-	if (!r)
-		return 1;
-	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_COVERAGE) {
-		const Caselink__V1__Coverage *c = r->coverage;
-
-		a->have_cov = 1;
-		a->asked = c->nodes_asked;
-		a->answered = c->nodes_answered;
-		for (i = 0; i < c->n_failed && a->nfailed < REP_MAX_FAILED; i++)
-			snprintf(a->failed[a->nfailed++], sizeof(a->failed[0]), "%.64s (%.64s)",
-				 c->failed[i]->node_id, c->failed[i]->reason);
-		if (c->disclosure) {
-			a->have_disc = 1;
-			a->threshold = c->disclosure->threshold;
-			a->rounding = c->disclosure->rounding;
-			a->noise_scale = c->disclosure->noise_scale;
-			a->supp_cells = c->disclosure->suppressed_cells;
-			a->supp_derived = c->disclosure->suppressed_derived;
-			snprintf(a->mechanism, sizeof(a->mechanism), "%s",
-				 c->disclosure->mechanism);
-			snprintf(a->definitions, sizeof(a->definitions), "%s",
-				 c->disclosure->definitions_version);
-		}
-	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS) {
-		const Caselink__V1__RowBatch *b = r->rows;
-
-		if (b->n_key_columns == 0 || b->n_key_columns > REP_MAX_KEYS ||
-		    b->n_value_columns != 1) {
-			rc = 1;
-			goto out;
-		}
-		for (i = 0; i < b->n_rows && !rc; i++) {
-			const Caselink__V1__Row *row = b->rows[i];
-			struct rep_row *w;
-
-			if (row->n_keys != b->n_key_columns || row->n_values != 1 ||
-			    a->nrows >= REP_MAX_ROWS) {
-				rc = 1;
-				break;
-			}
-			if (a->nrows == a->cap) {
-				size_t cap = a->cap ? a->cap * 2 : 256;
-				struct rep_row *g = realloc(a->rows, cap * sizeof(*g));
-
-				if (!g) {
-					rc = 1;
-					break;
-				}
-				a->rows = g;
-				a->cap = cap;
-			}
-			w = &a->rows[a->nrows];
-			memset(w, 0, sizeof(*w));
-			for (k = 0; k < row->n_keys; k++) {
-				w->keys[k] = strdup(row->keys[k]);
-				if (!w->keys[k])
-					rc = 1;
-			}
-			w->nkeys = row->n_keys;
-			a->nrows++;
-			w->suppressed =
-			    row->values[0]->suppressed ||
-			    row->values[0]->value_case == CASELINK__V1__VALUE__VALUE__NOT_SET;
-			w->real_valued =
-			    row->values[0]->value_case == CASELINK__V1__VALUE__VALUE_REAL;
-			w->count = row->values[0]->count;
-			w->real = w->real_valued ? row->values[0]->real : (double)w->count;
-		}
-		if (r->last)
-			a->complete = 1;
-	}
-out:
-	caselink__v1__query_response__free_unpacked(r, NULL);
-	return rc;
-}
 
 static void rep_answer_free(struct rep_answer *a)
 {
-	size_t i, k;
-
-	for (i = 0; i < a->nrows; i++)
-		for (k = 0; k < a->rows[i].nkeys; k++)
-			free(a->rows[i].keys[k]);
+	client_answer_free(a->ans);
 	free(a->rows);
 }
 
 /* Asks the coordinator for one measure (M1 by quarter); CL_OK with a complete answer. */
-static int rep_fetch(struct rep_conn *c, const char *measure, const char *from, const char *to,
+static int rep_fetch(struct client_conn *c, const char *measure, const char *from, const char *to,
 		     struct rep_answer *a)
 {
 	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
 	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
-	uint8_t id[PARTY_REQUEST_ID_LEN], *req = NULL;
-	struct rpc_status st;
-	size_t req_len;
+	uint8_t id[PARTY_REQUEST_ID_LEN];
+	char prog[64];
+	size_t i, k, n;
 	int rc;
 
-	memset(&st, 0, sizeof(st));
-	a->measure = measure;
-	rc = party_header_fill(&h, &who, id, "monitoring", "statistics", c->id, c->role);
+	snprintf(prog, sizeof(prog), "caselink report: %s", measure);
+	rc = client_request_init(c, &q, &h, &who, id, "monitoring", "statistics");
 	if (rc != CL_OK)
-		goto out;
-	q.header = &h;
+		return rc;
 	q.measure = (char *)measure;
 	q.period_from = (char *)from;
 	q.period_to = (char *)to;
 	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
-	if (c->signer) {
-		rc = sign_request(c->signer, &q);
-		if (rc != CL_OK)
-			goto out;
-	}
-	req_len = caselink__v1__query_request__get_packed_size(&q);
-	req = malloc(req_len ? req_len : 1);
-	if (!req) {
-		rc = CL_ENOMEM;
-		goto out;
-	}
-	caselink__v1__query_request__pack(&q, req);
-	rc = rpc_call_stream(c->ch, RPC_METHOD_COORDINATOR_QUERY, req, req_len, REP_DEADLINE_MS,
-			     rep_on_message, a, NULL, &st);
+	rc = client_call(c, &q, REP_DEADLINE_MS, 1, REP_MAX_ROWS, prog, &a->ans);
 	if (rc != CL_OK)
-		fprintf(stderr, "caselink report: %s refused or failed: %s (%s)\n", measure,
-			st.message, cl_strerror(rc));
-	else if (!a->have_cov || !a->complete)
-		rc = CL_EPROTO;
-out:
-	sign_header_free(&h);
-	free(req);
-	return rc;
+		return rc;
+	a->cov = client_answer_coverage(a->ans);
+	n = client_answer_nrows(a->ans);
+	a->rows = calloc(n ? n : 1, sizeof(*a->rows));
+	if (!a->rows)
+		return CL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct rep_row *w = &a->rows[i];
+		const struct client_value *v = client_answer_value(a->ans, i, 0);
+
+		w->nkeys = client_answer_nkeys(a->ans);
+		for (k = 0; k < w->nkeys; k++)
+			w->keys[k] = client_answer_cell(a->ans, i, k);
+		w->suppressed = v->suppressed || !v->present;
+		w->real_valued = v->real_valued;
+		w->count = v->count;
+		w->real = v->real;
+	}
+	a->nrows = n;
+	return CL_OK;
 }
 
 /* ---- lookups ---- */
@@ -627,16 +519,17 @@ static void rep_write(FILE *f, struct rep_answer *a, const char *from, const cha
 		   "scope=\"col\">measure</th><th scope=\"col\">nodes answered</th><th "
 		   "scope=\"col\">failed</th><th scope=\"col\">disclosure</th></tr>\n");
 	for (i = 0; i < 6; i++) {
-		char cov[64], disc[256];
+		const struct client_coverage *c = a[i].cov;
+		char cov[64], disc[256], failed[RPC_PEER_ID_MAX + 80];
 
-		snprintf(cov, sizeof(cov), "%u of %u", a[i].answered, a[i].asked);
-		if (a[i].have_disc)
+		snprintf(cov, sizeof(cov), "%u of %u", c->answered, c->asked);
+		if (c->have_disclosure)
 			snprintf(disc, sizeof(disc),
 				 "threshold %lld, rounding %lld, noise %s%s; %u counts and %u "
 				 "derived values suppressed",
-				 a[i].threshold, a[i].rounding, a[i].mechanism,
-				 a[i].noise_scale > 0 ? " (scale stated per value)" : "",
-				 a[i].supp_cells, a[i].supp_derived);
+				 c->threshold, c->rounding, c->mechanism,
+				 c->noise_scale > 0 ? " (scale stated per value)" : "",
+				 c->suppressed_cells, c->suppressed_derived);
 		else
 			snprintf(disc, sizeof(disc), "not stated");
 		fprintf(f, "<tr><td>");
@@ -644,18 +537,20 @@ static void rep_write(FILE *f, struct rep_answer *a, const char *from, const cha
 		fprintf(f, "</td><td class=\"n\">");
 		rep_esc(f, cov);
 		fprintf(f, "</td><td>");
-		for (j = 0; j < a[i].nfailed; j++) {
-			rep_esc(f, a[i].failed[j]);
-			fputs(j + 1 < a[i].nfailed ? "; " : "", f);
+		for (j = 0; j < c->nfailed; j++) {
+			snprintf(failed, sizeof(failed), "%.64s (%.64s)", c->failed[j].node,
+				 c->failed[j].reason);
+			rep_esc(f, failed);
+			fputs(j + 1 < c->nfailed ? "; " : "", f);
 		}
-		if (!a[i].nfailed)
+		if (!c->nfailed)
 			fputs("none", f);
 		fprintf(f, "</td><td>");
 		rep_esc(f, disc);
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n<p>Definitions: ");
-	rep_esc(f, a[0].have_disc ? a[0].definitions : "not stated");
+	rep_esc(f, a[0].cov->have_disclosure ? a[0].cov->definitions : "not stated");
 	fprintf(f,
 		" (the measures of the caselink specification, measures.md, with the "
 		"interpretations of docs/ground-truth.md). Periods are half-open [from, to). "
@@ -681,45 +576,30 @@ static void rep_usage(void)
 int report_main(int argc, char **argv)
 {
 	static const char *const measures[6] = {"M1", "M2", "M3", "M4", "M5", "M6"};
-	const char *html = NULL, *from = NULL, *to = NULL, *coordinator = NULL, *tls_dir = NULL,
-		   *name = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-	char path[3][1024], err[512] = "", peer_id[RPC_PEER_ID_MAX] = "",
-			    peer_role[RPC_PEER_ROLE_MAX] = "", tmp[1100];
+	const char *html = NULL, *from = NULL, *to = NULL;
+	char err[512] = "", tmp[1100];
 	struct rep_answer ans[6];
-	struct party_tls *tls = NULL;
-	struct rep_conn conn;
-	struct rpc_channel_config cc;
+	struct client_args args;
+	struct client_config cfg;
+	struct client_conn *conn = NULL;
 	FILE *f = NULL;
-	int insecure = 0, i, rc = CL_OK;
+	int i, rc = CL_OK;
 
 	memset(ans, 0, sizeof(ans));
-	memset(&conn, 0, sizeof(conn));
+	memset(&args, 0, sizeof(args));
 	for (i = 1; i < argc; i++) {
 		const char **opt = NULL;
 
-		if (!strcmp(argv[i], "--insecure-demo")) {
-			insecure = 1;
+		rc = client_args_take(&args, argc, argv, &i);
+		if (rc == 1)
 			continue;
-		}
 		if (!strcmp(argv[i], "--html"))
 			opt = &html;
 		else if (!strcmp(argv[i], "--from"))
 			opt = &from;
 		else if (!strcmp(argv[i], "--to"))
 			opt = &to;
-		else if (!strcmp(argv[i], "--coordinator"))
-			opt = &coordinator;
-		else if (!strcmp(argv[i], "--tls-dir"))
-			opt = &tls_dir;
-		else if (!strcmp(argv[i], "--name"))
-			opt = &name;
-		else if (!strcmp(argv[i], "--ca"))
-			opt = &ca;
-		else if (!strcmp(argv[i], "--cert"))
-			opt = &cert;
-		else if (!strcmp(argv[i], "--key"))
-			opt = &key;
-		if (!opt || i + 1 >= argc) {
+		if (rc != 0 || !opt || i + 1 >= argc) {
 			fprintf(stderr, "caselink report: unknown or incomplete option '%.40s'\n",
 				argv[i]);
 			rep_usage();
@@ -727,56 +607,17 @@ int report_main(int argc, char **argv)
 		}
 		*opt = argv[++i];
 	}
-	if (!html || !from || !to || !coordinator) {
+	if (!html || !from || !to || client_args_config(&args, &cfg) != CL_OK) {
 		rep_usage();
 		return 2;
 	}
-	if (!insecure) {
-		if (tls_dir && name) {
-			snprintf(path[0], sizeof(path[0]), "%s/ca.pem", tls_dir);
-			snprintf(path[1], sizeof(path[1]), "%s/%s.pem", tls_dir, name);
-			snprintf(path[2], sizeof(path[2]), "%s/%s.key", tls_dir, name);
-			ca = path[0];
-			cert = path[1];
-			key = path[2];
-		}
-		if (!ca || !cert || !key) {
-			rep_usage();
-			return 2;
-		}
-		rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
-		if (rc == CL_OK) {
-			char *pem = NULL;
-			size_t pem_len = 0;
-
-			rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
-			if (rc == CL_OK)
-				rc = pki_cert_identity(pem, pem_len, peer_id, sizeof(peer_id),
-						       peer_role, sizeof(peer_role));
-			free(pem);
-		}
-		if (rc == CL_OK) {
-			struct rpc_tls pem;
-
-			party_tls_fill(tls, &pem);
-			rc = sign_key_load(pem.key_pem, pem.cert_pem, &conn.signer);
-		}
-		if (rc != CL_OK) {
-			fprintf(stderr, "caselink report: %s\n", *err ? err : cl_strerror(rc));
-			goto out;
-		}
+	rc = client_connect(&cfg, &conn, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink report: %s\n", *err ? err : cl_strerror(rc));
+		goto out;
 	}
-	conn.id = peer_id;
-	conn.role = peer_role;
-	memset(&cc, 0, sizeof(cc));
-	cc.target = coordinator;
-	cc.insecure_demo = insecure;
-	party_tls_fill(tls, &cc.tls);
-	cc.server_name = insecure ? NULL : "coordinator";
-	cc.expected_roles = RPC_ROLE_COORDINATOR;
-	rc = rpc_channel_new(&cc, &conn.ch);
 	for (i = 0; rc == CL_OK && i < 6; i++)
-		rc = rep_fetch(&conn, measures[i], from, to, &ans[i]);
+		rc = rep_fetch(conn, measures[i], from, to, &ans[i]);
 	if (rc != CL_OK)
 		goto out;
 	/* Written to a temporary name, renamed when complete: no half report. */
@@ -803,8 +644,6 @@ int report_main(int argc, char **argv)
 out:
 	for (i = 0; i < 6; i++)
 		rep_answer_free(&ans[i]);
-	rpc_channel_free(conn.ch);
-	sign_key_free(conn.signer);
-	party_tls_free(tls);
+	client_close(conn);
 	return rc == CL_OK ? 0 : 1;
 }
