@@ -35,9 +35,9 @@
 #include "common/cl_error.h"
 #include "common/cldate.h"
 #include "common/csv.h"
-#include "common/pcode.h"
 #include "coordinator/cases.h"
 #include "coordinator/measures.h"
+#include "tests/synthfed.h"
 
 /* ---- lines ---- */
 
@@ -158,87 +158,6 @@ static void compare_sets(struct rows *a, struct rows *b, const char *what, int s
 	*only_b = ob;
 }
 
-/* ---- string map ---- */
-
-struct strmap {
-	char **key;
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static uint64_t strhash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static void map_put(struct strmap *m, const char *k, uint32_t v);
-
-static void map_grow(struct strmap *m)
-{
-	struct strmap n = {0};
-	size_t i;
-
-	n.cap = m->cap ? m->cap * 2 : 1024;
-	n.key = calloc(n.cap, sizeof *n.key);
-	n.val = calloc(n.cap, sizeof *n.val);
-	assert_non_null(n.key);
-	assert_non_null(n.val);
-	for (i = 0; i < m->cap; i++)
-		if (m->key[i]) {
-			map_put(&n, m->key[i], m->val[i]);
-			free(m->key[i]);
-		}
-	free(m->key);
-	free(m->val);
-	*m = n;
-}
-
-static int map_get(const struct strmap *m, const char *k, uint32_t *v)
-{
-	size_t i;
-
-	if (!m->cap)
-		return 0;
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			*v = m->val[i];
-			return 1;
-		}
-	return 0;
-}
-
-static void map_put(struct strmap *m, const char *k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap)
-		map_grow(m);
-	for (i = strhash(k) & (m->cap - 1); m->key[i]; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->key[i], k) == 0) {
-			m->val[i] = v;
-			return;
-		}
-	m->key[i] = strdup(k);
-	assert_non_null(m->key[i]);
-	m->val[i] = v;
-	m->n++;
-}
-
-static void map_free(struct strmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
 static int col(const struct csv_record *h, const char *name)
 {
 	size_t i;
@@ -257,7 +176,7 @@ static const char *field(const struct csv_record *r, int c)
 /* ---- a linkage: "agency_id,person_ref" -> dense person id, in the file's order ---- */
 
 struct linkage {
-	struct strmap index; /* key -> record number (first file's order) */
+	struct synthfed_map index; /* key -> record number (first file's order) */
 	char **key;
 	uint32_t *id; /* per record: dense person id of this linkage */
 	size_t n, nids;
@@ -271,7 +190,7 @@ static void linkage_read(const char *path, const struct linkage *base, struct li
 {
 	struct csv_reader *r = NULL;
 	struct csv_record x;
-	struct strmap ids = {0};
+	struct synthfed_map ids = {0};
 	char key[600];
 	size_t seen = 0;
 	int c_ag, c_ref, c_id;
@@ -292,13 +211,13 @@ static void linkage_read(const char *path, const struct linkage *base, struct li
 	while (csv_next(r, &x) == 1) {
 		uint32_t id, rec;
 
-		if (!map_get(&ids, field(&x, c_id), &id)) {
+		if (!synthfed_map_get(&ids, field(&x, c_id), &id)) {
 			id = (uint32_t)out->nids++;
-			map_put(&ids, field(&x, c_id), id);
+			synthfed_map_put(&ids, field(&x, c_id), id);
 		}
 		snprintf(key, sizeof key, "%s,%s", field(&x, c_ag), field(&x, c_ref));
 		if (base) {
-			assert_true(map_get(&base->index, key, &rec));
+			assert_true(synthfed_map_get(&base->index, key, &rec));
 			assert_int_equal(out->id[rec], UINT32_MAX); /* once */
 			out->id[rec] = id;
 			seen++;
@@ -311,11 +230,11 @@ static void linkage_read(const char *path, const struct linkage *base, struct li
 		out->key[out->n] = strdup(key);
 		assert_non_null(out->key[out->n]);
 		out->id[out->n] = id;
-		map_put(&out->index, key, (uint32_t)out->n);
+		synthfed_map_put(&out->index, key, (uint32_t)out->n);
 		out->n++;
 	}
 	csv_close(r);
-	map_free(&ids);
+	synthfed_map_free(&ids);
 	if (base)
 		assert_int_equal(seen, base->n); /* every person row, once */
 }
@@ -328,7 +247,7 @@ static void linkage_free(struct linkage *l)
 		free(l->key[i]);
 	free(l->key);
 	free(l->id);
-	map_free(&l->index);
+	synthfed_map_free(&l->index);
 	memset(l, 0, sizeof *l);
 }
 
@@ -411,187 +330,101 @@ static void write_links(const char *path, const struct linkage *t, const uint32_
 
 /* ---- the federation, read as the nodes would send it ---- */
 
-static int age_at(const struct cldate_birth *b, int64_t t)
-{
-	int y, m, d, age;
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-
-	if (b->year == 0)
-		return -1;
-	cldate_civil_from_days(days, &y, &m, &d);
-	age = y - b->year;
-	if (b->month && (m < b->month || (m == b->month && d < b->day)))
-		age--;
-	return age < 0 ? -1 : age;
-}
-
-static int usable_code(const char *code, const char *country)
-{
-	char norm[PCODE_MAX];
-	enum pcode_status st;
-
-	if (!code[0] || !country[0])
-		return 0;
-	if (pcode_check(country, code, norm, &st, NULL) != 0)
-		return 0;
-	return st != PCODE_INVALID;
-}
-
 struct fed {
 	struct measures_input *min;
 	struct cases_input *cin;
-	struct strmap crec; /* "agency,person_ref" -> cases record index */
+	struct synthfed_map crec; /* "agency,person_ref" -> cases record index */
 	char agency[64][64];
 	size_t nagency;
+	const struct linkage *base, *l; /* records numbered by base, persons of l */
+	struct prow {
+		size_t mrec, crec;
+	} * rows; /* per record read: its records in both engines */
+	size_t nrows, cap;
 };
 
-struct prow {
-	size_t mrec, crec;
-	struct cldate_birth birth;
-};
-
-static void load_agency(struct fed *f, const char *dir, uint32_t node, const char *agency,
-			const char *type, const char *muni, const struct linkage *base,
-			const struct linkage *l)
+static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
+		       const char *municipality)
 {
-	struct csv_reader *r = NULL;
-	struct csv_record h, x;
-	struct strmap refs = {0};
-	struct prow *rows = NULL;
-	size_t nrows = 0, cap = 0;
-	char path[1024], key[600];
-	int c_ref, c_nid, c_cty, c_fam, c_birth, c_sex, c_share;
-	int c_pref, c_type, c_at, c_role, c_risk, c_thr, c_to, c_muni;
+	struct fed *f = ctx;
 
-	snprintf(path, sizeof path, "%s/agencies/%s/persons.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_ref = col(&h, "person_ref");
-	c_nid = col(&h, "national_id");
-	c_cty = col(&h, "id_country");
-	c_fam = col(&h, "family_name");
-	c_birth = col(&h, "birth_date");
-	c_sex = col(&h, "sex");
-	c_share = col(&h, "sharing");
-	assert_true(c_ref >= 0 && c_nid >= 0 && c_cty >= 0 && c_fam >= 0 && c_birth >= 0 &&
-		    c_share >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct measures_record mr = {0};
-		struct cases_record cr = {0};
-		struct prow p = {0};
-		const char *sex = field(&x, c_sex), *birth = field(&x, c_birth);
-		uint32_t rec;
+	(void)agency_type;
+	(void)municipality;
+	assert_true(node == f->nagency && f->nagency < 64);
+	snprintf(f->agency[f->nagency++], sizeof f->agency[0], "%s", agency_id);
+}
 
-		snprintf(key, sizeof key, "%s,%s", agency, field(&x, c_ref));
-		assert_true(map_get(&base->index, key, &rec)); /* synth links every row */
-		if (birth[0])
-			assert_int_equal(cldate_parse_birth(birth, &p.birth, NULL), 0);
-		mr.node = node;
-		mr.agency_id = agency;
-		mr.agency_type = type;
-		mr.node_municipality = muni;
-		mr.sex = sex[0] ? sex[0] : 'U';
-		mr.restricted = strcmp(field(&x, c_share), "restricted") == 0;
-		mr.linkable = usable_code(field(&x, c_nid), field(&x, c_cty)) ||
-			      (field(&x, c_fam)[0] && birth[0]);
-		mr.person = l->id[rec];
-		assert_int_equal(measures_add_record(f->min, &mr, &p.mrec), 0);
-		cr.node = node;
-		cr.agency_id = agency;
-		cr.agency_type = type;
-		cr.node_municipality = muni;
-		cr.restricted = mr.restricted;
-		cr.person = l->id[rec];
-		cr.handle = (const unsigned char *)field(&x, c_ref); /* stands for a handle */
-		cr.handle_len = strlen(field(&x, c_ref));
-		assert_int_equal(cases_add_record(f->cin, &cr, &p.crec), 0);
-		map_put(&f->crec, key, (uint32_t)p.crec);
-		if (nrows == cap) {
-			cap = cap ? cap * 2 : 256;
-			rows = realloc(rows, cap * sizeof *rows);
-			assert_non_null(rows);
-		}
-		map_put(&refs, field(&x, c_ref), (uint32_t)nrows);
-		rows[nrows++] = p;
+/* A person row into both engines, as the person of the linkage under test. */
+static size_t fed_record(void *ctx, const struct synthfed_record *r)
+{
+	struct fed *f = ctx;
+	struct measures_record mr = {0};
+	struct cases_record cr = {0};
+	struct prow p;
+	char key[600];
+	uint32_t rec;
+
+	snprintf(key, sizeof key, "%s,%s", r->agency_id, r->person_ref);
+	assert_true(synthfed_map_get(&f->base->index, key, &rec)); /* synth links every row */
+	mr.node = r->node;
+	mr.agency_id = r->agency_id;
+	mr.agency_type = r->agency_type;
+	mr.node_municipality = r->municipality;
+	mr.sex = r->sex[0] ? r->sex[0] : 'U';
+	mr.restricted = strcmp(r->sharing, "restricted") == 0;
+	mr.linkable = r->linkable;
+	mr.person = f->l->id[rec];
+	assert_int_equal(measures_add_record(f->min, &mr, &p.mrec), 0);
+	cr.node = r->node;
+	cr.agency_id = r->agency_id;
+	cr.agency_type = r->agency_type;
+	cr.node_municipality = r->municipality;
+	cr.restricted = mr.restricted;
+	cr.person = mr.person;
+	cr.handle = (const unsigned char *)r->person_ref; /* stands for a handle */
+	cr.handle_len = strlen(r->person_ref);
+	assert_int_equal(cases_add_record(f->cin, &cr, &p.crec), 0);
+	synthfed_map_put(&f->crec, key, (uint32_t)p.crec);
+	if (f->nrows == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 1024;
+		f->rows = realloc(f->rows, f->cap * sizeof *f->rows);
+		assert_non_null(f->rows);
 	}
-	csv_close(r);
+	f->rows[f->nrows] = p;
+	return f->nrows++;
+}
 
-	snprintf(path, sizeof path, "%s/agencies/%s/events.csv", dir, agency);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	h = x;
-	c_pref = col(&h, "person_ref");
-	c_type = col(&h, "event_type");
-	c_at = col(&h, "occurred_at");
-	c_role = col(&h, "role");
-	c_risk = col(&h, "risk_level");
-	c_thr = col(&h, "child_threat_level");
-	c_to = col(&h, "referral_to");
-	c_muni = col(&h, "municipality");
-	assert_true(c_pref >= 0 && c_type >= 0 && c_at >= 0 && c_role >= 0);
-	while (csv_next(r, &x) == 1) {
-		struct measures_event e = {0};
-		const char *thr = field(&x, c_thr);
-		uint32_t row;
-		int64_t t;
+static void fed_event(void *ctx, size_t record, const struct measures_event *e)
+{
+	struct fed *f = ctx;
+	struct measures_event x = *e;
 
-		assert_true(map_get(&refs, field(&x, c_pref), &row));
-		assert_int_equal(cldate_parse_time(field(&x, c_at), &t, NULL), 0);
-		e.event_type = field(&x, c_type);
-		e.occurred_at = t;
-		e.role = field(&x, c_role);
-		e.municipality = field(&x, c_muni);
-		e.risk_level = field(&x, c_risk);
-		e.child_threat_level = thr[0] ? atoi(thr) : -1;
-		e.referral_to = field(&x, c_to);
-		e.age_years = age_at(&rows[row].birth, t);
-		assert_int_equal(measures_add_event(f->min, rows[row].mrec, &e), 0);
-		e.age_years = -1; /* the case engine does not use ages */
-		assert_int_equal(cases_add_event(f->cin, rows[row].crec, &e), 0);
-	}
-	csv_close(r);
-	free(rows);
-	map_free(&refs);
+	assert_int_equal(measures_add_event(f->min, f->rows[record].mrec, &x), 0);
+	x.age_years = -1; /* the case engine does not use ages */
+	assert_int_equal(cases_add_event(f->cin, f->rows[record].crec, &x), 0);
 }
 
 /* Reads the federation at dir with the persons of linkage l (records numbered by base). */
 static void load_federation(const char *dir, const struct linkage *base, const struct linkage *l,
 			    struct fed *f)
 {
-	struct csv_reader *r = NULL;
-	struct csv_record x;
-	char path[1024];
-	int c_ag, c_type, c_muni;
+	struct synthfed_sink sink = {fed_agency, fed_record, fed_event, NULL};
 
 	memset(f, 0, sizeof *f);
 	assert_int_equal(measures_input_new(&f->min), 0);
 	assert_int_equal(cases_input_new(&f->cin), 0);
-	snprintf(path, sizeof path, "%s/federation.csv", dir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_type = col(&x, "agency_type");
-	c_muni = col(&x, "municipality");
-	assert_true(c_ag >= 0 && c_type >= 0 && c_muni >= 0);
-	while (csv_next(r, &x) == 1) {
-		char ag[64], ty[64], mu[256];
-
-		assert_true(f->nagency < 64);
-		snprintf(ag, sizeof ag, "%s", field(&x, c_ag));
-		snprintf(ty, sizeof ty, "%s", field(&x, c_type));
-		snprintf(mu, sizeof mu, "%s", field(&x, c_muni));
-		snprintf(f->agency[f->nagency], sizeof f->agency[0], "%s", ag);
-		load_agency(f, dir, (uint32_t)f->nagency++, ag, ty, mu, base, l);
-	}
-	csv_close(r);
+	f->base = base;
+	f->l = l;
+	sink.ctx = f;
+	synthfed_load(dir, &sink);
 }
 
 static void fed_free(struct fed *f)
 {
+	free(f->rows);
 	measures_input_free(f->min);
 	cases_input_free(f->cin);
-	map_free(&f->crec);
+	synthfed_map_free(&f->crec);
 	memset(f, 0, sizeof *f);
 }
 
@@ -783,7 +616,7 @@ static size_t engine_vs_truth_m7_m8(const struct fed *f, const char *expdir, con
 		assert_int_equal(x.nfields, 7);
 		cp = strcmp(x.fields[1], "child_protection") == 0;
 		snprintf(key, sizeof key, "%s,%s", x.fields[2], x.fields[3]);
-		assert_true(map_get(&f->crec, key, &idx));
+		assert_true(synthfed_map_get(&f->crec, key, &idx));
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
 			 x.fields[2], x.fields[3]);
 		assert_int_equal(cases_history(f->cin, idx, end, cp, collect, &got, &s), 0);
@@ -965,15 +798,6 @@ static void headlines(const char *name, const char *dreal, const char *dtrue)
 			      value_in(dtrue, h[i][0], h[i][1]));
 }
 
-static int shell(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		print_message("command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
 static void truth_run(const char *bin, const char *dir, const char *links, const char *from,
 		      const char *to, const char *out)
 {
@@ -985,38 +809,33 @@ static void truth_run(const char *bin, const char *dir, const char *links, const
 		 "'%s/caselink' truth --data '%s' %s --from %s --to %s --m7-max 1000000 "
 		 "--out '%s/%s' >/dev/null",
 		 bin, dir, opt, from, to, dir, out);
-	assert_int_equal(shell(cmd), 0);
+	assert_int_equal(synthfed_shell(cmd), 0);
 }
 
 static void scenario(const char *name, const char *synth_args)
 {
 	static const char *const kinds[] = {"real", "missed", "false", "relabel"};
-	const char *bin = getenv("CASELINK_BIN"), *tmp = getenv("CASELINK_TMP");
-	char dir[512], cmd[4096], path[1100], line[512], from[16] = "", to[16] = "", asof[16] = "";
+	const char *bin = getenv("CASELINK_BIN");
+	char sub[128], dir[512], cmd[4096], path[1100], line[512], from[16] = "", to[16] = "",
+								   asof[16] = "";
 	char da[1100], db[1100];
 	unsigned long long rec = 0, clusters = 0, fp_tool = 0, fn_tool = 0;
 	struct linkage t, real;
 	uint64_t *k, fp, fn, tp, both;
 	uint32_t *p, *mid, *jid, *rel;
 	size_t i, wrong_real, wrong_true, wrong, lines = 0, diff = 0, nmeet = 0;
-	struct strmap ids = {0};
+	struct synthfed_map ids = {0};
 	struct fed f;
 	FILE *fd;
 	int got = 0, per, ki;
 
-	if (!bin || !tmp) {
-		print_message("CASELINK_BIN/CASELINK_TMP not set: run through ctest\n");
-		skip();
-	}
-	snprintf(dir, sizeof dir, "%s/reallink-%s", tmp, name);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s/caselink' synth --out '%s' %s >/dev/null",
-		 dir, bin, dir, synth_args);
-	assert_int_equal(shell(cmd), 0);
+	snprintf(sub, sizeof sub, "reallink-%s", name);
+	synthfed_generate(sub, synth_args, dir, sizeof dir);
 	snprintf(
 	    cmd, sizeof cmd,
 	    "'%s/caselink' linkage-eval --synth '%s' --links-out '%s/real.csv' > '%s/eval.out'",
 	    bin, dir, dir, dir);
-	assert_int_equal(shell(cmd), 0);
+	assert_int_equal(synthfed_shell(cmd), 0);
 	snprintf(path, sizeof path, "%s/eval.out", dir);
 	fd = fopen(path, "r");
 	assert_non_null(fd);
@@ -1066,9 +885,9 @@ static void scenario(const char *name, const char *synth_args)
 		uint32_t v;
 
 		snprintf(line, sizeof line, "%u/%u", real.id[i], t.id[i]);
-		if (!map_get(&ids, line, &v)) {
+		if (!synthfed_map_get(&ids, line, &v)) {
 			v = (uint32_t)nmeet++;
-			map_put(&ids, line, v);
+			synthfed_map_put(&ids, line, v);
 		}
 		mid[i] = v;
 	}
@@ -1094,13 +913,7 @@ static void scenario(const char *name, const char *synth_args)
 		      wrong_real, wrong_true);
 
 	/* the default period, and two years (M5 outcomes observable) */
-	snprintf(path, sizeof path, "%s/truth/expected/period.csv", dir);
-	fd = fopen(path, "r");
-	assert_non_null(fd);
-	assert_non_null(fgets(line, sizeof line, fd));
-	assert_non_null(fgets(line, sizeof line, fd));
-	fclose(fd);
-	assert_int_equal(sscanf(line, "%10[0-9-],%10[0-9-],%10[0-9-]", from, to, asof), 3);
+	synthfed_period(dir, from, to, asof);
 	load_federation(dir, &t, &real, &f);
 	for (per = 0; per < 2; per++) {
 		const char *pf = per ? "2024-01-01" : from, *pt = per ? "2026-01-01" : to;
@@ -1169,7 +982,7 @@ static void scenario(const char *name, const char *synth_args)
 		      "(other than age counts)\n",
 		      name, lines, diff);
 	fed_free(&f);
-	map_free(&ids);
+	synthfed_map_free(&ids);
 	free(k);
 	free(mid);
 	free(jid);
