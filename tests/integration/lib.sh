@@ -8,6 +8,7 @@
 #   it_setup            fed_setup of $work/fed into $work/run; from, to and as_of: the
 #                       generated federation's default period
 #   it_federation ARGS  it_synth ARGS, then it_setup
+#   it_released EXPECTED ANSWER  an answer under disclosure control against the ground truth
 # and fail MESSAGE (exits 1), pass MESSAGE (counts $passed).
 # shellcheck disable=SC2034 # bin, src, work, from, to, as_of, passed are the tests' variables
 
@@ -39,4 +40,16 @@ it_setup() {
 it_federation() {
   it_synth "$@"
   it_setup
+}
+
+# Disclosure control (docs/disclosure.md): the answer equals the truth in every published cell;
+# every other cell of the truth is marked suppressed, and so is every count of 1..4.
+it_released() { # EXPECTED ANSWER (CSV lines, the value last)
+  awk -F, 'NR == FNR { k = $0; sub(/,[^,]*$/, "", k); a[k] = $NF; next }
+    { k = $0; sub(/,[^,]*$/, "", k); seen[k] = 1
+      if (!(k in a)) { print "missing: " $0; bad = 1 }
+      else if (a[k] != "suppressed" && a[k] != $NF) { print "differs: " $0 " vs " a[k]; bad = 1 }
+      else if ($NF + 0 >= 1 && $NF + 0 < 5 && a[k] != "suppressed") { print "small: " $0; bad = 1 } }
+    END { for (k in a) if (!(k in seen) && a[k] + 0 != 0) { print "extra: " k; bad = 1 }
+          exit bad }' "$2" "$1"
 }

@@ -23,21 +23,10 @@ answer() {
   fed_query incident_events --from "$from" --to "$to" --by municipality,agency_type,quarter \
       --format csv | grep -v '^#' | tail -n +2 | LC_ALL=C sort
 }
-# Disclosure control (docs/disclosure.md): the answer equals the truth in every published cell;
-# every other cell of the truth is marked suppressed, and so is every count of 1..4.
-released() { # EXPECTED ANSWER
-  awk -F, 'NR == FNR { k = $0; sub(/,[^,]*$/, "", k); a[k] = $NF; next }
-    { k = $0; sub(/,[^,]*$/, "", k); seen[k] = 1
-      if (!(k in a)) { print "missing: " $0; bad = 1 }
-      else if (a[k] != "suppressed" && a[k] != $NF) { print "differs: " $0 " vs " a[k]; bad = 1 }
-      else if ($NF + 0 >= 1 && $NF + 0 < 5 && a[k] != "suppressed") { print "small: " $0; bad = 1 } }
-    END { for (k in a) if (!(k in seen) && a[k] + 0 != 0) { print "extra: " k; bad = 1 }
-          exit bad }' "$2" "$1"
-}
 expected >"$work/expected.csv"
 [ -s "$work/expected.csv" ] || fail "ground truth has no incident events"
 answer >"$work/answer.csv"
-released "$work/expected.csv" "$work/answer.csv" || fail "incident_events differs from ground truth"
+it_released "$work/expected.csv" "$work/answer.csv" || fail "incident_events differs from ground truth"
 pass "incident_events equals ground truth ($(wc -l <"$work/expected.csv") cells)"
 
 # Linked measures: nodes send per-query tokens, the coordinator links and computes.
@@ -51,11 +40,11 @@ truth() { # FILE -> the same lines from the expected answers
 }
 linked M1 >"$work/m1.csv"
 truth m1.csv >"$work/m1.truth"
-released <(grep ',incident_events,' "$work/m1.truth" | grep -v '^\*' | awk -F, '$NF > 0') \
+it_released <(grep ',incident_events,' "$work/m1.truth" | grep -v '^\*' | awk -F, '$NF > 0') \
      <(grep ',incident_events,' "$work/m1.csv" | grep -v '^\*' | awk -F, '$NF != 0') \
   || fail "M1 incident_events (independent of linkage) differs from ground truth"
 linked M3 >"$work/m3.csv"
-released <(truth m3.csv | grep ',referrals,') <(grep ',referrals,' "$work/m3.csv") \
+it_released <(truth m3.csv | grep ',referrals,') <(grep ',referrals,' "$work/m3.csv") \
   || fail "M3 referrals (independent of linkage) differ from ground truth"
 within() { # NAME EXPECTED GOT PERCENT
   awk -v e="$2" -v g="$3" -v p="$4" 'BEGIN { d = e - g; if (d < 0) d = -d; exit !(e > 0 && d * 100 <= e * p) }' \
@@ -85,7 +74,7 @@ if /usr/bin/python3 -c 'import grpc, google.protobuf, cryptography' 2>/dev/null 
       municipality,agency_type,quarter >"$work/interop.out" || fail "interop client failed"
   grep -q "^# coverage: ${#FED_IDS[@]} of ${#FED_IDS[@]}$" "$work/interop.out" \
     || fail "interop coverage: $(tail -n 1 "$work/interop.out")"
-  released "$work/expected.csv" <(grep -v '^#' "$work/interop.out" | LC_ALL=C sort) \
+  it_released "$work/expected.csv" <(grep -v '^#' "$work/interop.out" | LC_ALL=C sort) \
     || fail "interop answer differs from ground truth"
   pass "interop: python3-grpcio client gets the same answer over mutual TLS"
 else
@@ -124,7 +113,7 @@ fi
 pass "certificate from another CA refused"
 
 # The daemons are still serving after the refusals.
-released "$work/expected.csv" <(answer) >/dev/null || fail "federation stopped answering after refusals"
+it_released "$work/expected.csv" <(answer) >/dev/null || fail "federation stopped answering after refusals"
 
 # Kill one node: the answer arrives with that node listed as failed.
 victim=${FED_IDS[1]}
@@ -143,7 +132,7 @@ sed -i "s/^listen: .*/listen: $addr/" "$FED_WORK/nodes/$victim/node.yaml"
 fed_start_node "$victim"
 fed_wait_ready "$FED_WORK/run/$victim.addr" "$(cat "$FED_WORK/run/$victim.pid")" >/dev/null
 answer >"$work/answer2.csv"
-released "$work/expected.csv" "$work/answer2.csv" || fail "restarted node not answering"
+it_released "$work/expected.csv" "$work/answer2.csv" || fail "restarted node not answering"
 pass "restarted node answers again"
 
 # A node that hangs (stopped, connection open): the answer still arrives, after the
