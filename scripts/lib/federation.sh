@@ -216,4 +216,16 @@ fed_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  # Any daemon serving from this federation's folders whose pid file is gone (a test that
+  # removed its work folder before its EXIT trap, a restart that wrote no pid file): a daemon
+  # left running would also hold ctest's output pipe open until the test's timeout.
+  local left
+  left=$(pgrep -f -- "serve --data $FED_WORK/" || true)
+  if [ -n "$left" ]; then
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $left 2>/dev/null || true
+    sleep 1
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+  fi
 }
