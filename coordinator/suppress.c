@@ -76,6 +76,27 @@ static unsigned suppress_ntotals(const struct suppress_table *t, const size_t *i
 	return k;
 }
 
+/*
+ * GLPK keeps one environment per thread, created by its first call and never freed by itself:
+ * a worker thread that solved a table and then exits would leak it. Count this thread's live
+ * problems and free the environment when the last one is deleted (GLPK objects never cross
+ * threads here: a table is built, solved and freed by one query handler).
+ */
+static _Thread_local size_t suppress_live_lps;
+
+static glp_prob *suppress_lp_new(void)
+{
+	suppress_live_lps++;
+	return glp_create_prob();
+}
+
+static void suppress_lp_delete(glp_prob *lp)
+{
+	glp_delete_prob(lp);
+	if (suppress_live_lps > 0 && --suppress_live_lps == 0)
+		glp_free_env();
+}
+
 int suppress_table_new(unsigned ndims, const size_t *sizes, struct suppress_table **out)
 {
 	struct suppress_table *t = NULL;
@@ -124,7 +145,7 @@ void suppress_table_free(struct suppress_table *t)
 	if (!t)
 		return;
 	if (t->lp)
-		glp_delete_prob(t->lp);
+		suppress_lp_delete(t->lp);
 	free(t->value);
 	free(t->released);
 	free(t->state);
@@ -189,8 +210,8 @@ static int suppress_build(struct suppress_table *t)
 	int rc = CL_OK, row;
 
 	if (t->lp)
-		glp_delete_prob(t->lp);
-	t->lp = glp_create_prob();
+		suppress_lp_delete(t->lp);
+	t->lp = suppress_lp_new();
 	for (size_t p = 0; p < t->ncells; p++) {
 		t->col[p] = 0;
 		if (t->state[p] != SUPPRESS_PUBLISHED)
