@@ -17,6 +17,8 @@ bin=$PWD/$build/bin
 [ -x "$bin/bench_load" ] || { echo "bench_load: build $build first (target bench_load)" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/caselink-bench-load.XXXXXX")
 trap 'fed_stop >/dev/null 2>&1 || true; [ -n "${CASELINK_BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'exit 143' TERM # the EXIT trap runs on SIGTERM and SIGINT too
+trap 'exit 130' INT
 # shellcheck source=../scripts/lib/federation.sh
 source scripts/lib/federation.sh
 

@@ -55,6 +55,8 @@ bench_cleanup() {
   if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$root"; else echo "# kept $root" >&2; fi
 }
 trap bench_cleanup EXIT
+trap 'exit 143' TERM # the EXIT trap runs on SIGTERM and SIGINT too
+trap 'exit 130' INT
 
 bench_now() { date +%s.%N; }
 bench_sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }

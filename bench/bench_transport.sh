@@ -15,6 +15,8 @@ counts=("$@")
 bin=$PWD/$build/bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/caselink-bench-transport.XXXXXX")
 trap 'fed_stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'exit 143' TERM # the EXIT trap runs on SIGTERM and SIGINT too
+trap 'exit 130' INT
 source scripts/lib/federation.sh
 
 echo "# bench_transport: $events events per node, node counts: ${counts[*]}"

@@ -3,12 +3,23 @@
 #   fed_setup BIN FEDERATION_DIR WORK_DIR   (PKI, stores, imports, configs)
 #   fed_start                               (nodes and coordinator, waits until ready)
 #   fed_query ARGS...                       (caselink query as the national user)
-#   fed_stop                                (SIGTERM to every daemon, waits)
+#   fed_stop                                (SIGCONT+SIGTERM to every daemon, waits up
+#                                            to 10 s each, then SIGKILL)
+#   fed_restart_coordinator                 (the coordinator alone, same configuration;
+#                                            records its new pid, sets FED_COORD)
+#   fed_daemon NAME CMD...                  (any daemon: CMD --foreground --ready-file,
+#                                            pid in run/NAME.pid; sets FED_ADDR)
+#   fed_leftovers DIR                       (pids of caselink daemons whose command line
+#                                            names DIR: what a stop left running)
 #   fed_start_keyholder                     (optional, after fed_setup: the OPRF keyholder
 #                                            with every node registered; sets FED_KEYHOLDER)
 #   fed_fill_tokens                         (after fed_start_keyholder: every node's token
 #                                            cache, so that linked measures M1-M6 work)
 # Ports are chosen by the kernel (listen on port 0) and read from ready files.
+# Every daemon is started with its pid in $FED_WORK/run/NAME.pid (fed_stop stops exactly those)
+# and with stdin, stdout and stderr away from the caller's: a daemon that outlived its script
+# would otherwise hold the caller's output open (ctest waits for it until its timeout).
+# fed_start starts no node that is already running.
 # Policies are on (docs/policy.md): fed_setup writes the coordinator's federation
 # policy ($FED_WORK/federation-policy.yaml) and one node policy per node
 # ($FED_WORK/nodes/ID/policy.yaml, named by its node.yaml); a test may replace any
@@ -125,12 +136,60 @@ YAML
   for id in "${FED_IDS[@]}"; do fed_policy node >"$FED_WORK/nodes/$id/policy.yaml"; done
 }
 
+# Starts NAME's daemon: CMD... --foreground --ready-file run/NAME.addr, its pid in
+# run/NAME.pid, log in logs/NAME.log; waits until ready and sets FED_ADDR to HOST:PORT. Call
+# it in the test's own shell (not in $(...)): the daemon stays its child, so that `wait` can
+# read its exit status.
+fed_daemon() {
+  local name=$1
+  shift
+  rm -f "$FED_WORK/run/$name.addr"
+  "$@" --foreground --ready-file "$FED_WORK/run/$name.addr" \
+      </dev/null >/dev/null 2>>"$FED_WORK/logs/$name.log" &
+  echo $! >"$FED_WORK/run/$name.pid"
+  FED_ADDR=$(fed_wait_ready "$FED_WORK/run/$name.addr" "$!")
+}
+
+# True when run/NAME.pid names a live process.
+fed_running() {
+  local f=$FED_WORK/run/$1.pid
+  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
 fed_start_node() {
   local id=$1 data=$FED_WORK/nodes/$1
+  fed_running "$id" && return 0 # started already: never a second daemon on one store
   rm -f "$FED_WORK/run/$id.addr"
   "$FED_BIN/caselink-node" serve --data "$data" --config "$data/node.yaml" --foreground \
-      --ready-file "$FED_WORK/run/$id.addr" 2>>"$FED_WORK/logs/$id.log" &
+      --ready-file "$FED_WORK/run/$id.addr" </dev/null >/dev/null 2>>"$FED_WORK/logs/$id.log" &
   echo $! >"$FED_WORK/run/$id.pid"
+}
+
+# Stops the daemon of run/NAME.pid: SIGCONT (a stopped one cannot act on SIGTERM), SIGTERM,
+# up to 10 s, then SIGKILL; reaps it when it is this shell's child.
+fed_stop_one() {
+  local f=$FED_WORK/run/$1.pid pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if [ -n "$pid" ]; then
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+fed_start_coordinator() {
+  fed_daemon coordinator "$FED_BIN/caselink-coordinator" serve \
+      --data "$FED_WORK/coordinator" --config "$FED_WORK/coordinator.yaml"
+  FED_COORD=$FED_ADDR
+}
+
+fed_restart_coordinator() {
+  fed_stop_one coordinator
+  fed_start_coordinator
 }
 
 fed_start() {
@@ -152,12 +211,8 @@ fed_start() {
       echo "  - {id: $id, agency_type: $type, municipality: \"$municipality\", country: $country, address: $addr}"
     done < "$FED_SRC/federation.csv"
   } >"$FED_WORK/coordinator.yaml"
-  rm -f "$FED_WORK/run/coordinator.addr"
-  "$FED_BIN/caselink-coordinator" serve --data "$FED_WORK/coordinator" \
-      --config "$FED_WORK/coordinator.yaml" --foreground \
-      --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
-  echo $! >"$FED_WORK/run/coordinator.pid"
-  FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
+  fed_stop_one coordinator # a second fed_start restarts the coordinator on the new config
+  fed_start_coordinator
   # Where each node's case coordinator asks (caselink-node case-history / alerts).
   for id in "${FED_IDS[@]}"; do
     sed -i '/^coordinator_address:/d' "$FED_WORK/nodes/$id/node.yaml"
@@ -181,11 +236,10 @@ fed_start_keyholder() {
     echo "tls: {ca: pki/ca.pem, cert: pki/keyholder.pem, key: pki/keyholder.key, crl: pki/crl.pem}"
     echo "nodes: [$(IFS=,; echo "${FED_IDS[*]}")]"
   } >"$FED_WORK/keyholder.yaml"
-  rm -f "$FED_WORK/run/keyholder.addr"
-  "$FED_BIN/caselink-keyholder" serve --data "$data" --config "$FED_WORK/keyholder.yaml" \
-      --foreground --ready-file "$FED_WORK/run/keyholder.addr" 2>>"$FED_WORK/logs/keyholder.log" &
-  echo $! >"$FED_WORK/run/keyholder.pid"
-  FED_KEYHOLDER=$(fed_wait_ready "$FED_WORK/run/keyholder.addr" "$(cat "$FED_WORK/run/keyholder.pid")")
+  fed_stop_one keyholder
+  fed_daemon keyholder "$FED_BIN/caselink-keyholder" serve --data "$data" \
+      --config "$FED_WORK/keyholder.yaml"
+  FED_KEYHOLDER=$FED_ADDR
 }
 
 fed_fill_tokens() {
@@ -204,28 +258,28 @@ fed_query() {
 
 fed_stop() {
   local f pid
+  [ -n "${FED_WORK:-}" ] || return 0
   for f in "$FED_WORK"/run/*.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
+    [ -n "$pid" ] || continue
+    kill -CONT "$pid" 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
   done
   for f in "$FED_WORK"/run/*.pid; do
     [ -f "$f" ] || continue
-    pid=$(cat "$f")
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$f"
+    fed_stop_one "$(basename "$f" .pid)"
   done
-  # Any daemon serving from this federation's folders whose pid file is gone (a test that
-  # removed its work folder before its EXIT trap, a restart that wrote no pid file): a daemon
-  # left running would also hold ctest's output pipe open until the test's timeout.
-  local left
-  left=$(pgrep -f -- "serve --data $FED_WORK/" || true)
-  if [ -n "$left" ]; then
-    # shellcheck disable=SC2086 # one pid per word
-    kill -TERM $left 2>/dev/null || true
-    sleep 1
-    # shellcheck disable=SC2086
-    kill -KILL $left 2>/dev/null || true
-  fi
+}
+
+# Prints the pids of caselink daemons (serve) whose command line names DIR, one a line.
+fed_leftovers() {
+  local dir=$1 p cmd
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    case $cmd in
+      *caselink-node\ serve\ *"$dir"* | *caselink-coordinator\ serve\ *"$dir"* | \
+          *caselink-keyholder\ serve\ *"$dir"*) echo "${p#/proc/}" ;;
+    esac
+  done
 }

@@ -2,15 +2,23 @@
 # The preamble the integration tests share. Source it from a test (after set -euo pipefail):
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # It sets bin and src and loads the federation helpers (scripts/lib/federation.sh); then
-#   it_init NAME        a fresh work folder $CASELINK_TMP/NAME.PID and fed_stop on exit (a test
-#                       may set its own EXIT trap afterwards)
+#   it_init NAME        a fresh work folder $CASELINK_TMP/NAME.PID; on EXIT, INT or TERM every
+#                       daemon of the federation is stopped (fed_stop), then the test fails if
+#                       any caselink daemon whose command line names the work folder is still
+#                       alive (it is killed). A test's own clean-up goes in a function
+#                       it_on_exit, called first (never a trap of its own). With
+#                       CASELINK_IT_TIMEOUT=S (set by tests/zz_daemons.cmake below ctest's
+#                       TIMEOUT) a watchdog ends the test after S seconds the same way, so that
+#                       ctest's SIGKILL (no trap runs) never comes.
 #   it_synth ARGS...    caselink synth --out $work/fed ARGS
 #   it_setup            fed_setup of $work/fed into $work/run; from, to and as_of: the
 #                       generated federation's default period
 #   it_federation ARGS  it_synth ARGS, then it_setup
+# and for the two-level and case tests it_node_lines, it_start_coordinator, it_regional,
+# it_two_level_body and it_unambiguous (below);
 #   it_released EXPECTED ANSWER  an answer under disclosure control against the ground truth
 # and fail MESSAGE (exits 1), pass MESSAGE (counts $passed).
-# shellcheck disable=SC2034 # bin, src, work, from, to, as_of, passed are the tests' variables
+# shellcheck disable=SC2034 # bin, src, work, from, to, as_of, passed, behind: the tests' variables
 
 bin=${CASELINK_BIN:?}
 src=${CASELINK_SRC:?}
@@ -25,7 +33,52 @@ it_init() {
   work=${CASELINK_TMP:?}/$1.$$
   rm -rf "$work"
   mkdir -p "$work"
-  trap 'fed_stop >/dev/null 2>&1 || true' EXIT
+  trap it_exit EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  it_watchdog
+}
+
+# The EXIT trap of it_init: the test's clean-up, fed_stop, the leftover check.
+it_exit() {
+  local rc=$? left
+  trap - EXIT TERM INT
+  [ -z "${it_wd:-}" ] || kill -TERM "$it_wd" 2>/dev/null || true
+  if declare -F it_on_exit >/dev/null; then it_on_exit >/dev/null 2>&1 || true; fi
+  fed_stop >/dev/null 2>&1 || true
+  [ ! -s "$work/.watchdog" ] || { cat "$work/.watchdog" >&2; rc=1; }
+  left=$(fed_leftovers "$work/" | paste -sd' ' -)
+  if [ -n "$left" ]; then
+    echo "FAIL: caselink daemons of $work still running after the test: pids $left" >&2
+    # shellcheck disable=SC2086 # one pid a word
+    kill -KILL $left 2>/dev/null || true
+    rc=1
+  fi
+  exit "$rc"
+}
+
+# After CASELINK_IT_TIMEOUT seconds: every process naming the work folder is ended (so that a
+# blocked foreground command returns), then the test itself (TERM: it_exit runs).
+it_watchdog() {
+  local secs=${CASELINK_IT_TIMEOUT:-0} main=$$
+  it_wd=
+  [ "$secs" -gt 0 ] 2>/dev/null || return 0
+  (
+    sleep "$secs" &
+    s=$!
+    trap 'kill -TERM $s 2>/dev/null; exit 0' TERM
+    wait "$s"
+    echo "FAIL: watchdog: the test ran longer than $secs s (CASELINK_IT_TIMEOUT)" >"$work/.watchdog"
+    for p in /proc/[0-9]*; do
+      q=${p#/proc/}
+      [ "$q" = "$BASHPID" ] || [ "$q" = "$main" ] && continue
+      case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+        *"$work/"*) kill -KILL "$q" 2>/dev/null || true ;;
+      esac
+    done
+    kill -TERM "$main" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  it_wd=$!
 }
 
 it_synth() {
@@ -52,4 +105,101 @@ it_released() { # EXPECTED ANSWER (CSV lines, the value last)
       else if ($NF + 0 >= 1 && $NF + 0 < 5 && a[k] != "suppressed") { print "small: " $0; bad = 1 } }
     END { for (k in a) if (!(k in seen) && a[k] + 0 != 0) { print "extra: " k; bad = 1 }
           exit bad }' "$2" "$1"
+}
+
+# ---- two-level federations and case checks (test_two_level, test_two_level_cases, test_cases)
+
+# One coordinator configuration line per node of federation.csv whose id is given.
+it_node_lines() {
+  local id type municipality country want
+  while IFS=, read -r id type municipality country; do
+    [ "$id" = "agency_id" ] && continue
+    municipality=${municipality%\"}; municipality=${municipality#\"}
+    for want in "$@"; do
+      [ "$want" = "$id" ] || continue
+      echo "  - {id: $id, agency_type: $type, municipality: \"$municipality\", country: $country, address: $(cat "$FED_WORK/run/$id.addr")}"
+    done
+  done < "$work/fed/federation.csv"
+}
+
+# NAME CERT LISTEN CONFIG-BODY: a coordinator daemon (the federation policy when there is one)
+# with its pid in run/NAME.pid; sets FED_ADDR. Call it in the test's shell, not in $(...).
+it_start_coordinator() {
+  local name=$1 cert=$2
+  {
+    echo "# caselink coordinator $name (tests/integration)"
+    echo "listen: $3"
+    echo "tls: {ca: pki/ca.pem, cert: pki/$cert.pem, key: pki/$cert.key, crl: pki/crl.pem}"
+    if [ -f "$FED_WORK/federation-policy.yaml" ]; then echo "policy: federation-policy.yaml"; fi
+    echo "deadline_ms: $FED_DEADLINE_MS"
+    echo "$4"
+  } >"$FED_WORK/$name.yaml"
+  fed_daemon "$name" "$bin/caselink-coordinator" serve --data "$FED_WORK/$name" \
+      --config "$FED_WORK/$name.yaml"
+}
+
+# REGIONAL: the regional coordinator's nodes, Liepāja's agencies, in the array `behind`; its
+# certificate; each of those nodes accepts it as a coordinator too. After it_setup.
+it_regional() {
+  local id
+  mapfile -t behind < <(awk -F, 'NR > 1 && $1 ~ /^lv-liepaja-/ { print $1 }' "$work/fed/federation.csv")
+  [ "${#behind[@]}" -ge 2 ] || fail "the generated federation has no Liepāja agencies"
+  "$bin/caselink" pki issue --ca "$FED_PKI" --name "$1" --role coordinator \
+      --out "$FED_PKI" --loopback >/dev/null
+  for id in "${behind[@]}"; do
+    sed -i "s/^coordinators: \[coordinator\]$/coordinators: [coordinator, $1]/" \
+        "$FED_WORK/nodes/$id/node.yaml"
+    grep -q "$1" "$FED_WORK/nodes/$id/node.yaml" || fail "cannot add $1 to $id"
+  done
+}
+
+# REGIONAL ADDRESS: the two-level national's `nodes:` body, the regional in the place of the
+# nodes behind it, every other node direct, in federation.csv order.
+it_two_level_body() {
+  local id seen=0 body="nodes:"
+  while IFS=, read -r id _; do
+    [ "$id" = "agency_id" ] && continue
+    if [[ " ${behind[*]} " == *" $id "* ]]; then
+      [ $seen = 1 ] && continue
+      seen=1
+      body+=$'\n'"  - {id: $1, kind: coordinator, address: $2}"
+    else
+      body+=$'\n'"$(it_node_lines "$id")"
+    fi
+  done < "$work/fed/federation.csv"
+  echo "$body"
+}
+
+# ROWS-FILE: the records of persons whose rows all carry one and the same personal code
+# (unambiguous linkage) as "agency,ref" lines in ROWS-FILE; prints their general M7 requests
+# of the ground truth as "agency ref status events" lines.
+it_unambiguous() {
+  python3 - "$work/fed" "$1" <<'PY'
+import csv, sys, collections
+d = sys.argv[1]
+code = {}
+for row in csv.DictReader(open(d + "/federation.csv")):
+    for p in csv.DictReader(open(f"{d}/agencies/{row['agency_id']}/persons.csv")):
+        code[(row["agency_id"], p["person_ref"])] = (p["id_country"],
+            p["national_id"].replace("-", "").replace(" ", ""))
+rows = collections.defaultdict(list)
+for l in csv.DictReader(open(d + "/truth/links.csv")):
+    rows[l["true_person_id"]].append((l["agency_id"], l["person_ref"]))
+holders = collections.Counter()
+for t, rs in rows.items():
+    for r in rs:
+        holders[code[r]] += 1
+ok = set()
+for t, rs in rows.items():
+    cs = {code[r] for r in rs}
+    c = next(iter(cs))
+    if len(rs) >= 2 and len(cs) == 1 and c[1] and holders[c] == len(rs):
+        ok.update(rs)
+with open(sys.argv[2], "w") as f:
+    for a, r in sorted(ok):
+        print(f"{a},{r}", file=f)
+for q in csv.DictReader(open(d + "/truth/expected/m7_requests.csv")):
+    if q["legal_basis"] == "general" and (q["requester_agency"], q["requester_ref"]) in ok:
+        print(q["requester_agency"], q["requester_ref"], q["status"], q["events"])
+PY
 }

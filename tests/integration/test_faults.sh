@@ -12,11 +12,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init faults
 mnt=""
-cleanup() {
-  fed_stop >/dev/null 2>&1 || true
+it_on_exit() { # before it_init's fed_stop and leftover check
   if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null || true; fi
 }
-trap cleanup EXIT
 
 skipped=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
@@ -105,9 +103,7 @@ fi
 # ---- keyholder down during the token-cache fill ---------------------------------------------
 fed_start_keyholder
 kh_addr=$FED_KEYHOLDER
-kill -TERM "$(cat "$FED_WORK/run/keyholder.pid")"
-wait "$(cat "$FED_WORK/run/keyholder.pid")" 2>/dev/null || true
-rm -f "$FED_WORK/run/keyholder.pid"
+fed_stop_one keyholder # SIGTERM, waits until it is gone
 kd=lt-klaipeda-health
 kd_data=$FED_WORK/nodes/$kd
 echo "keyholder: $kh_addr" >>"$kd_data/node.yaml"
@@ -129,11 +125,9 @@ pass "keyholder down: exit $rc, '$(grep -m 1 "$kh_addr" "$work/kd.err" | cut -c1
 # The keyholder back on its address: the fill succeeds.
 kh_start() {
   sed -i "s/^listen: .*/listen: $kh_addr/" "$FED_WORK/keyholder.yaml"
-  rm -f "$FED_WORK/run/keyholder.addr"
-  "$bin/caselink-keyholder" serve --data "$FED_WORK/keyholder" --config "$FED_WORK/keyholder.yaml" \
-      --foreground --ready-file "$FED_WORK/run/keyholder.addr" 2>>"$FED_WORK/logs/keyholder.log" &
-  echo $! >"$FED_WORK/run/keyholder.pid"
-  fed_wait_ready "$FED_WORK/run/keyholder.addr" "$(cat "$FED_WORK/run/keyholder.pid")" >/dev/null
+  fed_stop_one keyholder
+  fed_daemon keyholder "$bin/caselink-keyholder" serve --data "$FED_WORK/keyholder" \
+      --config "$FED_WORK/keyholder.yaml"
 }
 kh_start
 FED_KEYHOLDER=$kh_addr
@@ -222,7 +216,7 @@ fed_query M2 --from "$from" --to "$to" --format csv >"$work/mid.out" 2>"$work/mi
 qpid=$!
 sleep 1
 kill -KILL "$(cat "$FED_WORK/run/coordinator.pid")"
-wait "$(cat "$FED_WORK/run/coordinator.pid")" 2>/dev/null
+fed_stop_one coordinator # waits until the killed process is gone
 wait "$qpid"
 rc=$?
 set -e
@@ -240,11 +234,7 @@ for l in "$FED_WORK"/coordinator/ledger "$FED_WORK"/coordinator/ledger*.db "$FED
   ledgers=$((ledgers + 1))
 done
 sed -i "s/^listen: .*/listen: $coord_addr/" "$FED_WORK/coordinator.yaml"
-rm -f "$FED_WORK/run/coordinator.addr"
-"$bin/caselink-coordinator" serve --data "$FED_WORK/coordinator" --config "$FED_WORK/coordinator.yaml" \
-    --foreground --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
-echo $! >"$FED_WORK/run/coordinator.pid"
-fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")" >/dev/null
+fed_restart_coordinator
 answer >"$work/answer2.csv"
 diff -u "$work/answer.csv" "$work/answer2.csv" || fail "incident_events after the coordinator restart differs"
 check_answer "$work/answer2.csv" "incident_events after the coordinator restart"

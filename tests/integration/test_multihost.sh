@@ -179,7 +179,8 @@ wait_ready() {
 }
 start() {
   local h=$1 what=$2; shift 2
-  ip netns exec "$tag$h" "$@" --foreground --ready-file "$work/run/$what.addr" 2>>"$work/logs/$what.log" &
+  ip netns exec "$tag$h" "$@" --foreground --ready-file "$work/run/$what.addr" \
+      </dev/null >/dev/null 2>>"$work/logs/$what.log" &
   pids+=($!)
   pid_of[$what]=$!
   wait_ready "$work/run/$what.addr" "$!" "$what"

@@ -128,11 +128,13 @@ pass "start-up refused: broken policy (located), wrong scope, missing file, no p
 printf 'listen: 127.0.0.1:0\ninsecure_demo: true\ncoordinators: [coordinator]\n' \
     >"$ndata/insecure.yaml"
 "$bin/caselink-node" serve --data "$ndata" --config "$ndata/insecure.yaml" --foreground \
-    --ready-file "$FED_WORK/run/insecure.addr" 2>"$FED_WORK/logs/insecure.log" &
+    --ready-file "$FED_WORK/run/insecure.addr" </dev/null >/dev/null 2>"$FED_WORK/logs/insecure.log" &
 ipid=$!
+echo "$ipid" >"$FED_WORK/run/insecure.pid" # fed_stop's, should the test end before the kill
 fed_wait_ready "$FED_WORK/run/insecure.addr" "$ipid" >/dev/null
 kill -TERM "$ipid"
 wait "$ipid" || fail "insecure node did not stop cleanly"
+rm -f "$FED_WORK/run/insecure.pid"
 grep -q 'event=policy_absent.*INSECURE DEMO WITHOUT A POLICY' "$FED_WORK/logs/insecure.log" \
   || fail "no loud warning without a policy: $(cat "$FED_WORK/logs/insecure.log")"
 pass "insecure_demo without a policy serves with a loud warning"

@@ -126,16 +126,8 @@ n=$(grep -c "(not_requested)" <<<"$out" || true)
 [ "$n" = $((${#FED_IDS[@]} - 2)) ] || fail "expected $((${#FED_IDS[@]} - 2)) not_requested: $out"
 pass "--nodes: unknown id refused, $n unlisted nodes not_requested"
 
-# Restart the coordinator alone (fed_start would start the nodes a second time): the ledger
-# is kept.
-kill -TERM "$(cat "$FED_WORK/run/coordinator.pid")"
-wait "$(cat "$FED_WORK/run/coordinator.pid")" 2>/dev/null || true
-rm -f "$FED_WORK/run/coordinator.addr"
-"$bin/caselink-coordinator" serve --data "$FED_WORK/coordinator" \
-  --config "$FED_WORK/coordinator.yaml" --foreground \
-  --ready-file "$FED_WORK/run/coordinator.addr" 2>>"$FED_WORK/logs/coordinator.log" &
-echo $! >"$FED_WORK/run/coordinator.pid"
-FED_COORD=$(fed_wait_ready "$FED_WORK/run/coordinator.addr" "$(cat "$FED_WORK/run/coordinator.pid")")
+# Restart the coordinator alone (bounded stop, new pid recorded): the ledger is kept.
+fed_restart_coordinator
 [ "$(stat -c %a "$FED_WORK/coordinator/ledger.db")" = 600 ] || fail "ledger.db is not 0600"
 before=$(node_queries)
 if research researcher1 M2 --from "$from" --to "$to" --format csv >"$work/out" 2>"$work/err"

@@ -5,12 +5,9 @@
 # under the build folder. Exit 77 (skipped) only when chromium cannot be installed.
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/report.$$
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init report
 
 browser=$(command -v chromium || true)
 if [ -z "$browser" ]; then
@@ -22,15 +19,10 @@ if [ -z "$browser" ]; then
   exit 77
 fi
 
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-"$bin/caselink" synth --out "$work/fed" --seed 11 --persons 500 >/dev/null
-fed_setup "$bin" "$work/fed" "$work/run"
+it_federation --seed 11 --persons 500
 fed_start_keyholder
 fed_fill_tokens
 fed_start
-read -r from to _ < <(tail -n 1 "$work/fed/truth/expected/period.csv" | tr ',' ' ')
 
 html=$work/report.html
 "$bin/caselink" report --html "$html" --from "$from" --to "$to" --coordinator "$FED_COORD" \
