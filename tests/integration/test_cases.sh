@@ -23,34 +23,7 @@ exp=$work/fed/truth/expected
 
 # Requests whose person's rows all carry one and the same code (unambiguous linkage), with the
 # status truth gives them under general: prints "agency ref status" lines.
-python3 - "$work/fed" "$work/unambiguous.rows" >"$work/unambiguous.txt" <<'PY'
-import csv, sys, collections
-d = sys.argv[1]
-code = {}
-for row in csv.DictReader(open(d + "/federation.csv")):
-    for p in csv.DictReader(open(f"{d}/agencies/{row['agency_id']}/persons.csv")):
-        code[(row["agency_id"], p["person_ref"])] = (p["id_country"],
-            p["national_id"].replace("-", "").replace(" ", ""))
-rows = collections.defaultdict(list)
-for l in csv.DictReader(open(d + "/truth/links.csv")):
-    rows[l["true_person_id"]].append((l["agency_id"], l["person_ref"]))
-holders = collections.Counter()
-for t, rs in rows.items():
-    for r in rs:
-        holders[code[r]] += 1
-ok = set()
-for t, rs in rows.items():
-    cs = {code[r] for r in rs}
-    c = next(iter(cs))
-    if len(rs) >= 2 and len(cs) == 1 and c[1] and holders[c] == len(rs):
-        ok.update(rs)
-with open(sys.argv[2], "w") as f:
-    for a, r in sorted(ok):
-        print(f"{a},{r}", file=f)
-for q in csv.DictReader(open(d + "/truth/expected/m7_requests.csv")):
-    if q["legal_basis"] == "general" and (q["requester_agency"], q["requester_ref"]) in ok:
-        print(q["requester_agency"], q["requester_ref"], q["status"], q["events"])
-PY
+it_unambiguous "$work/unambiguous.rows" >"$work/unambiguous.txt"
 [ -s "$work/unambiguous.txt" ] || fail "no unambiguously linked person in the generated data"
 
 history() { # AGENCY REF BASIS -> the CLI's csv (comments kept); truth's "general" is any

@@ -18,70 +18,21 @@ FED_DEADLINE_MS=4000
 it_federation --seed 7 --persons 1200
 
 # The regional's nodes: Liepāja's agencies. They accept the regional as a coordinator too.
-mapfile -t behind < <(awk -F, 'NR > 1 && $1 ~ /^lv-liepaja-/ { print $1 }' "$work/fed/federation.csv")
-[ "${#behind[@]}" -ge 2 ] || fail "the generated federation has no Liepāja agencies"
-"$bin/caselink" pki issue --ca "$FED_PKI" --name "$regional" --role coordinator \
-    --out "$FED_PKI" --loopback >/dev/null
-for id in "${behind[@]}"; do
-  sed -i "s/^coordinators: \[coordinator\]$/coordinators: [coordinator, $regional]/" \
-      "$FED_WORK/nodes/$id/node.yaml"
-  grep -q "$regional" "$FED_WORK/nodes/$id/node.yaml" || fail "cannot add $regional to $id"
-done
+it_regional "$regional"
 fed_start_keyholder
 fed_fill_tokens
 fed_start # the flat national coordinator over every node
 flat=$FED_COORD
 
-# The policy line of a coordinator configuration, when the federation has policies.
-policy_line() { if [ -f "$FED_WORK/federation-policy.yaml" ]; then echo "policy: federation-policy.yaml"; fi; }
-# One configuration line per node of federation.csv whose id is given.
-node_lines() {
-  local id type municipality country want
-  while IFS=, read -r id type municipality country; do
-    [ "$id" = "agency_id" ] && continue
-    municipality=${municipality%\"}; municipality=${municipality#\"}
-    for want in "$@"; do
-      [ "$want" = "$id" ] || continue
-      echo "  - {id: $id, agency_type: $type, municipality: \"$municipality\", country: $country, address: $(cat "$FED_WORK/run/$id.addr")}"
-    done
-  done < "$work/fed/federation.csv"
-}
-start_coordinator() { # NAME CERT CONFIG-BODY: a coordinator daemon; prints its address
-  local name=$1 cert=$2
-  {
-    echo "# caselink coordinator $name (tests/integration/test_two_level.sh)"
-    echo "listen: 127.0.0.1:0"
-    echo "tls: {ca: pki/ca.pem, cert: pki/$cert.pem, key: pki/$cert.key, crl: pki/crl.pem}"
-    policy_line
-    echo "deadline_ms: $FED_DEADLINE_MS"
-    echo "$3"
-  } >"$FED_WORK/$name.yaml"
-  rm -f "$FED_WORK/run/$name.addr"
-  "$bin/caselink-coordinator" serve --data "$FED_WORK/$name" --config "$FED_WORK/$name.yaml" \
-      --foreground --ready-file "$FED_WORK/run/$name.addr" >/dev/null 2>>"$FED_WORK/logs/$name.log" &
-  echo $! >"$FED_WORK/run/$name.pid"
-  fed_wait_ready "$FED_WORK/run/$name.addr" "$(cat "$FED_WORK/run/$name.pid")"
-}
-
 # The regional coordinator: Liepāja's nodes, answering the national coordinator as a node.
-raddr=$(start_coordinator "$regional" "$regional" "upstream: [coordinator]
+it_start_coordinator "$regional" "$regional" 127.0.0.1:0 "upstream: [coordinator]
 nodes:
-$(node_lines "${behind[@]}")")
+$(it_node_lines "${behind[@]}")"
+raddr=$FED_ADDR
 # The two-level national coordinator (the same certificate as the flat one): the regional in
 # the place of the Liepāja nodes, every other node direct, in federation.csv order.
-body="nodes:"
-seen=0
-while IFS=, read -r id _; do
-  [ "$id" = "agency_id" ] && continue
-  if [[ " ${behind[*]} " == *" $id "* ]]; then
-    [ $seen = 1 ] && continue
-    seen=1
-    body+=$'\n'"  - {id: $regional, kind: coordinator, address: $raddr}"
-  else
-    body+=$'\n'"$(node_lines "$id")"
-  fi
-done < "$work/fed/federation.csv"
-twolevel=$(start_coordinator national-two-level coordinator "$body")
+it_start_coordinator national-two-level coordinator 127.0.0.1:0 "$(it_two_level_body "$regional" "$raddr")"
+twolevel=$FED_ADDR
 total=$(( $(wc -l <"$work/fed/federation.csv") - 1 ))
 
 query() { # COORDINATOR ARGS...
@@ -190,9 +141,12 @@ pass "regional coordinator logged and audited its answers; audit chain intact"
 # configured for another national coordinator refuses this one, and says so in the coverage.
 sed 's/^upstream: .*/upstream: [national-elsewhere]/' "$FED_WORK/$regional.yaml" \
     | grep -v '^#' >"$work/other.body"
-oaddr=$(start_coordinator regional-other "$regional" "$(grep -v '^listen:\|^tls:\|^policy:\|^deadline_ms:' "$work/other.body")")
-lone=$(start_coordinator national-lone coordinator "nodes:
-  - {id: $regional, kind: coordinator, address: $oaddr}")
+it_start_coordinator regional-other "$regional" 127.0.0.1:0 \
+    "$(grep -v '^listen:\|^tls:\|^policy:\|^deadline_ms:' "$work/other.body")"
+oaddr=$FED_ADDR
+it_start_coordinator national-lone coordinator 127.0.0.1:0 "nodes:
+  - {id: $regional, kind: coordinator, address: $oaddr}"
+lone=$FED_ADDR
 out=$(query "$lone" incident_events --from "$from" --to "$to" --format csv 2>&1 || true)
 grep -q "^#   failed: $regional (refused: peer is not an upstream coordinator" <<<"$out" \
   || fail "a regional answered a coordinator not in its upstream list: $out"

@@ -14,90 +14,33 @@
 #    the forwarded request, and the regional relays the refusal.
 set -euo pipefail
 
-bin=${CASELINK_BIN:?}
-src=${CASELINK_SRC:?}
-work=${CASELINK_TMP:?}/two_level_cases.$$
-rm -rf "$work"
-mkdir -p "$work"
-# shellcheck source=../../scripts/lib/federation.sh
-source "$src/scripts/lib/federation.sh"
-trap 'fed_stop >/dev/null 2>&1 || true' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init two_level_cases
 regional="regional-kurzeme"
 basis=lv_interinstitutional_cooperation # truth's "general": any basis but child_protection
-"$bin/caselink" synth --out "$work/fed" --seed 12 --persons 700 >/dev/null
-exp=$work/fed/truth/expected
-as_of=$(tail -n 1 "$exp/period.csv" | cut -d, -f3)
 FED_DEADLINE_MS=4000
-fed_setup "$bin" "$work/fed" "$work/run"
-
-mapfile -t behind < <(awk -F, 'NR > 1 && $1 ~ /^lv-liepaja-/ { print $1 }' "$work/fed/federation.csv")
-[ "${#behind[@]}" -ge 2 ] || fail "the generated federation has no Liepāja agencies"
-"$bin/caselink" pki issue --ca "$FED_PKI" --name "$regional" --role coordinator \
-    --out "$FED_PKI" --loopback >/dev/null
-for id in "${behind[@]}"; do
-  sed -i "s/^coordinators: \[coordinator\]$/coordinators: [coordinator, $regional]/" \
-      "$FED_WORK/nodes/$id/node.yaml"
-  grep -q "$regional" "$FED_WORK/nodes/$id/node.yaml" || fail "cannot add $regional to $id"
-done
+it_federation --seed 12 --persons 700
+exp=$work/fed/truth/expected
+it_regional "$regional"
 fed_start_keyholder
 fed_fill_tokens
 fed_start # the flat national coordinator; every node.yaml's coordinator_address is it
 flat=$FED_COORD
 total=${#FED_IDS[@]}
 
-node_lines() { # IDS...: one configuration line per node of federation.csv whose id is given
-  local id type municipality country want
-  while IFS=, read -r id type municipality country; do
-    [ "$id" = "agency_id" ] && continue
-    municipality=${municipality%\"}; municipality=${municipality#\"}
-    for want in "$@"; do
-      [ "$want" = "$id" ] || continue
-      echo "  - {id: $id, agency_type: $type, municipality: \"$municipality\", country: $country, address: $(cat "$FED_WORK/run/$id.addr")}"
-    done
-  done < "$work/fed/federation.csv"
-}
-start_coordinator() { # NAME CERT LISTEN CONFIG-BODY: a coordinator daemon; prints its address
-  local name=$1 cert=$2
-  {
-    echo "# caselink coordinator $name (tests/integration/test_two_level_cases.sh)"
-    echo "listen: $3"
-    echo "tls: {ca: pki/ca.pem, cert: pki/$cert.pem, key: pki/$cert.key, crl: pki/crl.pem}"
-    echo "policy: federation-policy.yaml"
-    echo "deadline_ms: $FED_DEADLINE_MS"
-    echo "$4"
-  } >"$FED_WORK/$name.yaml"
-  rm -f "$FED_WORK/run/$name.addr"
-  "$bin/caselink-coordinator" serve --data "$FED_WORK/$name" --config "$FED_WORK/$name.yaml" \
-      --foreground --ready-file "$FED_WORK/run/$name.addr" >/dev/null 2>>"$FED_WORK/logs/$name.log" &
-  echo $! >"$FED_WORK/run/$name.pid"
-  fed_wait_ready "$FED_WORK/run/$name.addr" "$(cat "$FED_WORK/run/$name.pid")"
-}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The regional listens on a port chosen now, so that the national can name it before it runs;
 # the regional's coordinator_address is the national's, known once the national is up.
 raddr=127.0.0.1:$(free_port)
-body="nodes:"
-seen=0
-while IFS=, read -r id _; do
-  [ "$id" = "agency_id" ] && continue
-  if [[ " ${behind[*]} " == *" $id "* ]]; then
-    [ $seen = 1 ] && continue
-    seen=1
-    body+=$'\n'"  - {id: $regional, kind: coordinator, address: $raddr}"
-  else
-    body+=$'\n'"$(node_lines "$id")"
-  fi
-done < "$work/fed/federation.csv"
-twolevel=$(start_coordinator national-two-level coordinator 127.0.0.1:0 "$body")
-got=$(start_coordinator "$regional" "$regional" "$raddr" "upstream: [coordinator]
+it_start_coordinator national-two-level coordinator 127.0.0.1:0 "$(it_two_level_body "$regional" "$raddr")"
+twolevel=$FED_ADDR
+it_start_coordinator "$regional" "$regional" "$raddr" "upstream: [coordinator]
 coordinator_address: $twolevel
 nodes:
-$(node_lines "${behind[@]}")")
+$(it_node_lines "${behind[@]}")"
+got=$FED_ADDR
 [ "$got" = "$raddr" ] || fail "regional listens on $got, not $raddr"
 
 # A node behind the regional asks its regional: coordinators[0] is the regional's name.
@@ -109,34 +52,7 @@ done
 
 # Persons whose rows all carry one and the same code (unambiguous linkage): "agency,ref" lines
 # in unambiguous.rows, and their general M7 requests ("agency ref status events").
-python3 - "$work/fed" "$work/unambiguous.rows" >"$work/unambiguous.txt" <<'PY'
-import csv, sys, collections
-d = sys.argv[1]
-code = {}
-for row in csv.DictReader(open(d + "/federation.csv")):
-    for p in csv.DictReader(open(f"{d}/agencies/{row['agency_id']}/persons.csv")):
-        code[(row["agency_id"], p["person_ref"])] = (p["id_country"],
-            p["national_id"].replace("-", "").replace(" ", ""))
-rows = collections.defaultdict(list)
-for l in csv.DictReader(open(d + "/truth/links.csv")):
-    rows[l["true_person_id"]].append((l["agency_id"], l["person_ref"]))
-holders = collections.Counter()
-for t, rs in rows.items():
-    for r in rs:
-        holders[code[r]] += 1
-ok = set()
-for t, rs in rows.items():
-    cs = {code[r] for r in rs}
-    c = next(iter(cs))
-    if len(rs) >= 2 and len(cs) == 1 and c[1] and holders[c] == len(rs):
-        ok.update(rs)
-with open(sys.argv[2], "w") as f:
-    for a, r in sorted(ok):
-        print(f"{a},{r}", file=f)
-for q in csv.DictReader(open(d + "/truth/expected/m7_requests.csv")):
-    if q["legal_basis"] == "general" and (q["requester_agency"], q["requester_ref"]) in ok:
-        print(q["requester_agency"], q["requester_ref"], q["status"], q["events"])
-PY
+it_unambiguous "$work/unambiguous.rows" >"$work/unambiguous.txt"
 [ -s "$work/unambiguous.txt" ] || fail "no unambiguously linked person in the generated data"
 LC_ALL=C sort -o "$work/unambiguous.rows" "$work/unambiguous.rows"
 
@@ -275,10 +191,11 @@ pass "regional logged and audited the case answers it relayed; audit chain intac
 
 # A regional whose national does not list it: the national refuses the forwarded request and
 # the node reads why.
-stray=$(start_coordinator regional-stray "$regional" 127.0.0.1:0 "upstream: [coordinator]
+it_start_coordinator regional-stray "$regional" 127.0.0.1:0 "upstream: [coordinator]
 coordinator_address: $flat
 nodes:
-$(node_lines "${behind[@]}")")
+$(it_node_lines "${behind[@]}")"
+stray=$FED_ADDR
 id=${behind[0]}
 if cli alerts "$id" node-regional.yaml --purpose marac_preparation --coordinator "$stray" \
     >"$work/r.out" 2>&1; then
