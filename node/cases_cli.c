@@ -58,26 +58,50 @@ static int cc_unhex16(const char *s, uint8_t out[NODE_TOKENS_HANDLE_LEN])
  * M8: replaces each row's handle (column 0, "handle") by this node's person_ref, resolved
  * locally; the column becomes "person_ref".
  */
+/* node_tokens_resolve_many's callback: row i's handle belongs to person_ref ref. */
+struct cc_resolved {
+	struct client_answer *a;
+	unsigned char *seen;
+};
+
+static int cc_found(void *ud, size_t i, const char *ref)
+{
+	struct cc_resolved *r = ud;
+	int rc = client_answer_set_cell(r->a, i, 0, ref);
+
+	if (rc == CL_OK)
+		r->seen[i] = 1;
+	return rc;
+}
+
 static int cc_resolve(struct client_answer *a, struct node_store *s,
 		      const uint8_t own[ENC_NONCE_LEN])
 {
-	uint8_t h[NODE_TOKENS_HANDLE_LEN];
-	char ref[CC_REF_MAX];
+	uint8_t(*h)[NODE_TOKENS_HANDLE_LEN] = NULL;
+	struct cc_resolved r = {a, NULL};
 	size_t i, n = client_answer_nrows(a);
-	int rc;
+	int rc = CL_OK;
 
 	if (client_answer_ncols(a) < 1 || strcmp(client_answer_col(a, 0), "handle"))
 		return n ? CL_EPROTO : CL_OK;
-	for (i = 0; i < n; i++) {
-		rc = cc_unhex16(client_answer_cell(a, i, 0), h);
-		if (rc == CL_OK)
-			rc = node_tokens_resolve(s, own, h, ref, sizeof(ref));
-		if (rc == CL_OK)
-			rc = client_answer_set_cell(a, i, 0, ref);
-		if (rc != CL_OK)
-			return rc;
-	}
-	return client_answer_set_col(a, 0, "person_ref");
+	/* one pass over this node's persons for all rows, not one per row */
+	h = n ? calloc(n, sizeof(*h)) : NULL;
+	r.seen = n ? calloc(n, 1) : NULL;
+	if (n && (!h || !r.seen))
+		rc = CL_ENOMEM;
+	for (i = 0; rc == CL_OK && i < n; i++)
+		rc = cc_unhex16(client_answer_cell(a, i, 0), h[i]);
+	if (rc == CL_OK)
+		rc = node_tokens_resolve_many(s, own, (const uint8_t(*)[NODE_TOKENS_HANDLE_LEN])h,
+					      n, cc_found, &r);
+	for (i = 0; rc == CL_OK && i < n; i++)
+		if (!r.seen[i])
+			rc = CL_ENOTFOUND; /* a row that is not this node's own */
+	if (rc == CL_OK)
+		rc = client_answer_set_col(a, 0, "person_ref");
+	free(h);
+	free(r.seen);
+	return rc;
 }
 
 /* The answer's heading (title, coverage, what was left out), then table or CSV. */

@@ -334,16 +334,43 @@ int node_tokens_handle(const uint8_t key[NODE_TOKENS_KEY_LEN], const uint8_t non
 	return rc;
 }
 
-int node_tokens_resolve(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
-			const uint8_t handle[NODE_TOKENS_HANDLE_LEN], char *ref, size_t refsz)
+/* One handle asked for, with its position in the caller's list. */
+struct tk_want {
+	uint8_t h[NODE_TOKENS_HANDLE_LEN];
+	size_t i;
+};
+
+static int tk_want_cmp(const void *a, const void *b)
+{
+	const struct tk_want *x = a, *y = b;
+	int c = memcmp(x->h, y->h, NODE_TOKENS_HANDLE_LEN);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int node_tokens_resolve_many(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
+			     const uint8_t (*handles)[NODE_TOKENS_HANDLE_LEN], size_t n,
+			     int (*found)(void *ud, size_t i, const char *ref), void *ud)
 {
 	sqlite3 *db = node_store_db(s);
 	sqlite3_stmt *st = NULL;
-	uint8_t key[NODE_TOKENS_KEY_LEN], h[NODE_TOKENS_HANDLE_LEN];
+	struct tk_want *want = NULL, key_h;
+	uint8_t key[NODE_TOKENS_KEY_LEN];
+	size_t i, lo, hi;
 	int rc, step;
 
-	if (!db || !nonce || !handle || !ref || !refsz)
+	if (!db || !nonce || (n && !handles) || !found || n > SIZE_MAX / sizeof(*want))
 		return CL_EINVAL;
+	if (n == 0)
+		return CL_OK;
+	want = malloc(n * sizeof(*want));
+	if (!want)
+		return CL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(want[i].h, handles[i], NODE_TOKENS_HANDLE_LEN);
+		want[i].i = i;
+	}
+	qsort(want, n, sizeof(*want), tk_want_cmp);
 	rc = node_tokens_handle_key(db, key);
 	if (rc)
 		goto out;
@@ -352,27 +379,68 @@ int node_tokens_resolve(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN]
 	    SQLITE_OK)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = node_tokens_handle(key, nonce, sqlite3_column_int64(st, 0), h);
+		rc = node_tokens_handle(key, nonce, sqlite3_column_int64(st, 0), key_h.h);
 		if (rc)
 			goto out;
-		if (CRYPTO_memcmp(h, handle, sizeof(h)) == 0) {
-			int n = sqlite3_column_bytes(st, 1);
+		/* the first wanted entry not below this person's handle, then all equal ones */
+		key_h.i = 0;
+		for (lo = 0, hi = n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
 
-			if (n < 0 || (size_t)n >= refsz) {
-				rc = CL_ELIMIT;
+			if (tk_want_cmp(&want[mid], &key_h) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < n && !memcmp(want[lo].h, key_h.h, NODE_TOKENS_HANDLE_LEN); lo++) {
+			rc = found(ud, want[lo].i, (const char *)sqlite3_column_text(st, 1));
+			if (rc)
 				goto out;
-			}
-			memcpy(ref, sqlite3_column_text(st, 1), (size_t)n);
-			ref[n] = '\0';
-			rc = 0;
-			goto out;
 		}
 	}
-	rc = step == SQLITE_DONE ? CL_ENOTFOUND : CL_ESQL;
+	rc = step == SQLITE_DONE ? CL_OK : CL_ESQL;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	sqlite3_finalize(st);
+	free(want);
 	return rc;
+}
+
+/* node_tokens_resolve's one answer. */
+struct tk_one {
+	char *ref;
+	size_t refsz;
+	int rc;
+};
+
+static int tk_found_one(void *ud, size_t i, const char *ref)
+{
+	struct tk_one *o = ud;
+	size_t len = ref ? strlen(ref) : 0;
+
+	(void)i;
+	if (!ref || len >= o->refsz) {
+		o->rc = CL_ELIMIT;
+		return CL_ELIMIT;
+	}
+	memcpy(o->ref, ref, len + 1);
+	o->rc = CL_OK;
+	return 1; /* stop: found */
+}
+
+int node_tokens_resolve(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
+			const uint8_t handle[NODE_TOKENS_HANDLE_LEN], char *ref, size_t refsz)
+{
+	struct tk_one o = {ref, refsz, CL_ENOTFOUND};
+	int rc;
+
+	if (!handle || !ref || !refsz)
+		return CL_EINVAL;
+	rc = node_tokens_resolve_many(s, nonce, (const uint8_t(*)[NODE_TOKENS_HANDLE_LEN])handle, 1,
+				      tk_found_one, &o);
+	if (rc == 1 || rc == CL_ELIMIT)
+		return o.rc;
+	return rc ? rc : CL_ENOTFOUND;
 }
 
 /* ---- fill ---- */

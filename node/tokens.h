@@ -141,6 +141,15 @@ int node_tokens_resolve(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN]
 			const uint8_t handle[NODE_TOKENS_HANDLE_LEN], char *ref, size_t refsz);
 
 /*
+ * Resolves n row handles of the query with nonce in one pass over the persons: calls
+ * found(ud, i, person_ref) for every handles[i] that is one of this node's rows; handles that
+ * match no person are not reported. A non-zero return of found stops and is returned.
+ */
+int node_tokens_resolve_many(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
+			     const uint8_t (*handles)[NODE_TOKENS_HANDLE_LEN], size_t n,
+			     int (*found)(void *ud, size_t i, const char *ref), void *ud);
+
+/*
  * Runs `caselink-node tokens --data DIR --config FILE [--batch N] [--progress]` (argv[0] is
  * "tokens"): fills the cache through the keyholder named by the configuration, over mutual TLS
  * with the node's certificate. Returns 0 or a CL_E* code (reported on stderr).

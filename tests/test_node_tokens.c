@@ -787,6 +787,61 @@ static void assert_no_personal_data(const struct answer *a, const struct tperson
 	}
 }
 
+/* What node_tokens_resolve_many reported for each asked handle. */
+struct many {
+	char ref[20][64];
+	int hits[20];
+};
+
+static int many_found(void *ud, size_t i, const char *ref)
+{
+	struct many *m = ud;
+
+	assert_true(i < 20);
+	snprintf(m->ref[i], sizeof(m->ref[i]), "%s", ref);
+	m->hits[i]++;
+	return 0;
+}
+
+/*
+ * Batch resolution equals one-by-one resolution: every handle of the answer in reverse order,
+ * one asked twice and one that is no person's, in one call.
+ */
+static void assert_resolve_many(struct node_store *s, const struct answer *a,
+				const uint8_t nonce[32])
+{
+	uint8_t h[20][NODE_TOKENS_HANDLE_LEN];
+	struct many m;
+	size_t n = 0, i, j;
+
+	memset(&m, 0, sizeof(m));
+	for (i = a->nchunks; i-- > 0;) {
+		const Caselink__V1__TokenBatch *b = a->chunks[i]->tokens;
+
+		for (j = b->n_records; j-- > 0 && n < 17;)
+			memcpy(h[n++], b->records[j]->row_handle.data, NODE_TOKENS_HANDLE_LEN);
+	}
+	if (n == 0)
+		return; /* an empty answer has nothing to resolve */
+	memcpy(h[n], h[0], NODE_TOKENS_HANDLE_LEN);			   /* asked twice */
+	assert_int_equal(RAND_bytes(h[n + 1], NODE_TOKENS_HANDLE_LEN), 1); /* nobody's */
+	assert_int_equal(node_tokens_resolve_many(s, nonce,
+						  (const uint8_t(*)[NODE_TOKENS_HANDLE_LEN])h,
+						  n + 2, many_found, &m),
+			 CL_OK);
+	for (i = 0; i < n + 1; i++) {
+		char one[64];
+
+		assert_int_equal(m.hits[i], 1);
+		assert_int_equal(node_tokens_resolve(s, nonce, h[i], one, sizeof(one)), CL_OK);
+		assert_string_equal(m.ref[i], one);
+	}
+	assert_string_equal(m.ref[n], m.ref[0]);
+	assert_int_equal(m.hits[n + 1], 0);
+	assert_int_equal(node_tokens_resolve(s, nonce, h[n + 1], m.ref[0], sizeof(m.ref[0])),
+			 CL_ENOTFOUND);
+}
+
 /* Checks every record's events against the table, resolving handles at the node. */
 static void assert_events(const char *data, const struct answer *a, const uint8_t nonce[32],
 			  const struct tevent *es, const char *from, const char *to)
@@ -858,6 +913,7 @@ static void assert_events(const char *data, const struct answer *a, const uint8_
 			assert_int_equal(r->restricted, !strcmp(ref, "a2"));
 		}
 	}
+	assert_resolve_many(s, a, nonce);
 	node_store_close(s);
 }
 
