@@ -276,7 +276,7 @@ fed_stop() {
 fed_leftovers() {
   local dir=$1 p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case $cmd in
       *caselink-node\ serve\ *"$dir"* | *caselink-coordinator\ serve\ *"$dir"* | \
           *caselink-keyholder\ serve\ *"$dir"*) echo "${p#/proc/}" ;;

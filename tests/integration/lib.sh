@@ -72,7 +72,7 @@ it_watchdog() {
     for p in /proc/[0-9]*; do
       q=${p#/proc/}
       [ "$q" = "$BASHPID" ] || [ "$q" = "$main" ] && continue
-      case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+      case $(tr '\0' ' ' 2>/dev/null <"$p/cmdline") in
         *"$work/"*) kill -KILL "$q" 2>/dev/null || true ;;
       esac
     done

@@ -70,4 +70,5 @@ if grep -E 'Uncaught|ERROR:CONSOLE|CONSOLE\(' "$work/console.log"; then
   fail "console errors while rendering"
 fi
 echo "ok: chromium rendered it: $svgs svg elements, no console errors, screenshot $shot ($(wc -c <"$shot") bytes)"
+fed_stop # before its pid files go
 rm -rf "$work"
