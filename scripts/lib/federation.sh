@@ -270,6 +270,20 @@ fed_stop() {
     [ -f "$f" ] || continue
     fed_stop_one "$(basename "$f" .pid)"
   done
+  # Any daemon serving from this federation's folders whose pid file is gone (a test that
+  # removed its work folder before its EXIT trap, a restart that wrote no pid file): a daemon
+  # left running would also hold ctest's output pipe open until the test's timeout.
+  local left
+  left=$(fed_leftovers "$FED_WORK/")
+  if [ -n "$left" ]; then
+    # shellcheck disable=SC2086 # one pid per word
+    kill -CONT $left 2>/dev/null || true
+    # shellcheck disable=SC2086
+    kill -TERM $left 2>/dev/null || true
+    sleep 1
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+  fi
 }
 
 # Prints the pids of caselink daemons (serve) whose command line names DIR, one a line.
