@@ -2,6 +2,8 @@
 #include "coordinator/linker.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +76,7 @@ struct linker {
 	uint32_t maxnode;
 	double threshold, weak;
 	int mode;
+	unsigned threads; /* linker_set_threads; 0: one */
 	unsigned lsh_tables, lsh_bits;
 	uint64_t seed;
 	int ran;
@@ -342,6 +345,14 @@ int linker_set_blocking(struct linker *l, int mode, unsigned tables, unsigned bi
 	l->lsh_tables = tables;
 	l->lsh_bits = bits;
 	l->seed = seed;
+	return 0;
+}
+
+int linker_set_threads(struct linker *l, unsigned threads)
+{
+	if (!l || threads < 1 || threads > LINKER_MAX_THREADS)
+		return CL_EINVAL;
+	l->threads = threads;
 	return 0;
 }
 
@@ -786,10 +797,9 @@ out:
 
 /* ---- fuzzy candidates: attribute blocks, each compared all-pairs or by LSH ---- */
 
-/* A filter as an LSH block sees it: one cache line holds what the cheap vetoes read. */
+/* A filter as an LSH block sees it: one packed entry holds what the cheap vetoes read. */
 struct lk_finfo {
-	uint32_t stamp; /* the last new-side filter it was compared with */
-	uint32_t root;	/* its record's cluster */
+	uint32_t root; /* its record's cluster */
 	uint16_t node;
 	uint16_t pc;   /* popcount of the filter */
 	uint8_t sex;   /* LK_SEX_M / LK_SEX_F of the cluster, 0 when unknown */
@@ -797,80 +807,188 @@ struct lk_finfo {
 };
 
 /*
- * What the fuzzy step shares between its blocks. A block is a run S[0..s) of filter indexes
- * whose first w members are its "new" side: the pairs compared are those with at least one
- * member in S[0..w) (all pairs when w == s).
+ * How one LSH table's key is gathered from a filter: for each word holding sampled bits, their
+ * mask and where they go in the key (the sampled bits in ascending order of position; keys are
+ * only compared for equality, so any fixed order of the same bits finds the same pairs).
+ */
+struct lk_plan {
+	uint8_t n;
+	uint8_t word[LK_WORDS], shift[LK_WORDS];
+	uint64_t mask[LK_WORDS];
+};
+
+typedef void (*lk_keys_fn)(const struct lk_plan *, size_t, const uint64_t *, uint32_t *, size_t);
+
+/* Writes the keys of filter w in tables 0 .. tables - 1 to key[t * stride]. */
+static void lk_keys_sw(const struct lk_plan *plan, size_t tables, const uint64_t *w, uint32_t *key,
+		       size_t stride)
+{
+	size_t t;
+	unsigned e;
+
+	for (t = 0; t < tables; t++) {
+		const struct lk_plan *p = &plan[t];
+		uint32_t k = 0;
+
+		for (e = 0; e < p->n; e++) {
+			uint64_t x = w[p->word[e]], m = p->mask[e];
+			unsigned j = p->shift[e];
+
+			while (m) {
+				k |= (uint32_t)((x >> __builtin_ctzll(m)) & 1) << j++;
+				m &= m - 1;
+			}
+		}
+		key[t * stride] = k;
+	}
+}
+
+__attribute__((target("bmi2"))) static void lk_keys_bmi2(const struct lk_plan *plan, size_t tables,
+							 const uint64_t *w, uint32_t *key,
+							 size_t stride)
+{
+	size_t t;
+	unsigned e;
+
+	for (t = 0; t < tables; t++) {
+		const struct lk_plan *p = &plan[t];
+		uint32_t k = 0;
+
+		for (e = 0; e < p->n; e++)
+			k |= (uint32_t)_pext_u64(w[p->word[e]], p->mask[e]) << p->shift[e];
+		key[t * stride] = k;
+	}
+}
+
+/* An LSH bucket entry: a new-side member's key and its position in the block. */
+struct lk_ent {
+	uint32_t key, p;
+};
+
+/* One block: S = order + off, s filters of which the first w are its new side. */
+struct lk_blk {
+	size_t off, s, w;
+	const uint16_t *cmin;
+	int lsh, weak;
+};
+
+struct lk_fz;
+
+/* One thread's share of a pass: its candidate pairs, counters and scratch space. */
+struct lk_wk {
+	struct linker *l;
+	struct lk_fz *z;
+	struct lk_pairs out[2]; /* pairs for z->strong and z->weak */
+	uint64_t stat[LINKER_STAT_MAX];
+	uint64_t *F;   /* a block's filters, gathered (all-pairs) */
+	uint16_t *bpc; /* and their popcounts */
+	size_t fcap;
+	uint32_t *hits;
+	uint16_t *hitc;
+	uint32_t *stamp; /* per new-side member of an LSH block: the last probe it met */
+	size_t scap;
+	uint32_t gen;
+	int rc;
+};
+
+/*
+ * What the fuzzy step shares between its blocks and threads. A block is a run S[0..s) of filter
+ * indexes whose first w members are its "new" side: the pairs compared are those with at least
+ * one member in S[0..w) (all pairs when w == s). Threads take whole all-pairs blocks, or ranges
+ * of an LSH block's probes; the pairs they find are merged before the greedy step sorts them, so
+ * the result does not depend on the threads.
  */
 struct lk_fz {
 	const uint32_t *root;	      /* per record: its cluster root when the pass started */
 	const uint16_t *cmin, *cminw; /* the threshold's and the weak threshold's (lk_cmin) */
 	lk_scan_fn scan;
 	lk_andpop_fn andpop;
+	lk_keys_fn keys;
 	struct lk_pairs *strong, *weak; /* tier >= LK_TIER_DATE, and the rest */
+	_Atomic size_t npairs[2];	/* pairs in (or found for) strong and weak: the cap */
 	uint16_t *pc;			/* per filter: popcount */
 	uint32_t *fnode;		/* per filter: node */
-	uint64_t *F;			/* a block's filters, gathered (all-pairs) */
-	uint16_t *bpc;			/* and their popcounts */
-	size_t fcap;
-	uint32_t *hits;
-	uint16_t *hitc;
+	const uint32_t *order;		/* the filters in block order (lk_blocks_order) */
 	/* LSH, prepared at the first block that uses it */
-	uint16_t (*pos)[24];	/* per table: the sampled bit positions */
-	struct lk_finfo *finfo; /* per filter, for the cheap vetoes */
-	uint32_t gen;
+	uint16_t (*pos)[24];	      /* per table: the sampled bit positions */
+	struct lk_plan *plan;	      /* per table: its key of bits, then (tables + t) of wbits */
+	struct lk_finfo *finfo;	      /* per filter, for the cheap vetoes */
 	unsigned tables, bits, wbits; /* key bits: buckets (2^bits), and for weak blocks */
+	/* the LSH block being probed: its new side's buckets */
+	const struct lk_blk *cur;
+	const struct lk_plan *cplan;
+	struct lk_ent *ent;   /* per table: the new side's keys and positions by bucket */
+	uint32_t *cnt;	      /* per table: bucket ends */
+	struct lk_finfo *nfi; /* the new side's vetoes' entries, by position */
+	unsigned ibits;
+	/* work sharing */
+	const struct lk_blk *blk;
+	size_t nblk;
+	int phase; /* 0: the all-pairs blocks; 1: the probes of block cur */
+	_Atomic size_t next;
+	_Atomic int failed;
 };
+
+#define LK_PROBE_CHUNK 2048 /* LSH probes a thread takes at a time */
 
 /*
  * Keeps a filter pair of records a and b with c common bits (Dice at or above the threshold)
  * with its tier, unless the records are at one node or in one cluster, the clusters conflict
  * (sex, year, date), or the pair has no date evidence and scores below the weak threshold.
  */
-static int lk_fz_emit(struct linker *l, struct lk_fz *z, uint32_t a, uint32_t b, double dice)
+static int lk_fz_emit(struct lk_wk *wk, uint32_t a, uint32_t b, double dice)
 {
+	const struct linker *l = wk->l;
+	struct lk_fz *z = wk->z;
 	float tier;
+	int k;
 
 	if (l->recs[a].node == l->recs[b].node || z->root[a] == z->root[b])
 		return 0;
 	if (!lk_compatible(l, z->root[a], z->root[b])) {
-		l->stat[LINKER_STAT_ATTR_VETOED]++;
+		wk->stat[LINKER_STAT_ATTR_VETOED]++;
 		return 0;
 	}
 	tier = lk_tier(l, a, b);
 	if (tier == LK_TIER_NONE && dice < l->weak)
 		return 0;
-	l->stat[LINKER_STAT_CANDIDATES]++;
-	return lk_pairs_push(tier >= LK_TIER_DATE ? z->strong : z->weak, a, b, tier + (float)dice);
+	wk->stat[LINKER_STAT_CANDIDATES]++;
+	k = tier >= LK_TIER_DATE || z->strong == z->weak ? 0 : 1;
+	if (atomic_fetch_add_explicit(&z->npairs[k], 1, memory_order_relaxed) >= LINKER_MAX_PAIRS)
+		return CL_ELIMIT;
+	return lk_pairs_push(&wk->out[k], a, b, tier + (float)dice);
 }
 
 /* All pairs of the block with a member on its new side, tiled over chunks of LK_CHUNK filters. */
-static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
-			const uint16_t *cmin)
+static int lk_block_all(struct lk_wk *wk, const struct lk_blk *blk)
 {
-	size_t i, jlo, need;
+	const struct linker *l = wk->l;
+	const struct lk_fz *z = wk->z;
+	const uint32_t *S = z->order + blk->off;
+	size_t s = blk->s, w = blk->w, i, jlo, need;
 	int rc = 0;
 
-	if (s > z->fcap) {
+	if (s > wk->fcap) {
 		uint64_t *F;
 		uint16_t *p;
 
 		if (__builtin_mul_overflow(s, LK_WORDS * sizeof(*F), &need))
 			return CL_EOVERFLOW;
-		if (z->F)
-			OPENSSL_cleanse(z->F, z->fcap * LK_WORDS * sizeof(*F));
-		free(z->F);
-		free(z->bpc);
-		z->fcap = 0;
-		z->F = F = malloc(need);
-		z->bpc = p = malloc(s * sizeof(*p));
+		if (wk->F)
+			OPENSSL_cleanse(wk->F, wk->fcap * LK_WORDS * sizeof(*F));
+		free(wk->F);
+		free(wk->bpc);
+		wk->fcap = 0;
+		wk->F = F = malloc(need);
+		wk->bpc = p = malloc(s * sizeof(*p));
 		if (!F || !p)
 			return CL_ENOMEM;
-		z->fcap = s;
+		wk->fcap = s;
 	}
 	for (i = 0; i < s; i++) {
-		memcpy(z->F + i * LK_WORDS, l->blooms + (size_t)S[i] * LK_WORDS,
-		       LK_WORDS * sizeof(*z->F));
-		z->bpc[i] = z->pc[S[i]];
+		memcpy(wk->F + i * LK_WORDS, l->blooms + (size_t)S[i] * LK_WORDS,
+		       LK_WORDS * sizeof(*wk->F));
+		wk->bpc[i] = z->pc[S[i]];
 	}
 	/* each chunk (512 KiB) stays in cache while every new-side filter before it passes */
 	for (jlo = 0; jlo < s; jlo += LK_CHUNK) {
@@ -879,14 +997,14 @@ static int lk_block_all(struct linker *l, struct lk_fz *z, const uint32_t *S, si
 		for (i = 0; i < w && i + 1 < jhi; i++) {
 			size_t lo = i + 1 > jlo ? i + 1 : jlo, h, c;
 
-			h = z->scan(z->F + i * LK_WORDS, z->bpc[i], z->F, z->bpc, lo, jhi, cmin,
-				    z->hits, z->hitc);
-			l->stat[LINKER_STAT_COMPARISONS] += jhi - lo;
+			h = z->scan(wk->F + i * LK_WORDS, wk->bpc[i], wk->F, wk->bpc, lo, jhi,
+				    blk->cmin, wk->hits, wk->hitc);
+			wk->stat[LINKER_STAT_COMPARISONS] += jhi - lo;
 			for (c = 0; c < h; c++) {
-				size_t j = lo + z->hits[c];
+				size_t j = lo + wk->hits[c];
 
-				rc = lk_fz_emit(l, z, l->bowner[S[i]], l->bowner[S[j]],
-						2.0 * z->hitc[c] / (z->bpc[i] + z->bpc[j]));
+				rc = lk_fz_emit(wk, l->bowner[S[i]], l->bowner[S[j]],
+						2.0 * wk->hitc[c] / (wk->bpc[i] + wk->bpc[j]));
 				if (rc)
 					return rc;
 			}
@@ -941,7 +1059,8 @@ static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 	dist = malloc(1024 * sizeof(*dist));
 	z->pos = malloc((z->tables ? z->tables : 1) * sizeof(*z->pos));
 	z->finfo = calloc(nb ? nb : 1, sizeof(*z->finfo));
-	if (!dist || !z->pos || !z->finfo) {
+	z->plan = calloc(2 * (size_t)(z->tables ? z->tables : 1), sizeof(*z->plan));
+	if (!dist || !z->pos || !z->finfo || !z->plan) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -972,42 +1091,39 @@ static int lk_lsh_prepare(struct linker *l, struct lk_fz *z)
 			} while (c < b);
 			z->pos[t][b] = p;
 		}
+	for (t = 0; t < 2 * (size_t)z->tables; t++) {
+		struct lk_plan *pl = &z->plan[t];
+		const uint16_t *pos = z->pos[t % z->tables];
+		uint64_t m[LK_WORDS];
+		unsigned kb = t < z->tables ? z->bits : z->wbits, sh = 0, wd;
+
+		memset(m, 0, sizeof(m));
+		for (b = 0; b < kb; b++)
+			m[pos[b] >> 6] |= (uint64_t)1 << (pos[b] & 63);
+		for (wd = 0; wd < LK_WORDS; wd++)
+			if (m[wd]) {
+				pl->word[pl->n] = (uint8_t)wd;
+				pl->mask[pl->n] = m[wd];
+				pl->shift[pl->n++] = (uint8_t)sh;
+				sh += (unsigned)__builtin_popcountll(m[wd]);
+			}
+	}
 out:
 	free(dist);
 	return rc;
 }
 
-/* Filter f's keys in every table (one pass over the filter while it is in cache). */
-static void lk_lsh_keys(const struct linker *l, const struct lk_fz *z, uint32_t f, unsigned kb,
-			uint32_t *key, size_t stride)
-{
-	const uint64_t *w = l->blooms + (size_t)f * LK_WORDS;
-	size_t t;
-	unsigned b;
-
-	for (t = 0; t < z->tables; t++) {
-		const uint16_t *pos = z->pos[t];
-		uint32_t k = 0;
-
-		for (b = 0; b < kb; b++)
-			k |= (uint32_t)((w[pos[b] >> 6] >> (pos[b] & 63)) & 1) << b;
-		key[t * stride] = k;
-	}
-}
-
 /*
- * LSH over one block: every table's buckets of the block (counting sort by key), then for each
- * new-side member the members of its buckets in all tables, each once (a stamp per filter), the
- * new-side ones only from the lower index. The cheap vetoes (node, cluster, sex, then birth year
- * and date) come before the Dice, from one packed entry per filter. Memory while the block runs:
- * tables x (2 x block + 2^bits) words.
+ * LSH over one block (z->cur), built on its new side only: every table's buckets of the new-side
+ * members (counting sort by key), which every member of the block then probes
+ * (lk_lsh_probe). Memory: tables x (3 x new side + buckets) words, the buckets about the new
+ * side's size. Also fills the vetoes' entries of the block's filters.
  */
-static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
-			const uint16_t *cmin, int weak)
+static int lk_lsh_index(struct linker *l, struct lk_fz *z, const struct lk_blk *blk)
 {
-	uint32_t *ord = NULL, *ordk = NULL, *cnt = NULL, *tk = NULL, kx[LK_LSH_TABLES_MAX];
-	size_t nkeys, i, t, k, cells, ccells;
-	unsigned kb;
+	const uint32_t *S = z->order + blk->off;
+	uint32_t *tk = NULL;
+	size_t s = blk->s, w = blk->w, nkeys, i, t, k, cells, ccells;
 	int rc = 0;
 
 	if (!z->pos) {
@@ -1015,17 +1131,20 @@ static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, si
 		if (rc)
 			return rc;
 	}
-	nkeys = (size_t)1 << z->bits;
-	kb = weak ? z->wbits : z->bits;
-	if (__builtin_mul_overflow(s, (size_t)z->tables, &cells) ||
+	z->cur = blk;
+	z->cplan = z->plan + (blk->weak ? z->tables : 0);
+	for (z->ibits = 4; z->ibits < 24 && ((size_t)1 << z->ibits) < w; z->ibits++)
+		;
+	nkeys = (size_t)1 << z->ibits;
+	if (__builtin_mul_overflow(w, (size_t)z->tables, &cells) ||
 	    __builtin_mul_overflow(nkeys + 1, (size_t)z->tables, &ccells) ||
-	    cells > SIZE_MAX / sizeof(*ord) || ccells > SIZE_MAX / sizeof(*cnt))
+	    cells > SIZE_MAX / sizeof(*z->ent) || ccells > SIZE_MAX / sizeof(*z->cnt))
 		return CL_EOVERFLOW;
-	ord = malloc((cells ? cells : 1) * sizeof(*ord));
-	ordk = malloc((cells ? cells : 1) * sizeof(*ordk));
-	cnt = calloc(ccells ? ccells : 1, sizeof(*cnt));
+	z->ent = malloc((cells ? cells : 1) * sizeof(*z->ent));
+	z->cnt = calloc(ccells ? ccells : 1, sizeof(*z->cnt));
+	z->nfi = malloc((w ? w : 1) * sizeof(*z->nfi));
 	tk = malloc((cells ? cells : 1) * sizeof(*tk));
-	if (!ord || !ordk || !cnt || !tk) {
+	if (!z->ent || !z->cnt || !z->nfi || !tk) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -1033,110 +1152,188 @@ static int lk_block_lsh(struct linker *l, struct lk_fz *z, const uint32_t *S, si
 		uint32_t f = S[i], r = z->root[l->bowner[f]];
 		struct lk_finfo *fi = &z->finfo[f];
 
-		lk_lsh_keys(l, z, f, kb, tk + i, s);
 		fi->root = r;
-		fi->node = z->fnode[f];
+		fi->node = (uint16_t)z->fnode[f];
 		fi->sex = l->csex[r];
 		fi->pc = z->pc[f];
 		fi->isnew = i < w;
+		if (i < w)
+			z->nfi[i] = *fi;
 	}
+	for (i = 0; i < w; i++)
+		z->keys(z->cplan, z->tables, l->blooms + (size_t)S[i] * LK_WORDS, tk + i, w);
 	for (t = 0; t < z->tables; t++) {
-		uint32_t *c = cnt + t * (nkeys + 1), *o = ord + t * s, *ok = ordk + t * s;
-		const uint32_t *kt = tk + t * s;
+		uint32_t *c = z->cnt + t * (nkeys + 1);
+		struct lk_ent *e = z->ent + t * w;
+		const uint32_t *kt = tk + t * w;
 
-		for (i = 0; i < s; i++)
-			c[LK_BUCKET(kt[i], z->bits) + 1]++;
+		for (i = 0; i < w; i++)
+			c[LK_BUCKET(kt[i], z->ibits) + 1]++;
 		for (k = 1; k <= nkeys; k++)
 			c[k] += c[k - 1];
-		for (i = 0; i < s; i++) {
-			size_t at = c[LK_BUCKET(kt[i], z->bits)]++;
+		for (i = 0; i < w; i++) {
+			size_t at = c[LK_BUCKET(kt[i], z->ibits)]++;
 
-			o[at] = S[i];
-			ok[at] = kt[i];
+			e[at].key = kt[i];
+			e[at].p = (uint32_t)i;
 		}
 		/* c[k] is now the end of bucket k */
 	}
+out:
 	free(tk);
-	tk = NULL;
-	for (i = 0; i < w; i++) {
-		uint32_t fa = S[i], ra = l->bowner[fa], gen = ++z->gen;
-		const uint64_t *wa = l->blooms + (size_t)fa * LK_WORDS;
-		const struct lk_finfo *ia = &z->finfo[fa];
+	return rc;
+}
 
-		lk_lsh_keys(l, z, fa, kb, kx, 1);
+/* Frees the buckets of the LSH block z->cur and clears its filters' new-side marks. */
+static void lk_lsh_done(struct lk_fz *z)
+{
+	size_t i;
+
+	if (z->cur && z->finfo)
+		for (i = 0; i < z->cur->s; i++)
+			z->finfo[z->order[z->cur->off + i]].isnew = 0;
+	free(z->ent);
+	free(z->cnt);
+	free(z->nfi);
+	z->ent = NULL;
+	z->cnt = NULL;
+	z->nfi = NULL;
+	z->cur = NULL;
+}
+
+/*
+ * Probes S[lo..hi) of the LSH block z->cur: for each, the new-side members of its buckets in all
+ * tables, each once (a stamp per member), a new-side pair only from its later member. The cheap
+ * vetoes (node, cluster, popcounts, sex, then birth year and date) come before the Dice.
+ */
+static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
+{
+	const struct linker *l = wk->l;
+	const struct lk_fz *z = wk->z;
+	const struct lk_blk *blk = z->cur;
+	const uint32_t *S = z->order + blk->off;
+	const uint16_t *cmin = blk->cmin;
+	uint32_t kx[LK_LSH_TABLES_MAX];
+	size_t nkeys = (size_t)1 << z->ibits, i, t, w = blk->w;
+	int rc;
+
+	for (i = lo; i < hi; i++) {
+		uint32_t fb = S[i], gen = ++wk->gen;
+		const uint64_t *wb = l->blooms + (size_t)fb * LK_WORDS;
+		const struct lk_finfo *ib = &z->finfo[fb];
+
+		z->keys(z->cplan, z->tables, wb, kx, 1);
 		for (t = 0; t < z->tables; t++) {
-			const uint32_t *c = cnt + t * (nkeys + 1), *o = ord + t * s,
-				       *ok = ordk + t * s;
-			uint32_t bk = LK_BUCKET(kx[t], z->bits);
-			size_t y, lo = bk ? c[bk - 1] : 0, hi = c[bk];
+			const uint32_t *c = z->cnt + t * (nkeys + 1);
+			const struct lk_ent *e = z->ent + t * w;
+			uint32_t bk = LK_BUCKET(kx[t], z->ibits);
+			size_t y, ylo = bk ? c[bk - 1] : 0, yhi = c[bk];
 
-			for (y = lo; y < hi; y++) {
-				uint32_t fb = o[y];
-				struct lk_finfo *ib;
+			for (y = ylo; y < yhi; y++) {
+				uint32_t p = e[y].p, fa;
+				const struct lk_finfo *ia;
 				unsigned cm;
 
-				if (ok[y] != kx[t])
+				if (e[y].key != kx[t])
 					continue; /* another key in the same bucket */
-				ib = &z->finfo[fb];
-				if (ib->stamp == gen || (ib->isnew && fb <= fa))
+				if (wk->stamp[p] == gen || (i < w && p >= i))
 					continue;
-				ib->stamp = gen;
+				wk->stamp[p] = gen;
+				fa = S[p];
+				ia = &z->nfi[p];
 				if (ib->node == ia->node || ib->root == ia->root ||
 				    cmin[ia->pc + ib->pc] > (ia->pc < ib->pc ? ia->pc : ib->pc))
 					continue; /* the popcounts alone rule the threshold out */
 				if ((ia->sex && ib->sex && ia->sex != ib->sex) ||
 				    !lk_compatible(l, ia->root, ib->root)) {
-					l->stat[LINKER_STAT_ATTR_VETOED]++;
+					wk->stat[LINKER_STAT_ATTR_VETOED]++;
 					continue;
 				}
-				cm = z->andpop(wa, l->blooms + (size_t)fb * LK_WORDS);
-				l->stat[LINKER_STAT_COMPARISONS]++;
+				cm = z->andpop(l->blooms + (size_t)fa * LK_WORDS, wb);
+				wk->stat[LINKER_STAT_COMPARISONS]++;
 				if (cm < cmin[ia->pc + ib->pc])
 					continue;
-				rc = lk_fz_emit(l, z, ra, l->bowner[fb],
+				rc = lk_fz_emit(wk, l->bowner[fa], l->bowner[fb],
 						2.0 * cm / (z->pc[fa] + z->pc[fb]));
 				if (rc)
-					goto out;
+					return rc;
 			}
 		}
 	}
-out:
-	for (i = 0; i < s; i++)
-		z->finfo[S[i]].isnew = 0;
-	free(ord);
-	free(ordk);
-	free(cnt);
-	free(tk);
+	return 0;
+}
+
+/* A thread's loop: whole all-pairs blocks, or chunks of the current LSH block's probes. */
+static void *lk_work(void *arg)
+{
+	struct lk_wk *wk = arg;
+	struct lk_fz *z = wk->z;
+
+	while (wk->rc == 0 && !atomic_load_explicit(&z->failed, memory_order_relaxed)) {
+		size_t i = atomic_fetch_add_explicit(&z->next, 1, memory_order_relaxed);
+
+		if (z->phase == 0) {
+			if (i >= z->nblk)
+				break;
+			if (!z->blk[i].lsh)
+				wk->rc = lk_block_all(wk, &z->blk[i]);
+		} else {
+			size_t lo = i * LK_PROBE_CHUNK;
+
+			if (i > z->cur->s / LK_PROBE_CHUNK || lo >= z->cur->s)
+				break;
+			wk->rc = lk_lsh_probe(wk, lo,
+					      z->cur->s - lo > LK_PROBE_CHUNK ? lo + LK_PROBE_CHUNK
+									      : z->cur->s);
+		}
+		if (wk->rc)
+			atomic_store(&z->failed, 1);
+	}
+	return NULL;
+}
+
+/* Runs lk_work on nw threads (this one included; fewer when a thread cannot start). */
+static int lk_run(struct lk_fz *z, struct lk_wk *wks, unsigned nw)
+{
+	pthread_t th[LINKER_MAX_THREADS];
+	int started[LINKER_MAX_THREADS] = {0};
+	unsigned t;
+	int rc = 0;
+
+	atomic_store(&z->next, 0);
+	for (t = 1; t < nw; t++)
+		started[t] = pthread_create(&th[t], NULL, lk_work, &wks[t]) == 0;
+	lk_work(&wks[0]);
+	for (t = 1; t < nw; t++)
+		if (started[t])
+			pthread_join(th[t], NULL);
+	for (t = 0; t < nw; t++)
+		if (wks[t].rc && !rc)
+			rc = wks[t].rc;
 	return rc;
 }
 
-/* One block, all-pairs or LSH by the blocking mode and the number of pairs it holds. */
-/*
- * One block, all-pairs or LSH by the blocking mode and the number of pairs it holds. weak: the
- * new side has no birth year (with derived tokens, every pair then needs the weak threshold).
- */
-static int lk_block(struct linker *l, struct lk_fz *z, const uint32_t *S, size_t s, size_t w,
-		    int weak)
+/* Appends list src to dst and empties src. */
+static int lk_pairs_move(struct lk_pairs *dst, struct lk_pairs *src)
 {
-	const uint16_t *cmin = z->cmin;
-	uint64_t pairs;
+	size_t need;
+	int rc;
 
-	if (s < 2 || w == 0)
+	if (!src->n)
 		return 0;
-	if (weak && l->attrs) {
-		if (l->weak > 1.0)
-			return 0; /* no link without date evidence */
-		cmin = z->cminw;
-	}
-	l->stat[LINKER_STAT_BLOCKS]++;
-	pairs = (uint64_t)w * (s - w) + (uint64_t)w * (w - 1) / 2;
-	if ((l->mode == LINKER_BLOCK_AUTO && pairs > LK_AUTO_PAIRS) ||
-	    (l->mode == LINKER_BLOCK_LSH && pairs > LK_LSH_MIN_PAIRS))
-		return lk_block_lsh(l, z, S, s, w, cmin, weak && l->attrs);
-	return lk_block_all(l, z, S, s, w, cmin);
+	if (__builtin_add_overflow(dst->n, src->n, &need))
+		return CL_EOVERFLOW;
+	rc = lk_grow((void **)&dst->v, &dst->cap, need, sizeof(*dst->v));
+	if (rc)
+		return rc;
+	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n = need;
+	free(src->v);
+	src->v = NULL;
+	src->n = src->cap = 0;
+	return 0;
 }
 
-/* Orders filters by their cluster's birth year, then full birth date (0, unknown, first). */
 struct lk_bkey {
 	uint64_t year, date;
 	uint32_t f;
@@ -1191,34 +1388,115 @@ static int lk_blocks_order(struct linker *l, const uint32_t *root, struct lk_bke
 	return 0;
 }
 
-/* Runs pass 1 or 2 of the blocks (lk_blocks_order). */
-static int lk_blocks_pass(struct linker *l, struct lk_fz *z, const struct lk_bkey *k,
-			  const uint32_t *o, int pass)
+/* Adds one block of a pass to the list, unless it has no pair to compare. */
+static int lk_blk_add(struct linker *l, struct lk_fz *z, struct lk_blk **v, size_t *n, size_t *cap,
+		      size_t off, size_t s, size_t w, int weak)
 {
-	size_t nb = l->nb, u = 0, ys, ye, ds, de;
+	const uint16_t *cmin = z->cmin;
+	uint64_t pairs;
+	int rc;
+
+	if (s < 2 || w == 0)
+		return 0;
+	if (weak && l->attrs) {
+		if (l->weak > 1.0)
+			return 0; /* no link without date evidence */
+		cmin = z->cminw;
+	}
+	rc = lk_grow((void **)v, cap, *n + 1, sizeof(**v));
+	if (rc)
+		return rc;
+	l->stat[LINKER_STAT_BLOCKS]++;
+	pairs = (uint64_t)w * (s - w) + (uint64_t)w * (w - 1) / 2;
+	(*v)[*n].off = off;
+	(*v)[*n].s = s;
+	(*v)[*n].w = w;
+	(*v)[*n].cmin = cmin;
+	(*v)[*n].weak = weak && l->attrs;
+	(*v)[*n].lsh = (l->mode == LINKER_BLOCK_AUTO && pairs > LK_AUTO_PAIRS) ||
+		       (l->mode == LINKER_BLOCK_LSH && pairs > LK_LSH_MIN_PAIRS);
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Runs pass 1 or 2 of the blocks (lk_blocks_order) on the threads wks[0..nw): the all-pairs
+ * blocks shared out whole, then each LSH block indexed here and its probes shared out; then the
+ * threads' pairs and counters are merged.
+ */
+static int lk_blocks_pass(struct linker *l, struct lk_fz *z, struct lk_wk *wks, unsigned nw,
+			  const struct lk_bkey *k, int pass)
+{
+	struct lk_blk *blk = NULL;
+	size_t nb = l->nb, u = 0, ys, ye, ds, de, n = 0, cap = 0, i, j;
+	unsigned t;
 	int rc = 0;
 
 	while (u < nb && !k[u].year)
 		u++;
 	if (pass == 2 && u)
-		rc = lk_block(l, z, o, nb, u, 1);
+		rc = lk_blk_add(l, z, &blk, &n, &cap, 0, nb, u, 1);
 	for (ys = u; rc == 0 && ys < nb; ys = ye) {
 		for (ye = ys + 1; ye < nb && k[ye].year == k[ys].year; ye++)
 			;
 		for (ds = ys; ds < ye && !k[ds].date; ds++)
 			;
 		if (pass == 2) {
-			rc = lk_block(l, z, o + ys, ye - ys, ds - ys, 0);
+			rc = lk_blk_add(l, z, &blk, &n, &cap, ys, ye - ys, ds - ys, 0);
 			continue;
 		}
 		for (; rc == 0 && ds < ye; ds = de) {
 			for (de = ds + 1; de < ye && k[de].date == k[ds].date; de++)
 				;
-			rc = lk_block(l, z, o + ds, de - ds, de - ds, 0);
+			rc = lk_blk_add(l, z, &blk, &n, &cap, ds, de - ds, de - ds, 0);
 		}
 	}
+	if (rc)
+		goto out;
+	atomic_store(&z->npairs[0], z->strong->n);
+	atomic_store(&z->npairs[1], z->weak->n);
+	atomic_store(&z->failed, 0);
+	z->blk = blk;
+	z->nblk = n;
+	z->phase = 0;
+	rc = lk_run(z, wks, nw);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!blk[i].lsh)
+			continue;
+		rc = lk_lsh_index(l, z, &blk[i]);
+		for (t = 0; rc == 0 && t < nw; t++)
+			if (wks[t].scap < blk[i].w) {
+				free(wks[t].stamp);
+				wks[t].scap = 0;
+				wks[t].stamp = calloc(blk[i].w, sizeof(*wks[t].stamp));
+				if (!wks[t].stamp)
+					rc = CL_ENOMEM;
+				else
+					wks[t].scap = blk[i].w;
+			}
+		if (rc == 0) {
+			z->phase = 1;
+			rc = lk_run(z, wks, nw);
+		}
+		lk_lsh_done(z);
+	}
+	for (t = 0; t < nw; t++) {
+		if (rc == 0)
+			rc = lk_pairs_move(z->strong, &wks[t].out[0]);
+		if (rc == 0)
+			rc = lk_pairs_move(z->weak, &wks[t].out[1]);
+		for (j = 0; j < LINKER_STAT_MAX; j++) {
+			l->stat[j] += wks[t].stat[j];
+			wks[t].stat[j] = 0;
+		}
+	}
+out:
+	z->blk = NULL;
+	z->nblk = 0;
+	free(blk);
 	return rc;
 }
+
 static int lk_cmp_pair(const void *x, const void *y)
 {
 	const struct lk_pair *a = x, *b = y;
@@ -1374,9 +1652,11 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 	struct lk_pairs strong = {0}, weak = {0};
 	uint16_t cminw[2 * 8 * LINKER_BLOOM_BYTES + 1];
 	struct lk_fz z;
+	struct lk_wk *wks = NULL;
 	struct lk_bkey *keys = NULL;
 	uint32_t *order = NULL;
 	size_t i, nb = l->nb;
+	unsigned t, nw = l->threads ? l->threads : 1;
 	int rc;
 
 	memset(&z, 0, sizeof(z));
@@ -1386,25 +1666,37 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 	z.cminw = cminw;
 	z.scan = scan;
 	z.andpop = andpop;
+	__builtin_cpu_init();
+	z.keys = __builtin_cpu_supports("bmi2") ? lk_keys_bmi2 : lk_keys_sw;
 	z.strong = &strong;
 	z.weak = &weak;
 	z.pc = malloc((nb ? nb : 1) * sizeof(*z.pc));
 	z.fnode = malloc((nb ? nb : 1) * sizeof(*z.fnode));
-	z.hits = malloc(LK_CHUNK * sizeof(*z.hits));
-	z.hitc = malloc(LK_CHUNK * sizeof(*z.hitc));
-	if (!z.pc || !z.fnode || !z.hits || !z.hitc) {
+	wks = calloc(nw, sizeof(*wks));
+	if (!z.pc || !z.fnode || !wks) {
 		rc = CL_ENOMEM;
 		goto out;
+	}
+	for (t = 0; t < nw; t++) {
+		wks[t].l = l;
+		wks[t].z = &z;
+		wks[t].hits = malloc(LK_CHUNK * sizeof(*wks[t].hits));
+		wks[t].hitc = malloc(LK_CHUNK * sizeof(*wks[t].hitc));
+		if (!wks[t].hits || !wks[t].hitc) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
 	}
 	for (i = 0; i < nb; i++) {
 		z.pc[i] = (uint16_t)lk_popcount(l->blooms + i * LK_WORDS);
 		z.fnode[i] = l->recs[l->bowner[i]].node;
 	}
 	rc = lk_blocks_order(l, root, &keys, &order);
+	z.order = order;
 	if (rc == 0)
 		rc = lk_exact_demos(l, root, cmin, andpop, &strong);
 	if (rc == 0)
-		rc = lk_blocks_pass(l, &z, keys, order, 1);
+		rc = lk_blocks_pass(l, &z, wks, nw, keys, 1);
 	if (rc == 0)
 		rc = lk_greedy(l, &strong, 0, cmin, andpop);
 	if (rc)
@@ -1415,11 +1707,12 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 		root[i] = lk_find(l->parent, (uint32_t)i);
 	rc = lk_given_date(l, root, andpop, &weak);
 	if (rc == 0)
-		rc = lk_blocks_pass(l, &z, keys, order, 2);
+		rc = lk_blocks_pass(l, &z, wks, nw, keys, 2);
 	free(keys);
 	keys = NULL;
 	free(order);
 	order = NULL;
+	z.order = NULL;
 	if (rc == 0)
 		rc = lk_greedy(l, &weak, 1, cmin, andpop);
 out:
@@ -1429,13 +1722,21 @@ out:
 	free(order);
 	free(z.pc);
 	free(z.fnode);
-	free(z.hits);
-	free(z.hitc);
-	if (z.F)
-		OPENSSL_cleanse(z.F, z.fcap * LK_WORDS * sizeof(*z.F));
-	free(z.F);
-	free(z.bpc);
+	for (t = 0; wks && t < nw; t++) {
+		free(wks[t].out[0].v);
+		free(wks[t].out[1].v);
+		free(wks[t].hits);
+		free(wks[t].hitc);
+		free(wks[t].stamp);
+		if (wks[t].F)
+			OPENSSL_cleanse(wks[t].F, wks[t].fcap * LK_WORDS * sizeof(*wks[t].F));
+		free(wks[t].F);
+		free(wks[t].bpc);
+	}
+	free(wks);
+	lk_lsh_done(&z);
 	free(z.pos);
+	free(z.plan);
 	free(z.finfo);
 	return rc;
 }

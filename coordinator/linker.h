@@ -27,6 +27,7 @@
  * score, exceeds it: CL_ELIMIT. */
 #define LINKER_MAX_PAIRS	 67108864
 #define LINKER_DEFAULT_THRESHOLD 0.85 /* balanced filters: see docs/privacy.md */
+#define LINKER_MAX_THREADS	 64   /* linker_set_threads */
 
 /* Blocking modes for the fuzzy step. */
 #define LINKER_BLOCK_AUTO 0 /* all pairs for small inputs, LSH above ~10^8 pairs */
@@ -85,6 +86,12 @@ int linker_set_attrs(struct linker *l, size_t i, int sex, const unsigned char *y
  * the sampled bits.
  */
 int linker_set_blocking(struct linker *l, int mode, unsigned tables, unsigned bits, uint64_t seed);
+
+/*
+ * Sets the threads linker_run compares filters on (1..LINKER_MAX_THREADS; default 1). The links
+ * do not depend on it: every thread's candidate pairs are merged before the greedy step.
+ */
+int linker_set_threads(struct linker *l, unsigned threads);
 
 /*
  * Adds one record: node index, agency type, an opaque handle (1..LINKER_HANDLE_MAX bytes), and

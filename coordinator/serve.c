@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cl_error.h"
 #include "common/audit.h"
@@ -49,6 +50,7 @@ struct coord {
 
 #define COORD_MAX_RECORDS_NODE (1u << 22) /* token records one node may send per query */
 #define COORD_MAX_RECORDS      (1u << 25) /* token records of one query, all nodes */
+#define COORD_LINK_THREADS_MAX 8	  /* linker threads of one query */
 
 /*
  * One node's part of a fan-out, used only once the node's whole answer has
@@ -729,6 +731,20 @@ static int coord_link_node(struct linker *l, struct regional_agencies *ag, uint3
 	return CL_OK;
 }
 
+/* Threads for linking: the online processors, 1 to COORD_LINK_THREADS_MAX. */
+static unsigned coord_link_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > COORD_LINK_THREADS_MAX ? COORD_LINK_THREADS_MAX : (unsigned)n;
+}
+
+/* Milliseconds from a to b. */
+static long long coord_ms(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
 /* Hands the linked records of one node to the measure engine, in the linker's order. */
 static int coord_measure_node(struct measures_input *in, const struct linker *l,
 			      struct regional_agencies *ag, uint32_t node,
@@ -790,14 +806,17 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	struct regional_agencies *ag = NULL;
 	struct coord_emit emit = {rel, 0};
 	const char *const *cols = NULL;
-	struct timespec t0, t1;
+	struct timespec t0, t1, w0, w1, w2, w3, w4;
 	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &w0);
 	ncols = measures_columns(measure, group_by, &cols);
 	if (!ncols)
 		return CL_EINVAL;
 	rc = linker_new(&l);
+	if (rc == CL_OK) /* the links do not depend on the threads (linker.h) */
+		rc = linker_set_threads(l, coord_link_threads());
 	if (rc == CL_OK)
 		rc = regional_agencies_new(LINKER_MAX_NODES, &ag);
 	for (i = 0; rc == CL_OK && i < n; i++) {
@@ -808,10 +827,12 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 			snprintf(why, whysz, "node %.64s sent malformed records",
 				 co->conf->nodes[i].id);
 	}
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &w1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0); /* all the linker's threads */
 	if (rc == CL_OK)
 		rc = linker_run(l);
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	clock_gettime(CLOCK_MONOTONIC, &w2);
 	if (rc == CL_ELIMIT)
 		snprintf(why, whysz,
 			 "linking: more than %u candidate pairs (too many lookalike records)",
@@ -843,11 +864,16 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
 	/* Disclosure control: every row is collected, released as a whole, then sent. */
+	clock_gettime(CLOCK_MONOTONIC, &w3);
 	if (rc == CL_OK)
 		rc = measures_compute(in, measure, from, to, group_by, coord_emit_row, &emit);
+	clock_gettime(CLOCK_MONOTONIC, &w4);
 	if (rc == CL_OK)
 		rc = coord_release_send(co, ctx, qr, rel, researcher, calls, cc, cols, ncols - 1,
 					value_col, rows_out, why, whysz);
+	log_event(LOG_LEVEL_INFO, "linked_phases",
+		  "add_ms=%lld link_ms=%lld input_ms=%lld compute_ms=%lld", coord_ms(&w0, &w1),
+		  coord_ms(&w1, &w2), coord_ms(&w2, &w3), coord_ms(&w3, &w4));
 	measures_input_free(in);
 	return rc;
 }

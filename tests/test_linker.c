@@ -598,6 +598,157 @@ static void test_namesake_crowd(void **state)
 	linker_free(l);
 }
 
+/* ---- threads: the same links and counters whatever the thread count ---- */
+
+#define THR_P	  3000 /* persons */
+#define THR_NODES 6
+
+static uint64_t thr_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Sets k bits of filter b for q-gram q. */
+static void thr_qgram(unsigned char b[128], uint64_t q, unsigned k)
+{
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		unsigned at = (unsigned)(thr_mix(q * 31 + i) % 1024);
+
+		b[at / 8] |= (unsigned char)(1u << (at % 8));
+	}
+}
+
+static void thr_tok(unsigned char t[32], uint64_t v)
+{
+	uint64_t x;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		x = thr_mix(v + 0x1234567ull * (uint64_t)(i + 1));
+		memcpy(t + 8 * i, &x, 8);
+	}
+}
+
+/*
+ * A federation like the coordinator sees (namesakes from 40 given and 200 family names, birth
+ * dates full, by year only or unknown, some codes, typos, a missing family name), the same for
+ * every call (fixed seed); the records are added to l.
+ */
+static void thr_build(struct linker *l)
+{
+	uint64_t seed = 0x7e57;
+	size_t p, i;
+
+	for (p = 0; p < THR_P; p++) {
+		uint64_t r = thr_mix(++seed), gid = r % 40, fid = (r >> 8) % 200,
+			 y = 1950 + (r >> 16) % 50, d = (r >> 24) % 365, sex = (r >> 33) & 1;
+		unsigned dkind = (unsigned)((r >> 40) % 100),
+			 copies = 1 + (unsigned)((r >> 50) % 3), j;
+		int hasid = (r >> 56) % 10 < 4;
+
+		for (j = 0; j < copies; j++) {
+			unsigned char b[128], idt[32], dem[32], yt[32], dt[32], gt[32], h[8];
+			uint64_t v = thr_mix(++seed);
+			unsigned g, dk = (j && v % 10 == 0) ? (unsigned)((v >> 8) % 100) : dkind;
+			int nofam = (v >> 16) % 30 == 0, typo_g = (v >> 24) % 5 == 0,
+			    typo_f = (v >> 28) % 6 == 0;
+
+			memset(b, 0, sizeof(b));
+			for (g = 0; g < 5; g++)
+				thr_qgram(b,
+					  1000 * gid + g + (typo_g && g == (v >> 32) % 5 ? 500 : 0),
+					  20);
+			for (g = 0; !nofam && g < 6; g++)
+				thr_qgram(b,
+					  100000 + 1000 * fid + g +
+					      (typo_f && g == (v >> 36) % 6 ? 500 : 0),
+					  20);
+			if (dk >= 4)
+				thr_qgram(b, 9000000 + y, 20);
+			if (dk >= 14) {
+				thr_qgram(b, 9100000 + d, 20);
+				thr_qgram(b, 9200000 + d / 30, 20);
+			}
+			thr_tok(idt, p * 3 + 1);
+			thr_tok(dem, fid * 1000000 + y * 1000 + d + sex * 77);
+			thr_tok(yt, y);
+			thr_tok(dt, y * 1000 + d + 5000000);
+			thr_tok(gt, gid + 9000000);
+			memcpy(h, &p, 4);
+			h[4] = (unsigned char)j;
+			assert_int_equal(linker_add(l, (uint32_t)((v >> 40) % THR_NODES), 1, h, 5,
+						    hasid && (v >> 44) % 10 < 8 ? idt : NULL,
+						    !nofam && dk >= 14 ? dem : NULL, b, &i),
+					 0);
+			assert_int_equal(linker_set_attrs(l, i, sex ? 'M' : 'F',
+							  dk >= 4 ? yt : NULL, dk >= 14 ? dt : NULL,
+							  gt),
+					 0);
+		}
+	}
+}
+
+/* Links thr_build's federation with the given threads and blocking; returns the linker. */
+static struct linker *thr_link(unsigned threads, int mode)
+{
+	struct linker *l = NULL;
+
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_set_threads(l, threads), 0);
+	assert_int_equal(linker_set_blocking(l, mode, 0, 0, 7), 0);
+	thr_build(l);
+	assert_int_equal(linker_run(l), 0);
+	return l;
+}
+
+static void test_threads_same_links(void **state)
+{
+	static const int modes[] = {LINKER_BLOCK_AUTO, LINKER_BLOCK_LSH};
+	struct linker *l = NULL;
+	size_t m, i;
+	unsigned t;
+	int s;
+
+	(void)state;
+	assert_int_equal(linker_new(&l), 0);
+	assert_int_equal(linker_set_threads(l, 0), CL_EINVAL);
+	assert_int_equal(linker_set_threads(l, LINKER_MAX_THREADS + 1), CL_EINVAL);
+	linker_free(l);
+	for (m = 0; m < 2; m++) {
+		struct linker *one = thr_link(1, modes[m]);
+
+		/* the input exercises every step: joins, demo, fuzzy and weak links, vetoes */
+		assert_true(linker_stat(one, LINKER_STAT_ID_LINKS) > 0);
+		assert_true(linker_stat(one, LINKER_STAT_DEMO_LINKS) > 0);
+		assert_true(linker_stat(one, LINKER_STAT_FUZZY_LINKS) > 0);
+		assert_true(linker_stat(one, LINKER_STAT_ATTR_VETOED) > 0);
+		assert_true(linker_stat(one, LINKER_STAT_BLOCKS) > 1);
+		if (modes[m] == LINKER_BLOCK_LSH)
+			assert_true(linker_stat(one, LINKER_STAT_LSH_TABLES) > 0);
+		print_message("threads: mode %d, %zu records, %llu persons, %llu fuzzy links, %llu "
+			      "comparisons\n",
+			      modes[m], linker_count(one),
+			      (unsigned long long)linker_stat(one, LINKER_STAT_CLUSTERS),
+			      (unsigned long long)linker_stat(one, LINKER_STAT_FUZZY_LINKS),
+			      (unsigned long long)linker_stat(one, LINKER_STAT_COMPARISONS));
+		for (t = 2; t <= 3; t++) {
+			struct linker *more = thr_link(t, modes[m]);
+
+			assert_int_equal(linker_count(more), linker_count(one));
+			for (i = 0; i < linker_count(one); i++)
+				assert_int_equal(cl(more, i), cl(one, i));
+			for (s = 0; s < LINKER_STAT_MAX; s++)
+				assert_int_equal(linker_stat(more, s), linker_stat(one, s));
+			linker_free(more);
+		}
+		linker_free(one);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +762,7 @@ int main(void)
 	    cmocka_unit_test(test_attrs_veto_and_ambiguity),
 	    cmocka_unit_test(test_attrs_tiers),
 	    cmocka_unit_test(test_namesake_crowd),
+	    cmocka_unit_test(test_threads_same_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
