@@ -1213,7 +1213,7 @@ static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
 	const struct lk_blk *blk = z->cur;
 	const uint32_t *S = z->order + blk->off;
 	const uint16_t *cmin = blk->cmin;
-	uint32_t kx[LK_LSH_TABLES_MAX];
+	uint32_t kx[LK_LSH_TABLES_MAX], bk[LK_LSH_TABLES_MAX];
 	size_t nkeys = (size_t)1 << z->ibits, i, t, w = blk->w;
 	int rc;
 
@@ -1223,11 +1223,15 @@ static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
 		const struct lk_finfo *ib = &z->finfo[fb];
 
 		z->keys(z->cplan, z->tables, wb, kx, 1);
+		/* the tables' buckets are independent random reads: start them all at once */
+		for (t = 0; t < z->tables; t++) {
+			bk[t] = LK_BUCKET(kx[t], z->ibits);
+			__builtin_prefetch(z->cnt + t * (nkeys + 1) + (bk[t] ? bk[t] - 1 : 0));
+		}
 		for (t = 0; t < z->tables; t++) {
 			const uint32_t *c = z->cnt + t * (nkeys + 1);
 			const struct lk_ent *e = z->ent + t * w;
-			uint32_t bk = LK_BUCKET(kx[t], z->ibits);
-			size_t y, ylo = bk ? c[bk - 1] : 0, yhi = c[bk];
+			size_t y, ylo = bk[t] ? c[bk[t] - 1] : 0, yhi = c[bk[t]];
 
 			for (y = ylo; y < yhi; y++) {
 				uint32_t p = e[y].p, fa;
@@ -1497,15 +1501,75 @@ out:
 	return rc;
 }
 
-static int lk_cmp_pair(const void *x, const void *y)
+/* The pair's score as an unsigned key that orders like the float (no NaN). */
+static uint32_t lk_score_key(float f)
 {
-	const struct lk_pair *a = x, *b = y;
+	uint32_t u;
 
-	if (a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	if (a->a != b->a)
-		return a->a < b->a ? -1 : 1;
-	return a->b < b->b ? -1 : a->b > b->b;
+	memcpy(&u, &f, sizeof(u));
+	return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* 16 bits of a pair's sort key: b, a, then the score descending (lk_sort_pairs). */
+static uint32_t lk_pair_digit(const struct lk_pair *p, unsigned d)
+{
+	uint32_t v = d < 2 ? p->b : d < 4 ? p->a : ~lk_score_key(p->score);
+
+	return (v >> (16 * (d & 1))) & 0xffff;
+}
+
+/*
+ * Sorts pairs by score descending, then a, then b: an LSD radix sort over 16-bit digits, skipping
+ * digits every pair shares (it replaced a qsort with that comparison: equal keys are equal pairs,
+ * so the order is the same).
+ */
+static int lk_sort_pairs(struct lk_pairs *p)
+{
+	struct lk_pair *tmp = NULL, *src = p->v, *dst;
+	uint32_t *cnt = NULL;
+	size_t i, n = p->n;
+	unsigned d;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	cnt = malloc(65536 * sizeof(*cnt));
+	if (!tmp || !cnt) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	dst = tmp;
+	for (d = 0; d < 6; d++) {
+		uint32_t first = lk_pair_digit(&src[0], d), sum = 0, c;
+		int same = 1;
+
+		memset(cnt, 0, 65536 * sizeof(*cnt));
+		for (i = 0; i < n; i++) {
+			uint32_t g = lk_pair_digit(&src[i], d);
+
+			cnt[g]++;
+			same &= g == first;
+		}
+		if (same)
+			continue;
+		for (c = 0; c < 65536; c++) {
+			uint32_t k = cnt[c];
+
+			cnt[c] = sum;
+			sum += k;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[lk_pair_digit(&src[i], d)]++] = src[i];
+		dst = src;
+		src = src == p->v ? tmp : p->v;
+	}
+	if (src != p->v)
+		memcpy(p->v, src, n * sizeof(*src));
+out:
+	free(tmp);
+	free(cnt);
+	return rc;
 }
 
 /* Whether roots a and b (a != b) may merge: no common node, no two ids, compatible attributes. */
@@ -1599,8 +1663,9 @@ static int lk_greedy(struct linker *l, struct lk_pairs *pairs, int weak, const u
 	size_t p;
 	int rc = 0;
 
-	if (pairs->n)
-		qsort(pairs->v, pairs->n, sizeof(*pairs->v), lk_cmp_pair);
+	rc = lk_sort_pairs(pairs);
+	if (rc)
+		goto out;
 	for (p = 0; p < pairs->n; p++) {
 		uint32_t a, b;
 
