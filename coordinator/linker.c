@@ -920,7 +920,8 @@ struct lk_fz {
 	struct lk_ent *ent;   /* per table: the new side's keys and positions by bucket */
 	uint32_t *cnt;	      /* per table: bucket ends */
 	struct lk_finfo *nfi; /* the new side's vetoes' entries, by position */
-	unsigned ibits;
+	uint64_t *kset;	      /* per table: a bit per hash of the keys present (2^kbits) */
+	unsigned ibits, kbits;
 	/* work sharing */
 	const struct lk_blk *blk;
 	size_t nblk;
@@ -1143,8 +1144,10 @@ static int lk_lsh_index(struct linker *l, struct lk_fz *z, const struct lk_blk *
 	z->ent = malloc((cells ? cells : 1) * sizeof(*z->ent));
 	z->cnt = calloc(ccells ? ccells : 1, sizeof(*z->cnt));
 	z->nfi = malloc((w ? w : 1) * sizeof(*z->nfi));
+	z->kbits = z->ibits + 3 < 20 ? z->ibits + 3 : 20;
+	z->kset = calloc(((size_t)1 << z->kbits) / 64 * z->tables + 1, sizeof(*z->kset));
 	tk = malloc((cells ? cells : 1) * sizeof(*tk));
-	if (!z->ent || !z->cnt || !z->nfi || !tk) {
+	if (!z->ent || !z->cnt || !z->nfi || !z->kset || !tk) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
@@ -1167,8 +1170,14 @@ static int lk_lsh_index(struct linker *l, struct lk_fz *z, const struct lk_blk *
 		struct lk_ent *e = z->ent + t * w;
 		const uint32_t *kt = tk + t * w;
 
-		for (i = 0; i < w; i++)
+		uint64_t *ks = z->kset + t * (((size_t)1 << z->kbits) / 64);
+
+		for (i = 0; i < w; i++) {
+			uint32_t h = LK_BUCKET(kt[i], z->kbits);
+
+			ks[h / 64] |= (uint64_t)1 << (h % 64);
 			c[LK_BUCKET(kt[i], z->ibits) + 1]++;
+		}
 		for (k = 1; k <= nkeys; k++)
 			c[k] += c[k - 1];
 		for (i = 0; i < w; i++) {
@@ -1195,6 +1204,8 @@ static void lk_lsh_done(struct lk_fz *z)
 	free(z->ent);
 	free(z->cnt);
 	free(z->nfi);
+	free(z->kset);
+	z->kset = NULL;
 	z->ent = NULL;
 	z->cnt = NULL;
 	z->nfi = NULL;
@@ -1214,7 +1225,7 @@ static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
 	const uint32_t *S = z->order + blk->off;
 	const uint16_t *cmin = blk->cmin;
 	uint32_t kx[LK_LSH_TABLES_MAX], bk[LK_LSH_TABLES_MAX];
-	size_t nkeys = (size_t)1 << z->ibits, i, t, w = blk->w;
+	size_t nkeys = (size_t)1 << z->ibits, kw = ((size_t)1 << z->kbits) / 64, i, t, w = blk->w;
 	int rc;
 
 	for (i = lo; i < hi; i++) {
@@ -1223,15 +1234,29 @@ static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
 		const struct lk_finfo *ib = &z->finfo[fb];
 
 		z->keys(z->cplan, z->tables, wb, kx, 1);
-		/* the tables' buckets are independent random reads: start them all at once */
+		/*
+		 * Most keys are in no bucket: the key set (a few KiB per table, in cache) says so
+		 * without touching the buckets; the others' buckets are independent random reads,
+		 * started all at once.
+		 */
 		for (t = 0; t < z->tables; t++) {
+			uint32_t h = LK_BUCKET(kx[t], z->kbits);
+
+			bk[t] = LK_NONE;
+			if (!(z->kset[t * kw + h / 64] >> (h % 64) & 1))
+				continue;
 			bk[t] = LK_BUCKET(kx[t], z->ibits);
 			__builtin_prefetch(z->cnt + t * (nkeys + 1) + (bk[t] ? bk[t] - 1 : 0));
 		}
 		for (t = 0; t < z->tables; t++) {
 			const uint32_t *c = z->cnt + t * (nkeys + 1);
 			const struct lk_ent *e = z->ent + t * w;
-			size_t y, ylo = bk[t] ? c[bk[t] - 1] : 0, yhi = c[bk[t]];
+			size_t y, ylo, yhi;
+
+			if (bk[t] == LK_NONE)
+				continue;
+			ylo = bk[t] ? c[bk[t] - 1] : 0;
+			yhi = c[bk[t]];
 
 			for (y = ylo; y < yhi; y++) {
 				uint32_t p = e[y].p, fa;
