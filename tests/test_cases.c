@@ -24,66 +24,6 @@
 #include "coordinator/cases.h"
 #include "tests/synthfed.h"
 
-/* ---- collecting rows ---- */
-
-struct rows {
-	char **line;
-	size_t n, cap;
-	char prefix[256];
-};
-
-static int collect(void *ctx, const char *const *cols, size_t ncols)
-{
-	struct rows *r = ctx;
-	char buf[1024];
-	size_t i, len;
-
-	len = (size_t)snprintf(buf, sizeof buf, "%s", r->prefix);
-	for (i = 0; i < ncols; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", cols[i]);
-	assert_true(len < sizeof buf);
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->line = realloc(r->line, r->cap * sizeof *r->line);
-		assert_non_null(r->line);
-	}
-	r->line[r->n] = strdup(buf);
-	assert_non_null(r->line[r->n]);
-	r->n++;
-	return 0;
-}
-
-/* As collect, with the first column (a hex handle) decoded back to its text. */
-static int collect_m8(void *ctx, const char *const *cols, size_t ncols)
-{
-	char text[CASES_HANDLE_MAX + 1];
-	const char *c[3];
-	size_t i, n = strlen(cols[0]) / 2;
-	unsigned v;
-
-	assert_int_equal(ncols, 3);
-	assert_true(n <= CASES_HANDLE_MAX);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(sscanf(cols[0] + 2 * i, "%2x", &v), 1);
-		text[i] = (char)v;
-	}
-	text[n] = '\0';
-	c[0] = text;
-	c[1] = cols[1];
-	c[2] = cols[2];
-	return collect(ctx, c, 3);
-}
-
-static void rows_free(struct rows *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		free(r->line[i]);
-	free(r->line);
-	memset(r, 0, sizeof *r);
-}
-
 static int64_t at(int y, int mo, int d, int h, int mi, int s)
 {
 	return cldate_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
@@ -184,7 +124,7 @@ static void test_history(void **state)
 {
 	struct cases_input *in = NULL;
 	struct cases_summary s;
-	struct rows r = {0};
+	struct synthfed_rows r = {0};
 	int64_t t0 = at(2025, 3, 1, 22, 0, 0), end = at(2025, 12, 31, 0, 0, 0);
 	size_t pol, hea, ngo, other;
 
@@ -202,7 +142,7 @@ static void test_history(void **state)
 	ev(in, other, "medical_injury", t0, "victim", "", -1, NULL);
 
 	/* general: the NGO record is left out and counted */
-	assert_int_equal(cases_history(in, pol, end, 0, collect, &r, &s), 0);
+	assert_int_equal(cases_history(in, pol, end, 0, synthfed_collect, &r, &s), 0);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(s.rows, 3);
 	assert_int_equal(s.omitted, 1);
@@ -213,31 +153,31 @@ static void test_history(void **state)
 				       "medical_injury,victim,,");
 	assert_string_equal(r.line[2], "3,2025-03-01T22:00:00Z,police,lv-a-police,Rīga,"
 				       "police_callout,victim,high,");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 
 	/* child_protection: everything, nothing omitted */
-	assert_int_equal(cases_history(in, hea, end, 1, collect, &r, &s), 0);
+	assert_int_equal(cases_history(in, hea, end, 1, synthfed_collect, &r, &s), 0);
 	assert_int_equal(r.n, 4);
 	assert_int_equal(s.omitted, 0);
 	assert_string_equal(r.line[3], "4,2025-03-01T23:00:00Z,ngo,lv-a-ngo,Liepāja,"
 				       "ngo_disclosure,victim,,");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 
 	/* the asker's own record is restricted: absent, no rows */
-	assert_int_equal(cases_history(in, ngo, end, 0, collect, &r, &s), 0);
+	assert_int_equal(cases_history(in, ngo, end, 0, synthfed_collect, &r, &s), 0);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(s.requester_restricted, 1);
 	assert_int_equal(s.omitted, 1);
-	assert_int_equal(cases_history(in, 99, end, 0, collect, &r, &s), CL_EINVAL);
+	assert_int_equal(cases_history(in, 99, end, 0, synthfed_collect, &r, &s), CL_EINVAL);
 	cases_input_free(in);
 }
 
 /* The alerts of node `node` as "handle,reasons,types" lines. */
-static void alerts(const struct cases_input *in, uint32_t node, int64_t end, int cp, struct rows *r,
-		   struct cases_summary *s)
+static void alerts(const struct cases_input *in, uint32_t node, int64_t end, int cp,
+		   struct synthfed_rows *r, struct cases_summary *s)
 {
 	memset(r, 0, sizeof *r);
-	assert_int_equal(cases_alerts(in, node, end, cp, collect, r, s), 0);
+	assert_int_equal(cases_alerts(in, node, end, cp, synthfed_collect, r, s), 0);
 }
 
 /*
@@ -248,7 +188,7 @@ static void test_alert_rules(void **state)
 {
 	struct cases_input *in = NULL;
 	struct cases_summary s;
-	struct rows r;
+	struct synthfed_rows r;
 	int64_t end = at(2026, 1, 1, 0, 0, 0), lo = end - 365 * 86400;
 	int64_t t = at(2025, 2, 1, 12, 0, 0);
 	size_t a1, a2, b1, b2, c1, c2, d1, d2, e1;
@@ -293,17 +233,17 @@ static void test_alert_rules(void **state)
 	assert_string_equal(r.line[1], "43,repeat_episodes;order_breach,health");
 	assert_int_equal(s.rows, 2);
 	assert_int_equal(s.omitted, 0);
-	rows_free(&r);
+	synthfed_rows_free(&r);
 
 	/* the health node hears of person 3 only; the NGO of person 1 */
 	alerts(in, 2, end, 0, &r, &s);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "63,repeat_episodes;order_breach,police");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	alerts(in, 1, end, 0, &r, &s);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "61,risk_high,police");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	cases_input_free(in);
 }
 
@@ -317,7 +257,7 @@ static void test_alert_restricted(void **state)
 {
 	struct cases_input *in = NULL;
 	struct cases_summary s;
-	struct rows r;
+	struct synthfed_rows r;
 	int64_t end = at(2026, 1, 1, 0, 0, 0), t = at(2025, 6, 1, 0, 0, 0);
 	size_t p, n, p2, n2, h2, n2b;
 
@@ -334,11 +274,11 @@ static void test_alert_restricted(void **state)
 	alerts(in, 0, end, 1, &r, &s);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "50,risk_high,ngo");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	alerts(in, 1, end, 1, &r, &s);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "4e,risk_high,police");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 
 	/* person 8: police (high risk), health, a restricted NGO record and a second NGO record */
 	p2 = rec(in, 0, "x-police", "police", 8, 0, "Q");
@@ -353,16 +293,16 @@ static void test_alert_restricted(void **state)
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "51,risk_high,health;ngo");
 	assert_int_equal(s.omitted, 1);
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	/* the NGO is alerted for its visible record only */
 	alerts(in, 1, end, 0, &r, &s);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.line[0], "4c,risk_high,police;health");
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	alerts(in, 1, end, 1, &r, &s);
 	assert_int_equal(r.n, 3); /* persons 7 and 8 (both NGO records) */
 	assert_int_equal(s.omitted, 0);
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	cases_input_free(in);
 }
 
@@ -372,19 +312,15 @@ static void test_alert_restricted(void **state)
 struct fed {
 	struct cases_input *in;
 	struct synthfed_map recs;
-	char agency[64][64];
-	size_t nagency;
+	struct synthfed_agencies agencies;
 };
 
 static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
 		       const char *municipality)
 {
-	struct fed *f = ctx;
-
 	(void)agency_type;
 	(void)municipality;
-	assert_true(node == f->nagency && f->nagency < 64);
-	snprintf(f->agency[f->nagency++], sizeof f->agency[0], "%s", agency_id);
+	synthfed_agencies_add(&((struct fed *)ctx)->agencies, node, agency_id);
 }
 
 static size_t fed_record(void *ctx, const struct synthfed_record *r)
@@ -394,14 +330,7 @@ static size_t fed_record(void *ctx, const struct synthfed_record *r)
 	char key[600];
 	size_t idx;
 
-	cr.node = r->node;
-	cr.agency_id = r->agency_id;
-	cr.agency_type = r->agency_type;
-	cr.node_municipality = r->municipality;
-	cr.restricted = strcmp(r->sharing, "restricted") == 0;
-	cr.person = r->person;
-	cr.handle = (const unsigned char *)r->person_ref; /* the ref stands for a handle */
-	cr.handle_len = strlen(r->person_ref);
+	synthfed_cases_record(r, r->person, &cr);
 	assert_int_equal(cases_add_record(f->in, &cr, &idx), 0);
 	snprintf(key, sizeof key, "%s,%s", r->agency_id, r->person_ref);
 	synthfed_map_put(&f->recs, key, (uint32_t)idx);
@@ -427,63 +356,15 @@ static void load_federation(const char *dir, struct fed *f)
 	synthfed_load(dir, &sink);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Compares two sets of lines; prints up to 5 differences; returns how many lines differ. */
-static size_t compare_sets(struct rows *got, struct rows *want, const char *what)
-{
-	size_t i = 0, j = 0, diff = 0;
-
-	qsort(got->line, got->n, sizeof *got->line, cmp_str);
-	qsort(want->line, want->n, sizeof *want->line, cmp_str);
-	while (i < got->n || j < want->n) {
-		int k = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->line[i], want->line[j]);
-
-		if (k == 0) {
-			i++, j++;
-			continue;
-		}
-		if (diff++ < 5)
-			print_message("%s: %s %s\n", what, k < 0 ? "unexpected" : "missing",
-				      k < 0 ? got->line[i] : want->line[j]);
-		if (k < 0)
-			i++;
-		else
-			j++;
-	}
-	return diff;
-}
-
-/* Reads the lines of an expected file (header skipped) into r. */
-static void read_lines(const char *path, struct rows *r)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-	const char *cols[1];
-
-	assert_non_null(f);
-	memset(r, 0, sizeof *r);
-	assert_non_null(fgets(line, sizeof line, f));
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		cols[0] = line;
-		collect(r, cols, 1);
-	}
-	fclose(f);
-}
-
 static void ground_truth(const char *name, const char *synth_args)
 {
 	struct fed f;
-	struct rows got = {0}, want;
+	struct synthfed_rows got = {0}, want;
 	char dir[512], sub[64], path[700], from[16], to[16], asof[16] = "";
 	struct csv_reader *r = NULL;
 	struct csv_record x;
 	int64_t end;
-	size_t diff = 0, requests = 0, a;
+	size_t diff = 0, requests = 0, a, same, only_got, only_want;
 	int cp;
 
 	snprintf(sub, sizeof sub, "cases-%s", name);
@@ -510,7 +391,7 @@ static void ground_truth(const char *name, const char *synth_args)
 		assert_true(synthfed_map_get(&f.recs, key, &idx));
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
 			 x.fields[2], x.fields[3]);
-		assert_int_equal(cases_history(f.in, idx, end, cp, collect, &got, &s), 0);
+		assert_int_equal(cases_history(f.in, idx, end, cp, synthfed_collect, &got, &s), 0);
 		status = s.requester_restricted ? "requester_restricted"
 			 : s.omitted		? "partial"
 						: "complete";
@@ -527,25 +408,28 @@ static void ground_truth(const char *name, const char *synth_args)
 	csv_close(r);
 	assert_true(requests > 0);
 	snprintf(path, sizeof path, "%s/truth/expected/m7.csv", dir);
-	read_lines(path, &want);
-	diff += compare_sets(&got, &want, "m7");
-	rows_free(&got);
-	rows_free(&want);
+	assert_true(synthfed_read_lines(path, &want));
+	synthfed_compare_sets(&got, &want, "m7", 5, &same, &only_got, &only_want);
+	diff += only_got + only_want;
+	synthfed_rows_free(&got);
+	synthfed_rows_free(&want);
 
 	/* M8: every agency, both bases */
 	for (cp = 0; cp < 2; cp++)
-		for (a = 0; a < f.nagency; a++) {
+		for (a = 0; a < f.agencies.n; a++) {
 			snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,", asof,
-				 cp ? "child_protection" : "general", f.agency[a]);
-			assert_int_equal(
-			    cases_alerts(f.in, (uint32_t)a, end, cp, collect_m8, &got, NULL), 0);
+				 cp ? "child_protection" : "general", f.agencies.id[a]);
+			assert_int_equal(cases_alerts(f.in, (uint32_t)a, end, cp,
+						      synthfed_collect_m8, &got, NULL),
+					 0);
 		}
 	snprintf(path, sizeof path, "%s/truth/expected/m8.csv", dir);
-	read_lines(path, &want);
+	assert_true(synthfed_read_lines(path, &want));
 	assert_true(want.n > 0);
-	diff += compare_sets(&got, &want, "m8");
-	rows_free(&got);
-	rows_free(&want);
+	synthfed_compare_sets(&got, &want, "m8", 5, &same, &only_got, &only_want);
+	diff += only_got + only_want;
+	synthfed_rows_free(&got);
+	synthfed_rows_free(&want);
 	synthfed_map_free(&f.recs);
 	cases_input_free(f.in);
 	assert_int_equal(diff, 0);

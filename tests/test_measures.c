@@ -26,47 +26,8 @@
 #include "coordinator/measures.h"
 #include "tests/synthfed.h"
 
-/* ---- collecting rows ---- */
-
-struct rows {
-	char **line;
-	size_t n, cap;
-	char prefix[64]; /* "from,to," */
-};
-
-static int collect(void *ctx, const char *const *cols, size_t ncols)
-{
-	struct rows *r = ctx;
-	char buf[1024];
-	size_t i, len;
-
-	len = (size_t)snprintf(buf, sizeof buf, "%s", r->prefix);
-	for (i = 0; i < ncols; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", cols[i]);
-	assert_true(len < sizeof buf);
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 256;
-		r->line = realloc(r->line, r->cap * sizeof *r->line);
-		assert_non_null(r->line);
-	}
-	r->line[r->n] = strdup(buf);
-	assert_non_null(r->line[r->n]);
-	r->n++;
-	return 0;
-}
-
-static void rows_free(struct rows *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		free(r->line[i]);
-	free(r->line);
-	memset(r, 0, sizeof *r);
-}
-
 /* The value of the row whose columns before metric,value are keys and whose metric is m. */
-static const char *value_of(const struct rows *r, const char *keys, const char *m)
+static const char *value_of(const struct synthfed_rows *r, const char *keys, const char *m)
 {
 	char want[512];
 	size_t i, len;
@@ -80,10 +41,11 @@ static const char *value_of(const struct rows *r, const char *keys, const char *
 }
 
 static void run(const struct measures_input *in, int measure, int group_by, int64_t from,
-		int64_t to, struct rows *out)
+		int64_t to, struct synthfed_rows *out)
 {
 	memset(out, 0, sizeof *out);
-	assert_int_equal(measures_compute(in, measure, from, to, group_by, collect, out), 0);
+	assert_int_equal(measures_compute(in, measure, from, to, group_by, synthfed_collect, out),
+			 0);
 }
 
 /* ---- hand-built inputs ---- */
@@ -152,7 +114,7 @@ static void test_bad_input(void **state)
 	struct measures_input *in = NULL;
 	struct measures_record r = {0, "a", "police", "Liepāja", 'F', 0, 1, 7};
 	struct measures_event e = {"police_callout", 0, "victim", NULL, NULL, -1, NULL, 30};
-	struct rows out = {0};
+	struct synthfed_rows out = {0};
 
 	(void)state;
 	assert_int_equal(measures_input_new(&in), 0);
@@ -178,10 +140,12 @@ static void test_bad_input(void **state)
 	e.child_threat_level = -1;
 	assert_int_equal(measures_add_event(in, 0, &e), 0);
 	assert_int_equal(measures_event_count(in), 1);
-	assert_int_equal(measures_compute(in, 7, 0, 10, 0, collect, &out), CL_EINVAL);
-	assert_int_equal(measures_compute(in, MEASURES_M1, 10, 10, 0, collect, &out), CL_EINVAL);
-	assert_int_equal(measures_compute(in, MEASURES_M1, 0, 10, 5, collect, &out), CL_EINVAL);
-	rows_free(&out);
+	assert_int_equal(measures_compute(in, 7, 0, 10, 0, synthfed_collect, &out), CL_EINVAL);
+	assert_int_equal(measures_compute(in, MEASURES_M1, 10, 10, 0, synthfed_collect, &out),
+			 CL_EINVAL);
+	assert_int_equal(measures_compute(in, MEASURES_M1, 0, 10, 5, synthfed_collect, &out),
+			 CL_EINVAL);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -200,7 +164,7 @@ static void test_bad_input(void **state)
 static void test_episodes_72h(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	size_t p1, h1, p2, h2;
 	int64_t t0 = at(2025, 3, 1, 10, 0, 0);
 
@@ -232,7 +196,7 @@ static void test_episodes_72h(void **state)
 	assert_string_equal(value_of(&out, "Liepāja,health,2025-Q4", "episodes"), "1");
 	assert_string_equal(value_of(&out, "Liepāja,*,*", "incident_events"), "4");
 	assert_string_equal(value_of(&out, "Liepāja,*,*", "unlinkable_share"), "0.000000");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 
 	run(in, MEASURES_M2, 0, Y2025, Y2026, &out);
 	assert_string_equal(value_of(&out, "*", "victims"), "2");
@@ -242,7 +206,7 @@ static void test_episodes_72h(void **state)
 	assert_string_equal(value_of(&out, "*", "hidden_repeats"), "0");
 	assert_string_equal(value_of(&out, "*", "gap_count"), "1");
 	assert_string_equal(value_of(&out, "*", "gap_days_median"), "6");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -255,7 +219,7 @@ static void test_episodes_72h(void **state)
 static void test_age_across_records(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	size_t p, n;
 
 	(void)state;
@@ -269,13 +233,13 @@ static void test_age_across_records(void **state)
 	assert_string_equal(value_of(&out, "Liepāja,ngo,2025-Q1", "victims_age_0-17"), "1");
 	assert_string_equal(value_of(&out, "Liepāja,ngo,2025-Q1", "victims_age_unknown"), "0");
 	assert_string_equal(value_of(&out, "Liepāja,police,2025-Q4", "victims_age_18-24"), "1");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	run(in, MEASURES_M1, MEASURES_BY_MONTH, Y2025, Y2026, &out);
 	assert_string_equal(value_of(&out, "Liepāja,ngo,2025-02", "victims"), "1");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	run(in, MEASURES_M1, MEASURES_BY_YEAR, Y2025, Y2026, &out);
 	assert_string_equal(value_of(&out, "Liepāja,police,2025", "episodes"), "2");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -289,7 +253,7 @@ static void test_age_across_records(void **state)
 static void test_hidden_repeats(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	size_t p1, h1, p2, h2, p3;
 	int64_t t0 = at(2025, 4, 1, 22, 0, 0), d30 = 30 * 86400;
 
@@ -316,7 +280,7 @@ static void test_hidden_repeats(void **state)
 	assert_string_equal(value_of(&out, "Liepāja", "hidden_repeats"), "1");
 	assert_string_equal(value_of(&out, "*", "gap_days_min"), "30");
 	assert_string_equal(value_of(&out, "*", "gap_days_max"), "30");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -331,7 +295,7 @@ static void test_hidden_repeats(void **state)
 static void test_referral_windows(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	int64_t t0 = at(2025, 5, 10, 20, 0, 0), delay[5] = {86400, 86401, 2592000, 2592001, 3600};
 	const char *recv[5] = {"referral_received", "intake", "referral_received",
 			       "referral_received", "referral_received"};
@@ -355,7 +319,7 @@ static void test_referral_windows(void **state)
 	assert_string_equal(value_of(&out, "police,Liepāja", "median_delay_seconds"), "86401");
 	assert_string_equal(value_of(&out, "*,*", "median_delay_hours"), "24.00");
 	assert_string_equal(value_of(&out, "police,*", "referrals"), "5");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -368,7 +332,7 @@ static void test_referral_windows(void **state)
 static void test_uptake_window(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	int64_t t0 = at(2025, 6, 1, 1, 0, 0), d30 = 30 * 86400;
 	size_t a, an, b, bn, cc, cs;
 
@@ -395,7 +359,7 @@ static void test_uptake_window(void **state)
 	assert_string_equal(value_of(&out, "Liepāja,counselling", "with_support"), "1");
 	assert_string_equal(value_of(&out, "*,legal_aid", "with_support"), "0");
 	assert_string_equal(value_of(&out, "*,shelter_admission", "with_support"), "0");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -411,7 +375,7 @@ static void test_uptake_window(void **state)
 static void test_programme_outcomes(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	int64_t q = at(2024, 2, 1, 0, 0, 0), r = at(2024, 3, 1, 0, 0, 0), d365 = 365 * 86400;
 	size_t qp, qpol, rp, rpol, sp, tp;
 
@@ -442,13 +406,13 @@ static void test_programme_outcomes(void **state)
 	assert_string_equal(value_of(&out, "dropped", "observable"), "1");
 	assert_string_equal(value_of(&out, "dropped", "reoffended"), "0");
 	assert_string_equal(value_of(&out, "dropped", "reoffended_share"), "0.000000");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	/* a one-year period: nothing is observable yet, the share is NA */
 	run(in, MEASURES_M5, 0, Y2025, Y2026, &out);
 	assert_string_equal(value_of(&out, "completed", "perpetrators"), "2");
 	assert_string_equal(value_of(&out, "completed", "observable"), "0");
 	assert_string_equal(value_of(&out, "completed", "reoffended_share"), "NA");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -461,7 +425,7 @@ static void test_programme_outcomes(void **state)
 static void test_children(void **state)
 {
 	struct measures_input *in = NULL;
-	struct rows out;
+	struct synthfed_rows out;
 	int64_t t = at(2025, 9, 1, 20, 0, 0);
 	size_t c1, c1r, c2, c3, c4, c5, c6;
 
@@ -494,7 +458,7 @@ static void test_children(void **state)
 	assert_string_equal(value_of(&out, "15-17,X,unassessed", "children"), "1");
 	assert_string_equal(value_of(&out, "unknown,F,1", "children"), "1");
 	assert_string_equal(value_of(&out, "18+,F,unassessed", "children"), "0");
-	rows_free(&out);
+	synthfed_rows_free(&out);
 	measures_input_free(in);
 }
 
@@ -505,14 +469,7 @@ static size_t fed_record(void *ctx, const struct synthfed_record *r)
 	struct measures_record mr = {0};
 	size_t idx = 0;
 
-	mr.node = r->node;
-	mr.agency_id = r->agency_id;
-	mr.agency_type = r->agency_type;
-	mr.node_municipality = r->municipality;
-	mr.sex = r->sex[0] ? r->sex[0] : 'U';
-	mr.restricted = strcmp(r->sharing, "restricted") == 0;
-	mr.linkable = r->linkable;
-	mr.person = r->person;
+	synthfed_measures_record(r, r->person, &mr);
 	assert_int_equal(measures_add_record(ctx, &mr, &idx), 0);
 	return idx;
 }
@@ -534,144 +491,6 @@ static void load_federation(const char *dir, struct measures_input **out)
 	*out = in;
 }
 
-struct kv {
-	char *key; /* the line up to its last comma, modified in place */
-	const char *val;
-};
-
-static int cmp_kv(const void *a, const void *b)
-{
-	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
-}
-
-static struct kv *split_lines(char **lines, size_t n)
-{
-	struct kv *kv = calloc(n ? n : 1, sizeof *kv);
-	size_t i;
-
-	assert_non_null(kv);
-	for (i = 0; i < n; i++) {
-		char *comma = strrchr(lines[i], ',');
-
-		assert_non_null(comma);
-		*comma = 0;
-		kv[i].key = lines[i];
-		kv[i].val = comma + 1;
-	}
-	qsort(kv, n, sizeof *kv, cmp_kv);
-	return kv;
-}
-
-/*
- * An age line: M1's victims_age_* and M6's cells by age band. The linked person's birth date
- * is not on the wire (only each event's age_years, docs/measures-engine.md "Ages"), so the
- * engine can place a person whose records disagree about the birth date in another band than
- * the reference, which reads every row's birth date. Counts in those lines may differ; every
- * other line, and every total over the age bands, must be equal.
- */
-static int age_line(const char *key)
-{
-	const char *m6 = strstr(key, ",children");
-
-	if (strstr(key, ",victims_age_"))
-		return 1;
-	/* M6: from,to,age_band,... with age_band not "*" */
-	if (m6) {
-		const char *p = strchr(key, ',');
-
-		p = p ? strchr(p + 1, ',') : NULL;
-		return p && p[1] != '*';
-	}
-	return 0;
-}
-
-/*
- * Compares rows with the data lines of file (header skipped): every line equal except the
- * counts of age lines, whose total absolute difference is added to *moved (twice the persons
- * placed in another band). Returns the number of other differences, printed.
- */
-static size_t compare_file(struct rows *got, const char *file, uint64_t *moved)
-{
-	FILE *f = fopen(file, "r");
-	char **want = NULL, line[1024];
-	struct kv *g, *w;
-	size_t nw = 0, cap = 0, i = 0, j = 0, diff = 0;
-
-	assert_non_null(f);
-	assert_non_null(fgets(line, sizeof line, f));
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = 0;
-		if (nw == cap) {
-			cap = cap ? cap * 2 : 256;
-			want = realloc(want, cap * sizeof *want);
-			assert_non_null(want);
-		}
-		want[nw++] = strdup(line);
-	}
-	fclose(f);
-	g = split_lines(got->line, got->n);
-	w = split_lines(want, nw);
-	while (i < got->n || j < nw) {
-		int c = i == got->n ? 1 : j == nw ? -1 : strcmp(g[i].key, w[j].key);
-
-		if (c == 0 && strcmp(g[i].val, w[j].val) == 0) {
-			i++, j++;
-			continue;
-		}
-		if (c == 0 && age_line(g[i].key)) {
-			long long a = atoll(g[i].val), b = atoll(w[j].val);
-
-			print_message("  age line: %s engine %s truth %s\n", g[i].key, g[i].val,
-				      w[j].val);
-			*moved += (uint64_t)(a > b ? a - b : b - a);
-			i++, j++;
-			continue;
-		}
-		if (diff++ < 12) {
-			if (c == 0)
-				print_message("  %s: engine %s, truth %s\n", g[i].key, g[i].val,
-					      w[j].val);
-			else
-				print_message(
-				    "  %s %s,%s\n", c < 0 ? "engine only:" : "truth only: ",
-				    c < 0 ? g[i].key : w[j].key, c < 0 ? g[i].val : w[j].val);
-		}
-		if (c <= 0)
-			i++;
-		if (c >= 0)
-			j++;
-	}
-	if (diff)
-		print_message("%s: %zu differing lines (%zu engine, %zu truth)\n", file, diff,
-			      got->n, nw);
-	free(g);
-	free(w);
-	for (i = 0; i < nw; i++)
-		free(want[i]);
-	free(want);
-	return diff;
-}
-
-/* The sum of the values of lines whose key starts with prefix and contains infix. */
-static uint64_t sum_lines(const struct rows *r, const char *prefix, const char *infix)
-{
-	uint64_t s = 0;
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		if (strncmp(r->line[i], prefix, strlen(prefix)) == 0 && strstr(r->line[i], infix))
-			s += (uint64_t)atoll(strrchr(r->line[i], ',') + 1);
-	return s;
-}
-
-static int64_t parse_day(const char *s)
-{
-	int64_t t;
-
-	assert_int_equal(cldate_parse_time(s, &t, NULL), 0);
-	return t;
-}
-
 /*
  * Compares M1–M6 over [from, to) with expdir/m1.csv … m6.csv; returns the differing lines other
  * than age counts. The persons placed in another age band must stay under 1 % of the persons
@@ -685,13 +504,14 @@ static size_t compare_all(const struct measures_input *in, const char *expdir, c
 	int m;
 
 	for (m = MEASURES_M1; m <= MEASURES_M6; m++) {
-		struct rows got = {0};
+		struct synthfed_rows got = {0};
 		char file[1100];
 
 		memset(&got, 0, sizeof got);
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,", from, to);
-		assert_int_equal(measures_compute(in, m, parse_day(from), parse_day(to),
-						  MEASURES_BY_QUARTER, collect, &got),
+		assert_int_equal(measures_compute(in, m, synthfed_parse_day(from),
+						  synthfed_parse_day(to), MEASURES_BY_QUARTER,
+						  synthfed_collect, &got),
 				 0);
 		assert_true(got.n > 0);
 		if (m == MEASURES_M1) {
@@ -703,16 +523,16 @@ static size_t compare_all(const struct measures_input *in, const char *expdir, c
 					continue;
 				snprintf(cell, sizeof cell, "%.*s,", (int)(v - got.line[i]),
 					 got.line[i]);
-				assert_int_equal(sum_lines(&got, cell, ",victims_age_"),
+				assert_int_equal(synthfed_sum_lines(&got, cell, ",victims_age_"),
 						 (uint64_t)atoll(v + 9));
 				persons += (uint64_t)atoll(v + 9);
 			}
 		}
 		if (m == MEASURES_M6)
-			persons += sum_lines(&got, got.prefix, "*,*,*,children");
+			persons += synthfed_sum_lines(&got, got.prefix, "*,*,*,children");
 		snprintf(file, sizeof file, "%s/m%d.csv", expdir, m);
-		diff += compare_file(&got, file, &moved);
-		rows_free(&got);
+		diff += synthfed_compare_file(&got, file, &moved, 1);
+		synthfed_rows_free(&got);
 	}
 	print_message("%s: %llu of %llu persons in another age band than the reference\n", expdir,
 		      (unsigned long long)(moved / 2), (unsigned long long)persons);

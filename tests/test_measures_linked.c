@@ -39,140 +39,6 @@
 #include "coordinator/measures.h"
 #include "tests/synthfed.h"
 
-/* ---- lines ---- */
-
-struct rows {
-	char **line;
-	size_t n, cap;
-	char prefix[256];
-};
-
-static void rows_add(struct rows *r, const char *line)
-{
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 256;
-		r->line = realloc(r->line, r->cap * sizeof *r->line);
-		assert_non_null(r->line);
-	}
-	r->line[r->n] = strdup(line);
-	assert_non_null(r->line[r->n]);
-	r->n++;
-}
-
-static int collect(void *ctx, const char *const *cols, size_t ncols)
-{
-	struct rows *r = ctx;
-	char buf[1024];
-	size_t i, len;
-
-	len = (size_t)snprintf(buf, sizeof buf, "%s", r->prefix);
-	for (i = 0; i < ncols && len < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", cols[i]);
-	assert_true(len < sizeof buf);
-	rows_add(r, buf);
-	return 0;
-}
-
-/* As collect, with the first column (a hex handle: the person_ref here) decoded to text. */
-static int collect_m8(void *ctx, const char *const *cols, size_t ncols)
-{
-	char text[CASES_HANDLE_MAX + 1];
-	const char *c[3];
-	size_t i, n = strlen(cols[0]) / 2;
-	unsigned v;
-
-	assert_int_equal(ncols, 3);
-	assert_true(n <= CASES_HANDLE_MAX);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(sscanf(cols[0] + 2 * i, "%2x", &v), 1);
-		text[i] = (char)v;
-	}
-	text[n] = '\0';
-	c[0] = text;
-	c[1] = cols[1];
-	c[2] = cols[2];
-	return collect(ctx, c, 3);
-}
-
-static void rows_free(struct rows *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		free(r->line[i]);
-	free(r->line);
-	memset(r, 0, sizeof *r);
-}
-
-/* Reads the data lines of a CSV file (header skipped); 0 when the file is absent. */
-static int read_lines(const char *path, struct rows *r)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-
-	memset(r, 0, sizeof *r);
-	if (!f)
-		return 0;
-	assert_non_null(fgets(line, sizeof line, f));
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		rows_add(r, line);
-	}
-	fclose(f);
-	return 1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Compares two sets of lines: *same gets the lines in both, *only_a and *only_b the others.
- * Sorts both. Prints up to show differences under the label what.
- */
-static void compare_sets(struct rows *a, struct rows *b, const char *what, int show, size_t *same,
-			 size_t *only_a, size_t *only_b)
-{
-	size_t i = 0, j = 0, s = 0, oa = 0, ob = 0;
-
-	qsort(a->line, a->n, sizeof *a->line, cmp_str);
-	qsort(b->line, b->n, sizeof *b->line, cmp_str);
-	while (i < a->n || j < b->n) {
-		int k = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->line[i], b->line[j]);
-
-		if (k == 0) {
-			s++, i++, j++;
-			continue;
-		}
-		if (oa + ob < (size_t)show)
-			print_message("  %s: %s %s\n", what, k < 0 ? "engine only" : "truth only ",
-				      k < 0 ? a->line[i] : b->line[j]);
-		if (k < 0)
-			oa++, i++;
-		else
-			ob++, j++;
-	}
-	*same = s;
-	*only_a = oa;
-	*only_b = ob;
-}
-
-static int col(const struct csv_record *h, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < h->nfields; i++)
-		if (strcmp(h->fields[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static const char *field(const struct csv_record *r, int c)
-{
-	return c >= 0 && (size_t)c < r->nfields ? r->fields[c] : "";
-}
-
 /* ---- a linkage: "agency_id,person_ref" -> dense person id, in the file's order ---- */
 
 struct linkage {
@@ -198,9 +64,9 @@ static void linkage_read(const char *path, const struct linkage *base, struct li
 	memset(out, 0, sizeof *out);
 	assert_int_equal(csv_open(path, &r), 0);
 	assert_int_equal(csv_next(r, &x), 1);
-	c_ag = col(&x, "agency_id");
-	c_ref = col(&x, "person_ref");
-	c_id = col(&x, "true_person_id");
+	c_ag = synthfed_col(&x, "agency_id");
+	c_ref = synthfed_col(&x, "person_ref");
+	c_id = synthfed_col(&x, "true_person_id");
 	assert_true(c_ag >= 0 && c_ref >= 0 && c_id >= 0);
 	if (base) {
 		out->n = base->n;
@@ -211,11 +77,12 @@ static void linkage_read(const char *path, const struct linkage *base, struct li
 	while (csv_next(r, &x) == 1) {
 		uint32_t id, rec;
 
-		if (!synthfed_map_get(&ids, field(&x, c_id), &id)) {
+		if (!synthfed_map_get(&ids, synthfed_field(&x, c_id), &id)) {
 			id = (uint32_t)out->nids++;
-			synthfed_map_put(&ids, field(&x, c_id), id);
+			synthfed_map_put(&ids, synthfed_field(&x, c_id), id);
 		}
-		snprintf(key, sizeof key, "%s,%s", field(&x, c_ag), field(&x, c_ref));
+		snprintf(key, sizeof key, "%s,%s", synthfed_field(&x, c_ag),
+			 synthfed_field(&x, c_ref));
 		if (base) {
 			assert_true(synthfed_map_get(&base->index, key, &rec));
 			assert_int_equal(out->id[rec], UINT32_MAX); /* once */
@@ -334,8 +201,7 @@ struct fed {
 	struct measures_input *min;
 	struct cases_input *cin;
 	struct synthfed_map crec; /* "agency,person_ref" -> cases record index */
-	char agency[64][64];
-	size_t nagency;
+	struct synthfed_agencies agencies;
 	const struct linkage *base, *l; /* records numbered by base, persons of l */
 	struct prow {
 		size_t mrec, crec;
@@ -346,12 +212,9 @@ struct fed {
 static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
 		       const char *municipality)
 {
-	struct fed *f = ctx;
-
 	(void)agency_type;
 	(void)municipality;
-	assert_true(node == f->nagency && f->nagency < 64);
-	snprintf(f->agency[f->nagency++], sizeof f->agency[0], "%s", agency_id);
+	synthfed_agencies_add(&((struct fed *)ctx)->agencies, node, agency_id);
 }
 
 /* A person row into both engines, as the person of the linkage under test. */
@@ -366,23 +229,9 @@ static size_t fed_record(void *ctx, const struct synthfed_record *r)
 
 	snprintf(key, sizeof key, "%s,%s", r->agency_id, r->person_ref);
 	assert_true(synthfed_map_get(&f->base->index, key, &rec)); /* synth links every row */
-	mr.node = r->node;
-	mr.agency_id = r->agency_id;
-	mr.agency_type = r->agency_type;
-	mr.node_municipality = r->municipality;
-	mr.sex = r->sex[0] ? r->sex[0] : 'U';
-	mr.restricted = strcmp(r->sharing, "restricted") == 0;
-	mr.linkable = r->linkable;
-	mr.person = f->l->id[rec];
+	synthfed_measures_record(r, f->l->id[rec], &mr);
 	assert_int_equal(measures_add_record(f->min, &mr, &p.mrec), 0);
-	cr.node = r->node;
-	cr.agency_id = r->agency_id;
-	cr.agency_type = r->agency_type;
-	cr.node_municipality = r->municipality;
-	cr.restricted = mr.restricted;
-	cr.person = mr.person;
-	cr.handle = (const unsigned char *)r->person_ref; /* stands for a handle */
-	cr.handle_len = strlen(r->person_ref);
+	synthfed_cases_record(r, mr.person, &cr);
 	assert_int_equal(cases_add_record(f->cin, &cr, &p.crec), 0);
 	synthfed_map_put(&f->crec, key, (uint32_t)p.crec);
 	if (f->nrows == f->cap) {
@@ -430,117 +279,6 @@ static void fed_free(struct fed *f)
 
 /* ---- engine against reference on the same linkage ---- */
 
-struct kv {
-	char *key; /* the line up to its last comma, modified in place */
-	const char *val;
-};
-
-static int cmp_kv(const void *a, const void *b)
-{
-	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
-}
-
-static struct kv *split_lines(char **lines, size_t n)
-{
-	struct kv *kv = calloc(n ? n : 1, sizeof *kv);
-	size_t i;
-
-	assert_non_null(kv);
-	for (i = 0; i < n; i++) {
-		char *comma = strrchr(lines[i], ',');
-
-		assert_non_null(comma);
-		*comma = 0;
-		kv[i].key = lines[i];
-		kv[i].val = comma + 1;
-	}
-	qsort(kv, n, sizeof *kv, cmp_kv);
-	return kv;
-}
-
-/* M1's victims_age_* and M6's cells by age band (see test_measures.c age_line). */
-static int age_line(const char *key)
-{
-	const char *m6 = strstr(key, ",children");
-
-	if (strstr(key, ",victims_age_"))
-		return 1;
-	if (m6) {
-		const char *p = strchr(key, ',');
-
-		p = p ? strchr(p + 1, ',') : NULL;
-		return p && p[1] != '*';
-	}
-	return 0;
-}
-
-/*
- * Compares the engine's rows with the data lines of file: every line equal except the counts of
- * age lines, whose absolute differences are added to *moved. Returns the other differences.
- */
-static size_t compare_file(struct rows *got, const char *file, uint64_t *moved)
-{
-	struct rows want;
-	struct kv *g, *w;
-	size_t i = 0, j = 0, diff = 0;
-
-	assert_true(read_lines(file, &want));
-	g = split_lines(got->line, got->n);
-	w = split_lines(want.line, want.n);
-	while (i < got->n || j < want.n) {
-		int c = i == got->n ? 1 : j == want.n ? -1 : strcmp(g[i].key, w[j].key);
-
-		if (c == 0 && strcmp(g[i].val, w[j].val) == 0) {
-			i++, j++;
-			continue;
-		}
-		if (c == 0 && age_line(g[i].key)) {
-			long long a = atoll(g[i].val), b = atoll(w[j].val);
-
-			*moved += (uint64_t)(a > b ? a - b : b - a);
-			i++, j++;
-			continue;
-		}
-		if (diff++ < 12) {
-			if (c == 0)
-				print_message("  %s: engine %s, truth %s\n", g[i].key, g[i].val,
-					      w[j].val);
-			else
-				print_message(
-				    "  %s %s,%s\n", c < 0 ? "engine only:" : "truth only: ",
-				    c < 0 ? g[i].key : w[j].key, c < 0 ? g[i].val : w[j].val);
-		}
-		if (c <= 0)
-			i++;
-		if (c >= 0)
-			j++;
-	}
-	free(g);
-	free(w);
-	rows_free(&want);
-	return diff;
-}
-
-static int64_t parse_day(const char *s)
-{
-	int64_t t;
-
-	assert_int_equal(cldate_parse_time(s, &t, NULL), 0);
-	return t;
-}
-
-/* The sum of the values of lines that start with prefix and contain infix. */
-static uint64_t sum_lines(const struct rows *r, const char *prefix, const char *infix)
-{
-	uint64_t s = 0;
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		if (strncmp(r->line[i], prefix, strlen(prefix)) == 0 && strstr(r->line[i], infix))
-			s += (uint64_t)atoll(strrchr(r->line[i], ',') + 1);
-	return s;
-}
-
 /*
  * M1–M6 of the engine over [from, to) against expdir/m1.csv … m6.csv; returns the differing
  * lines other than age counts. Persons in another age band: under 1 % + 2 (as test_measures).
@@ -553,14 +291,15 @@ static size_t engine_vs_truth_m1_m6(const struct fed *f, const char *expdir, con
 	int m;
 
 	for (m = MEASURES_M1; m <= MEASURES_M6; m++) {
-		struct rows got;
+		struct synthfed_rows got;
 		char file[1200];
 		size_t d;
 
 		memset(&got, 0, sizeof got);
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,", from, to);
-		assert_int_equal(measures_compute(f->min, m, parse_day(from), parse_day(to),
-						  MEASURES_BY_QUARTER, collect, &got),
+		assert_int_equal(measures_compute(f->min, m, synthfed_parse_day(from),
+						  synthfed_parse_day(to), MEASURES_BY_QUARTER,
+						  synthfed_collect, &got),
 				 0);
 		assert_true(got.n > 0);
 		if (m == MEASURES_M1)
@@ -571,19 +310,19 @@ static size_t engine_vs_truth_m1_m6(const struct fed *f, const char *expdir, con
 					continue;
 				snprintf(cell, sizeof cell, "%.*s,", (int)(v - got.line[i]),
 					 got.line[i]);
-				assert_int_equal(sum_lines(&got, cell, ",victims_age_"),
+				assert_int_equal(synthfed_sum_lines(&got, cell, ",victims_age_"),
 						 (uint64_t)atoll(v + 9));
 				persons += (uint64_t)atoll(v + 9);
 			}
 		if (m == MEASURES_M6)
-			persons += sum_lines(&got, got.prefix, "*,*,*,children");
+			persons += synthfed_sum_lines(&got, got.prefix, "*,*,*,children");
 		*lines += got.n;
 		snprintf(file, sizeof file, "%s/m%d.csv", expdir, m);
-		d = compare_file(&got, file, &moved);
+		d = synthfed_compare_file(&got, file, &moved, 0);
 		if (d)
 			print_message("  %s: %zu differing lines\n", file, d);
 		diff += d;
-		rows_free(&got);
+		synthfed_rows_free(&got);
 	}
 	print_message("  engine vs truth, %s..%s: %llu of %llu persons in another age band\n", from,
 		      to, (unsigned long long)(moved / 2), (unsigned long long)persons);
@@ -595,11 +334,11 @@ static size_t engine_vs_truth_m1_m6(const struct fed *f, const char *expdir, con
 static size_t engine_vs_truth_m7_m8(const struct fed *f, const char *expdir, const char *asof,
 				    size_t *lines)
 {
-	struct rows got, want;
+	struct synthfed_rows got, want;
 	struct csv_reader *r = NULL;
 	struct csv_record x;
 	char path[1200];
-	int64_t end = parse_day(asof) + 86400;
+	int64_t end = synthfed_parse_day(asof) + 86400;
 	size_t diff = 0, requests = 0, a, same, oa, ob;
 	int cp;
 
@@ -619,7 +358,8 @@ static size_t engine_vs_truth_m7_m8(const struct fed *f, const char *expdir, con
 		assert_true(synthfed_map_get(&f->crec, key, &idx));
 		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
 			 x.fields[2], x.fields[3]);
-		assert_int_equal(cases_history(f->cin, idx, end, cp, collect, &got, &s), 0);
+		assert_int_equal(cases_history(f->cin, idx, end, cp, synthfed_collect, &got, &s),
+				 0);
 		status = s.requester_restricted ? "requester_restricted"
 			 : s.omitted		? "partial"
 						: "complete";
@@ -636,28 +376,29 @@ static size_t engine_vs_truth_m7_m8(const struct fed *f, const char *expdir, con
 	csv_close(r);
 	assert_true(requests > 0);
 	snprintf(path, sizeof path, "%s/m7.csv", expdir);
-	assert_true(read_lines(path, &want));
-	compare_sets(&got, &want, "m7", 5, &same, &oa, &ob);
+	assert_true(synthfed_read_lines(path, &want));
+	synthfed_compare_sets(&got, &want, "m7", 5, &same, &oa, &ob);
 	diff += oa + ob;
 	*lines += requests + got.n;
-	rows_free(&got);
-	rows_free(&want);
+	synthfed_rows_free(&got);
+	synthfed_rows_free(&want);
 
 	for (cp = 0; cp < 2; cp++)
-		for (a = 0; a < f->nagency; a++) {
+		for (a = 0; a < f->agencies.n; a++) {
 			snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,", asof,
-				 cp ? "child_protection" : "general", f->agency[a]);
-			assert_int_equal(
-			    cases_alerts(f->cin, (uint32_t)a, end, cp, collect_m8, &got, NULL), 0);
+				 cp ? "child_protection" : "general", f->agencies.id[a]);
+			assert_int_equal(cases_alerts(f->cin, (uint32_t)a, end, cp,
+						      synthfed_collect_m8, &got, NULL),
+					 0);
 		}
 	snprintf(path, sizeof path, "%s/m8.csv", expdir);
-	assert_true(read_lines(path, &want));
+	assert_true(synthfed_read_lines(path, &want));
 	assert_true(want.n > 0);
-	compare_sets(&got, &want, "m8", 5, &same, &oa, &ob);
+	synthfed_compare_sets(&got, &want, "m8", 5, &same, &oa, &ob);
 	diff += oa + ob;
 	*lines += got.n;
-	rows_free(&got);
-	rows_free(&want);
+	synthfed_rows_free(&got);
+	synthfed_rows_free(&want);
 	return diff;
 }
 
@@ -695,14 +436,14 @@ static int person_metric(const char *m)
  */
 static void check_bounds(const char *fa, const char *fb, uint64_t wrong)
 {
-	struct rows a, b;
-	struct kv *x, *y;
+	struct synthfed_rows a, b;
+	struct synthfed_kv *x, *y;
 	size_t i = 0, j = 0;
 
-	assert_true(read_lines(fa, &a));
-	assert_true(read_lines(fb, &b));
-	x = split_lines(a.line, a.n);
-	y = split_lines(b.line, b.n);
+	assert_true(synthfed_read_lines(fa, &a));
+	assert_true(synthfed_read_lines(fb, &b));
+	x = synthfed_split_lines(a.line, a.n);
+	y = synthfed_split_lines(b.line, b.n);
 	while (i < a.n || j < b.n) {
 		int c = i == a.n ? 1 : j == b.n ? -1 : strcmp(x[i].key, y[j].key);
 		const char *key = c <= 0 ? x[i].key : y[j].key, *metric = strrchr(key, ',');
@@ -729,8 +470,8 @@ static void check_bounds(const char *fa, const char *fb, uint64_t wrong)
 	}
 	free(x);
 	free(y);
-	rows_free(&a);
-	rows_free(&b);
+	synthfed_rows_free(&a);
+	synthfed_rows_free(&b);
 }
 
 /*
@@ -740,32 +481,32 @@ static void check_bounds(const char *fa, const char *fb, uint64_t wrong)
 static void diff_file(const char *da, const char *db, const char *name, size_t *equal,
 		      size_t *differ, size_t *total)
 {
-	struct rows a, b;
+	struct synthfed_rows a, b;
 	char pa[1100], pb[1100];
 	size_t same, oa, ob;
 
 	snprintf(pa, sizeof pa, "%s/%s.csv", da, name);
 	snprintf(pb, sizeof pb, "%s/%s.csv", db, name);
-	assert_true(read_lines(pa, &a));
-	assert_true(read_lines(pb, &b));
-	compare_sets(&a, &b, name, 0, &same, &oa, &ob);
+	assert_true(synthfed_read_lines(pa, &a));
+	assert_true(synthfed_read_lines(pb, &b));
+	synthfed_compare_sets(&a, &b, name, 0, &same, &oa, &ob);
 	*equal = same;
 	*differ = ob > oa ? ob : oa;
 	*total = b.n;
-	rows_free(&a);
-	rows_free(&b);
+	synthfed_rows_free(&a);
+	synthfed_rows_free(&b);
 }
 
 /* The value of the line "from,to,<key>,value" of dir/file.csv, or "0" when absent. */
 static long long value_in(const char *dir, const char *file, const char *key)
 {
-	struct rows r;
+	struct synthfed_rows r;
 	char path[1200];
 	long long v = 0;
 	size_t i, kl = strlen(key);
 
 	snprintf(path, sizeof path, "%s/%s.csv", dir, file);
-	assert_true(read_lines(path, &r));
+	assert_true(synthfed_read_lines(path, &r));
 	for (i = 0; i < r.n; i++) {
 		const char *p = strchr(r.line[i], ',');
 
@@ -773,7 +514,7 @@ static long long value_in(const char *dir, const char *file, const char *key)
 		if (p && !strncmp(p + 1, key, kl) && p[1 + kl] == ',')
 			v = atoll(p + 2 + kl);
 	}
-	rows_free(&r);
+	synthfed_rows_free(&r);
 	return v;
 }
 
