@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	char persons[BENCH_PATH_MAX], events[BENCH_PATH_MAX], data[BENCH_PATH_MAX];
 	char sqldb[BENCH_PATH_MAX], node[BENCH_PATH_MAX], cmd[BENCH_PATH_MAX * 5];
 	const char *dir = "bench-import", *sqlite3 = "sqlite3", *node_arg = NULL;
-	struct bench_result rp, re, rs, rm;
+	struct bench_result rp = {0}, re = {0}, rs = {0}, rm = {0};
 	uint64_t n = 1000000;
 	int i, r, keep = 0, repeat = 1;
 	double t0;

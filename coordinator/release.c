@@ -1057,7 +1057,7 @@ static int rel_fit(rel_u128 num, rel_u128 den, uint64_t *n, uint64_t *d)
  */
 static int rel_noise(struct release *r, long long sens)
 {
-	uint64_t pn, pd;
+	uint64_t pn = 0, pd = 1; /* written by the parameter conversion before any use */
 	double scale;
 	size_t i;
 	int rc;

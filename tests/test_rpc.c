@@ -57,8 +57,11 @@ static char *slurp(const char *rel)
 	char p[1200];
 	char *buf = NULL;
 	size_t len;
+	int n;
 
-	snprintf(p, sizeof(p), "%s/%s", tdir, rel);
+	n = snprintf(p, sizeof(p), "%s/%s", tdir, rel);
+
+	assert_true(n > 0 && (size_t)n < sizeof(p));
 	assert_int_equal(pki_read_file(p, PKI_PEM_MAX, &buf, &len), 0);
 	return buf;
 }
