@@ -1,6 +1,6 @@
 # M7 case_history and M8 high_risk_alerts: the coordinator's engine (hand-built cases and synth
 # ground truth) and the federation end to end (tests/integration/test_cases.sh).
-caselink_test(test_cases SOURCES test_cases.c synthfed.c LIBS cl_cases cl_common TIMEOUT 120)
+caselink_test(test_cases SOURCES test_cases.c synthfed.c synthcases.c LIBS cl_cases cl_common TIMEOUT 120)
 add_dependencies(test_cases caselink)
 add_test(NAME integration_cases COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_cases.sh)
 set_tests_properties(integration_cases PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"

@@ -37,6 +37,7 @@
 #include "common/csv.h"
 #include "coordinator/cases.h"
 #include "coordinator/measures.h"
+#include "tests/synthcases.h"
 #include "tests/synthfed.h"
 
 /* ---- a linkage: "agency_id,person_ref" -> dense person id, in the file's order ---- */
@@ -330,78 +331,6 @@ static size_t engine_vs_truth_m1_m6(const struct fed *f, const char *expdir, con
 	return diff;
 }
 
-/* M7 (every request of expdir/m7_requests.csv) and M8 (every agency, both bases). */
-static size_t engine_vs_truth_m7_m8(const struct fed *f, const char *expdir, const char *asof,
-				    size_t *lines)
-{
-	struct synthfed_rows got, want;
-	struct csv_reader *r = NULL;
-	struct csv_record x;
-	char path[1200];
-	int64_t end = synthfed_parse_day(asof) + 86400;
-	size_t diff = 0, requests = 0, a, same, oa, ob;
-	int cp;
-
-	memset(&got, 0, sizeof got);
-	snprintf(path, sizeof path, "%s/m7_requests.csv", expdir);
-	assert_int_equal(csv_open(path, &r), 0);
-	assert_int_equal(csv_next(r, &x), 1);
-	while (csv_next(r, &x) == 1) {
-		char key[600];
-		uint32_t idx;
-		struct cases_summary s;
-		const char *status;
-
-		assert_int_equal(x.nfields, 7);
-		cp = strcmp(x.fields[1], "child_protection") == 0;
-		snprintf(key, sizeof key, "%s,%s", x.fields[2], x.fields[3]);
-		assert_true(synthfed_map_get(&f->crec, key, &idx));
-		snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,%s,", asof, x.fields[1],
-			 x.fields[2], x.fields[3]);
-		assert_int_equal(cases_history(f->cin, idx, end, cp, synthfed_collect, &got, &s),
-				 0);
-		status = s.requester_restricted ? "requester_restricted"
-			 : s.omitted		? "partial"
-						: "complete";
-		if (strcmp(status, x.fields[4]) || s.rows != strtoul(x.fields[5], NULL, 10) ||
-		    s.omitted != strtoul(x.fields[6], NULL, 10)) {
-			if (diff < 5)
-				print_message("  m7 request %s: %s %zu %zu, truth %s %s %s\n",
-					      x.fields[0], status, s.rows, s.omitted, x.fields[4],
-					      x.fields[5], x.fields[6]);
-			diff++;
-		}
-		requests++;
-	}
-	csv_close(r);
-	assert_true(requests > 0);
-	snprintf(path, sizeof path, "%s/m7.csv", expdir);
-	assert_true(synthfed_read_lines(path, &want));
-	synthfed_compare_sets(&got, &want, "m7", 5, &same, &oa, &ob);
-	diff += oa + ob;
-	*lines += requests + got.n;
-	synthfed_rows_free(&got);
-	synthfed_rows_free(&want);
-
-	for (cp = 0; cp < 2; cp++)
-		for (a = 0; a < f->agencies.n; a++) {
-			snprintf(got.prefix, sizeof got.prefix, "%s,%s,%s,", asof,
-				 cp ? "child_protection" : "general", f->agencies.id[a]);
-			assert_int_equal(cases_alerts(f->cin, (uint32_t)a, end, cp,
-						      synthfed_collect_m8, &got, NULL),
-					 0);
-		}
-	snprintf(path, sizeof path, "%s/m8.csv", expdir);
-	assert_true(synthfed_read_lines(path, &want));
-	assert_true(want.n > 0);
-	synthfed_compare_sets(&got, &want, "m8", 5, &same, &oa, &ob);
-	diff += oa + ob;
-	*lines += got.n;
-	synthfed_rows_free(&got);
-	synthfed_rows_free(&want);
-	return diff;
-}
-
 /* ---- reference against reference: real vs true persons ---- */
 
 static const char *const files[] = {"m1", "m2", "m3", "m4", "m5", "m6", "m7_requests", "m7", "m8"};
@@ -671,7 +600,7 @@ static void scenario(const char *name, const char *synth_args)
 		snprintf(da, sizeof da, "%s/t%d-real", dir, per);
 		diff += engine_vs_truth_m1_m6(&f, da, pf, pt, &lines);
 		if (per == 0)
-			diff += engine_vs_truth_m7_m8(&f, da, asof, &lines);
+			diff += synthcases_vs_truth(f.cin, &f.crec, &f.agencies, da, asof, &lines);
 		/* (2) the reference depends on the partition only */
 		snprintf(db, sizeof db, "%s/t%d-true", dir, per);
 		snprintf(da, sizeof da, "%s/t%d-relabel", dir, per);
