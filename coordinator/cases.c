@@ -8,6 +8,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/grow.h"
 #include "common/intern.h"
 #include "common/vocab.h"
 
@@ -41,27 +42,6 @@ struct cases_input {
 	size_t nev, ecap;
 	struct intern *strs; /* agency ids, municipalities and referral types */
 };
-
-static int cs_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64, bytes;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need) {
-		if (__builtin_mul_overflow(ncap, 2, &ncap))
-			return CL_EOVERFLOW;
-	}
-	if (__builtin_mul_overflow(ncap, size, &bytes))
-		return CL_EOVERFLOW;
-	np = realloc(*p, bytes);
-	if (!np)
-		return CL_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 int cases_input_new(struct cases_input **out)
 {
@@ -116,7 +96,7 @@ int cases_add_record(struct cases_input *in, const struct cases_record *rec, siz
 	if (rc == 0)
 		rc = intern_add(in->strs, rec->node_municipality, &r.nmuni);
 	if (rc == 0)
-		rc = cs_grow((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
+		rc = grow_array((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
 	if (rc)
 		return rc;
 	in->recs[in->nrec] = r;
@@ -173,7 +153,7 @@ int cases_add_event(struct cases_input *in, size_t record, const struct measures
 	} else {
 		e.muni = in->recs[record].nmuni;
 	}
-	rc = cs_grow((void **)&in->evs, &in->ecap, in->nev + 1, sizeof *in->evs);
+	rc = grow_array((void **)&in->evs, &in->ecap, in->nev + 1, sizeof *in->evs);
 	if (rc)
 		return rc;
 	in->evs[in->nev++] = e;

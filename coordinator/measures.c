@@ -8,6 +8,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/grow.h"
 #include "common/intern.h"
 #include "common/vocab.h"
 
@@ -66,26 +67,6 @@ struct measures_input {
 	struct intern *strs; /* agency ids and municipalities */
 };
 
-static int ms_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64, bytes;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		if (__builtin_mul_overflow(ncap, 2, &ncap))
-			return CL_EOVERFLOW;
-	if (__builtin_mul_overflow(ncap, size, &bytes))
-		return CL_EOVERFLOW;
-	np = realloc(*p, bytes);
-	if (!np)
-		return CL_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 int measures_input_new(struct measures_input **out)
 {
 	struct measures_input *in;
@@ -142,7 +123,7 @@ int measures_add_record(struct measures_input *in, const struct measures_record 
 	rc = intern_add(in->strs, rec->node_municipality, &r.nmuni);
 	if (rc)
 		return rc;
-	rc = ms_grow((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
+	rc = grow_array((void **)&in->recs, &in->rcap, in->nrec + 1, sizeof *in->recs);
 	if (rc)
 		return rc;
 	in->recs[in->nrec] = r;
@@ -198,7 +179,7 @@ int measures_add_event(struct measures_input *in, size_t record, const struct me
 	} else {
 		e.muni = in->recs[record].nmuni;
 	}
-	rc = ms_grow((void **)&in->evs, &in->ecap, in->nev + 1, sizeof *in->evs);
+	rc = grow_array((void **)&in->evs, &in->ecap, in->nev + 1, sizeof *in->evs);
 	if (rc)
 		return rc;
 	in->evs[in->nev++] = e;
