@@ -1,5 +1,6 @@
 #include "node/encode_query.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,11 +65,70 @@ struct eq_val {
 #define EQ_MASK_ZERO (-1) /* the mask sets and clears nothing */
 #define EQ_MASK_NONE (-2) /* no mask: a q-gram the cache lacks, or EQ_MASKS_MAX reached */
 
-/* An interned event code. */
-struct eq_str {
+/* The codes of a snapshot event, interned: indexes into the snapshot's codes. */
+#define EQ_C_TYPE     0
+#define EQ_C_ROLE     1
+#define EQ_C_MUNI     2
+#define EQ_C_RISK     3
+#define EQ_C_REFERRAL 4
+#define EQ_NCODES     5
+
+/* One event of a snapshot. */
+struct eq_sev {
+	int64_t at;
+	uint32_t code[EQ_NCODES];
+	int32_t child; /* child_threat_level, -1 when NULL */
+};
+
+/*
+ * One person of a snapshot with its events evs[first..first+nev), in (occurred_at, id) order,
+ * and the columns an answer reads, as eq_start used to read them from the store. The names and
+ * OPRF outputs are personal data and secrets: the snapshot is wiped when freed.
+ */
+struct eq_sper {
+	int64_t id;
+	size_t first, nev;
+	size_t goff, glen, foff, flen; /* given_norm, family_norm in text (len 0: absent) */
+	int birth_year, birth_month, birth_day; /* as eq_start normalises them */
+	uint32_t tok_epoch;			/* person_tokens.key_epoch */
+	char sex;
+	unsigned char found, tok_ok, has_id, has_demo, restricted;
+	uint8_t id_out[ENC_OPRF_LEN], demo_out[ENC_OPRF_LEN];
+};
+
+/* An interned event code (NUL-terminated; len as strlen). */
+struct eq_code {
 	uint64_t hash;
-	const char *text; /* NUL-terminated, in the values' arena; NULL: a free slot */
+	char *text;
 	size_t len;
+};
+
+/* What a snapshot was built from: the store's import generation and the token cache's fill. */
+struct eq_key {
+	int64_t imports, filled_gen, filled_at;
+	int64_t epoch;
+};
+
+/* A read-only copy of the persons and events an answer reads, shared by reference count. */
+struct eq_snap {
+	size_t refs; /* under the cache's lock */
+	struct eq_key key;
+	struct eq_sper *pers;
+	size_t npers, cappers;
+	struct eq_sev *evs;
+	size_t nevs, capevs;
+	char *text; /* the names */
+	size_t ntext, captext;
+	struct eq_code *codes;
+	size_t ncodes, capcodes;
+	uint32_t *cslots; /* while building: open addressing of indexes + 1 into codes */
+	size_t capcslots; /* a power of two */
+};
+
+struct node_encq_cache {
+	pthread_mutex_t lock;
+	struct eq_snap *cur; /* NULL: none yet */
+	size_t builds;
 };
 
 struct eq {
@@ -97,13 +157,7 @@ struct eq {
 	uint64_t *masks; /* ENC_MASK_WORDS per value with a nonzero mask */
 	size_t nmasks, capmasks;
 	struct eq_blk *varena;
-	/* the event codes (type, role, municipality, ...) interned: a small table, kept apart
-	 * from the values so that it stays in cache */
-	struct eq_str *strs;
-	size_t nstrs, capstrs; /* capstrs: a power of two */
-	/* the persons cursor (eq_person) */
-	int prow;     /* positioned on a row */
-	int64_t pcur; /* its person id */
+	const struct eq_snap *snap; /* the persons and events read */
 	/* the current person */
 	int birth_year, birth_month, birth_day;
 	size_t tn;
@@ -328,6 +382,418 @@ static int eq_grow(void **a, size_t *cap, size_t n, size_t add, size_t sz, int w
 	return 0;
 }
 
+/* Frees a snapshot, wiping its names, secrets and codes; NULL is allowed. */
+static void eq_snap_free(struct eq_snap *sn)
+{
+	size_t i;
+
+	if (!sn)
+		return;
+	if (sn->pers) {
+		OPENSSL_cleanse(sn->pers, sn->cappers * sizeof(*sn->pers));
+		free(sn->pers);
+	}
+	if (sn->evs) {
+		OPENSSL_cleanse(sn->evs, sn->capevs * sizeof(*sn->evs));
+		free(sn->evs);
+	}
+	if (sn->text) {
+		OPENSSL_cleanse(sn->text, sn->captext);
+		free(sn->text);
+	}
+	for (i = 0; i < sn->ncodes; i++) {
+		OPENSSL_cleanse(sn->codes[i].text, sn->codes[i].len);
+		free(sn->codes[i].text);
+	}
+	free(sn->codes);
+	free(sn->cslots);
+	free(sn);
+}
+
+/* The bytes a snapshot holds. */
+static size_t eq_snap_bytes(const struct eq_snap *sn)
+{
+	size_t b = sizeof(*sn) + sn->cappers * sizeof(*sn->pers) + sn->capevs * sizeof(*sn->evs) +
+		   sn->captext + sn->capcodes * sizeof(*sn->codes) +
+		   sn->capcslots * sizeof(*sn->cslots);
+	size_t i;
+
+	for (i = 0; i < sn->ncodes; i++)
+		b += sn->codes[i].len + 1;
+	return b;
+}
+
+/* Writes the index of the snapshot's copy of s (NULL: "") to *out, adding it when new. */
+static int eq_snap_code(struct eq_snap *sn, const char *s, uint32_t *out)
+{
+	size_t len, i, j;
+	uint64_t h;
+	int rc;
+
+	if (!s)
+		s = "";
+	len = strlen(s);
+	h = eq_hash(0, s, len);
+	for (i = (size_t)h & (sn->capcslots - 1); sn->cslots[i];
+	     i = (i + 1) & (sn->capcslots - 1)) {
+		const struct eq_code *c = &sn->codes[sn->cslots[i] - 1];
+
+		if (c->hash == h && c->len == len && !memcmp(c->text, s, len)) {
+			*out = sn->cslots[i] - 1;
+			return 0;
+		}
+	}
+	if (sn->ncodes >= EQ_VALS_MAX)
+		return CL_ELIMIT;
+	if (2 * (sn->ncodes + 1) > sn->capcslots) {
+		size_t ncap = 2 * sn->capcslots;
+		uint32_t *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return CL_ENOMEM;
+		for (j = 0; j < sn->ncodes; j++) {
+			for (i = (size_t)sn->codes[j].hash & (ncap - 1); ns[i];
+			     i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = (uint32_t)(j + 1);
+		}
+		free(sn->cslots);
+		sn->cslots = ns;
+		sn->capcslots = ncap;
+		for (i = (size_t)h & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
+			;
+	}
+	rc = eq_grow((void **)&sn->codes, &sn->capcodes, sn->ncodes, 1, sizeof(*sn->codes), 0);
+	if (rc)
+		return rc;
+	sn->codes[sn->ncodes].text = malloc(len + 1);
+	if (!sn->codes[sn->ncodes].text)
+		return CL_ENOMEM;
+	memcpy(sn->codes[sn->ncodes].text, s, len + 1);
+	sn->codes[sn->ncodes].hash = h;
+	sn->codes[sn->ncodes].len = len;
+	sn->cslots[i] = (uint32_t)(++sn->ncodes);
+	*out = sn->ncodes - 1;
+	return 0;
+}
+
+/* Appends len bytes of a name to the snapshot's text; *off gets where. */
+static int eq_snap_text(struct eq_snap *sn, const char *t, size_t len, size_t *off)
+{
+	int rc = eq_grow((void **)&sn->text, &sn->captext, sn->ntext, len, 1, 1);
+
+	if (rc)
+		return rc;
+	memcpy(sn->text + sn->ntext, t, len);
+	*off = sn->ntext;
+	sn->ntext += len;
+	return 0;
+}
+
+/* Reads the events (all, or those in [from, to) when window is set), grouped by person. */
+static int eq_snap_events(struct eq_snap *sn, sqlite3 *db, int window, int64_t from, int64_t to)
+{
+	sqlite3_stmt *ev = NULL;
+	int rc = CL_ESQL, step, k;
+
+	if (sqlite3_prepare_v2(
+		db,
+		window ? "SELECT person_id, event_type, occurred_at, role, municipality,"
+			 " risk_level, child_threat_level, referral_to FROM events"
+			 " WHERE occurred_at >= ?1 AND occurred_at < ?2"
+			 " ORDER BY person_id, occurred_at, id"
+		       : "SELECT person_id, event_type, occurred_at, role, municipality,"
+			 " risk_level, child_threat_level, referral_to FROM events"
+			 " ORDER BY person_id, occurred_at, id",
+		-1, &ev, NULL) != SQLITE_OK)
+		goto out;
+	if (window) {
+		sqlite3_bind_int64(ev, 1, from);
+		sqlite3_bind_int64(ev, 2, to);
+	}
+	while ((step = sqlite3_step(ev)) == SQLITE_ROW) {
+		static const int col[EQ_NCODES] = {1, 3, 4, 5, 7};
+		int64_t pid = sqlite3_column_int64(ev, 0);
+		struct eq_sev *e;
+
+		if (!sn->npers || sn->pers[sn->npers - 1].id != pid) {
+			rc = eq_grow((void **)&sn->pers, &sn->cappers, sn->npers, 1,
+				     sizeof(*sn->pers), 1);
+			if (rc)
+				goto out;
+			memset(&sn->pers[sn->npers], 0, sizeof(*sn->pers));
+			sn->pers[sn->npers].id = pid;
+			sn->pers[sn->npers].first = sn->nevs;
+			sn->npers++;
+		}
+		rc = eq_grow((void **)&sn->evs, &sn->capevs, sn->nevs, 1, sizeof(*sn->evs), 1);
+		if (rc)
+			goto out;
+		e = &sn->evs[sn->nevs];
+		e->at = sqlite3_column_int64(ev, 2);
+		for (k = 0; k < EQ_NCODES; k++) {
+			rc = eq_snap_code(sn, (const char *)sqlite3_column_text(ev, col[k]),
+					  &e->code[k]);
+			if (rc)
+				goto out;
+		}
+		e->child =
+		    sqlite3_column_type(ev, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 6);
+		sn->nevs++;
+		sn->pers[sn->npers - 1].nev++;
+	}
+	rc = step == SQLITE_DONE ? 0 : CL_ESQL;
+out:
+	sqlite3_finalize(ev);
+	return rc;
+}
+
+/* The columns eq_snap_persons reads (column 0 is p.id), from persons p joined to tokens t. */
+#define EQ_PERSON_COLS                                                                             \
+	"p.id, p.change_gen, p.given_norm, p.family_norm, p.birth_year, p.birth_month,"            \
+	" p.birth_day, p.sex, p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
+
+/* A seek costs as much as stepping over about this many persons (bench_encq). */
+#define EQ_SEEK_GAP 4
+
+/* Copies the current row of ps (EQ_PERSON_COLS) into p. */
+static int eq_snap_person(struct eq_snap *sn, sqlite3_stmt *ps, struct eq_sper *p)
+{
+	const char *given, *family, *sex, *sharing;
+	int rc = 0;
+
+	p->found = 1;
+	p->tok_ok = sqlite3_column_type(ps, 9) != SQLITE_NULL &&
+		    sqlite3_column_int64(ps, 9) >= sqlite3_column_int64(ps, 1);
+	p->tok_epoch = (uint32_t)sqlite3_column_int64(ps, 10);
+	p->birth_year = p->birth_month = p->birth_day = 0;
+	if (sqlite3_column_type(ps, 4) != SQLITE_NULL) {
+		p->birth_year = sqlite3_column_int(ps, 4);
+		p->birth_month = sqlite3_column_int(ps, 5);
+		p->birth_day = sqlite3_column_int(ps, 6);
+	}
+	if (p->birth_year < 1 || p->birth_year > 9999)
+		p->birth_year = p->birth_month = p->birth_day = 0;
+	given = (const char *)sqlite3_column_text(ps, 2);
+	p->glen = given ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
+	family = (const char *)sqlite3_column_text(ps, 3);
+	p->flen = family ? (size_t)sqlite3_column_bytes(ps, 3) : 0;
+	if (p->glen)
+		rc = eq_snap_text(sn, given, p->glen, &p->goff);
+	if (!rc && p->flen)
+		rc = eq_snap_text(sn, family, p->flen, &p->foff);
+	if (rc)
+		return rc;
+	sex = (const char *)sqlite3_column_text(ps, 7);
+	p->sex = sex && sqlite3_column_bytes(ps, 7) == 1 ? sex[0] : 'U';
+	sharing = (const char *)sqlite3_column_text(ps, 8);
+	p->restricted = sharing && !strcmp(sharing, "restricted");
+	p->has_id = sqlite3_column_bytes(ps, 11) == ENC_OPRF_LEN;
+	if (p->has_id)
+		memcpy(p->id_out, sqlite3_column_blob(ps, 11), ENC_OPRF_LEN);
+	p->has_demo = sqlite3_column_bytes(ps, 12) == ENC_OPRF_LEN;
+	if (p->has_demo)
+		memcpy(p->demo_out, sqlite3_column_blob(ps, 12), ENC_OPRF_LEN);
+	return 0;
+}
+
+/*
+ * Reads the columns of the snapshot's persons (in id order) in one pass over persons, seeking
+ * only across gaps of more than EQ_SEEK_GAP ids; a person no row holds stays not found.
+ */
+static int eq_snap_persons(struct eq_snap *sn, sqlite3 *db)
+{
+	sqlite3_stmt *ps = NULL;
+	int64_t cur = 0, gap;
+	int rc = CL_ESQL, row = 0, step = SQLITE_DONE;
+	size_t i;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " EQ_PERSON_COLS " FROM persons p"
+			       " LEFT JOIN person_tokens t ON t.person_id=p.id WHERE p.id>=?1"
+			       " ORDER BY p.id",
+			       -1, &ps, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < sn->npers; i++) {
+		int64_t pid = sn->pers[i].id;
+
+		step = SQLITE_ROW;
+		if (!row || pid < cur || __builtin_sub_overflow(pid, cur, &gap) ||
+		    gap > EQ_SEEK_GAP) {
+			sqlite3_reset(ps);
+			sqlite3_bind_int64(ps, 1, pid);
+			row = 0;
+			step = sqlite3_step(ps);
+			if (step == SQLITE_ROW) {
+				row = 1;
+				cur = sqlite3_column_int64(ps, 0);
+			}
+		}
+		while (step == SQLITE_ROW && cur < pid) {
+			row = 0;
+			step = sqlite3_step(ps);
+			if (step == SQLITE_ROW) {
+				row = 1;
+				cur = sqlite3_column_int64(ps, 0);
+			}
+		}
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out;
+		if (row && cur == pid) {
+			rc = eq_snap_person(sn, ps, &sn->pers[i]);
+			if (rc)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(ps);
+	return rc;
+}
+
+/* Reads what a snapshot is keyed on. */
+static int eq_snap_key(sqlite3 *db, struct eq_key *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = CL_ESQL;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (SELECT coalesce(max(id), 0) FROM imports), filled_gen,"
+			       " filled_at, key_epoch FROM token_state WHERE id=1",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		out->imports = sqlite3_column_int64(st, 0);
+		out->filled_gen = sqlite3_column_int64(st, 1);
+		out->filled_at = sqlite3_column_int64(st, 2);
+		out->epoch = sqlite3_column_int64(st, 3);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Builds a snapshot of the store in db's current read transaction: every event, or only
+ * those in [from, to) when window is set (a one-off answer).
+ */
+static int eq_snap_build(sqlite3 *db, const struct eq_key *key, int window, int64_t from,
+			 int64_t to, struct eq_snap **out)
+{
+	struct eq_snap *sn = calloc(1, sizeof(*sn));
+	int rc = CL_ENOMEM;
+
+	if (!sn)
+		goto out;
+	sn->key = *key;
+	sn->capcslots = 256;
+	sn->cslots = calloc(sn->capcslots, sizeof(*sn->cslots));
+	if (!sn->cslots)
+		goto out;
+	rc = eq_snap_events(sn, db, window, from, to);
+	if (!rc)
+		rc = eq_snap_persons(sn, db);
+	if (rc)
+		goto out;
+	free(sn->cslots); /* only for building */
+	sn->cslots = NULL;
+	sn->capcslots = 0;
+	sn->refs = 1;
+	*out = sn;
+	sn = NULL;
+out:
+	eq_snap_free(sn);
+	return rc;
+}
+
+/*
+ * Takes a reference to c's snapshot, first rebuilding it when the store (read in db's current
+ * transaction) has changed since; with c NULL, builds a one-off snapshot of [from, to).
+ */
+static int eq_snap_get(struct node_encq_cache *c, sqlite3 *db, int64_t from, int64_t to,
+		       struct eq_snap **out)
+{
+	struct eq_snap *sn = NULL;
+	struct eq_key key;
+	int rc;
+
+	memset(&key, 0, sizeof(key));
+	if (!c)
+		return eq_snap_build(db, &key, 1, from, to, out);
+	pthread_mutex_lock(&c->lock);
+	rc = eq_snap_key(db, &key);
+	if (rc)
+		goto out;
+	if (!c->cur || memcmp(&c->cur->key, &key, sizeof(key))) {
+		rc = eq_snap_build(db, &key, 0, 0, 0, &sn);
+		if (rc)
+			goto out;
+		if (c->cur && --c->cur->refs == 0)
+			eq_snap_free(c->cur);
+		c->cur = sn;
+		c->builds++;
+	}
+	c->cur->refs++;
+	*out = c->cur;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Drops a reference eq_snap_get gave. */
+static void eq_snap_put(struct node_encq_cache *c, struct eq_snap *sn)
+{
+	if (!sn)
+		return;
+	if (!c) {
+		eq_snap_free(sn);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (--sn->refs == 0)
+		eq_snap_free(sn);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int node_encq_cache_new(struct node_encq_cache **out)
+{
+	struct node_encq_cache *c;
+
+	if (!out)
+		return CL_EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return CL_ENOMEM;
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c);
+		return CL_ENOMEM;
+	}
+	*out = c;
+	return CL_OK;
+}
+
+void node_encq_cache_free(struct node_encq_cache *c)
+{
+	if (!c)
+		return;
+	if (c->cur && --c->cur->refs == 0)
+		eq_snap_free(c->cur);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int node_encq_cache_info(struct node_encq_cache *c, size_t *bytes, size_t *builds)
+{
+	if (!c)
+		return CL_EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (bytes)
+		*bytes = c->cur ? eq_snap_bytes(c->cur) : 0;
+	if (builds)
+		*builds = c->builds;
+	pthread_mutex_unlock(&c->lock);
+	return CL_OK;
+}
+
 /*
  * Appends to ix the indexes of the distinct q-grams of text (as node_tokens_inputs makes them:
  * none when the text does not encode) in field f, then, for names, in ENC_FIELD_NAME.
@@ -505,58 +971,6 @@ static int eq_value(struct eq *q, unsigned kind, const char *text, size_t len, s
 }
 
 /*
- * Returns the answer's one copy of column col of ev's row (NULL: ""), counting its bytes to the
- * batch as a copy per use would; NULL when out of memory or too many codes.
- */
-static char *eq_intern(struct eq *q, sqlite3_stmt *ev, int col)
-{
-	const char *s = (const char *)sqlite3_column_text(ev, col);
-	size_t len = s ? strlen(s) : 0, i, j;
-	uint64_t h;
-	char *copy;
-
-	if (!s)
-		s = "";
-	q->bytes += len + 1;
-	h = eq_hash(0, s, len);
-	for (i = (size_t)h & (q->capstrs - 1); q->strs[i].text; i = (i + 1) & (q->capstrs - 1))
-		if (q->strs[i].hash == h && q->strs[i].len == len &&
-		    !memcmp(q->strs[i].text, s, len))
-			return (char *)q->strs[i].text;
-	if (q->nstrs >= EQ_VALS_MAX)
-		return NULL;
-	if (2 * (q->nstrs + 1) > q->capstrs) {
-		size_t ncap = 2 * q->capstrs;
-		struct eq_str *ns = calloc(ncap, sizeof(*ns));
-
-		if (!ns)
-			return NULL;
-		for (j = 0; j < q->capstrs; j++) {
-			if (!q->strs[j].text)
-				continue;
-			for (i = (size_t)q->strs[j].hash & (ncap - 1); ns[i].text;
-			     i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = q->strs[j];
-		}
-		free(q->strs);
-		q->strs = ns;
-		q->capstrs = ncap;
-		for (i = (size_t)h & (ncap - 1); ns[i].text; i = (i + 1) & (ncap - 1))
-			;
-	}
-	copy = eq_alloc(&q->varena, len + 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, s, len + 1);
-	q->strs[i].hash = h;
-	q->strs[i].text = copy;
-	q->strs[i].len = len;
-	q->nstrs++;
-	return copy;
-}
-
-/*
  * Appends the tokens of value vi's q-grams (0: none) in its own field f, or with name set in
  * ENC_FIELD_NAME, to the person's list, up to NODE_TOKENS_QGRAMS in all as node_tokens_inputs
  * does; CL_ESTALE for one the cache lacks.
@@ -631,48 +1045,6 @@ static int eq_bloom(struct eq *q, size_t gi, size_t fi, size_t bi, struct eq_rec
 	return 0;
 }
 
-/* The columns eq_person reads (column 0 is p.id), from persons p joined to person_tokens t. */
-#define EQ_PERSON_COLS                                                                             \
-	"p.id, p.change_gen, p.given_norm, p.family_norm, p.birth_year, p.birth_month,"            \
-	" p.birth_day, p.sex, p.sharing, t.gen, t.key_epoch, t.id_out, t.demo_out"
-
-/* A seek costs as much as stepping over about this many persons (bench_encq). */
-#define EQ_SEEK_GAP 4
-
-/*
- * Positions ps (persons from id ?1 on, in id order) on person pid: steps forward from the
- * current row when pid is a few rows ahead, else seeks. Ids arrive in ascending order (events
- * sorted by person), so a full window reads the persons in one pass.
- */
-static int eq_person(struct eq *q, sqlite3_stmt *ps, int64_t pid)
-{
-	int64_t gap;
-	int step = SQLITE_ROW;
-
-	if (!q->prow || pid < q->pcur || __builtin_sub_overflow(pid, q->pcur, &gap) ||
-	    gap > EQ_SEEK_GAP) {
-		sqlite3_reset(ps);
-		sqlite3_bind_int64(ps, 1, pid);
-		q->prow = 0;
-		step = sqlite3_step(ps);
-		if (step == SQLITE_ROW) {
-			q->prow = 1;
-			q->pcur = sqlite3_column_int64(ps, 0);
-		}
-	}
-	while (step == SQLITE_ROW && q->pcur < pid) {
-		q->prow = 0;
-		step = sqlite3_step(ps);
-		if (step == SQLITE_ROW) {
-			q->prow = 1;
-			q->pcur = sqlite3_column_int64(ps, 0);
-		}
-	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return CL_ESQL;
-	return q->prow && q->pcur == pid ? 0 : CL_ECORRUPT;
-}
-
 /*
  * Writes the birth-date digits node_tokens_inputs uses ("%04d%02d%02d", or "%04d" when month or
  * day is 0) to out (16 bytes) for year 1..9999; returns their length.
@@ -699,17 +1071,16 @@ static size_t eq_digits(int y, int m, int d, char out[16])
 	return 8;
 }
 
-/* Starts the record of person pid from the store, the cache and the answer's values. */
-static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
+/* Starts the record of person p from the snapshot and the answer's values. */
+static int eq_start(struct eq *q, const struct eq_sper *p)
 {
 	size_t gi = 0, fi = 0, bi = 0, yi = 0; /* indexes + 1 into vals, 0: none */
 	int32_t dyear = -1, ddate = -1, dgiven = -1;
 	struct eq_rec *r;
-	const char *sharing, *given, *family, *sex;
 	char digits[16];
 	size_t glen, flen, dlen = 0;
 	uint8_t msg[ENC_NONCE_LEN + 8], mac[32];
-	uint64_t u = (uint64_t)pid;
+	uint64_t u = (uint64_t)p->id;
 	int rc, i;
 
 	if (q->nrec == NODE_ENCQ_BATCH || q->bytes >= NODE_ENCQ_BATCH_BYTES) {
@@ -717,35 +1088,25 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		if (rc)
 			return rc;
 	}
-	rc = eq_person(q, ps, pid);
-	if (rc)
-		return rc;
+	if (!p->found)
+		return CL_ECORRUPT; /* an event of no person */
 	/* cached for this person's current data under the current epoch */
-	if (sqlite3_column_type(ps, 9) == SQLITE_NULL ||
-	    sqlite3_column_int64(ps, 9) < sqlite3_column_int64(ps, 1) ||
-	    (uint32_t)sqlite3_column_int64(ps, 10) != q->epoch)
+	if (!p->tok_ok || p->tok_epoch != q->epoch)
 		return CL_ESTALE;
 	q->tn = 0;
 	/* the person's inputs, as node_tokens_inputs reads them */
-	q->birth_year = q->birth_month = q->birth_day = 0;
-	if (sqlite3_column_type(ps, 4) != SQLITE_NULL) {
-		q->birth_year = sqlite3_column_int(ps, 4);
-		q->birth_month = sqlite3_column_int(ps, 5);
-		q->birth_day = sqlite3_column_int(ps, 6);
-	}
-	if (q->birth_year < 1 || q->birth_year > 9999)
-		q->birth_year = q->birth_month = q->birth_day = 0;
-	given = (const char *)sqlite3_column_text(ps, 2);
-	glen = given ? (size_t)sqlite3_column_bytes(ps, 2) : 0;
-	family = (const char *)sqlite3_column_text(ps, 3);
-	flen = family ? (size_t)sqlite3_column_bytes(ps, 3) : 0;
+	q->birth_year = p->birth_year;
+	q->birth_month = p->birth_month;
+	q->birth_day = p->birth_day;
+	glen = p->glen;
+	flen = p->flen;
 	if (q->birth_year)
 		dlen = eq_digits(q->birth_year, q->birth_month, q->birth_day, digits);
 	rc = 0;
 	if (glen)
-		rc = eq_value(q, EQ_GIVEN, given, glen, &gi);
+		rc = eq_value(q, EQ_GIVEN, q->snap->text + p->goff, glen, &gi);
 	if (!rc && flen)
-		rc = eq_value(q, EQ_FAMILY, family, flen, &fi);
+		rc = eq_value(q, EQ_FAMILY, q->snap->text + p->foff, flen, &fi);
 	if (!rc && dlen)
 		rc = eq_value(q, EQ_BIRTH, digits, dlen, &bi);
 	if (!rc && dlen)
@@ -770,15 +1131,15 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 	memcpy(r->handle, mac, sizeof(r->handle));
 	r->rec.row_handle.data = r->handle;
 	r->rec.row_handle.len = sizeof(r->handle);
-	if (sqlite3_column_bytes(ps, 11) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, 11), q->nonce, r->id);
+	if (p->has_id) {
+		rc = enc_token(p->id_out, q->nonce, r->id);
 		if (rc)
 			goto out;
 		r->rec.id_token.data = r->id;
 		r->rec.id_token.len = sizeof(r->id);
 	}
-	if (sqlite3_column_bytes(ps, 12) == ENC_OPRF_LEN) {
-		rc = enc_token(sqlite3_column_blob(ps, 12), q->nonce, r->demo);
+	if (p->has_demo) {
+		rc = enc_token(p->demo_out, q->nonce, r->demo);
 		if (rc)
 			goto out;
 		r->rec.demo_token.data = r->demo;
@@ -802,12 +1163,10 @@ static int eq_start(struct eq *q, sqlite3_stmt *ps, int64_t pid)
 		r->rec.given_token.data = r->given;
 		r->rec.given_token.len = sizeof(r->given);
 	}
-	sex = (const char *)sqlite3_column_text(ps, 7);
-	r->sex[0] = sex && sqlite3_column_bytes(ps, 7) == 1 ? sex[0] : 'U';
+	r->sex[0] = p->sex;
 	r->sex[1] = '\0';
 	r->rec.sex = r->sex;
-	sharing = (const char *)sqlite3_column_text(ps, 8);
-	r->rec.restricted = sharing && !strcmp(sharing, "restricted");
+	r->rec.restricted = p->restricted;
 	r->rec.key_epoch = q->epoch;
 	r->rec.n_events = 0;
 	r->rec.events = r->evp;
@@ -822,13 +1181,14 @@ out:
 	return rc;
 }
 
-/* Appends the event in the current row of ev to the current record. */
-static int eq_event(struct eq *q, sqlite3_stmt *ev)
+/* Appends snapshot event se to the current record. */
+static int eq_event(struct eq *q, const struct eq_sev *se)
 {
 	struct eq_rec *r = &q->recs[q->nrec - 1];
 	Caselink__V1__EventRecord *e;
+	const struct eq_code *codes = q->snap->codes;
 	size_t n = r->rec.n_events, i;
-	int64_t at;
+	int64_t at = se->at;
 
 	if (n >= NODE_ENCQ_MAX_EVENTS)
 		return CL_ELIMIT;
@@ -851,17 +1211,17 @@ static int eq_event(struct eq *q, sqlite3_stmt *ev)
 	}
 	e = &r->evs[n];
 	caselink__v1__event_record__init(e);
-	at = sqlite3_column_int64(ev, 2);
-	e->event_type = eq_intern(q, ev, 1);
+	/* the batch counts the codes' bytes as a copy per event would take */
+	for (i = 0; i < EQ_NCODES; i++)
+		q->bytes += codes[se->code[i]].len + 1;
+	/* protobuf-c only reads them: the snapshot's one copy, shared by concurrent answers */
+	e->event_type = codes[se->code[EQ_C_TYPE]].text;
 	e->occurred_at = at;
-	e->role = eq_intern(q, ev, 3);
-	e->municipality = eq_intern(q, ev, 4);
-	e->risk_level = eq_intern(q, ev, 5);
-	e->child_threat_level =
-	    sqlite3_column_type(ev, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 6);
-	e->referral_to = eq_intern(q, ev, 7);
-	if (!e->event_type || !e->role || !e->municipality || !e->risk_level || !e->referral_to)
-		return CL_ENOMEM;
+	e->role = codes[se->code[EQ_C_ROLE]].text;
+	e->municipality = codes[se->code[EQ_C_MUNI]].text;
+	e->risk_level = codes[se->code[EQ_C_RISK]].text;
+	e->child_threat_level = se->child;
+	e->referral_to = codes[se->code[EQ_C_REFERRAL]].text;
 	e->age_years = node_encq_age(q->birth_year, q->birth_month, q->birth_day, at);
 	r->evp[n] = e;
 	r->rec.n_events = n + 1;
@@ -895,12 +1255,35 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 			  const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
 			  node_encq_emit_fn emit, void *ud, struct node_encq_summary *out)
 {
+	return node_encq_run_cached(s, NULL, nonce, handle_nonce, from, to, emit, ud, out);
+}
+
+/* The first of the n events at evs (in time order) at or after from. */
+static size_t eq_lower(const struct eq_sev *evs, size_t n, int64_t from)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (evs[mid].at < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int node_encq_run_cached(struct node_store *s, struct node_encq_cache *c,
+			 const uint8_t nonce[ENC_NONCE_LEN],
+			 const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
+			 node_encq_emit_fn emit, void *ud, struct node_encq_summary *out)
+{
 	struct eq *q = NULL;
+	struct eq_snap *sn = NULL;
 	struct node_tokens_state state;
-	sqlite3_stmt *ev = NULL, *ps = NULL;
-	int64_t cur = 0;
-	int rc, step, have = 0, began = 0;
-	size_t i;
+	int rc, began = 0;
+	size_t i, j;
 
 	if (!s || !nonce || !handle_nonce || !emit || from >= to)
 		return CL_EINVAL;
@@ -916,13 +1299,12 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 	q->recp = calloc(NODE_ENCQ_BATCH, sizeof(*q->recp));
 	q->capslots = 1024;
 	q->slots = calloc(q->capslots, sizeof(*q->slots));
-	q->capstrs = 256;
-	q->strs = calloc(q->capstrs, sizeof(*q->strs));
-	if (!q->recs || !q->recp || !q->slots || !q->strs) {
+	if (!q->recs || !q->recp || !q->slots) {
 		rc = CL_ENOMEM;
 		goto out;
 	}
-	/* one snapshot: the state checked is the state read */
+	/* one snapshot: the state checked is the state read (or the one the cache's copy was
+	 * read from, keyed on the imports and the cache fill) */
 	rc = sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : CL_ESQL;
 	if (rc)
 		goto out;
@@ -944,40 +1326,26 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 		rc = eq_load_qgrams(q);
 	if (!rc)
 		rc = enc_query_new(nonce, &q->encq);
+	if (!rc)
+		rc = eq_snap_get(c, q->db, from, to, &sn);
 	if (rc)
 		goto out;
-	rc = CL_ESQL;
-	if (sqlite3_prepare_v2(q->db,
-			       "SELECT person_id, event_type, occurred_at, role, municipality,"
-			       " risk_level, child_threat_level, referral_to FROM events"
-			       " WHERE occurred_at >= ?1 AND occurred_at < ?2"
-			       " ORDER BY person_id, occurred_at, id",
-			       -1, &ev, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(q->db,
-			       "SELECT " EQ_PERSON_COLS " FROM persons p"
-			       " LEFT JOIN person_tokens t ON t.person_id=p.id WHERE p.id>=?1"
-			       " ORDER BY p.id",
-			       -1, &ps, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(ev, 1, from);
-	sqlite3_bind_int64(ev, 2, to);
-	while ((step = sqlite3_step(ev)) == SQLITE_ROW) {
-		int64_t pid = sqlite3_column_int64(ev, 0);
+	q->snap = sn;
+	for (i = 0; i < sn->npers; i++) {
+		const struct eq_sper *p = &sn->pers[i];
+		const struct eq_sev *evs = sn->evs + p->first;
 
-		if (!have || pid != cur) {
-			rc = eq_start(q, ps, pid);
-			if (rc)
-				goto out;
-			have = 1;
-			cur = pid;
-		}
-		rc = eq_event(q, ev);
+		j = eq_lower(evs, p->nev, from);
+		if (j == p->nev || evs[j].at >= to)
+			continue;
+		rc = eq_start(q, p);
 		if (rc)
 			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		rc = CL_ESQL;
-		goto out;
+		for (; j < p->nev && evs[j].at < to; j++) {
+			rc = eq_event(q, &evs[j]);
+			if (rc)
+				goto out;
+		}
 	}
 	rc = eq_flush(q, 1);
 	if (rc)
@@ -986,11 +1354,10 @@ int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LE
 	if (out)
 		*out = q->sum;
 out:
-	sqlite3_finalize(ev);
-	sqlite3_finalize(ps);
 	if (began)
 		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
 	if (q) {
+		eq_snap_put(c, sn);
 		OPENSSL_cleanse(q->hkey, sizeof(q->hkey));
 		OPENSSL_cleanse(q->hprep, sizeof(q->hprep));
 		OPENSSL_cleanse(q->tok, sizeof(q->tok));
@@ -1007,7 +1374,6 @@ out:
 			OPENSSL_cleanse(q->vals, q->capvals * sizeof(*q->vals));
 		free(q->vals);
 		free(q->slots);
-		free(q->strs);
 		free(q->ix);
 		if (q->qtok) {
 			OPENSSL_cleanse(q->qtok, q->nq * ENC_OPRF_LEN);

@@ -4,7 +4,7 @@
  * handle, the per-query id and demo tokens HMAC-SHA256(OPRF output, nonce), the balanced Bloom
  * filter of its cached q-gram outputs, its coded events in the window, sex, restriction and key
  * epoch — never a name, a code, a birth date or a reference. Built from the token cache of
- * node/tokens.h, in one read snapshot of the store.
+ * node/tokens.h, in one read snapshot of the store (or from a node_encq_cache copy of it).
  */
 #ifndef CASELINK_NODE_ENCODE_QUERY_H
 #define CASELINK_NODE_ENCODE_QUERY_H
@@ -50,6 +50,35 @@ int node_encq_run(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN], int6
 int node_encq_run_handles(struct node_store *s, const uint8_t nonce[ENC_NONCE_LEN],
 			  const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
 			  node_encq_emit_fn emit, void *ud, struct node_encq_summary *out);
+
+/*
+ * A long-running node's in-memory, read-only copy of what an answer reads from persons and
+ * events (the events grouped by person in time order with their codes interned; each person's
+ * normalised names, birth date, sex, restriction and cached id and demo OPRF outputs), rebuilt
+ * when an import or a cache fill has changed the store, and shared by concurrent answers. It
+ * holds personal data and secrets for the daemon's lifetime; they are wiped when freed.
+ * Thread-safe.
+ */
+struct node_encq_cache;
+
+/* Creates an empty cache. */
+int node_encq_cache_new(struct node_encq_cache **out);
+
+/* Frees a cache (no answer may still be using it); NULL is allowed. */
+void node_encq_cache_free(struct node_encq_cache *c);
+
+/* Writes the bytes the cache's current copy holds and how many copies were built so far. */
+int node_encq_cache_info(struct node_encq_cache *c, size_t *bytes, size_t *builds);
+
+/*
+ * As node_encq_run_handles, reading the persons and events from c's copy (first rebuilt when
+ * the store changed since) instead of the store; the same answer byte for byte. c may be NULL
+ * (the window is read from the store for this answer only).
+ */
+int node_encq_run_cached(struct node_store *s, struct node_encq_cache *c,
+			 const uint8_t nonce[ENC_NONCE_LEN],
+			 const uint8_t handle_nonce[ENC_NONCE_LEN], int64_t from, int64_t to,
+			 node_encq_emit_fn emit, void *ud, struct node_encq_summary *out);
 
 /*
  * Derives the handle nonce of a request this node asks itself: the first ENC_NONCE_LEN bytes of
