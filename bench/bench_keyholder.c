@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchutil.h"
 #include "common/cl_error.h"
 #include "protocol/caselink.pb-c.h"
 #include "protocol/oprf.h"
@@ -42,14 +43,6 @@ struct client {
 	unsigned long long batches, failures;
 	double latency_sum;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cpu_now(void)
 {
@@ -88,15 +81,15 @@ static void *client_run(void *arg)
 	struct client *c = arg;
 	struct rpc_status st;
 
-	while (now() < c->until) {
+	while (benchutil_now() < c->until) {
 		uint8_t *resp = NULL;
 		size_t resp_len = 0;
-		double t0 = now();
+		double t0 = benchutil_now();
 
 		if (rpc_call_unary(c->ch, RPC_METHOD_KEYHOLDER_BLIND_EVAL, c->req, c->req_len,
 				   60000, &resp, &resp_len, &st) == CL_OK) {
 			c->batches++;
-			c->latency_sum += now() - t0;
+			c->latency_sum += benchutil_now() - t0;
 		} else {
 			c->failures++;
 			if (c->failures == 1)
@@ -290,12 +283,12 @@ int main(int argc, char **argv)
 	printf("batch %zu elements, %d s per figure, keyholder workers %d\n", batch, seconds,
 	       workers);
 	/* In-process, one core. */
-	t0 = now();
+	t0 = benchutil_now();
 	c0 = cpu_now();
-	for (k = 0; now() - t0 < seconds; k++)
+	for (k = 0; benchutil_now() - t0 < seconds; k++)
 		if (oprf_blind_evaluate_batch(ctx, sk, blinded, batch, out) != CL_OK)
 			goto out;
-	wall = now() - t0;
+	wall = benchutil_now() - t0;
 	cpu = cpu_now() - c0;
 	printf("in-process oprf_blind_evaluate_batch, 1 thread: %.0f elements/s (wall), %.0f "
 	       "elements/s of CPU\n",
@@ -319,7 +312,7 @@ int main(int argc, char **argv)
 		double lat = 0;
 
 		memset(clients, 0, sizeof(clients));
-		t0 = now();
+		t0 = benchutil_now();
 		for (i = 0; i < c; i++) {
 			clients[i].ch = ch;
 			clients[i].req = msg;
@@ -333,7 +326,7 @@ int main(int argc, char **argv)
 			failures += clients[i].failures;
 			lat += clients[i].latency_sum;
 		}
-		wall = now() - t0;
+		wall = benchutil_now() - t0;
 		printf("daemon over mTLS, %d client%s: %.0f elements/s, %.1f batches/s, mean "
 		       "latency %.1f ms%s\n",
 		       c, c > 1 ? "s" : " ", (double)(batches * batch) / wall,

@@ -18,9 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchutil.h"
 #include "common/cl_error.h"
+#include "protocol/client.h"
 #include "protocol/party.h"
-#include "protocol/pki.h"
 #include "protocol/rpc.h"
 #include "protocol/sign.h"
 
@@ -59,14 +60,6 @@ struct load_rss {
 	FILE *log;
 };
 
-static double load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int load_push(struct load_lat *l, double ms)
 {
 	if (l->n == l->cap) {
@@ -103,46 +96,6 @@ static int load_on_message(const uint8_t *msg, size_t len, void *user)
 	return 0;
 }
 
-/* Builds and signs one request (fresh id and signature: replays are refused). */
-static int load_request(const struct load_query *lq, const char *measure, uint8_t **out,
-			size_t *out_len)
-{
-	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
-	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
-	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
-	char *by[2] = {"municipality", "agency_type"};
-	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = party_header_fill(&h, &who, rid, "monitoring", "statistics", lq->id, lq->role);
-	if (rc != CL_OK)
-		return rc;
-	q.header = &h;
-	q.measure = (char *)measure;
-	q.period_from = (char *)lq->from;
-	q.period_to = (char *)lq->to;
-	if (!strcmp(measure, "incident_events")) {
-		q.n_group_by = 2;
-		q.group_by = by;
-	}
-	rc = sign_request(lq->signer, &q);
-	if (rc == CL_OK) {
-		len = caselink__v1__query_request__get_packed_size(&q);
-		req = malloc(len ? len : 1);
-		if (!req)
-			rc = CL_ENOMEM;
-		else
-			caselink__v1__query_request__pack(&q, req);
-	}
-	sign_header_free(&h);
-	if (rc == CL_OK) {
-		*out = req;
-		*out_len = len;
-	}
-	return rc;
-}
-
 static void load_error(struct load_client *c, const char *what, const char *detail)
 {
 	c->errors++;
@@ -156,6 +109,7 @@ static void *load_client_run(void *arg)
 	const struct load_query *lq = c->lq;
 	struct rpc_channel *ch = NULL;
 	struct rpc_channel_config cc;
+	char *by[2] = {"municipality", "agency_type"};
 	unsigned long i;
 	int rc;
 
@@ -169,17 +123,22 @@ static void *load_client_run(void *arg)
 		load_error(c, "channel", cl_strerror(rc));
 		return NULL;
 	}
-	for (i = 0; load_now() < lq->until; i++) {
+	for (i = 0; benchutil_now() < lq->until; i++) {
 		int kind = lq->linked_every > 0 && i % (unsigned long)lq->linked_every == 0;
 		struct rpc_status st;
 		uint8_t *req = NULL;
 		size_t len = 0;
-		double t0 = load_now();
+		double t0 = benchutil_now();
 
 		memset(&st, 0, sizeof(st));
 		c->have_coverage = 0;
 		c->covered = 0;
-		rc = load_request(lq, kind ? lq->linked : "incident_events", &req, &len);
+		if (kind)
+			rc = benchutil_request(lq->signer, lq->id, lq->role, lq->linked, lq->from,
+					       lq->to, NULL, 0, &req, &len);
+		else
+			rc = benchutil_request(lq->signer, lq->id, lq->role, "incident_events",
+					       lq->from, lq->to, by, 2, &req, &len);
 		if (rc == CL_OK)
 			rc = rpc_call_stream(ch, RPC_METHOD_COORDINATOR_QUERY, req, len, 30000,
 					     load_on_message, c, NULL, &st);
@@ -193,7 +152,7 @@ static void *load_client_run(void *arg)
 			load_error(c, "partial", "an answer did not cover every node");
 			continue;
 		}
-		if (load_push(&c->lat[kind], (load_now() - t0) * 1000.0) != CL_OK) {
+		if (load_push(&c->lat[kind], (benchutil_now() - t0) * 1000.0) != CL_OK) {
 			load_error(c, "memory", "latency log");
 			break;
 		}
@@ -225,7 +184,7 @@ static void *load_rss_run(void *arg)
 {
 	struct load_rss *r = arg;
 	struct timespec one = {1, 0};
-	double t0 = load_now();
+	double t0 = benchutil_now();
 
 	while (r->n < LOAD_MAX_SAMPLES) {
 		long kib = load_rss_kib(r->pid);
@@ -233,30 +192,13 @@ static void *load_rss_run(void *arg)
 		if (kib >= 0) {
 			r->kib[r->n++] = kib;
 			if (r->log)
-				fprintf(r->log, "%.0f %ld\n", load_now() - t0, kib);
+				fprintf(r->log, "%.0f %ld\n", benchutil_now() - t0, kib);
 		}
-		if (load_now() >= r->until)
+		if (benchutil_now() >= r->until)
 			break;
 		nanosleep(&one, NULL);
 	}
 	return NULL;
-}
-
-static int load_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double load_pct(const double *v, size_t n, int pct)
-{
-	size_t i;
-
-	if (!n)
-		return 0.0;
-	i = (n * (size_t)pct) / 100;
-	return v[i < n ? i : n - 1];
 }
 
 static void load_print(const char *name, struct load_lat *l, double secs)
@@ -265,21 +207,21 @@ static void load_print(const char *name, struct load_lat *l, double secs)
 		printf("%-16s requests=0\n", name);
 		return;
 	}
-	qsort(l->ms, l->n, sizeof(*l->ms), load_cmp);
+	benchutil_sort(l->ms, l->n);
 	printf("%-16s requests=%zu qps=%.1f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-	       name, l->n, (double)l->n / secs, load_pct(l->ms, l->n, 50),
-	       load_pct(l->ms, l->n, 95), load_pct(l->ms, l->n, 99), l->ms[l->n - 1]);
+	       name, l->n, (double)l->n / secs, benchutil_pct(l->ms, l->n, 50),
+	       benchutil_pct(l->ms, l->n, 95), benchutil_pct(l->ms, l->n, 99), l->ms[l->n - 1]);
 }
 
 int main(int argc, char **argv)
 {
 	const char *coord = NULL, *dir = NULL, *name = NULL, *from = NULL, *to = NULL,
 		   *linked = "M2", *rss_log = NULL;
-	char ca[1024], cert[1024], key[1024], err[256] = "", id_text[RPC_PEER_ID_MAX] = "",
-					      role[RPC_PEER_ROLE_MAX] = "", *pem = NULL;
+	char path[3][CLIENT_PATH_MAX], err[256] = "", id_text[RPC_PEER_ID_MAX] = "",
+				       role[RPC_PEER_ROLE_MAX] = "";
 	int clients = 100, seconds = 60, linked_every = 10, i, rc, status = 1;
 	long pid = 0;
-	size_t pem_len = 0, errors = 0, partial = 0, k;
+	size_t errors = 0, partial = 0, k;
 	struct party_tls *tls = NULL;
 	struct load_client *cl = NULL;
 	pthread_t th[LOAD_MAX_CLIENTS], rth;
@@ -328,19 +270,12 @@ int main(int argc, char **argv)
 			LOAD_MAX_CLIENTS);
 		return 2;
 	}
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
-	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
+	rc = client_tls_paths(dir, name, path);
 	if (rc == CL_OK)
-		rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
+		rc = client_identity_load(path[0], path[1], path[2], NULL, &tls, id_text, role,
+					  &signer, err, sizeof(err));
 	if (rc == CL_OK)
-		rc = pki_cert_identity(pem, pem_len, id_text, sizeof(id_text), role, sizeof(role));
-	free(pem);
-	if (rc == CL_OK) {
 		party_tls_fill(tls, &t);
-		rc = sign_key_load(t.key_pem, t.cert_pem, &signer);
-	}
 	if (rc != CL_OK) {
 		fprintf(stderr, "bench_load: %s\n", *err ? err : cl_strerror(rc));
 		goto out;
@@ -360,7 +295,7 @@ int main(int argc, char **argv)
 	lq.linked_every = linked_every;
 	lq.tls = &t;
 	lq.coord = coord;
-	t0 = load_now();
+	t0 = benchutil_now();
 	lq.until = t0 + seconds;
 	rss->pid = pid;
 	rss->until = lq.until;
@@ -378,7 +313,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
-	elapsed = load_now() - t0;
+	elapsed = benchutil_now() - t0;
 	if (pid > 0)
 		pthread_join(rth, NULL);
 	for (i = 0; i < clients; i++) {

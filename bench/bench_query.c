@@ -13,9 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchutil.h"
 #include "common/cl_error.h"
+#include "protocol/client.h"
 #include "protocol/party.h"
-#include "protocol/pki.h"
 #include "protocol/rpc.h"
 #include "protocol/sign.h"
 
@@ -38,14 +39,6 @@ struct bench_client {
 	size_t rows;
 };
 
-static double bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int bench_count(const uint8_t *msg, size_t len, void *user)
 {
 	struct bench_client *c = user;
@@ -59,40 +52,11 @@ static int bench_count(const uint8_t *msg, size_t len, void *user)
 	return 0;
 }
 
-/* Builds and signs one request (a fresh id: the coordinator and nodes refuse replays). */
+/* One signed incident_events request of the run (a fresh id and signature). */
 static int bench_request(const struct bench_query *bq, uint8_t **out, size_t *out_len)
 {
-	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
-	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
-	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
-	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL;
-	size_t len;
-	int rc;
-
-	rc = party_header_fill(&h, &who, rid, "monitoring", "statistics", bq->id, bq->role);
-	if (rc != CL_OK)
-		return rc;
-	q.header = &h;
-	q.measure = "incident_events";
-	q.period_from = (char *)bq->from;
-	q.period_to = (char *)bq->to;
-	q.n_group_by = bq->nby;
-	q.group_by = bq->group_by;
-	rc = sign_request(bq->signer, &q);
-	if (rc == CL_OK) {
-		len = caselink__v1__query_request__get_packed_size(&q);
-		req = malloc(len);
-		if (!req)
-			rc = CL_ENOMEM;
-		else
-			caselink__v1__query_request__pack(&q, req);
-	}
-	sign_header_free(&h);
-	if (rc == CL_OK) {
-		*out = req;
-		*out_len = len;
-	}
-	return rc;
+	return benchutil_request(bq->signer, bq->id, bq->role, "incident_events", bq->from, bq->to,
+				 bq->group_by, bq->nby, out, out_len);
 }
 
 static void *bench_run(void *arg)
@@ -102,7 +66,7 @@ static void *bench_run(void *arg)
 	int i;
 
 	for (i = 0; i < c->requests; i++) {
-		double t0 = bench_now();
+		double t0 = benchutil_now();
 		uint8_t *req = NULL;
 		size_t len = 0;
 
@@ -110,27 +74,20 @@ static void *bench_run(void *arg)
 		    rpc_call_stream(c->ch, RPC_METHOD_COORDINATOR_QUERY, req, len, 10000,
 				    bench_count, c, NULL, &st) != CL_OK)
 			c->errors++;
-		c->lat_ms[i] = (bench_now() - t0) * 1000.0;
+		c->lat_ms[i] = (benchutil_now() - t0) * 1000.0;
 		free(req);
 	}
 	return NULL;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
 {
 	const char *coord = NULL, *dir = NULL, *name = NULL, *from = "2025-01-01",
 		   *to = "2026-01-01";
-	char *by = NULL, *group_by[5], ca[1024], cert[1024], key[1024], err[256] = "",
-	     id_text[RPC_PEER_ID_MAX] = "", role[RPC_PEER_ROLE_MAX] = "", *pem = NULL;
+	char *by = NULL, *group_by[5], path[3][CLIENT_PATH_MAX], err[256] = "",
+	     id_text[RPC_PEER_ID_MAX] = "", role[RPC_PEER_ROLE_MAX] = "";
 	int clients = 1, requests = 200, i, rc, errors = 0;
-	size_t nby = 0, pem_len = 0, total = 0, k;
+	size_t nby = 0, total = 0, k;
 	struct party_tls *tls = NULL;
 	struct bench_client cl[BENCH_MAX_CLIENTS];
 	pthread_t th[BENCH_MAX_CLIENTS];
@@ -165,21 +122,10 @@ int main(int argc, char **argv)
 	for (char *save = NULL, *t = by ? strtok_r(by, ",", &save) : NULL; t && nby < 5;
 	     t = strtok_r(NULL, ",", &save))
 		group_by[nby++] = t;
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
-	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
+	rc = client_tls_paths(dir, name, path);
 	if (rc == CL_OK)
-		rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
-	if (rc == CL_OK)
-		rc = pki_cert_identity(pem, pem_len, id_text, sizeof(id_text), role, sizeof(role));
-	free(pem);
-	if (rc == CL_OK) {
-		struct rpc_tls t;
-
-		party_tls_fill(tls, &t);
-		rc = sign_key_load(t.key_pem, t.cert_pem, &signer);
-	}
+		rc = client_identity_load(path[0], path[1], path[2], NULL, &tls, id_text, role,
+					  &signer, err, sizeof(err));
 	if (rc != CL_OK) {
 		fprintf(stderr, "bench_query: %s\n", *err ? err : cl_strerror(rc));
 		return 1;
@@ -221,23 +167,23 @@ int main(int argc, char **argv)
 		free(req);
 		cl[i].rows = 0;
 	}
-	t0 = bench_now();
+	t0 = benchutil_now();
 	for (i = 0; i < clients; i++)
 		pthread_create(&th[i], NULL, bench_run, &cl[i]);
 	for (i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
-	elapsed = bench_now() - t0;
+	elapsed = benchutil_now() - t0;
 	for (i = 0; i < clients; i++) {
 		errors += cl[i].errors;
 		total += cl[i].rows;
 		rpc_channel_free(cl[i].ch);
 	}
 	k = (size_t)clients * (size_t)requests;
-	qsort(all, k, sizeof(*all), bench_cmp);
+	benchutil_sort(all, k);
 	printf("clients=%d requests=%zu errors=%d rows_per_answer=%zu p50_ms=%.2f p99_ms=%.2f "
 	       "max_ms=%.2f qps=%.1f\n",
-	       clients, k, errors, total / k, all[k / 2],
-	       all[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1], all[k - 1], (double)k / elapsed);
+	       clients, k, errors, total / k, benchutil_pct(all, k, 50), benchutil_pct(all, k, 99),
+	       all[k - 1], (double)k / elapsed);
 	free(all);
 	sign_key_free(signer);
 	party_tls_free(tls);

@@ -58,6 +58,53 @@ int client_args_take(struct client_args *a, int argc, char **argv, int *i)
 	return 1;
 }
 
+int client_tls_paths(const char *dir, const char *name, char path[3][CLIENT_PATH_MAX])
+{
+	if (snprintf(path[0], CLIENT_PATH_MAX, "%s/ca.pem", dir) >= CLIENT_PATH_MAX ||
+	    snprintf(path[1], CLIENT_PATH_MAX, "%s/%s.pem", dir, name) >= CLIENT_PATH_MAX ||
+	    snprintf(path[2], CLIENT_PATH_MAX, "%s/%s.key", dir, name) >= CLIENT_PATH_MAX)
+		return CL_EUSAGE;
+	return CL_OK;
+}
+
+int client_identity_load(const char *ca, const char *cert, const char *key, const char *crl,
+			 struct party_tls **tls, char id[RPC_PEER_ID_MAX],
+			 char role[RPC_PEER_ROLE_MAX], struct sign_key **signer, char *err,
+			 size_t errsz)
+{
+	struct party_tls *t = NULL;
+	struct sign_key *k = NULL;
+	char idb[RPC_PEER_ID_MAX] = "", roleb[RPC_PEER_ROLE_MAX] = "", *pem = NULL;
+	size_t pem_len = 0;
+	int rc;
+
+	rc = party_tls_load(ca, cert, key, crl, &t, err, errsz);
+	if (rc == CL_OK)
+		rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
+	if (rc == CL_OK)
+		rc = pki_cert_identity(pem, pem_len, idb, sizeof(idb), roleb, sizeof(roleb));
+	if (rc == CL_OK && signer) {
+		struct rpc_tls rt;
+
+		party_tls_fill(t, &rt);
+		rc = sign_key_load(rt.key_pem, rt.cert_pem, &k);
+	}
+	if (rc != CL_OK)
+		goto out;
+	memcpy(id, idb, sizeof(idb));
+	memcpy(role, roleb, sizeof(roleb));
+	*tls = t;
+	t = NULL;
+	if (signer)
+		*signer = k;
+	k = NULL;
+out:
+	free(pem);
+	sign_key_free(k);
+	party_tls_free(t);
+	return rc;
+}
+
 int client_args_config(struct client_args *a, struct client_config *cfg)
 {
 	struct client_config c;
@@ -72,12 +119,7 @@ int client_args_config(struct client_args *a, struct client_config *cfg)
 		c.cert = a->cert;
 		c.key = a->key;
 		if (a->tls_dir && a->name) {
-			if (snprintf(a->path[0], sizeof(a->path[0]), "%s/ca.pem", a->tls_dir) >=
-				(int)sizeof(a->path[0]) ||
-			    snprintf(a->path[1], sizeof(a->path[1]), "%s/%s.pem", a->tls_dir,
-				     a->name) >= (int)sizeof(a->path[1]) ||
-			    snprintf(a->path[2], sizeof(a->path[2]), "%s/%s.key", a->tls_dir,
-				     a->name) >= (int)sizeof(a->path[2]))
+			if (client_tls_paths(a->tls_dir, a->name, a->path) != CL_OK)
 				return CL_EUSAGE;
 			c.ca = a->path[0];
 			c.cert = a->path[1];
@@ -96,8 +138,6 @@ int client_connect(const struct client_config *cfg, struct client_conn **out, ch
 {
 	struct client_conn *c = calloc(1, sizeof(*c));
 	struct rpc_channel_config cc;
-	char *pem = NULL;
-	size_t pem_len = 0;
 	int rc = CL_ENOMEM;
 
 	if (!c)
@@ -106,18 +146,8 @@ int client_connect(const struct client_config *cfg, struct client_conn **out, ch
 		snprintf(c->id, sizeof(c->id), "%s", cfg->demo_id ? cfg->demo_id : "");
 		snprintf(c->role, sizeof(c->role), "%s", cfg->demo_role ? cfg->demo_role : "");
 	} else {
-		struct rpc_tls t;
-
-		rc = party_tls_load(cfg->ca, cfg->cert, cfg->key, cfg->crl, &c->tls, err, errsz);
-		if (rc == CL_OK)
-			rc = pki_read_file(cfg->cert, PKI_PEM_MAX, &pem, &pem_len);
-		if (rc == CL_OK)
-			rc = pki_cert_identity(pem, pem_len, c->id, sizeof(c->id), c->role,
-					       sizeof(c->role));
-		if (rc != CL_OK)
-			goto out;
-		party_tls_fill(c->tls, &t);
-		rc = sign_key_load(t.key_pem, t.cert_pem, &c->signer);
+		rc = client_identity_load(cfg->ca, cfg->cert, cfg->key, cfg->crl, &c->tls, c->id,
+					  c->role, &c->signer, err, errsz);
 		if (rc != CL_OK)
 			goto out;
 	}
@@ -133,7 +163,6 @@ int client_connect(const struct client_config *cfg, struct client_conn **out, ch
 	*out = c;
 	c = NULL;
 out:
-	free(pem);
 	client_close(c);
 	return rc;
 }

@@ -20,6 +20,8 @@
 #define CLIENT_PATH_MAX	    1024	 /* TLS file paths built from --tls-dir and --name */
 #define CLIENT_SUPPRESSED   "suppressed" /* how every format marks a withheld cell */
 
+struct sign_key;
+
 /* A connection to a coordinator: channel, signing key and the requester's identity. */
 struct client_conn;
 
@@ -79,6 +81,22 @@ struct client_value {
  * Returns 1 when taken, 0 when argv[*i] is none of them, CL_EUSAGE when its value is missing.
  */
 int client_args_take(struct client_args *a, int argc, char **argv, int *i);
+
+/*
+ * Fills path with DIR/ca.pem, DIR/NAME.pem and DIR/NAME.key (the files `caselink pki` issues);
+ * CL_EUSAGE when one does not fit.
+ */
+int client_tls_paths(const char *dir, const char *name, char path[3][CLIENT_PATH_MAX]);
+
+/*
+ * Loads the TLS files (crl may be NULL) into *tls and reads the party's id and role from its
+ * certificate; with signer non-NULL also its signing key. On failure err gets "FILE: reason"
+ * when a file is to blame; the outputs are written only on success.
+ */
+int client_identity_load(const char *ca, const char *cert, const char *key, const char *crl,
+			 struct party_tls **tls, char id[RPC_PEER_ID_MAX],
+			 char role[RPC_PEER_ROLE_MAX], struct sign_key **signer, char *err,
+			 size_t errsz);
 
 /*
  * Fills cfg from a (TLS paths from --tls-dir and --name when both are given; server name

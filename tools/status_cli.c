@@ -10,7 +10,7 @@
 
 #include "common/cl_error.h"
 #include "protocol/party.h"
-#include "protocol/pki.h"
+#include "protocol/client.h"
 #include "protocol/rpc.h"
 #include "tools/cli.h"
 
@@ -29,8 +29,8 @@ int status_main(int argc, char **argv)
 {
 	const char *target = NULL, *service = NULL, *dir = NULL, *name = NULL, *server = NULL,
 		   *method = NULL;
-	char ca[1024], cert[1024], key[1024], err[512] = "", id[RPC_PEER_ID_MAX] = "",
-					      role[RPC_PEER_ROLE_MAX] = "", *pem = NULL;
+	char path[3][CLIENT_PATH_MAX], err[512] = "", id[RPC_PEER_ID_MAX] = "",
+				       role[RPC_PEER_ROLE_MAX] = "";
 	Caselink__V1__StatusRequest sr = CASELINK__V1__STATUS_REQUEST__INIT;
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
 	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
@@ -40,7 +40,7 @@ int status_main(int argc, char **argv)
 	struct rpc_channel_config cc;
 	struct rpc_status st;
 	uint8_t rid[PARTY_REQUEST_ID_LEN], *req = NULL, *out = NULL;
-	size_t req_len, out_len = 0, pem_len = 0;
+	size_t req_len, out_len = 0;
 	unsigned expected = 0;
 	int insecure = 0, i, rc;
 
@@ -89,18 +89,12 @@ int status_main(int argc, char **argv)
 	cc.target = target;
 	cc.insecure_demo = insecure;
 	if (!insecure) {
-		snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-		snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
-		snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-		rc = party_tls_load(ca, cert, key, NULL, &tls, err, sizeof(err));
+		rc = client_tls_paths(dir, name, path);
 		if (rc == CL_OK)
-			rc = pki_read_file(cert, PKI_PEM_MAX, &pem, &pem_len);
-		if (rc == CL_OK)
-			rc = pki_cert_identity(pem, pem_len, id, sizeof(id), role, sizeof(role));
-		free(pem);
+			rc = client_identity_load(path[0], path[1], path[2], NULL, &tls, id, role,
+						  NULL, err, sizeof(err));
 		if (rc != CL_OK) {
 			fprintf(stderr, "caselink status: %s\n", *err ? err : cl_strerror(rc));
-			party_tls_free(tls);
 			return 2;
 		}
 		party_tls_fill(tls, &cc.tls);
