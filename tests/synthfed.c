@@ -228,6 +228,16 @@ static void sf_load_agency(const struct synthfed_sink *sink, const char *dir, ui
 	synthfed_map_free(&refs);
 }
 
+/* Appends agency_id as node number node (the next one, at most 64). */
+static void sf_agencies_add(struct synthfed_agencies *a, uint32_t node, const char *agency_id)
+{
+	int len;
+
+	assert_true(node == a->n && a->n < sizeof a->id / sizeof a->id[0]);
+	len = snprintf(a->id[a->n++], sizeof a->id[0], "%s", agency_id);
+	assert_true(len >= 0 && (size_t)len < sizeof a->id[0]);
+}
+
 void synthfed_load(const char *dir, const struct synthfed_sink *sink)
 {
 	struct csv_reader *r = NULL;
@@ -270,8 +280,8 @@ void synthfed_load(const char *dir, const struct synthfed_sink *sink)
 		snprintf(ag, sizeof ag, "%s", synthfed_field(&x, c_ag));
 		snprintf(ty, sizeof ty, "%s", synthfed_field(&x, c_type));
 		snprintf(mu, sizeof mu, "%s", synthfed_field(&x, c_muni));
-		if (sink->agency)
-			sink->agency(sink->ctx, node, ag, ty, mu);
+		if (sink->agencies)
+			sf_agencies_add(sink->agencies, node, ag);
 		sf_load_agency(sink, dir, node++, ag, ty, mu, &links, &next_id);
 	}
 	csv_close(r);
@@ -568,10 +578,4 @@ void synthfed_cases_record(const struct synthfed_record *r, uint32_t person,
 	cr->person = person;
 	cr->handle = (const unsigned char *)r->person_ref; /* the ref stands for a handle */
 	cr->handle_len = strlen(r->person_ref);
-}
-
-void synthfed_agencies_add(struct synthfed_agencies *a, uint32_t node, const char *agency_id)
-{
-	assert_true(node == a->n && a->n < sizeof a->id / sizeof a->id[0]);
-	snprintf(a->id[a->n++], sizeof a->id[0], "%s", agency_id);
 }

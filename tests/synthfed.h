@@ -42,25 +42,21 @@ struct synthfed_record {
 	struct cldate_birth birth; /* year 0: unknown */
 };
 
-/* What the caller does with each agency, record and event (agency may be NULL). */
-struct synthfed_sink {
-	void (*agency)(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
-		       const char *municipality);
-	/* Adds a record; returns the caller's index for it, passed back with its events. */
-	size_t (*record)(void *ctx, const struct synthfed_record *r);
-	/* Adds an event; age_years is the subject's age at occurred_at (-1 unknown). */
-	void (*event)(void *ctx, size_t record, const struct measures_event *e);
-	void *ctx;
-};
-
 /* The agencies of a federation in federation.csv's order (node numbers). */
 struct synthfed_agencies {
 	char id[64][64];
 	size_t n;
 };
 
-/* Appends agency_id as node number node (asserted to be the next one, at most 64). */
-void synthfed_agencies_add(struct synthfed_agencies *a, uint32_t node, const char *agency_id);
+/* Where the agencies go (when not NULL) and what the caller does with each record and event. */
+struct synthfed_sink {
+	struct synthfed_agencies *agencies;
+	/* Adds a record; returns the caller's index for it, passed back with its events. */
+	size_t (*record)(void *ctx, const struct synthfed_record *r);
+	/* Adds an event; age_years is the subject's age at occurred_at (-1 unknown). */
+	void (*event)(void *ctx, size_t record, const struct measures_event *e);
+	void *ctx;
+};
 
 /* Fills mr with r's row as a node sends it (sex U when absent), linked as person. */
 void synthfed_measures_record(const struct synthfed_record *r, uint32_t person,

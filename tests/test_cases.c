@@ -316,14 +316,6 @@ struct fed {
 	struct synthfed_agencies agencies;
 };
 
-static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
-		       const char *municipality)
-{
-	(void)agency_type;
-	(void)municipality;
-	synthfed_agencies_add(&((struct fed *)ctx)->agencies, node, agency_id);
-}
-
 static size_t fed_record(void *ctx, const struct synthfed_record *r)
 {
 	struct fed *f = ctx;
@@ -349,10 +341,11 @@ static void fed_event(void *ctx, size_t record, const struct measures_event *e)
 
 static void load_federation(const char *dir, struct fed *f)
 {
-	struct synthfed_sink sink = {fed_agency, fed_record, fed_event, NULL};
+	struct synthfed_sink sink = {NULL, fed_record, fed_event, NULL};
 
 	memset(f, 0, sizeof *f);
 	assert_int_equal(cases_input_new(&f->in), 0);
+	sink.agencies = &f->agencies;
 	sink.ctx = f;
 	synthfed_load(dir, &sink);
 }

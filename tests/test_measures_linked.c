@@ -210,14 +210,6 @@ struct fed {
 	size_t nrows, cap;
 };
 
-static void fed_agency(void *ctx, uint32_t node, const char *agency_id, const char *agency_type,
-		       const char *municipality)
-{
-	(void)agency_type;
-	(void)municipality;
-	synthfed_agencies_add(&((struct fed *)ctx)->agencies, node, agency_id);
-}
-
 /* A person row into both engines, as the person of the linkage under test. */
 static size_t fed_record(void *ctx, const struct synthfed_record *r)
 {
@@ -258,13 +250,14 @@ static void fed_event(void *ctx, size_t record, const struct measures_event *e)
 static void load_federation(const char *dir, const struct linkage *base, const struct linkage *l,
 			    struct fed *f)
 {
-	struct synthfed_sink sink = {fed_agency, fed_record, fed_event, NULL};
+	struct synthfed_sink sink = {NULL, fed_record, fed_event, NULL};
 
 	memset(f, 0, sizeof *f);
 	assert_int_equal(measures_input_new(&f->min), 0);
 	assert_int_equal(cases_input_new(&f->cin), 0);
 	f->base = base;
 	f->l = l;
+	sink.agencies = &f->agencies;
 	sink.ctx = f;
 	synthfed_load(dir, &sink);
 }
