@@ -651,6 +651,24 @@ out:
 	return rc;
 }
 
+/* Shrinks the array *a of *cap entries of size sz to its n entries, wiping the old copy. */
+static int eq_fit(void **a, size_t *cap, size_t n, size_t sz)
+{
+	void *na;
+
+	if (!*a || n == *cap)
+		return 0;
+	na = malloc(n ? n * sz : 1); /* n <= *cap: no overflow */
+	if (!na)
+		return CL_ENOMEM;
+	memcpy(na, *a, n * sz);
+	OPENSSL_cleanse(*a, *cap * sz);
+	free(*a);
+	*a = na;
+	*cap = n;
+	return 0;
+}
+
 /* Reads what a snapshot is keyed on. */
 static int eq_snap_key(sqlite3 *db, struct eq_key *out)
 {
@@ -692,6 +710,15 @@ static int eq_snap_build(sqlite3 *db, const struct eq_key *key, int window, int6
 	rc = eq_snap_events(sn, db, window, from, to);
 	if (!rc)
 		rc = eq_snap_persons(sn, db);
+	if (rc)
+		goto out;
+	rc = eq_fit((void **)&sn->pers, &sn->cappers, sn->npers, sizeof(*sn->pers));
+	if (!rc)
+		rc = eq_fit((void **)&sn->evs, &sn->capevs, sn->nevs, sizeof(*sn->evs));
+	if (!rc)
+		rc = eq_fit((void **)&sn->text, &sn->captext, sn->ntext, 1);
+	if (!rc)
+		rc = eq_fit((void **)&sn->codes, &sn->capcodes, sn->ncodes, sizeof(*sn->codes));
 	if (rc)
 		goto out;
 	free(sn->cslots); /* only for building */

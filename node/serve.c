@@ -33,6 +33,7 @@ struct node_server {
 	struct partyconf *conf;
 	struct node_store_meta meta;
 	struct node_query_cache *cache;
+	struct node_encq_cache *encq;	/* persons and events of TOKENS answers, per generation */
 	struct sign_verifier *verifier; /* federation CA and CRL for request signatures */
 	struct replay *replay;		/* request ids already answered */
 	struct replay *nonces;		/* query nonces of TOKENS-mode requests already used */
@@ -236,8 +237,8 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 		code = node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "store unavailable");
 		goto out;
 	}
-	rc = node_encq_run_handles(store, qr->query_nonce.data, hnonce, e.from, e.to,
-				   node_serve_tokens_batch, &e, &sum);
+	rc = node_encq_run_cached(store, ns->encq, qr->query_nonce.data, hnonce, e.from, e.to,
+				  node_serve_tokens_batch, &e, &sum);
 	if (rc != CL_OK && e.sent) {
 		/* records left before the answer failed: the audit says how many */
 		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 100];
@@ -452,6 +453,8 @@ int node_serve_main(int argc, char **argv)
 	}
 	ns.data_dir = data;
 	rc = node_query_cache_new(&ns.cache);
+	if (rc == CL_OK)
+		rc = node_encq_cache_new(&ns.encq);
 	if (rc != CL_OK)
 		goto out;
 	rc = node_store_open(data, &store);
@@ -540,6 +543,7 @@ out:
 	party_tls_free(tls);
 	partyconf_free(ns.conf);
 	node_query_cache_free(ns.cache);
+	node_encq_cache_free(ns.encq);
 	sign_verifier_free(ns.verifier);
 	replay_free(ns.replay);
 	replay_free(ns.nonces);

@@ -822,8 +822,8 @@ static void assert_resolve_many(struct node_store *s, const struct answer *a,
 			memcpy(h[n++], b->records[j]->row_handle.data, NODE_TOKENS_HANDLE_LEN);
 	}
 	if (n == 0)
-		return; /* an empty answer has nothing to resolve */
-	memcpy(h[n], h[0], NODE_TOKENS_HANDLE_LEN);			   /* asked twice */
+		return;				    /* an empty answer has nothing to resolve */
+	memcpy(h[n], h[0], NODE_TOKENS_HANDLE_LEN); /* asked twice */
 	assert_int_equal(RAND_bytes(h[n + 1], NODE_TOKENS_HANDLE_LEN), 1); /* nobody's */
 	assert_int_equal(node_tokens_resolve_many(s, nonce,
 						  (const uint8_t(*)[NODE_TOKENS_HANDLE_LEN])h,
@@ -1625,32 +1625,52 @@ static int ref_run(const char *data, const uint8_t nonce[32], const uint8_t hnon
 	return rc;
 }
 
-/* Runs the node's answer and the former one and compares them record by record, byte for byte. */
-static void compare_answers(const char *data, const uint8_t nonce[32], const uint8_t hnonce[32],
-			    int64_t from, int64_t to, struct ref_answer *ref)
+/* Runs the node's answer (from c's copy when c is set) into g. */
+static void got_run(const char *data, struct node_encq_cache *c, const uint8_t nonce[32],
+		    const uint8_t hnonce[32], int64_t from, int64_t to, struct got_answer *g,
+		    struct node_encq_summary *sum)
 {
 	struct node_store *s = NULL;
+
+	memset(g, 0, sizeof(*g));
+	g->order_ok = 1;
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	if (c)
+		assert_int_equal(
+		    node_encq_run_cached(s, c, nonce, hnonce, from, to, got_emit, g, sum), CL_OK);
+	else
+		assert_int_equal(
+		    node_encq_run_handles(s, nonce, hnonce, from, to, got_emit, g, sum), CL_OK);
+	node_store_close(s);
+}
+
+/*
+ * Runs the node's answer and the former one and compares them record by record, byte for byte;
+ * with c set, the answer from c's in-memory copy too.
+ */
+static void compare_answers(const char *data, struct node_encq_cache *c, const uint8_t nonce[32],
+			    const uint8_t hnonce[32], int64_t from, int64_t to,
+			    struct ref_answer *ref)
+{
 	struct node_encq_summary sum;
 	struct got_answer g;
 	size_t i;
+	int pass;
 
-	memset(&g, 0, sizeof(g));
-	g.order_ok = 1;
 	assert_int_equal(ref_run(data, nonce, hnonce, from, to, ref), 0);
-	assert_int_equal(node_store_open(data, &s), CL_OK);
-	assert_int_equal(node_encq_run_handles(s, nonce, hnonce, from, to, got_emit, &g, &sum),
-			 CL_OK);
-	node_store_close(s);
-	assert_true(g.order_ok);
-	assert_true(g.last_seen);
-	assert_int_equal(sum.records, ref->n);
-	assert_int_equal(sum.batches, g.batches);
-	assert_int_equal(g.n, ref->n);
-	for (i = 0; i < ref->n; i++) {
-		assert_int_equal(g.lens[i], ref->lens[i]);
-		assert_memory_equal(g.recs[i], ref->recs[i], ref->lens[i]);
+	for (pass = 0; pass < (c ? 2 : 1); pass++) {
+		got_run(data, pass ? c : NULL, nonce, hnonce, from, to, &g, &sum);
+		assert_true(g.order_ok);
+		assert_true(g.last_seen);
+		assert_int_equal(sum.records, ref->n);
+		assert_int_equal(sum.batches, g.batches);
+		assert_int_equal(g.n, ref->n);
+		for (i = 0; i < ref->n; i++) {
+			assert_int_equal(g.lens[i], ref->lens[i]);
+			assert_memory_equal(g.recs[i], ref->recs[i], ref->lens[i]);
+		}
+		ref_free(g.recs, g.lens, g.n);
 	}
-	ref_free(g.recs, g.lens, g.n);
 	ref_free(ref->recs, ref->lens, ref->n);
 }
 
@@ -1694,6 +1714,9 @@ static void test_answer_equivalence(void **state)
 	const char *why = NULL;
 	sqlite3 *db = NULL;
 	FILE *pf, *ef;
+	struct node_encq_cache *cache = NULL;
+	size_t cbytes = 0, builds = 0;
+	char ppersons[1300];
 	int i, j;
 
 	(void)state;
@@ -1767,7 +1790,8 @@ static void test_answer_equivalence(void **state)
 	assert_int_equal(node_store_init(data, &meta), CL_OK);
 	assert_int_equal(node_store_open(data, &s), CL_OK);
 	memset(&o, 0, sizeof(o));
-	o.persons_path = ppath;
+	snprintf(ppersons, sizeof(ppersons), "%s", ppath);
+	o.persons_path = ppersons;
 	o.events_path = epath;
 	assert_int_equal(node_import_run(s, &o, &ir), CL_OK);
 	assert_int_equal(ir.persons_added, 1200);
@@ -1785,16 +1809,23 @@ static void test_answer_equivalence(void **state)
 	assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
 	assert_int_equal(RAND_bytes(hnonce, sizeof(hnonce)), 1);
 	/* the full window: more than one batch, the cap and the derived-token limit reached */
-	compare_answers(data, nonce, nonce, 0, INT64_MAX, &ref);
+	assert_int_equal(node_encq_cache_new(&cache), CL_OK);
+	compare_answers(data, cache, nonce, nonce, 0, INT64_MAX, &ref);
 	assert_true(ref.n > NODE_ENCQ_BATCH);
+	assert_int_equal(node_encq_cache_info(cache, &cbytes, &builds), CL_OK);
+	assert_int_equal(builds, 1);
+	assert_true(cbytes > 0);
 	/* (ref is freed by compare_answers; its counters stay) */
 	assert_int_equal(ref.capped, 12);
 	assert_true(ref.given_no_tok >= 2);
 	/* March 2025 only: persons skipped between those that have events; own handles */
 	assert_int_equal(cldate_parse_time("2025-03-01", &from, &why), CL_OK);
 	assert_int_equal(cldate_parse_time("2025-04-01", &to, &why), CL_OK);
-	compare_answers(data, nonce, hnonce, from, to, &ref);
+	compare_answers(data, cache, nonce, hnonce, from, to, &ref);
 	assert_true(ref.n > 300 && ref.n < 600);
+	/* the copy is reused while the store is unchanged */
+	assert_int_equal(node_encq_cache_info(cache, NULL, &builds), CL_OK);
+	assert_int_equal(builds, 1);
 	/* a stored name that does not encode ('_' is not a name character): field absent */
 	snprintf(ppath, sizeof(ppath), "%s/node.db", data);
 	assert_int_equal(sqlite3_open(ppath, &db), SQLITE_OK);
@@ -1803,7 +1834,26 @@ static void test_answer_equivalence(void **state)
 				      "UPDATE persons SET family_norm=x'c3' WHERE person_ref='p4'",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
-	compare_answers(data, nonce, nonce, 0, INT64_MAX, &ref);
+	sqlite3_close(db);
+	/* an import (here one that changes nothing, after the edit above) makes the next cached
+	 * answer read a new copy, which holds the edit */
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	assert_int_equal(node_import_run(s, &o, &ir), CL_OK);
+	node_store_close(s);
+	compare_answers(data, cache, nonce, nonce, 0, INT64_MAX, &ref);
+	assert_int_equal(node_encq_cache_info(cache, NULL, &builds), CL_OK);
+	assert_int_equal(builds, 2);
+	/* a cache fill (no persons changed) makes a new copy as well */
+	assert_int_equal(node_store_open(data, &s), CL_OK);
+	assert_int_equal(sqlite3_exec(node_store_db(s),
+				      "UPDATE token_state SET filled_at=filled_at+1 WHERE id=1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	node_store_close(s);
+	compare_answers(data, cache, nonce, nonce, from, to, &ref);
+	assert_int_equal(node_encq_cache_info(cache, NULL, &builds), CL_OK);
+	assert_int_equal(builds, 3);
+	assert_int_equal(sqlite3_open(ppath, &db), SQLITE_OK);
 	/* a q-gram the cache lacks: both refuse with CL_ESTALE */
 	assert_int_equal(sqlite3_exec(db, "DELETE FROM qgram_tokens WHERE field=3 AND qgram='zv'",
 				      NULL, NULL, NULL),
@@ -1821,8 +1871,14 @@ static void test_answer_equivalence(void **state)
 		assert_int_equal(node_encq_run(s, nonce, 0, INT64_MAX, got_emit, &ga, &sum),
 				 CL_ESTALE);
 		ref_free(ga.recs, ga.lens, ga.n);
+		memset(&ga, 0, sizeof(ga));
+		assert_int_equal(
+		    node_encq_run_cached(s, cache, nonce, nonce, 0, INT64_MAX, got_emit, &ga, &sum),
+		    CL_ESTALE);
+		ref_free(ga.recs, ga.lens, ga.n);
 	}
 	node_store_close(s);
+	node_encq_cache_free(cache);
 	OPENSSL_cleanse(k.sk, sizeof(k.sk));
 }
 
