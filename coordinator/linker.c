@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/cl_error.h"
+#include "common/grow.h"
 
 #define LK_WORDS	  (LINKER_BLOOM_BYTES / 8)
 #define LK_NONE		  UINT32_MAX
@@ -219,28 +220,6 @@ static void lk_cmin(double t, uint16_t *cmin)
 	}
 }
 
-/* ---- growth helpers ---- */
-
-static int lk_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64, bytes;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		if (__builtin_mul_overflow(ncap, 2, &ncap))
-			return CL_EOVERFLOW;
-	if (__builtin_mul_overflow(ncap, elem, &bytes))
-		return CL_EOVERFLOW;
-	q = realloc(*p, bytes);
-	if (!q)
-		return CL_ENOMEM;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
-
 int linker_new(struct linker **out)
 {
 	struct linker *l;
@@ -370,7 +349,7 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 	if (l->n >= LINKER_MAX_RECORDS)
 		return CL_ELIMIT;
 	cap = l->cap;
-	rc = lk_grow((void **)&l->recs, &cap, l->n + 1, sizeof(*l->recs));
+	rc = grow_array((void **)&l->recs, &cap, l->n + 1, sizeof(*l->recs));
 	if (rc)
 		goto out;
 	if (cap != l->cap) {
@@ -402,13 +381,13 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 		l->cap = cap;
 	}
 	need = l->hlen + handle_len;
-	rc = lk_grow((void **)&l->handles, &l->hcap, need, 1);
+	rc = grow_array((void **)&l->handles, &l->hcap, need, 1);
 	if (rc)
 		goto out;
 	if (bloom) {
 		size_t bcap = l->bcap;
 
-		rc = lk_grow((void **)&l->bowner, &bcap, l->nb + 1, sizeof(*l->bowner));
+		rc = grow_array((void **)&l->bowner, &bcap, l->nb + 1, sizeof(*l->bowner));
 		if (rc)
 			goto out;
 		if (bcap != l->bcap) {
@@ -618,7 +597,7 @@ static int lk_pairs_push(struct lk_pairs *p, uint32_t a, uint32_t b, float score
 
 	if (p->n >= LINKER_MAX_PAIRS)
 		return CL_ELIMIT;
-	rc = lk_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+	rc = grow_array((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
 	if (rc)
 		return rc;
 	p->v[p->n].score = score;
@@ -1352,7 +1331,7 @@ static int lk_pairs_move(struct lk_pairs *dst, struct lk_pairs *src)
 		return 0;
 	if (__builtin_add_overflow(dst->n, src->n, &need))
 		return CL_EOVERFLOW;
-	rc = lk_grow((void **)&dst->v, &dst->cap, need, sizeof(*dst->v));
+	rc = grow_array((void **)&dst->v, &dst->cap, need, sizeof(*dst->v));
 	if (rc)
 		return rc;
 	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
@@ -1432,7 +1411,7 @@ static int lk_blk_add(struct linker *l, struct lk_fz *z, struct lk_blk **v, size
 			return 0; /* no link without date evidence */
 		cmin = z->cminw;
 	}
-	rc = lk_grow((void **)v, cap, *n + 1, sizeof(**v));
+	rc = grow_array((void **)v, cap, *n + 1, sizeof(**v));
 	if (rc)
 		return rc;
 	l->stat[LINKER_STAT_BLOCKS]++;

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "common/cl_error.h"
+#include "common/grow.h"
 
 #define TS_ID	  1u
 #define TS_DEMO	  2u
@@ -46,26 +47,6 @@ struct tokset {
 	uint32_t *slots; /* string ids by hash, TS_NOSTR when empty */
 	size_t hcap;
 };
-
-static int ts_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64, bytes;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		if (__builtin_mul_overflow(ncap, 2, &ncap))
-			return CL_EOVERFLOW;
-	if (__builtin_mul_overflow(ncap, elem, &bytes))
-		return CL_EOVERFLOW;
-	q = realloc(*p, bytes);
-	if (!q)
-		return CL_ENOMEM;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
 
 int tokset_new(struct tokset **out)
 {
@@ -164,9 +145,9 @@ static int ts_intern(struct tokset *s, const char *v, uint16_t *id)
 		while (s->slots[slot] != TS_NOSTR)
 			slot = (slot + 1) & (s->hcap - 1);
 	}
-	rc = ts_grow((void **)&s->str, &s->scap, s->slen + len + 1, 1);
+	rc = grow_array((void **)&s->str, &s->scap, s->slen + len + 1, 1);
 	if (rc == 0)
-		rc = ts_grow((void **)&s->soff, &s->socap, s->nstr + 1, sizeof(*s->soff));
+		rc = grow_array((void **)&s->soff, &s->socap, s->nstr + 1, sizeof(*s->soff));
 	if (rc)
 		return rc;
 	memcpy(s->str + s->slen, v, len + 1);
@@ -234,7 +215,7 @@ int tokset_add(struct tokset *s, const struct tokset_rec *r)
 		s->arena = a;
 		s->acap = ncap;
 	}
-	rc = ts_grow((void **)&s->recs, &s->rcap, s->n + 1, sizeof(*s->recs));
+	rc = grow_array((void **)&s->recs, &s->rcap, s->n + 1, sizeof(*s->recs));
 	if (rc)
 		return rc;
 	e.off = s->alen;
@@ -275,7 +256,7 @@ int tokset_add_event(struct tokset *s, const struct measures_event *e)
 	if (rc == 0)
 		rc = ts_intern(s, e->referral_to, &v.ref);
 	if (rc == 0)
-		rc = ts_grow((void **)&s->evs, &s->ecap, s->nev + 1, sizeof(*s->evs));
+		rc = grow_array((void **)&s->evs, &s->ecap, s->nev + 1, sizeof(*s->evs));
 	if (rc)
 		return rc;
 	v.at = e->occurred_at;
