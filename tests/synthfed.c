@@ -208,7 +208,7 @@ static void sf_load_agency(const struct synthfed_sink *sink, const char *dir, ui
 	while (csv_next(r, &x) == 1) {
 		struct measures_event e = {0};
 		const char *thr = synthfed_field(&x, c_thr);
-		uint32_t row;
+		uint32_t row = 0;
 		int64_t t;
 
 		assert_true(synthfed_map_get(&refs, synthfed_field(&x, c_pref), &row));

@@ -464,14 +464,18 @@ static void headlines(const char *name, const char *dreal, const char *dtrue)
 static void truth_run(const char *bin, const char *dir, const char *links, const char *from,
 		      const char *to, const char *out)
 {
-	char cmd[4096], opt[1200] = "";
+	char cmd[4096], opt[2400] = "";
+	int n;
 
-	if (links)
-		snprintf(opt, sizeof opt, "--links '%s/%s'", dir, links);
-	snprintf(cmd, sizeof cmd,
-		 "'%s/caselink' truth --data '%s' %s --from %s --to %s --m7-max 1000000 "
-		 "--out '%s/%s' >/dev/null",
-		 bin, dir, opt, from, to, dir, out);
+	if (links) {
+		n = snprintf(opt, sizeof opt, "--links '%s/%s'", dir, links);
+		assert_true(n > 0 && (size_t)n < sizeof opt);
+	}
+	n = snprintf(cmd, sizeof cmd,
+		     "'%s/caselink' truth --data '%s' %s --from %s --to %s --m7-max 1000000 "
+		     "--out '%s/%s' >/dev/null",
+		     bin, dir, opt, from, to, dir, out);
+	assert_true(n > 0 && (size_t)n < sizeof cmd);
 	assert_int_equal(synthfed_shell(cmd), 0);
 }
 
