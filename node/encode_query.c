@@ -781,6 +781,22 @@ static void eq_snap_put(struct node_encq_cache *c, struct eq_snap *sn)
 	pthread_mutex_unlock(&c->lock);
 }
 
+int node_encq_cache_warm(struct node_store *s, struct node_encq_cache *c)
+{
+	struct eq_snap *sn = NULL;
+	sqlite3 *db = s ? node_store_db(s) : NULL;
+	int rc;
+
+	if (!db || !c)
+		return CL_EINVAL;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return CL_ESQL;
+	rc = eq_snap_get(c, db, 0, 0, &sn);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	eq_snap_put(c, sn);
+	return rc;
+}
+
 int node_encq_cache_new(struct node_encq_cache **out)
 {
 	struct node_encq_cache *c;

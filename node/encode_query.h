@@ -67,6 +67,12 @@ int node_encq_cache_new(struct node_encq_cache **out);
 /* Frees a cache (no answer may still be using it); NULL is allowed. */
 void node_encq_cache_free(struct node_encq_cache *c);
 
+/*
+ * Builds c's copy of the store now (e.g. when the daemon starts) instead of at the first
+ * TOKENS answer. Best effort for the caller: any error leaves c as it was.
+ */
+int node_encq_cache_warm(struct node_store *s, struct node_encq_cache *c);
+
 /* Writes the bytes the cache's current copy holds and how many copies were built so far. */
 int node_encq_cache_info(struct node_encq_cache *c, size_t *bytes, size_t *builds);
 

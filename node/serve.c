@@ -460,6 +460,10 @@ int node_serve_main(int argc, char **argv)
 	rc = node_store_open(data, &store);
 	if (rc == CL_OK)
 		rc = node_store_get_meta(store, &ns.meta);
+	/* the TOKENS answers' copy of persons and events, before the first query needs it */
+	if (rc == CL_OK && node_encq_cache_warm(store, ns.encq) != CL_OK)
+		log_event(LOG_LEVEL_INFO, "encq_cache_cold", "reason=%s",
+			  "not built at start (e.g. token cache not filled)");
 	node_store_close(store);
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: store %s: %s\n", data, cl_strerror(rc));
