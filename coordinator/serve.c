@@ -7,6 +7,7 @@
 #include "coordinator/cases_answer.h"
 #include "coordinator/tokset.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,10 @@ struct coord {
 #define COORD_MAX_RECORDS_NODE (1u << 22) /* token records one node may send per query */
 #define COORD_MAX_RECORDS      (1u << 25) /* token records of one query, all nodes */
 #define COORD_LINK_THREADS_MAX 8	  /* linker threads of one query */
+#define COORD_RECV_WORKERS     2	  /* threads unpacking TOKENS chunks during a fan-out */
+#define COORD_RECV_QUEUED_MAX  ((size_t)64 << 20) /* bytes received but not yet unpacked */
+
+struct coord_recv;
 
 /*
  * One node's part of a fan-out, used only once the node's whole answer has
@@ -61,7 +66,7 @@ struct coord {
 struct coord_call {
 	struct agg *partial;
 	size_t nkeys;
-	int malformed;
+	int malformed; /* set by the receiving thread: read with __atomic during a fan-out */
 	int tokens;
 	int not_participating; /* the federation policy leaves this node out: never asked */
 	int not_requested;     /* QueryRequest.nodes leaves this node out: never asked */
@@ -69,6 +74,8 @@ struct coord_call {
 	struct tokset *ts;		 /* its records so far (TOKENS) */
 	int bad_records; /* a record was malformed: the query fails naming the node */
 	Caselink__V1__QueryResponse *sub; /* a regional coordinator's coverage (two-level.md) */
+	struct coord_recv *recv;	  /* during a fan-out: the workers unpacking its chunks */
+	size_t worker;			  /* which one (each node's chunks stay in order) */
 };
 
 /* Forgets what a node sent (before a retry, and at the end of a query: no token is kept). */
@@ -217,9 +224,173 @@ static int coord_on_message(const uint8_t *msg, size_t len, void *user)
 	}
 out:
 	if (rc)
-		c->malformed = 1;
+		__atomic_store_n(&c->malformed, 1, __ATOMIC_RELAXED);
 	caselink__v1__query_response__free_unpacked(r, NULL);
 	return rc;
+}
+
+/*
+ * The unpacking and copying of TOKENS chunks, moved off the fan-out's
+ * completion-queue thread: that thread copies each chunk's bytes into the
+ * FIFO of one worker (node index % workers, so a node's chunks keep their
+ * order), and blocks while more than COORD_RECV_QUEUED_MAX bytes wait. The
+ * workers run coord_on_message as the completion-queue thread did; a failed
+ * chunk marks the call malformed and the next chunk received cancels it. The
+ * fan-out joins the workers before anyone reads the calls' results.
+ */
+struct coord_recv_msg {
+	struct coord_recv_msg *next;
+	struct coord_call *c;
+	size_t len;
+	uint8_t data[];
+};
+
+struct coord_recv_worker {
+	struct coord_recv *rv;
+	pthread_t thread;
+	pthread_cond_t more; /* a chunk was queued, or stop */
+	struct coord_recv_msg *head, *tail;
+};
+
+struct coord_recv {
+	pthread_mutex_t mu;
+	pthread_cond_t room; /* queued fell */
+	size_t queued;	     /* bytes in all FIFOs */
+	int stop;	     /* no more chunks: drain and exit */
+	size_t nworkers;     /* started */
+	struct coord_recv_worker w[COORD_RECV_WORKERS];
+};
+
+static void coord_recv_msg_free(struct coord_recv_msg *m)
+{
+	OPENSSL_cleanse(m->data, m->len);
+	free(m);
+}
+
+static void *coord_recv_main(void *arg)
+{
+	struct coord_recv_worker *w = arg;
+	struct coord_recv *rv = w->rv;
+	struct coord_recv_msg *m;
+
+	for (;;) {
+		pthread_mutex_lock(&rv->mu);
+		while (!w->head && !rv->stop)
+			pthread_cond_wait(&w->more, &rv->mu);
+		m = w->head;
+		if (m) {
+			w->head = m->next;
+			if (!w->head)
+				w->tail = NULL;
+		}
+		pthread_mutex_unlock(&rv->mu);
+		if (!m)
+			return NULL; /* stopped and drained */
+		if (!__atomic_load_n(&m->c->malformed, __ATOMIC_RELAXED))
+			(void)coord_on_message(m->data, m->len, m->c);
+		pthread_mutex_lock(&rv->mu);
+		rv->queued -= m->len;
+		pthread_cond_signal(&rv->room);
+		pthread_mutex_unlock(&rv->mu);
+		coord_recv_msg_free(m);
+	}
+}
+
+/* on_message of a TOKENS call during a fan-out: queues the chunk for its worker. */
+static int coord_on_message_queued(const uint8_t *msg, size_t len, void *user)
+{
+	struct coord_call *c = user;
+	struct coord_recv *rv = c->recv;
+	struct coord_recv_worker *w = &rv->w[c->worker];
+	struct coord_recv_msg *m;
+	size_t sz;
+
+	if (__atomic_load_n(&c->malformed, __ATOMIC_RELAXED))
+		return 1;
+	if (__builtin_add_overflow(sizeof(*m), len, &sz) || !(m = malloc(sz))) {
+		__atomic_store_n(&c->malformed, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	m->next = NULL;
+	m->c = c;
+	m->len = len;
+	memcpy(m->data, msg, len);
+	pthread_mutex_lock(&rv->mu);
+	while (rv->queued && rv->queued + len > COORD_RECV_QUEUED_MAX)
+		pthread_cond_wait(&rv->room, &rv->mu);
+	rv->queued += len;
+	if (w->tail)
+		w->tail->next = m;
+	else
+		w->head = m;
+	w->tail = m;
+	pthread_cond_signal(&w->more);
+	pthread_mutex_unlock(&rv->mu);
+	return 0;
+}
+
+/* Stops the workers once their FIFOs are empty and frees rv (NULL is fine). */
+static void coord_recv_stop(struct coord_recv *rv)
+{
+	size_t k;
+
+	if (!rv)
+		return;
+	pthread_mutex_lock(&rv->mu);
+	rv->stop = 1;
+	for (k = 0; k < rv->nworkers; k++)
+		pthread_cond_signal(&rv->w[k].more);
+	pthread_mutex_unlock(&rv->mu);
+	for (k = 0; k < rv->nworkers; k++) {
+		pthread_join(rv->w[k].thread, NULL);
+		pthread_cond_destroy(&rv->w[k].more);
+	}
+	pthread_cond_destroy(&rv->room);
+	pthread_mutex_destroy(&rv->mu);
+	free(rv);
+}
+
+/*
+ * Starts up to want (<= COORD_RECV_WORKERS) workers; *out is NULL when none could be started
+ * (the completion-queue thread then unpacks the chunks itself).
+ */
+static void coord_recv_start(size_t want, struct coord_recv **out)
+{
+	struct coord_recv *rv = NULL;
+	size_t k;
+
+	*out = NULL;
+	if (!want)
+		return;
+	rv = calloc(1, sizeof(*rv));
+	if (!rv)
+		return;
+	if (pthread_mutex_init(&rv->mu, NULL) != 0) {
+		free(rv);
+		return;
+	}
+	if (pthread_cond_init(&rv->room, NULL) != 0) {
+		pthread_mutex_destroy(&rv->mu);
+		free(rv);
+		return;
+	}
+	for (k = 0; k < want && k < COORD_RECV_WORKERS; k++) {
+		struct coord_recv_worker *w = &rv->w[k];
+
+		w->rv = rv;
+		if (pthread_cond_init(&w->more, NULL) != 0)
+			break;
+		if (pthread_create(&w->thread, NULL, coord_recv_main, w) != 0) {
+			pthread_cond_destroy(&w->more);
+			break;
+		}
+		rv->nworkers++;
+	}
+	if (!rv->nworkers) {
+		coord_recv_stop(rv);
+		return;
+	}
+	*out = rv;
 }
 
 static const char *coord_code_name(enum rpc_code code)
@@ -248,7 +419,8 @@ static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coo
 			    int64_t deadline_ms)
 {
 	struct rpc_call *batch = NULL;
-	size_t *index = NULL, m = 0, i, failed = 0;
+	struct coord_recv *rv = NULL;
+	size_t *index = NULL, m = 0, i, failed = 0, ntokens = 0;
 
 	batch = calloc(n, sizeof(*batch));
 	index = calloc(n, sizeof(*index));
@@ -257,14 +429,22 @@ static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coo
 		free(index);
 		return n;
 	}
+	for (i = 0; i < n; i++)
+		ntokens += pending[i] && cc[i].tokens;
+	coord_recv_start(ntokens < COORD_RECV_WORKERS ? ntokens : COORD_RECV_WORKERS, &rv);
 	for (i = 0; i < n; i++) {
 		if (!pending[i])
 			continue;
+		cc[i].recv = NULL;
+		if (rv && cc[i].tokens) {
+			cc[i].recv = rv;
+			cc[i].worker = i % rv->nworkers;
+		}
 		batch[m].channel = co->channels[i];
 		batch[m].method = RPC_METHOD_NODE_QUERY;
 		batch[m].req = req;
 		batch[m].req_len = req_len;
-		batch[m].on_message = coord_on_message;
+		batch[m].on_message = cc[i].recv ? coord_on_message_queued : coord_on_message;
 		batch[m].user = &cc[i];
 		index[m++] = i;
 	}
@@ -275,6 +455,9 @@ static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coo
 				 "fan-out failed");
 		}
 	}
+	coord_recv_stop(rv); /* every chunk received is unpacked before the results are read */
+	for (i = 0; i < m; i++)
+		cc[index[i]].recv = NULL;
 	for (i = 0; i < m; i++) {
 		calls[index[i]].status = batch[i].status;
 		if (batch[i].status.code != RPC_OK || cc[index[i]].malformed)
