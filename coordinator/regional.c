@@ -145,26 +145,6 @@ static int regional_answered(const struct rpc_call *call, const struct regional_
 	return call->status.code == RPC_OK && !c->malformed && !c->not_participating;
 }
 
-static const char *regional_code_name(enum rpc_code code)
-{
-	switch (code) {
-	case RPC_DEADLINE_EXCEEDED:
-		return "deadline";
-	case RPC_UNAVAILABLE:
-		return "unavailable";
-	case RPC_PERMISSION_DENIED:
-		return "refused";
-	case RPC_UNAUTHENTICATED:
-		return "unauthenticated";
-	case RPC_UNIMPLEMENTED:
-		return "unsupported";
-	case RPC_CANCELLED:
-		return "cancelled";
-	default:
-		return "error";
-	}
-}
-
 /* A coverage name: 1..max-1 bytes of a-z, 0-9, '-', '_', '.', '/'. */
 static int regional_is_name(const char *s, size_t max)
 {
@@ -369,7 +349,7 @@ static int regional_send_coverage(struct rpc_ctx *ctx, const Caselink__V1__Query
 			snprintf(reasons[nf], sizeof(reasons[nf]), "malformed answer");
 		else
 			snprintf(reasons[nf], sizeof(reasons[nf]), "%s: %s",
-				 regional_code_name(calls[i].status.code), calls[i].status.message);
+				 rpc_code_reason(calls[i].status.code), calls[i].status.message);
 		for (k = 0; reasons[nf][k]; k++) /* the national side refuses anything else */
 			if (reasons[nf][k] < 0x20 || reasons[nf][k] > 0x7e)
 				reasons[nf][k] = '?';

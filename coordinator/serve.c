@@ -393,26 +393,6 @@ static void coord_recv_start(size_t want, struct coord_recv **out)
 	*out = rv;
 }
 
-static const char *coord_code_name(enum rpc_code code)
-{
-	switch (code) {
-	case RPC_DEADLINE_EXCEEDED:
-		return "deadline";
-	case RPC_UNAVAILABLE:
-		return "unavailable";
-	case RPC_PERMISSION_DENIED:
-		return "refused";
-	case RPC_UNAUTHENTICATED:
-		return "unauthenticated";
-	case RPC_UNIMPLEMENTED:
-		return "unsupported";
-	case RPC_CANCELLED:
-		return "cancelled";
-	default:
-		return "error";
-	}
-}
-
 /* Runs the calls of the nodes not yet answered; returns how many still failed. */
 static size_t coord_fan_out(struct coord *co, struct rpc_call *calls, struct coord_call *cc,
 			    const int *pending, size_t n, const uint8_t *req, size_t req_len,
@@ -603,7 +583,7 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 			snprintf(reasons[nf], sizeof(reasons[nf]), "malformed answer");
 		else
 			snprintf(reasons[nf], sizeof(reasons[nf]), "%s: %s",
-				 coord_code_name(calls[i].status.code), calls[i].status.message);
+				 rpc_code_reason(calls[i].status.code), calls[i].status.message);
 		fails[nf].reason = reasons[nf];
 		fails[nf].code = (int32_t)calls[i].status.code;
 		fail_ptrs[nf] = &fails[nf];

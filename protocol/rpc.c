@@ -183,6 +183,26 @@ unsigned rpc_role_from_name(const char *name)
 	return 0;
 }
 
+const char *rpc_code_reason(enum rpc_code code)
+{
+	switch (code) {
+	case RPC_DEADLINE_EXCEEDED:
+		return "deadline";
+	case RPC_UNAVAILABLE:
+		return "unavailable";
+	case RPC_PERMISSION_DENIED:
+		return "refused";
+	case RPC_UNAUTHENTICATED:
+		return "unauthenticated";
+	case RPC_UNIMPLEMENTED:
+		return "unsupported";
+	case RPC_CANCELLED:
+		return "cancelled";
+	default:
+		return "error";
+	}
+}
+
 const char *rpc_code_name(enum rpc_code code)
 {
 	static const char *const names[] = {"OK",

@@ -247,6 +247,12 @@ int rpc_call_many(struct rpc_call *calls, size_t n, int64_t deadline_ms, struct 
 /* Maps a status code to the caselink error code (0 for RPC_OK). */
 int rpc_code_to_error(enum rpc_code code);
 
+/*
+ * The short coded reason a coordinator states in coverage for a node's failed call:
+ * "deadline", "unavailable", "refused", "unauthenticated", "unsupported", "cancelled", "error".
+ */
+const char *rpc_code_reason(enum rpc_code code);
+
 /* The canonical gRPC name of a status code ("PERMISSION_DENIED"), "UNKNOWN" when out of range. */
 const char *rpc_code_name(enum rpc_code code);
 

@@ -871,6 +871,14 @@ static void test_schema_version(void **state)
 	/* A request without a header (version 0) is refused too. */
 	assert_int_equal(rpc_schema_check(0), CL_EVERSION);
 	assert_int_equal(rpc_code_to_error(RPC_FAILED_PRECONDITION), CL_EVERSION);
+	/* status names for users, coded reasons for coverage */
+	assert_string_equal(rpc_code_name(RPC_OK), "OK");
+	assert_string_equal(rpc_code_name(RPC_RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+	assert_string_equal(rpc_code_name(RPC_UNAUTHENTICATED), "UNAUTHENTICATED");
+	assert_string_equal(rpc_code_name((enum rpc_code)17), "UNKNOWN");
+	assert_string_equal(rpc_code_reason(RPC_DEADLINE_EXCEEDED), "deadline");
+	assert_string_equal(rpc_code_reason(RPC_PERMISSION_DENIED), "refused");
+	assert_string_equal(rpc_code_reason(RPC_INTERNAL), "error");
 }
 
 int main(void)
