@@ -353,31 +353,20 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 	if (rc)
 		goto out;
 	if (cap != l->cap) {
-		/* the token arrays follow the record array's capacity */
-		unsigned char *p;
+		/* the token arrays follow the records capacity, grown without stale copies */
+		size_t c = l->cap;
 
-		p = realloc(l->ids, cap * LINKER_TOKEN_LEN);
-		if (!p) {
-			rc = CL_ENOMEM;
+		rc = grow_array_secret((void **)&l->ids, &c, cap, LINKER_TOKEN_LEN);
+		c = l->cap;
+		if (rc == 0)
+			rc = grow_array_secret((void **)&l->demos, &c, cap, LINKER_TOKEN_LEN);
+		c = l->cap;
+		if (rc == 0 && l->attrs)
+			rc = grow_array_secret((void **)&l->attrs, &c, cap, sizeof(*l->attrs));
+		if (rc)
 			goto out;
-		}
-		l->ids = p;
-		p = realloc(l->demos, cap * LINKER_TOKEN_LEN);
-		if (!p) {
-			rc = CL_ENOMEM;
-			goto out;
-		}
-		l->demos = p;
-		if (l->attrs) {
-			struct lk_attr *na = realloc(l->attrs, cap * sizeof(*na));
-
-			if (!na) {
-				rc = CL_ENOMEM;
-				goto out;
-			}
-			memset(na + l->cap, 0, (cap - l->cap) * sizeof(*na));
-			l->attrs = na;
-		}
+		if (l->attrs)
+			memset(l->attrs + l->cap, 0, (cap - l->cap) * sizeof(*l->attrs));
 		l->cap = cap;
 	}
 	need = l->hlen + handle_len;
@@ -391,13 +380,12 @@ int linker_add(struct linker *l, uint32_t node, uint32_t agency_type, const unsi
 		if (rc)
 			goto out;
 		if (bcap != l->bcap) {
-			uint64_t *p = realloc(l->blooms, bcap * LK_WORDS * sizeof(uint64_t));
+			size_t c = l->bcap;
 
-			if (!p) {
-				rc = CL_ENOMEM;
+			rc = grow_array_secret((void **)&l->blooms, &c, bcap,
+					       LK_WORDS * sizeof(uint64_t));
+			if (rc)
 				goto out;
-			}
-			l->blooms = p;
 			l->bcap = bcap;
 		}
 	}

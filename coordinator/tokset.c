@@ -196,25 +196,10 @@ int tokset_add(struct tokset *s, const struct tokset_rec *r)
 	need = s->alen + LINKER_HANDLE_MAX + 5 * LINKER_TOKEN_LEN + LINKER_BLOOM_BYTES;
 	if (need < s->alen)
 		return CL_EOVERFLOW;
-	if (need > s->acap) {
-		/* grow by copying, so that no stale copy of a token is left behind by realloc */
-		size_t ncap = s->acap ? s->acap : 65536;
-		unsigned char *a;
-
-		while (ncap < need)
-			if (__builtin_mul_overflow(ncap, 2, &ncap))
-				return CL_EOVERFLOW;
-		a = malloc(ncap);
-		if (!a)
-			return CL_ENOMEM;
-		if (s->arena) {
-			memcpy(a, s->arena, s->alen);
-			OPENSSL_cleanse(s->arena, s->acap);
-		}
-		free(s->arena);
-		s->arena = a;
-		s->acap = ncap;
-	}
+	/* grown by copying, so that no stale copy of a token is left behind by realloc */
+	rc = grow_array_secret((void **)&s->arena, &s->acap, need, 1);
+	if (rc)
+		return rc;
 	rc = grow_array((void **)&s->recs, &s->rcap, s->n + 1, sizeof(*s->recs));
 	if (rc)
 		return rc;

@@ -9,6 +9,7 @@
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
+#include "common/grow.h"
 #include "common/log.h"
 #include "node/tokens.h"
 
@@ -353,33 +354,17 @@ static uint64_t eq_hash(unsigned kind, const char *text, size_t len)
 	return h ^ (h >> 29);
 }
 
-/* Makes room for add more entries of size sz in the array *a of *cap entries holding n. */
+/*
+ * Makes room for add more entries of size sz in the array *a of *cap entries holding n; an
+ * array of secrets (wipe) is grown without leaving its old contents in freed memory.
+ */
 static int eq_grow(void **a, size_t *cap, size_t n, size_t add, size_t sz, int wipe)
 {
-	size_t ncap = *cap ? *cap : 256, bytes;
-	void *na;
+	size_t need;
 
-	if (__builtin_add_overflow(n, add, &bytes))
+	if (__builtin_add_overflow(n, add, &need))
 		return CL_EOVERFLOW;
-	if (bytes <= *cap)
-		return 0;
-	while (ncap < n + add)
-		if (__builtin_mul_overflow(ncap, (size_t)2, &ncap))
-			return CL_EOVERFLOW;
-	if (__builtin_mul_overflow(ncap, sz, &bytes))
-		return CL_EOVERFLOW;
-	na = malloc(bytes);
-	if (!na)
-		return CL_ENOMEM;
-	if (*a) {
-		memcpy(na, *a, n * sz);
-		if (wipe)
-			OPENSSL_cleanse(*a, *cap * sz);
-		free(*a);
-	}
-	*a = na;
-	*cap = ncap;
-	return 0;
+	return wipe ? grow_array_secret(a, cap, need, sz) : grow_array(a, cap, need, sz);
 }
 
 /* Frees a snapshot, wiping its names, secrets and codes; NULL is allowed. */
