@@ -553,6 +553,101 @@ static void test_dp_gaussian(void **state)
 	run_dp("discrete_gaussian");
 }
 
+/*
+ * The noise actually drawn (issue 12 §7: a draw at a quarter of the stated scale passed every
+ * test). 400 M1 `victims` cells of 100 000 (single cells: no margin, no clamping at 0), so
+ * Δ = 400 and the stated scale is Δ/ε (Laplace) or √(Δ/2ρ) (Gaussian). Over 5 answers, the
+ * 2 000 differences released − exact are compared with the exact pmf of the STATED
+ * distribution (computed here from the scale, not from the library): the variance within 6
+ * standard errors (the fourth moment gives the error), and the frequency of |noise| ≥ the
+ * stated scale within 6 binomial standard errors. A sampler at scale/4 (variance/16) or 2×
+ * fails both by far; a correct one fails with probability below 10⁻⁸.
+ */
+static void run_noise_spread(const char *mech, double eps, double want_scale)
+{
+	enum { CELLS = 400, RUNS = 5 };
+	static char store[CELLS][64];
+	const char *lines[CELLS];
+	struct policy_disclosure d;
+	struct ledger *l = NULL;
+	double m2 = 0, m4 = 0, p2 = 0, p4 = 0, pt = 0, norm = 0, tail = 0, n = 0;
+	double scale = 0, var, se, tf, tse;
+	long long x, lim;
+	size_t i, run;
+	char msg[256];
+
+	for (i = 0; i < CELLS; i++) {
+		snprintf(store[i], sizeof(store[i]), "M%03zu,police,2025-Q1,victims,100000", i);
+		lines[i] = store[i];
+	}
+	dp_policy(&d, mech, eps, 64.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	for (run = 0; run < RUNS; run++) {
+		struct release *r = build(MEASURES_M1, 3, &d, lines, CELLS);
+		struct release_info info;
+
+		assert_int_equal(
+		    release_charge(r, l, "researcher.noise", 1767225600, msg, sizeof(msg)), CL_OK);
+		assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+		release_get_info(r, &info);
+		assert_int_equal(info.sensitivity, CELLS);
+		assert_true(fabs(info.noise_scale - want_scale) < 1e-9 * want_scale);
+		scale = info.noise_scale;
+		for (i = 0; i < CELLS; i++) {
+			struct release_value v;
+			const char *const *keys;
+			size_t nk;
+			double z;
+
+			assert_int_equal(release_row(r, i, &keys, &nk, &v), CL_OK);
+			assert_int_equal(v.state, RELEASE_COUNT);
+			z = (double)(v.count - 100000);
+			m2 += z * z;
+			m4 += z * z * z * z;
+			tail += fabs(z) >= scale;
+			n++;
+		}
+		release_free(r);
+	}
+	ledger_close(l);
+	/* The stated distribution's exact moments, summed over |x| <= 60 scales. */
+	lim = (long long)(60 * scale) + 10;
+	for (x = -lim; x <= lim; x++) {
+		double ax = fabs((double)x), w;
+
+		w = !strcmp(mech, "discrete_laplace") ? exp(-ax / scale)
+						      : exp(-ax * ax / (2 * scale * scale));
+		norm += w;
+		p2 += w * ax * ax;
+		p4 += w * ax * ax * ax * ax;
+		pt += ax >= scale ? w : 0;
+	}
+	p2 /= norm;
+	p4 /= norm;
+	pt /= norm;
+	var = m2 / n;
+	se = sqrt((p4 - p2 * p2) / n);
+	tf = tail / n;
+	tse = sqrt(pt * (1 - pt) / n);
+	print_message("%s: scale %.3f, variance %.1f (stated %.1f, se %.1f), P(|noise| >= scale) "
+		      "%.4f (stated %.4f, se %.4f), over %.0f draws\n",
+		      mech, scale, var, p2, se, tf, pt, tse, n);
+	assert_true(fabs(var - p2) <= 6 * se);
+	assert_true(fabs(tf - pt) <= 6 * tse);
+}
+
+static void test_noise_spread_laplace(void **state)
+{
+	(void)state;
+	run_noise_spread("discrete_laplace", 8.0, 50.0); /* t = 400 / 8 */
+}
+
+static void test_noise_spread_gaussian(void **state)
+{
+	(void)state;
+	run_noise_spread("discrete_gaussian", 2.0, 10.0); /* σ = √(400 / (2·2)) */
+}
+
 /* Budget 1.0, ε 0.4 per query: the third query is refused up front, naming what is left. */
 static void test_budget_exhausted(void **state)
 {
@@ -870,6 +965,8 @@ int main(void)
 	    cmocka_unit_test(test_incident_events_sliced),
 	    cmocka_unit_test_setup_teardown(test_dp_laplace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dp_gaussian, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_noise_spread_laplace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_noise_spread_gaussian, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_budget_exhausted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_differencing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dp_quantiles, setup, teardown),
