@@ -63,4 +63,13 @@ int mpc_net_local_new(struct mpc_net_local **out, struct mpc_net *nets[MPC_PARTI
 void mpc_net_local_fail(struct mpc_net_local *loc);
 void mpc_net_local_free(struct mpc_net_local *loc);
 
+/*
+ * Runs fn for the three parties on three threads over a fresh in-process transport and
+ * waits for them: fn(net, ctx[i]) for party i. When a party's fn fails the transport is
+ * failed, so the others stop too. Returns 0 when all three returned 0, else the first
+ * non-zero return in party order other than the CL_EUNAVAIL the failure caused.
+ */
+int mpc_net_local_run(int (*fn)(struct mpc_net *net, void *ctx), void *const ctx[MPC_PARTIES],
+		      unsigned timeout_ms);
+
 #endif
