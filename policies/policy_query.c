@@ -174,10 +174,11 @@ int policy_query_check(const struct policy *p, struct policy_rate *rate,
 	}
 	/*
 	 * A case request's period is the history up to the day after the as-of
-	 * date (coordinator/cases_answer.h): no aggregate period; M8 is asked as
-	 * of that day (measures.md: as of today unless the requester names one).
+	 * date (coordinator/cases_answer.h): no aggregate period; M7 and M8 are
+	 * asked as of that day (measures.md: as of today unless the requester
+	 * names one), so a rule's as_of bounds hold for both.
 	 */
-	if (!req.has_as_of && !strcmp(req.measure, "M8")) {
+	if (!req.has_as_of && cases) {
 		req.has_as_of = 1;
 		req.as_of =
 		    qr->period_to && *qr->period_to ? req.period_to - 1 : now / POLICY_QUERY_DAY;

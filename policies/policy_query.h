@@ -39,10 +39,10 @@ const char *policy_query_measure(const char *wire_measure);
  * header's requester (CN and OU), the measure per policy_query_measure, the
  * period [period_from, period_to) in days when both are given (for M1-M6),
  * the parameters except window_from, window_to and subject (an "as_of"
- * parameter, YYYY-MM-DD, is the as-of date; M8 is otherwise asked as of the
- * day before period_to, or today without one), purpose and legal basis. M7
- * and M8 carry no aggregate period (their period is the case history's
- * window). Returns 0 when
+ * parameter, YYYY-MM-DD, is the as-of date; M7 and M8 are otherwise asked as
+ * of the day before period_to, or today without one), purpose and legal
+ * basis. M7 and M8 carry no aggregate period (their period is the case
+ * history's window). Returns 0 when
  * allowed, CL_EDENIED or CL_EQUOTA when refused (*out written in these three
  * cases), or CL_EINVAL when the request cannot be decided (malformed period
  * or as-of date, too many parameters or groupings): *why then gets a static

@@ -75,19 +75,31 @@ rules:
   - id: national-cases
     role: national_coordinator
     measures: [M7, M8]
-    as_of: {max_days_back: 3660, max_days_ahead: 366}
+    as_of: {max_days_back: 3660, max_days_ahead: 1}
     purposes: [monitoring]
     legal_bases: [statistics, lv_interinstitutional_cooperation, lt_domestic_violence_law]
     rate: {per_hour: 10000, per_day: 100000}
 
-  - id: case-coordination
+  # Case answers: each node's case coordinator, at most 60 histories and 30 alert runs an
+  # hour (a MARAC team prepares a few dozen cases a meeting; a node asking for thousands is
+  # harvesting). The coordinator and every node count them per asking node.
+  - id: case-history
     role: case_coordinator
-    measures: [M7, M8]
-    as_of: {max_days_back: 3660, max_days_ahead: 366}
+    measures: [M7]
+    as_of: {max_days_back: 3660, max_days_ahead: 1}
     purposes: [case_review, marac_preparation]
     legal_bases: [lv_interinstitutional_cooperation, lt_domestic_violence_law,
                   lt_child_rights_law, child_protection, statistics]
-    rate: {per_hour: 10000, per_day: 100000}
+    rate: {per_hour: 60, per_day: 400}
+
+  - id: case-alerts
+    role: case_coordinator
+    measures: [M8]
+    as_of: {max_days_back: 3660, max_days_ahead: 1}
+    purposes: [case_review, marac_preparation]
+    legal_bases: [lv_interinstitutional_cooperation, lt_domestic_violence_law,
+                  lt_child_rights_law, child_protection, statistics]
+    rate: {per_hour: 30, per_day: 200}
 
 participation:
   - measures: [M1, M2, M3, M4, M5, M6, M7, M8]

@@ -134,3 +134,18 @@ if "$bin/caselink" query M1 --from 2025-01-01 --to 2026-01-01 --coordinator "$FE
 fi
 grep -q "ask only the case measures" "$work/r.out" || { cat "$work/r.out" >&2; fail "wrong refusal of M1 to a node"; }
 pass "refusals: M7 to a user, M1 to a node"
+
+# The as-of date is bounded by the policies (max_days_ahead 1 in the generated ones), for M8
+# and for M7 alike: an answer "as of" years ahead is refused before any node is asked.
+for cmd in alerts case-history; do
+  args=(); [ "$cmd" = case-history ] &&
+      args=("$(awk -F, 'NR == 2 { print $1 }' "$work/fed/agencies/${FED_IDS[0]}/persons.csv")")
+  if "$bin/caselink-node" "$cmd" --data "$work/run/nodes/${FED_IDS[0]}" "${args[@]}" \
+      --as-of 2030-01-01 --purpose case_review --legal-basis lv_interinstitutional_cooperation \
+      --coordinator "$FED_COORD" >"$work/r.out" 2>&1; then
+    fail "$cmd --as-of 2030-01-01 was answered"
+  fi
+  grep -q "as-of date [0-9]* days after today, at most 1" "$work/r.out" ||
+      { cat "$work/r.out" >&2; fail "wrong refusal of $cmd --as-of 2030-01-01"; }
+done
+pass "as-of beyond max_days_ahead refused: alerts and case-history --as-of 2030-01-01"
