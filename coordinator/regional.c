@@ -814,9 +814,7 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 				qr->header->request_id.len, qr->header->expires_at,
 				(int64_t)time(NULL));
 	if (rc != CL_OK)
-		return party_refuse(rg->cfg.audit, ctx, qr,
-				    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION
-						     : RPC_RESOURCE_EXHAUSTED,
+		return party_refuse(rg->cfg.audit, ctx, qr, party_error_to_code(rc),
 				    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
 	if (qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE &&
 	    qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS)
@@ -896,10 +894,7 @@ enum rpc_code regional_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len
 		rc = tokens ? regional_send_tokens(rg, ctx, qr, calls, cc, &count)
 			    : regional_send_rows(rg, ctx, qr, calls, cc, &count);
 	if (rc != CL_OK) {
-		code = rc == CL_ECANCELLED ? RPC_CANCELLED
-		       : rc == CL_EAUDIT   ? RPC_UNAVAILABLE
-		       : rc == CL_ELIMIT   ? RPC_RESOURCE_EXHAUSTED
-					   : RPC_INTERNAL;
+		code = party_error_to_code(rc);
 		rpc_ctx_set_message(ctx, rc == CL_EAUDIT ? "audit unavailable" : cl_strerror(rc));
 		log_event(LOG_LEVEL_ERROR, "query_failed", "level=regional mode=%s error=%s",
 			  tokens ? "tokens" : "aggregate", cl_errname(rc));

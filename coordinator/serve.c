@@ -536,7 +536,7 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 	if (rc != CL_OK) {
 		snprintf(reason, SIGN_REASON_MAX, "%s",
 			 rc == CL_EREPLAY ? "replayed request" : "replay cache full");
-		*code = rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED;
+		*code = party_error_to_code(rc);
 		return rc;
 	}
 	if (up)
@@ -1101,7 +1101,7 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 	if (rc == CL_OK)
 		rc = party_rows_finish(rows);
 	if (rc != CL_OK) {
-		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		code = party_error_to_code(rc);
 		rpc_ctx_set_message(ctx, why[0] ? why : cl_strerror(rc));
 		log_event(LOG_LEVEL_ERROR, "query_failed", "measure=%.16s error=%s", qr->measure,
 			  cl_errname(rc));
@@ -1211,9 +1211,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		why = "agency nodes ask only the case measures (M7, M8)";
 	}
 	if (rc != CL_OK) {
-		code = coord_refuse(co, ctx, qr,
-				    rc == CL_EPERM ? RPC_PERMISSION_DENIED : RPC_INVALID_ARGUMENT,
-				    why);
+		code = coord_refuse(co, ctx, qr, party_error_to_code(rc), why);
 		goto out;
 	}
 	/*
@@ -1226,10 +1224,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		goto out;
 	}
 	if (rc != CL_OK) {
-		code = coord_refuse(co, ctx, qr,
-				    rc == CL_EQUOTA    ? RPC_RESOURCE_EXHAUSTED
-				    : rc == CL_EDENIED ? RPC_PERMISSION_DENIED
-						       : RPC_INTERNAL,
+		code = coord_refuse(co, ctx, qr, party_error_to_code(rc),
 				    rc == CL_EQUOTA || rc == CL_EDENIED ? decision.message
 									: "policy check failed");
 		goto out;
@@ -1259,9 +1254,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		rc = coord_release_start(co, ctx, qr, &decision.disclosure, measure, nk, &rel, bmsg,
 					 sizeof(bmsg));
 		if (rc != CL_OK) {
-			code = coord_refuse(
-			    co, ctx, qr, rc == CL_EBUDGET ? RPC_RESOURCE_EXHAUSTED : RPC_INTERNAL,
-			    rc == CL_EBUDGET ? bmsg : "disclosure control failed");
+			code = coord_refuse(co, ctx, qr, party_error_to_code(rc),
+					    rc == CL_EBUDGET ? bmsg : "disclosure control failed");
 			goto out;
 		}
 		researcher = !strcmp(decision.role, "researcher");
@@ -1354,7 +1348,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 			goto out;
 		}
 		if (rc != CL_OK) {
-			code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+			code = party_error_to_code(rc);
 			rpc_ctx_set_message(ctx, why_linked[0] ? why_linked : cl_strerror(rc));
 			log_event(LOG_LEVEL_ERROR, "query_failed", "measure=%.16s error=%s",
 				  qr->measure, cl_errname(rc));
@@ -1408,7 +1402,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		}
 	}
 	if (rc != CL_OK) {
-		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		code = party_error_to_code(rc);
 		rpc_ctx_set_message(ctx, cl_strerror(rc));
 		goto out;
 	}
@@ -1483,10 +1477,10 @@ static enum rpc_code coord_regional_policy(void *user, const Caselink__V1__Query
 		return RPC_OK;
 	if (rc == CL_EDENIED || rc == CL_EQUOTA) {
 		policy_query_reason(co->policy, &decision, why, whysz);
-		return rc == CL_EQUOTA ? RPC_RESOURCE_EXHAUSTED : RPC_PERMISSION_DENIED;
+		return party_error_to_code(rc);
 	}
 	snprintf(why, whysz, "%s", rc == CL_EINVAL && reason ? reason : "policy check failed");
-	return rc == CL_EINVAL ? RPC_INVALID_ARGUMENT : RPC_INTERNAL;
+	return party_error_to_code(rc);
 }
 
 static int coord_regional_participates(void *user, const Caselink__V1__QueryRequest *qr, size_t i)

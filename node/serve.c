@@ -227,10 +227,9 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	rc = replay_check(ns->nonces, qr->query_nonce.data, qr->query_nonce.len, keep,
 			  (int64_t)time(NULL));
 	if (rc != CL_OK)
-		return node_serve_refuse(
-		    ns, ctx, qr,
-		    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
-		    rc == CL_EREPLAY ? "nonce already used" : "nonce cache full");
+		return node_serve_refuse(ns, ctx, qr, party_error_to_code(rc),
+					 rc == CL_EREPLAY ? "nonce already used"
+							  : "nonce cache full");
 	rc = node_store_open(ns->data_dir, &store);
 	if (rc != CL_OK) {
 		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
@@ -256,10 +255,7 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 		goto out;
 	}
 	if (rc != CL_OK) {
-		code = rc == CL_ECANCELLED ? RPC_CANCELLED
-		       : rc == CL_EAUDIT   ? RPC_UNAVAILABLE
-		       : rc == CL_ELIMIT   ? RPC_RESOURCE_EXHAUSTED
-					   : RPC_INTERNAL;
+		code = party_error_to_code(rc);
 		rpc_ctx_set_message(ctx, rc == CL_EAUDIT ? "audit unavailable" : cl_strerror(rc));
 		log_event(LOG_LEVEL_ERROR, "query_failed", "mode=tokens error=%s", cl_errname(rc));
 		goto out;
@@ -315,10 +311,9 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	rc = replay_check(ns->replay, qr->header->request_id.data, qr->header->request_id.len,
 			  qr->header->expires_at, (int64_t)time(NULL));
 	if (rc != CL_OK) {
-		code = node_serve_refuse(
-		    ns, ctx, qr,
-		    rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED,
-		    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+		code =
+		    node_serve_refuse(ns, ctx, qr, party_error_to_code(rc),
+				      rc == CL_EREPLAY ? "replayed request" : "replay cache full");
 		goto out;
 	}
 	/*
@@ -337,10 +332,7 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		}
 		if (rc == CL_EDENIED || rc == CL_EQUOTA) {
 			policy_query_reason(ns->policy, &decision, coded, sizeof(coded));
-			code = node_serve_refuse(ns, ctx, qr,
-						 rc == CL_EQUOTA ? RPC_RESOURCE_EXHAUSTED
-								 : RPC_PERMISSION_DENIED,
-						 coded);
+			code = node_serve_refuse(ns, ctx, qr, party_error_to_code(rc), coded);
 			goto out;
 		}
 		if (rc != CL_OK) {
@@ -405,7 +397,7 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	if (rc == CL_OK)
 		rc = party_rows_finish(emit.rows);
 	if (rc != CL_OK) {
-		code = rc == CL_ECANCELLED ? RPC_CANCELLED : RPC_INTERNAL;
+		code = party_error_to_code(rc);
 		rpc_ctx_set_message(ctx, cl_strerror(rc));
 		log_event(LOG_LEVEL_ERROR, "query_failed", "measure=incident_events error=%s",
 			  cl_errname(rc));

@@ -242,30 +242,43 @@ enum rpc_code party_error_to_code(int err)
 	case CL_EINVAL:
 	case CL_EPARSE:
 	case CL_EPROTO:
-	case CL_ELIMIT:
-		return RPC_INVALID_ARGUMENT;
+	case CL_EOVERFLOW:
+	case CL_EBADPOINT:
+		return RPC_INVALID_ARGUMENT; /* the request is wrong: asking again will not help */
+	case CL_ENOTFOUND:
+		return RPC_NOT_FOUND;
+	case CL_EEXIST:
+		return RPC_ALREADY_EXISTS;
 	case CL_EVERSION:
 	case CL_EEXPIRED:
 	case CL_EREPLAY:
-		return RPC_FAILED_PRECONDITION;
+	case CL_ESTALE:
+		return RPC_FAILED_PRECONDITION; /* not in this state: a new request or a fill */
 	case CL_EDENIED:
 	case CL_EPERM:
 		return RPC_PERMISSION_DENIED;
 	case CL_EAUTH:
 	case CL_ESIGNATURE:
+	case CL_ETLS:
 		return RPC_UNAUTHENTICATED;
-	case CL_EQUOTA:
-	case CL_EBUDGET:
+	case CL_ELIMIT:	  /* an answer or table over its bound (gRPC's own oversize status) */
+	case CL_EQUOTA:	  /* rate limit or quota */
+	case CL_EBUDGET:  /* privacy budget */
+	case CL_EBUSY:	  /* replay cache full */
+	case CL_ENOMEM:	  /* this server's memory */
+	case CL_ENOSPACE: /* this server's disk */
 		return RPC_RESOURCE_EXHAUSTED;
 	case CL_ETIMEOUT:
 		return RPC_DEADLINE_EXCEEDED;
 	case CL_ECANCELLED:
+	case CL_EINTERRUPTED:
 		return RPC_CANCELLED;
 	case CL_EUNSUPPORTED:
 		return RPC_UNIMPLEMENTED;
 	case CL_EUNAVAIL:
+	case CL_EAUDIT: /* fail closed: nothing is answered without its audit entry */
 		return RPC_UNAVAILABLE;
-	default:
+	default: /* CL_EIO, CL_ECORRUPT, CL_ESQL, CL_ECRYPTO, CL_EINTERNAL, configuration */
 		return RPC_INTERNAL;
 	}
 }

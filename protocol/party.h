@@ -79,7 +79,11 @@ enum rpc_code party_refuse(struct audit *a, struct rpc_ctx *ctx,
 			   const Caselink__V1__QueryRequest *q, enum rpc_code code,
 			   const char *why);
 
-/* Maps a CL_E* code to the gRPC status a server answers with. */
+/*
+ * Maps a CL_E* code to the gRPC status a server answers with: the one mapping every daemon
+ * uses (docs/protocol.md lists it); a server chooses another status only where the same code
+ * means something else at that point, and says why there.
+ */
 enum rpc_code party_error_to_code(int err);
 
 #endif
