@@ -4,11 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/cl_error.h"
+#include "common/log.h"
+
+#define DAEMON_SECURE_MIN 16 /* the secure heap's smallest block */
 
 static int daemon_notify_fd = -1;
 
@@ -28,10 +35,16 @@ int daemon_detach(void)
 	}
 	if (pid > 0) {
 		ssize_t n;
+		int st = 0;
 
 		close(fds[1]);
 		n = read(fds[0], &c, 1);
-		_exit(n == 1 ? 0 : 1);
+		if (n == 1)
+			_exit(0);
+		/* the child failed before serving: its own status, as in the foreground */
+		if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			_exit(WEXITSTATUS(st));
+		_exit(1);
 	}
 	close(fds[0]);
 	daemon_notify_fd = fds[1];
@@ -42,6 +55,31 @@ int daemon_detach(void)
 		dup2(devnull, STDIN_FILENO);
 		if (devnull != STDIN_FILENO)
 			close(devnull);
+	}
+	return CL_OK;
+}
+
+int daemon_protect(void)
+{
+	static int warned;
+	struct rlimit none = {0, 0}, lock = {0, 0};
+	int rc;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0)
+		return CL_EPERM;
+	if (CRYPTO_secure_malloc_initialized())
+		return CL_OK;
+	rc = CRYPTO_secure_malloc_init(DAEMON_SECURE_HEAP, DAEMON_SECURE_MIN);
+	if (rc == 0)
+		return CL_ENOMEM;
+	if (rc == 2 && !warned) {
+		warned = 1;
+		getrlimit(RLIMIT_MEMLOCK, &lock);
+		log_event(LOG_LEVEL_WARN, "secure_heap_unlocked",
+			  "bytes=%u memlock_limit=%llu reason=%s", DAEMON_SECURE_HEAP,
+			  (unsigned long long)lock.rlim_cur,
+			  "mlock refused: keys may be swapped to disk; raise RLIMIT_MEMLOCK "
+			  "(ulimit -l, LimitMEMLOCK=, --ulimit memlock=) or grant CAP_IPC_LOCK");
 	}
 	return CL_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * daemon — what the caselink daemons share around their main loop:
- * detaching from the terminal unless --foreground, and announcing the bound
- * address in a ready file so that scripts and tests can wait for it.
+ * detaching from the terminal unless --foreground, protecting the memory
+ * that holds keys, and announcing the bound address in a ready file so that
+ * scripts and tests can wait for it.
  */
 #ifndef CASELINK_DAEMON_H
 #define CASELINK_DAEMON_H
@@ -9,9 +10,28 @@
 /*
  * Detaches into the background (fork, setsid, stdin from /dev/null; stderr is
  * kept for the log). The parent exits 0 once the child has called
- * daemon_ready, or 1 if the child fails first. Call before starting threads.
+ * daemon_ready, or with the child's exit status (1 if it had none) if the
+ * child ends first. Call first, before loading keys (memory locks are not
+ * inherited across fork) and before starting threads.
  */
 int daemon_detach(void);
+
+/* Bytes of OpenSSL's secure heap that daemon_protect sets up (locked, not dumped). */
+#define DAEMON_SECURE_HEAP (1u << 20)
+
+/*
+ * Protects a daemon that holds keys: no core dump (RLIMIT_CORE 0), not
+ * dumpable nor traceable by other processes of its user (PR_SET_DUMPABLE 0),
+ * and OpenSSL's secure heap of DAEMON_SECURE_HEAP bytes, locked in memory
+ * (mlock) and left out of dumps, which then holds the keys OpenSSL loads
+ * (TLS and signing keys, OPRF scalars) and what OPENSSL_secure_zalloc gives
+ * (the keyholder's keystore). When the memory lock is refused (RLIMIT_MEMLOCK
+ * below DAEMON_SECURE_HEAP, no CAP_IPC_LOCK) the heap is still used, unlocked,
+ * and one warning is logged (secure_heap_unlocked). Call after daemon_detach
+ * and before loading any key. CL_EPERM if a protection cannot be set,
+ * CL_ENOMEM if the heap cannot be created.
+ */
+int daemon_protect(void);
 
 /*
  * Writes "HOST:PORT\n" to path (when not NULL) atomically and tells a waiting

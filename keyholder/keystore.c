@@ -24,7 +24,7 @@ struct kh_keystore_key {
 };
 
 struct kh_keystore {
-	size_t n;
+	size_t n, cap;
 	struct kh_keystore_key *keys; /* increasing epochs; the last one is current */
 };
 
@@ -102,10 +102,8 @@ void kh_keystore_free(struct kh_keystore *ks)
 {
 	if (!ks)
 		return;
-	if (ks->keys) {
-		OPENSSL_cleanse(ks->keys, ks->n * sizeof(*ks->keys));
-		free(ks->keys);
-	}
+	if (ks->keys)
+		OPENSSL_secure_clear_free(ks->keys, ks->cap * sizeof(*ks->keys));
 	free(ks);
 }
 
@@ -214,7 +212,11 @@ int kh_keystore_load(const char *dir, struct kh_keystore **out)
 	while (len + 1 < cap && (got = read(fd, buf + len, cap - 1 - len)) > 0)
 		len += (size_t)got;
 	buf[len] = '\0';
-	ks->keys = calloc(KH_KEYSTORE_MAX_EPOCHS, sizeof(*ks->keys));
+	/* one key a line at most, and room for the one a rotation adds */
+	ks->cap = 2;
+	for (line = buf; *line && ks->cap <= KH_KEYSTORE_MAX_EPOCHS; line++)
+		ks->cap += *line == '\n';
+	ks->keys = OPENSSL_secure_zalloc(ks->cap * sizeof(*ks->keys));
 	if (!ks->keys) {
 		rc = CL_ENOMEM;
 		goto out;
@@ -223,7 +225,7 @@ int kh_keystore_load(const char *dir, struct kh_keystore **out)
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
-		if (ks->n == KH_KEYSTORE_MAX_EPOCHS) {
+		if (ks->n == KH_KEYSTORE_MAX_EPOCHS || ks->n + 1 >= ks->cap) {
 			rc = CL_ELIMIT;
 			break;
 		}
@@ -340,7 +342,7 @@ static int kh_keystore_generate(uint32_t epoch, struct kh_keystore_key *k)
 
 int kh_keystore_init(const char *dir, struct kh_keystore_epoch *info)
 {
-	struct kh_keystore ks = {0, NULL};
+	struct kh_keystore ks = {0, 1, NULL};
 	struct kh_keystore_key key;
 	int rc;
 
@@ -412,27 +414,59 @@ uint32_t kh_keystore_current(const struct kh_keystore *ks)
 	return ks && ks->n ? ks->keys[ks->n - 1].info.epoch : 0;
 }
 
-int kh_keystore_select(const struct kh_keystore *ks, uint32_t epoch, int64_t now,
-		       int64_t grace_seconds, uint32_t *epoch_out, const uint8_t **sk)
+/* The key of the request's epoch (0: current), or NULL when none is held. */
+static const struct kh_keystore_key *kh_keystore_find(const struct kh_keystore *ks, uint32_t epoch)
 {
-	const struct kh_keystore_key *k = NULL;
 	size_t i;
 
-	if (!ks || !ks->n || !epoch_out || !sk)
+	if (epoch == 0)
+		return &ks->keys[ks->n - 1];
+	for (i = 0; i < ks->n; i++)
+		if (ks->keys[i].info.epoch == epoch)
+			return &ks->keys[i];
+	return NULL;
+}
+
+int kh_keystore_choose(const struct kh_keystore *ks, uint32_t epoch, int64_t now,
+		       int64_t grace_seconds, uint32_t *epoch_out)
+{
+	const struct kh_keystore_key *k;
+
+	if (!ks || !ks->n || !epoch_out)
 		return CL_EINVAL;
-	if (epoch == 0) {
-		k = &ks->keys[ks->n - 1];
-	} else {
-		for (i = 0; i < ks->n; i++)
-			if (ks->keys[i].info.epoch == epoch)
-				k = &ks->keys[i];
-	}
+	k = kh_keystore_find(ks, epoch);
 	if (!k)
 		return CL_ENOTFOUND;
 	if (k->info.retired != 0 &&
 	    (grace_seconds <= 0 || now < k->info.retired || now - k->info.retired >= grace_seconds))
 		return CL_EEXPIRED;
 	*epoch_out = k->info.epoch;
-	*sk = k->sk;
 	return CL_OK;
+}
+
+int kh_keystore_evaluate(const struct kh_keystore *ks, uint32_t epoch, struct oprf_ctx *ctx,
+			 const uint8_t *in, size_t n, uint8_t *out, size_t *bad)
+{
+	const struct kh_keystore_key *k;
+	uint8_t one[OPRF_ELEMENT_LEN];
+	size_t i;
+	int rc;
+
+	if (!ks || !ks->n || epoch == 0 || !ctx || !in || !out)
+		return CL_EINVAL;
+	k = kh_keystore_find(ks, epoch);
+	if (!k)
+		return CL_ENOTFOUND;
+	rc = oprf_blind_evaluate_batch(ctx, k->sk, in, n, out);
+	if (rc == CL_EBADPOINT) {
+		/* the batch says only that one is bad: find the first, for the refusal */
+		for (i = 0; i < n; i++)
+			if (oprf_blind_evaluate(ctx, k->sk, in + i * OPRF_ELEMENT_LEN, one) !=
+			    CL_OK)
+				break;
+		if (bad)
+			*bad = i;
+		OPENSSL_cleanse(one, sizeof(one));
+	}
+	return rc;
 }

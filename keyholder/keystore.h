@@ -8,7 +8,9 @@
  *
  * key_id is the hex of the first 8 bytes of SHA-256(pk). Exactly one epoch,
  * the highest, is current (retired=0). Rotation writes a new file next to
- * the old one and renames it into place. Keys in memory are wiped on free.
+ * the old one and renames it into place. Keys in memory live in OpenSSL's
+ * secure heap when the daemon set one up (daemon_protect: locked, not dumped)
+ * and are wiped on free; only kh_keystore_evaluate uses them.
  */
 #ifndef CASELINK_KEYHOLDER_KEYSTORE_H
 #define CASELINK_KEYHOLDER_KEYSTORE_H
@@ -68,12 +70,22 @@ int kh_keystore_info(const struct kh_keystore *ks, size_t i, struct kh_keystore_
 uint32_t kh_keystore_current(const struct kh_keystore *ks);
 
 /*
- * Chooses the key for a request naming epoch (0 means current). A retired
+ * Chooses the epoch for a request naming epoch (0 means current). A retired
  * epoch is used only while now < retired + grace_seconds; otherwise
  * CL_EEXPIRED. An epoch never issued is CL_ENOTFOUND. On success *epoch_out
- * gets the epoch used and *sk the key (valid while ks lives).
+ * gets the epoch to evaluate with. The key itself never leaves this module.
  */
-int kh_keystore_select(const struct kh_keystore *ks, uint32_t epoch, int64_t now,
-		       int64_t grace_seconds, uint32_t *epoch_out, const uint8_t **sk);
+int kh_keystore_choose(const struct kh_keystore *ks, uint32_t epoch, int64_t now,
+		       int64_t grace_seconds, uint32_t *epoch_out);
+
+/*
+ * Evaluates n blinded elements (n * OPRF_ELEMENT_LEN bytes at in) under the
+ * key of epoch (as kh_keystore_choose gave it) with ctx, into out. CL_ENOTFOUND
+ * for an epoch not held, CL_EINVAL for n of 0 or above OPRF_MAX_BATCH; with
+ * CL_EBADPOINT an element is not a valid point, nothing is evaluated and *bad
+ * (may be NULL) gets the index of the first bad element.
+ */
+int kh_keystore_evaluate(const struct kh_keystore *ks, uint32_t epoch, struct oprf_ctx *ctx,
+			 const uint8_t *in, size_t n, uint8_t *out, size_t *bad);
 
 #endif

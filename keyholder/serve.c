@@ -110,23 +110,13 @@ static void kh_serve_ctx_put(struct kh_server *ks, struct oprf_ctx *c)
 	pthread_mutex_unlock(&ks->pool_lock);
 }
 
-/* Evaluates n elements; on CL_EBADPOINT *bad gets the index of the first bad element. */
-static int kh_serve_evaluate(struct kh_server *ks, const uint8_t *sk, const uint8_t *in, size_t n,
+/* Evaluates n elements with the key of epoch; on CL_EBADPOINT *bad gets the first bad one. */
+static int kh_serve_evaluate(struct kh_server *ks, uint32_t epoch, const uint8_t *in, size_t n,
 			     uint8_t *out, size_t *bad)
 {
 	struct oprf_ctx *c = kh_serve_ctx_get(ks);
-	uint8_t one[OPRF_ELEMENT_LEN];
-	size_t i;
-	int rc;
+	int rc = kh_keystore_evaluate(ks->keys, epoch, c, in, n, out, bad);
 
-	rc = oprf_blind_evaluate_batch(c, sk, in, n, out);
-	if (rc == CL_EBADPOINT) {
-		for (i = 0; i < n; i++)
-			if (oprf_blind_evaluate(c, sk, in + i * OPRF_ELEMENT_LEN, one) != CL_OK)
-				break;
-		*bad = i;
-	}
-	OPENSSL_cleanse(one, sizeof(one));
 	kh_serve_ctx_put(ks, c);
 	return rc;
 }
@@ -139,7 +129,6 @@ static enum rpc_code kh_serve_blind_evaluate(struct rpc_ctx *ctx, const uint8_t 
 	Caselink__V1__BlindEvaluateResponse resp = CASELINK__V1__BLIND_EVALUATE_RESPONSE__INIT;
 	ProtobufCBinaryData *outs = NULL;
 	enum kh_quota_limit limit = KH_QUOTA_NONE;
-	const uint8_t *sk = NULL;
 	uint8_t *in = NULL, *out = NULL, *msg = NULL;
 	char why[KH_SERVE_WHY];
 	const char *hwhy = NULL;
@@ -168,8 +157,8 @@ static enum rpc_code kh_serve_blind_evaluate(struct rpc_ctx *ctx, const uint8_t 
 				       hwhy);
 		goto out;
 	}
-	rc = kh_keystore_select(ks->keys, br->key_epoch, now_ms / 1000,
-				ks->conf->retired_grace_seconds, &epoch, &sk);
+	rc = kh_keystore_choose(ks->keys, br->key_epoch, now_ms / 1000,
+				ks->conf->retired_grace_seconds, &epoch);
 	if (rc == CL_ENOTFOUND) {
 		snprintf(why, sizeof(why),
 			 "key epoch %u is unknown to this keyholder (current epoch %u)",
@@ -241,7 +230,7 @@ static enum rpc_code kh_serve_blind_evaluate(struct rpc_ctx *ctx, const uint8_t 
 	}
 	for (i = 0; i < n; i++)
 		memcpy(in + i * OPRF_ELEMENT_LEN, br->blinded_elements[i].data, OPRF_ELEMENT_LEN);
-	rc = kh_serve_evaluate(ks, sk, in, n, out, &bad);
+	rc = kh_serve_evaluate(ks, epoch, in, n, out, &bad);
 	if (rc == CL_EBADPOINT) {
 		snprintf(why, sizeof(why),
 			 "element %zu is not a valid P-256 point; nothing was evaluated", bad);
@@ -382,6 +371,18 @@ int kh_serve_main(int argc, char **argv)
 	ready = opts.ready;
 	foreground = opts.foreground;
 	log_init("keyholder", LOG_LEVEL_INFO);
+	/* detached first: the memory lock of the keys is not inherited across fork */
+	if (!foreground) {
+		rc = daemon_detach();
+		if (rc != CL_OK)
+			goto out;
+	}
+	rc = daemon_protect();
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-keyholder serve: memory protection: %s\n",
+			cl_strerror(rc));
+		goto out;
+	}
 	rc = partyconf_load(config, PARTYCONF_KEYHOLDER, &ks.conf, err, sizeof(err));
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-keyholder serve: %s\n", *err ? err : cl_strerror(rc));
@@ -419,11 +420,6 @@ int kh_serve_main(int argc, char **argv)
 				*err ? err : cl_strerror(rc));
 			goto out;
 		}
-	}
-	if (!foreground) {
-		rc = daemon_detach();
-		if (rc != CL_OK)
-			goto out;
 	}
 	rc = rpc_signals_block();
 	if (rc != CL_OK)

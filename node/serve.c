@@ -438,6 +438,17 @@ int node_serve_main(int argc, char **argv)
 	ready = opts.ready;
 	foreground = opts.foreground;
 	log_init("node", LOG_LEVEL_INFO);
+	/* detached first: the memory lock of the keys is not inherited across fork */
+	if (!foreground) {
+		rc = daemon_detach();
+		if (rc != CL_OK)
+			return rc;
+	}
+	rc = daemon_protect();
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: memory protection: %s\n", cl_strerror(rc));
+		return rc;
+	}
 	rc = partyconf_load(config, PARTYCONF_NODE, &ns.conf, err, sizeof(err));
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));
@@ -499,11 +510,6 @@ int node_serve_main(int argc, char **argv)
 		fprintf(stderr, "caselink-node serve: audit log in %s: %s\n", data,
 			cl_strerror(rc));
 		goto out;
-	}
-	if (!foreground) {
-		rc = daemon_detach();
-		if (rc != CL_OK)
-			goto out;
 	}
 	rc = rpc_signals_block();
 	if (rc != CL_OK)

@@ -23,12 +23,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "common/cl_error.h"
 #include "keyholder/keystore.h"
 #include "protocol/caselink.pb-c.h"
 #include "protocol/oprf.h"
+#include "testkeys.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
@@ -230,6 +233,43 @@ static int read_port(const char *path)
 }
 
 /* Starts a keyholder on dir with the configuration's extra lines; waits until it serves. */
+/*
+ * The serving keyholder protects its keys (daemon_protect), as the kernel reports it: not
+ * dumpable (/proc/PID/status is then owned by root), no core file, and for root (or a
+ * memory-lock limit that allows it) the secure heap locked.
+ */
+static void check_protected(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1, soft = -1, hard = -1;
+	struct stat sb;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Max core file size", 18))
+			assert_int_equal(sscanf(line + 18, " %ld %ld", &soft, &hard), 2);
+	fclose(f);
+	assert_int_equal(soft, 0);
+	assert_int_equal(hard, 0);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (geteuid() != 0) {
+		/* not dumpable: the kernel gives its /proc files to root */
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_uid, 0);
+		return;
+	}
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	assert_true(kb >= 1024);
+}
+
 static void start(struct daemon *d, const char *dir, const char *extra)
 {
 	char conf[1200], ready[1200];
@@ -274,6 +314,7 @@ static void start(struct daemon *d, const char *dir, const char *extra)
 	}
 	d->port = read_port(ready);
 	assert_true(d->port > 0);
+	check_protected(d->pid);
 	d->ch_a = channel(d->port, &p_a);
 	d->ch_b = channel(d->port, &p_b);
 	d->ch_c = channel(d->port, &p_c);
@@ -378,15 +419,10 @@ static int evaluate(struct rpc_channel *ch, const char *requester, struct batch 
 static void check_outputs(const char *dir, const struct batch *b, uint32_t epoch,
 			  uint8_t (*outputs)[OPRF_OUTPUT_LEN])
 {
-	struct kh_keystore *ks = NULL;
-	const uint8_t *sk = NULL;
-	uint8_t fin[OPRF_OUTPUT_LEN], direct[OPRF_OUTPUT_LEN];
-	uint32_t used = 0;
+	uint8_t fin[OPRF_OUTPUT_LEN], direct[OPRF_OUTPUT_LEN], sk[OPRF_SCALAR_LEN];
 	size_t i;
 
-	assert_int_equal(kh_keystore_load(dir, &ks), CL_OK);
-	assert_int_equal(kh_keystore_select(ks, epoch, (int64_t)time(NULL), 1000000, &used, &sk),
-			 CL_OK);
+	testkeys_sk(dir, epoch, sk);
 	assert_int_equal(b->epoch, epoch);
 	for (i = 0; i < b->n; i++) {
 		assert_int_equal(oprf_finalize(octx, (const uint8_t *)b->input[i],
@@ -402,7 +438,7 @@ static void check_outputs(const char *dir, const struct batch *b, uint32_t epoch
 	}
 	/* The key itself must never be logged either. */
 	add_needle(sk, OPRF_SCALAR_LEN);
-	kh_keystore_free(ks);
+	OPENSSL_cleanse(sk, sizeof(sk));
 }
 
 static void assert_status(int rc, const struct rpc_status *st, enum rpc_code code, const char *text)

@@ -17,9 +17,12 @@
 
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
+
 #include "common/cl_error.h"
 #include "keyholder/keystore.h"
 #include "protocol/oprf.h"
+#include "testkeys.h"
 
 static char dir[1024];
 
@@ -52,19 +55,70 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* The OPRF output of a fixed input under the key of epoch: tells keys apart. */
+/*
+ * The OPRF output of a fixed input under the key of epoch, through kh_keystore_evaluate
+ * (blind, evaluate, finalize); checked against oprf_evaluate with the key as the file holds it
+ * (testkeys, read without the keystore). Tells keys apart.
+ */
 static void prf_of(const struct kh_keystore *ks, uint32_t epoch, uint8_t out[OPRF_OUTPUT_LEN])
 {
 	struct oprf_ctx *ctx = NULL;
-	const uint8_t *sk = NULL;
+	uint8_t blind[OPRF_SCALAR_LEN], blinded[OPRF_ELEMENT_LEN], ev[OPRF_ELEMENT_LEN];
+	uint8_t sk[OPRF_SCALAR_LEN], direct[OPRF_OUTPUT_LEN];
 	uint32_t used = 0;
 
-	assert_int_equal(kh_keystore_select(ks, epoch, (int64_t)time(NULL), 3600, &used, &sk),
-			 CL_OK);
+	assert_int_equal(kh_keystore_choose(ks, epoch, (int64_t)time(NULL), 3600, &used), CL_OK);
 	assert_int_equal(used, epoch);
 	assert_int_equal(oprf_ctx_new(&ctx), CL_OK);
-	assert_int_equal(oprf_evaluate(ctx, sk, (const uint8_t *)"probe", 5, out), CL_OK);
+	assert_int_equal(oprf_blind(ctx, (const uint8_t *)"probe", 5, blind, blinded), CL_OK);
+	assert_int_equal(kh_keystore_evaluate(ks, used, ctx, blinded, 1, ev, NULL), CL_OK);
+	assert_int_equal(oprf_finalize(ctx, (const uint8_t *)"probe", 5, blind, ev, out), CL_OK);
+	testkeys_sk(dir, epoch, sk);
+	assert_int_equal(oprf_evaluate(ctx, sk, (const uint8_t *)"probe", 5, direct), CL_OK);
+	assert_memory_equal(out, direct, OPRF_OUTPUT_LEN);
 	oprf_ctx_free(ctx);
+}
+
+/* kh_keystore_evaluate: batches, a bad element named by index, epochs not held. */
+static void test_evaluate(void **state)
+{
+	struct kh_keystore *ks = NULL;
+	struct oprf_ctx *ctx = NULL;
+	uint8_t blind[3][OPRF_SCALAR_LEN], in[3 * OPRF_ELEMENT_LEN], out[3 * OPRF_ELEMENT_LEN];
+	uint8_t fin[OPRF_OUTPUT_LEN], direct[OPRF_OUTPUT_LEN], sk[OPRF_SCALAR_LEN];
+	const char *inputs[3] = {"a", "bb", "ccc"};
+	size_t i, bad = 99;
+
+	(void)state;
+	fresh_dir("evaluate");
+	assert_int_equal(kh_keystore_init(dir, NULL), CL_OK);
+	assert_int_equal(kh_keystore_load(dir, &ks), CL_OK);
+	assert_int_equal(oprf_ctx_new(&ctx), CL_OK);
+	testkeys_sk(dir, 1, sk);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(oprf_blind(ctx, (const uint8_t *)inputs[i], strlen(inputs[i]),
+					    blind[i], in + i * OPRF_ELEMENT_LEN),
+				 CL_OK);
+	assert_int_equal(kh_keystore_evaluate(ks, 1, ctx, in, 3, out, &bad), CL_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(oprf_finalize(ctx, (const uint8_t *)inputs[i], strlen(inputs[i]),
+					       blind[i], out + i * OPRF_ELEMENT_LEN, fin),
+				 CL_OK);
+		assert_int_equal(
+		    oprf_evaluate(ctx, sk, (const uint8_t *)inputs[i], strlen(inputs[i]), direct),
+		    CL_OK);
+		assert_memory_equal(fin, direct, OPRF_OUTPUT_LEN);
+	}
+	/* the third element is not a point: refused, and named */
+	in[2 * OPRF_ELEMENT_LEN] = 0x07;
+	assert_int_equal(kh_keystore_evaluate(ks, 1, ctx, in, 3, out, &bad), CL_EBADPOINT);
+	assert_int_equal(bad, 2);
+	assert_int_equal(kh_keystore_evaluate(ks, 2, ctx, in, 1, out, NULL), CL_ENOTFOUND);
+	assert_int_equal(kh_keystore_evaluate(ks, 0, ctx, in, 1, out, NULL), CL_EINVAL);
+	assert_int_equal(kh_keystore_evaluate(ks, 1, ctx, in, 0, out, NULL), CL_EINVAL);
+	OPENSSL_cleanse(sk, sizeof(sk));
+	oprf_ctx_free(ctx);
+	kh_keystore_free(ks);
 }
 
 static void test_init(void **state)
@@ -113,7 +167,6 @@ static void test_rotate_and_select(void **state)
 	struct kh_keystore_epoch e1, e2, got;
 	struct kh_keystore *ks = NULL;
 	uint8_t out1[OPRF_OUTPUT_LEN], out1_after[OPRF_OUTPUT_LEN], out2[OPRF_OUTPUT_LEN];
-	const uint8_t *sk = NULL;
 	uint32_t used = 0;
 	int64_t now = (int64_t)time(NULL);
 	char path[1100];
@@ -146,19 +199,19 @@ static void test_rotate_and_select(void **state)
 	assert_int_equal(got.retired, 0);
 
 	/* 0 means current; the current key differs from the retired one. */
-	assert_int_equal(kh_keystore_select(ks, 0, now, 0, &used, &sk), CL_OK);
+	assert_int_equal(kh_keystore_choose(ks, 0, now, 0, &used), CL_OK);
 	assert_int_equal(used, 2);
-	assert_int_equal(kh_keystore_select(ks, 2, now, 0, &used, &sk), CL_OK);
+	assert_int_equal(kh_keystore_choose(ks, 2, now, 0, &used), CL_OK);
 	prf_of(ks, 2, out2);
 	assert_memory_not_equal(out1, out2, OPRF_OUTPUT_LEN);
 	/* The retired key is kept intact, and usable only by name within a grace period. */
 	prf_of(ks, 1, out1_after);
 	assert_memory_equal(out1, out1_after, OPRF_OUTPUT_LEN);
 	used = 77;
-	assert_int_equal(kh_keystore_select(ks, 1, now, 0, &used, &sk), CL_EEXPIRED);
+	assert_int_equal(kh_keystore_choose(ks, 1, now, 0, &used), CL_EEXPIRED);
 	assert_int_equal(used, 77);
-	assert_int_equal(kh_keystore_select(ks, 1, now + 7200, 3600, &used, &sk), CL_EEXPIRED);
-	assert_int_equal(kh_keystore_select(ks, 3, now, 3600, &used, &sk), CL_ENOTFOUND);
+	assert_int_equal(kh_keystore_choose(ks, 1, now + 7200, 3600, &used), CL_EEXPIRED);
+	assert_int_equal(kh_keystore_choose(ks, 3, now, 3600, &used), CL_ENOTFOUND);
 	kh_keystore_free(ks);
 	ks = NULL;
 
@@ -217,6 +270,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_rotate_and_select),
+	    cmocka_unit_test(test_evaluate),
 	    cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

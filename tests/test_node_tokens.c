@@ -40,6 +40,7 @@
 #include "protocol/caselink.pb-c.h"
 #include "protocol/encode.h"
 #include "protocol/oprf.h"
+#include "testkeys.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
 #include "protocol/rpc.h"
@@ -401,16 +402,12 @@ static int group_teardown(void **state)
 /* The federation's OPRF output of input, with the keyholder's stored key. */
 static void truth_oprf(const char *input, uint8_t out[32])
 {
-	struct kh_keystore *ks = NULL;
-	const uint8_t *sk = NULL;
-	uint32_t used = 0;
+	uint8_t sk[OPRF_SCALAR_LEN];
 
-	assert_int_equal(kh_keystore_load(khdir, &ks), CL_OK);
-	assert_int_equal(kh_keystore_select(ks, 0, (int64_t)time(NULL), 0, &used, &sk), CL_OK);
-	assert_int_equal(used, 1);
+	testkeys_sk(khdir, 1, sk);
 	assert_int_equal(oprf_evaluate(octx, sk, (const uint8_t *)input, strlen(input), out),
 			 CL_OK);
-	kh_keystore_free(ks);
+	OPENSSL_cleanse(sk, sizeof(sk));
 }
 
 static void truth_token(const char *input, const uint8_t nonce[32], uint8_t out[32])
@@ -1161,11 +1158,8 @@ static void local_id_token(const char *name, const uint8_t nonce[32], uint8_t ou
 static void test_rogue_key(void **state)
 {
 	struct local_kh rogue, genuine;
-	struct kh_keystore *ks = NULL;
-	const uint8_t *sk = NULL;
 	uint8_t pk[OPRF_ELEMENT_LEN], want[32], got[32];
 	struct node_tokens_report rep;
-	uint32_t used;
 
 	(void)state;
 	truth_token("LV:01079012009", nonce1, want);
@@ -1179,10 +1173,7 @@ static void test_rogue_key(void **state)
 	/* the control: the same path with the keyholder's key gives the federation's token */
 	memset(&genuine, 0, sizeof(genuine));
 	genuine.epoch = 1;
-	assert_int_equal(kh_keystore_load(khdir, &ks), CL_OK);
-	assert_int_equal(kh_keystore_select(ks, 0, (int64_t)time(NULL), 0, &used, &sk), CL_OK);
-	memcpy(genuine.sk, sk, sizeof(genuine.sk));
-	kh_keystore_free(ks);
+	testkeys_sk(khdir, 0, genuine.sk);
 	assert_int_equal(local_fill("genuine", &genuine, 7, &rep), CL_OK);
 	local_id_token("genuine", nonce1, got);
 	assert_memory_equal(got, want, 32);
