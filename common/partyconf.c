@@ -236,15 +236,32 @@ static int partyconf_code(struct yconf *c, int map, const char *key, char *dst, 
 
 static int partyconf_parse(struct yconf *c, const char *confdir, struct partyconf *pc)
 {
-	static const char *const node_keys[] = {"listen",	"tls",	     "insecure_demo",
-						"coordinators", "keyholder", "coordinator_address",
-						"legal_basis",	"policy",    NULL};
-	static const char *const coord_keys[] = {
-	    "listen",	 "tls",	   "insecure_demo", "deadline_ms",	   "retries", "nodes",
-	    "keyholder", "policy", "upstream",	    "coordinator_address", NULL};
+	static const char *const node_keys[] = {"listen",
+						"tls",
+						"insecure_demo",
+						"coordinators",
+						"keyholder",
+						"coordinator_address",
+						"legal_basis",
+						"policy",
+						"max_request_validity",
+						NULL};
+	static const char *const coord_keys[] = {"listen",
+						 "tls",
+						 "insecure_demo",
+						 "deadline_ms",
+						 "retries",
+						 "nodes",
+						 "keyholder",
+						 "policy",
+						 "upstream",
+						 "coordinator_address",
+						 "max_request_validity",
+						 NULL};
 	static const char *const kh_keys[] = {
 	    "listen",	   "tls",	"insecure_demo",	 "nodes",   "rate_per_minute",
-	    "daily_quota", "max_batch", "retired_grace_seconds", "workers", NULL};
+	    "daily_quota", "max_batch", "retired_grace_seconds", "workers", "max_request_validity",
+	    NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", "crl", NULL};
 	const char *const *keys = pc->kind == PARTYCONF_NODE	      ? node_keys
 				  : pc->kind == PARTYCONF_COORDINATOR ? coord_keys
@@ -256,6 +273,10 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 	rc = yconf_only_keys(c, root, keys);
 	if (rc == CL_OK)
 		rc = partyconf_address(c, root, "listen", 1, pc->listen, sizeof(pc->listen));
+	pc->max_request_validity = PARTYCONF_MAX_VALIDITY_DEFAULT;
+	if (rc == CL_OK)
+		rc = yconf_get_int(c, root, "max_request_validity", 0, 1,
+				   PARTYCONF_MAX_VALIDITY_LIMIT, &pc->max_request_validity);
 	if (rc == CL_OK)
 		rc = yconf_get_bool(c, root, "insecure_demo", 0, &pc->insecure_demo);
 	if (rc != CL_OK)

@@ -42,6 +42,12 @@
  *   retired_grace_seconds: 0        # keyholder: how long a retired epoch may still be asked for
  *   workers: 4                      # keyholder: handler threads
  *
+ * Every party:
+ *
+ *   max_request_validity: 600       # seconds a request may be valid, issue to expiry (at
+ *                                   # most 86400); longer ones, and ones that expire before
+ *                                   # they are issued, are refused (docs/protocol.md)
+ *
  * Keys a party does not use are refused, so a typo is an error, not a silence.
  */
 #ifndef CASELINK_PARTYCONF_H
@@ -53,6 +59,9 @@
 #define PARTYCONF_MAX_NAME  128
 #define PARTYCONF_MAX_LIST  16
 #define PARTYCONF_MAX_NODES 4096
+
+#define PARTYCONF_MAX_VALIDITY_DEFAULT 600   /* = PARTY_MAX_VALIDITY (protocol/party.h) */
+#define PARTYCONF_MAX_VALIDITY_LIMIT   86400 /* = PARTY_MAX_VALIDITY_LIMIT */
 
 enum partyconf_kind { PARTYCONF_NODE, PARTYCONF_COORDINATOR, PARTYCONF_KEYHOLDER };
 
@@ -92,6 +101,7 @@ struct partyconf {
 	long long max_batch;		 /* keyholder */
 	long long retired_grace_seconds; /* keyholder */
 	long long workers;		 /* keyholder */
+	long long max_request_validity;	 /* every party: seconds from issue to expiry */
 };
 
 /*

@@ -797,7 +797,8 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 	const char *why = NULL;
 	int rc;
 
-	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
+	rc = party_header_check_max(qr->header, (int64_t)time(NULL), conf->max_request_validity,
+				    &why);
 	if (rc != CL_OK)
 		return party_refuse(rg->cfg.audit, ctx, qr, party_error_to_code(rc), why);
 	if (!conf->insecure_demo) {

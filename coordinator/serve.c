@@ -1151,7 +1151,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
 		return coord_refuse(co, ctx, NULL, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
-	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
+	rc = party_header_check_max(qr->header, (int64_t)time(NULL), co->conf->max_request_validity,
+				    &why);
 	if (rc != CL_OK) {
 		code = coord_refuse(co, ctx, qr, party_error_to_code(rc), why);
 		goto out;

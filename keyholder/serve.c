@@ -151,7 +151,8 @@ static enum rpc_code kh_serve_blind_evaluate(struct rpc_ctx *ctx, const uint8_t 
 		return kh_serve_refuse(ks, ctx, 0, 0, RPC_INVALID_ARGUMENT, "malformed",
 				       "malformed BlindEvaluateRequest");
 	n = br->n_blinded_elements;
-	rc = party_header_check(br->header, now_ms / 1000, &hwhy);
+	rc = party_header_check_max(br->header, now_ms / 1000, ks->conf->max_request_validity,
+				    &hwhy);
 	if (rc != CL_OK) {
 		code = kh_serve_refuse(ks, ctx, n, br->key_epoch, party_error_to_code(rc), "header",
 				       hwhy);

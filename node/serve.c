@@ -290,7 +290,8 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	if (!qr)
 		return node_serve_refuse(ns, ctx, NULL, RPC_INVALID_ARGUMENT,
 					 "malformed QueryRequest");
-	rc = party_header_check(qr->header, (int64_t)time(NULL), &why);
+	rc = party_header_check_max(qr->header, (int64_t)time(NULL), ns->conf->max_request_validity,
+				    &why);
 	if (rc != CL_OK) {
 		code = node_serve_refuse(ns, ctx, qr, party_error_to_code(rc), why);
 		goto out;

@@ -9,7 +9,12 @@
 #include <openssl/rand.h>
 
 #include "common/cl_error.h"
+#include "common/partyconf.h"
 #include "protocol/pki.h"
+
+_Static_assert(PARTY_MAX_VALIDITY == PARTYCONF_MAX_VALIDITY_DEFAULT &&
+		   PARTY_MAX_VALIDITY_LIMIT == PARTYCONF_MAX_VALIDITY_LIMIT,
+	       "the configuration's default and limit of max_request_validity are the protocol's");
 
 struct party_tls {
 	char *ca, *cert, *key, *crl;
@@ -114,11 +119,15 @@ static int party_is_code(const char *s)
 	return n >= 1 && n <= 64;
 }
 
-int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why)
+int party_header_check_max(const Caselink__V1__RequestHeader *h, int64_t now, int64_t max_validity,
+			   const char **why)
 {
 	const char *reason = NULL;
+	int64_t validity = 0;
 	int rc = CL_OK;
 
+	if (max_validity < 1 || max_validity > PARTY_MAX_VALIDITY_LIMIT)
+		return CL_EINVAL;
 	if (!h) {
 		reason = "request header missing";
 		rc = CL_EPROTO;
@@ -131,6 +140,13 @@ int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const 
 	} else if (!party_is_code(h->purpose) || !party_is_code(h->legal_basis)) {
 		reason = "purpose and legal basis must be codes (a-z, 0-9, _ - .)";
 		rc = CL_EPROTO;
+	} else if (h->expires_at < h->issued_at) {
+		reason = "request expires before it is issued";
+		rc = CL_EPROTO;
+	} else if (__builtin_sub_overflow(h->expires_at, h->issued_at, &validity) ||
+		   validity > max_validity) {
+		reason = "request valid for longer than this party accepts (max_request_validity)";
+		rc = CL_EPROTO;
 	} else if (h->issued_at > now + PARTY_CLOCK_SKEW) {
 		reason = "request issued in the future (clock skew)";
 		rc = CL_EEXPIRED;
@@ -141,6 +157,11 @@ int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const 
 	if (rc != CL_OK && why)
 		*why = reason;
 	return rc;
+}
+
+int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why)
+{
+	return party_header_check_max(h, now, PARTY_MAX_VALIDITY, why);
 }
 
 static void party_hex(char *out, size_t outsz, const uint8_t *p, size_t n)

@@ -11,10 +11,12 @@
 #include "protocol/caselink.pb-c.h"
 #include "protocol/rpc.h"
 
-#define PARTY_VERSION	     "0.1.0" /* software version in Status answers */
-#define PARTY_REQUEST_ID_LEN 16	     /* bytes of a request id */
-#define PARTY_EXPIRY_DEFAULT 300     /* seconds a request stays valid */
-#define PARTY_CLOCK_SKEW     60	     /* seconds of clock skew tolerated on issued_at */
+#define PARTY_VERSION		 "0.1.0" /* software version in Status answers */
+#define PARTY_REQUEST_ID_LEN	 16	 /* bytes of a request id */
+#define PARTY_EXPIRY_DEFAULT	 300	 /* seconds a request stays valid */
+#define PARTY_CLOCK_SKEW	 60	 /* seconds of clock skew tolerated on issued_at */
+#define PARTY_MAX_VALIDITY	 600   /* default: at most this many seconds from issue to expiry */
+#define PARTY_MAX_VALIDITY_LIMIT 86400 /* the largest maximum a configuration may set */
 
 /* The PEM texts of a party's TLS files; the key is wiped when freed. */
 struct party_tls;
@@ -45,10 +47,16 @@ int party_header_fill(Caselink__V1__RequestHeader *h, Caselink__V1__Identity *re
 
 /*
  * Checks a received header: present, schema version, a request id of 16..32
- * bytes, issued no later than now + PARTY_CLOCK_SKEW, not expired. On failure
+ * bytes, coded purpose and legal basis, expiring no earlier than it was
+ * issued and at most max_validity seconds after (1..PARTY_MAX_VALIDITY_LIMIT),
+ * issued no later than now + PARTY_CLOCK_SKEW, not expired. On failure
  * returns CL_EPROTO, CL_EVERSION or CL_EEXPIRED and writes a short reason
  * (no personal data) into *why.
  */
+int party_header_check_max(const Caselink__V1__RequestHeader *h, int64_t now, int64_t max_validity,
+			   const char **why);
+
+/* party_header_check_max with the default maximum validity, PARTY_MAX_VALIDITY. */
 int party_header_check(const Caselink__V1__RequestHeader *h, int64_t now, const char **why);
 
 /*

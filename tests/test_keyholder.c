@@ -380,8 +380,12 @@ static int evaluate(struct rpc_channel *ch, const char *requester, struct batch 
 
 	assert_int_equal(party_header_fill(&h, &who, id, "monitoring", "law", requester, "node"),
 			 CL_OK);
-	if (expires_delta)
+	if (expires_delta < 0) { /* issued long enough ago to have expired expires_delta s ago */
+		h.issued_at -= PARTY_EXPIRY_DEFAULT - expires_delta;
+		h.expires_at = h.issued_at + PARTY_EXPIRY_DEFAULT;
+	} else if (expires_delta) {
 		h.expires_at = h.issued_at + expires_delta;
+	}
 	for (i = 0; i < b->n; i++) {
 		els[i].data = b->blinded[i];
 		els[i].len = b->elen[i];

@@ -362,6 +362,15 @@ static void test_refusals(void **state)
 	t.expires_shift = 3600;
 	expect(&t, coord_tls, RPC_FAILED_PRECONDITION, "request issued in the future (clock skew)");
 
+	/* Issue 12: a request valid for 100 years, and one that expires before it is issued. */
+	memset(&t, 0, sizeof(t));
+	t.expires_shift = 100LL * 365 * 86400;
+	expect(&t, coord_tls, RPC_INVALID_ARGUMENT,
+	       "request valid for longer than this party accepts (max_request_validity)");
+	memset(&t, 0, sizeof(t));
+	t.expires_shift = -(PARTY_EXPIRY_DEFAULT + 1);
+	expect(&t, coord_tls, RPC_INVALID_ARGUMENT, "request expires before it is issued");
+
 	/* A valid coordinator certificate that this node's configuration does not name. */
 	memset(&t, 0, sizeof(t));
 	t.envelope_key = coordinator2;
@@ -397,16 +406,17 @@ static void test_audit_records_everything(void **state)
 	snprintf(cmd, sizeof(cmd), "%s/caselink-node audit verify --data '%s'",
 		 bin ? bin : "build/bin", data);
 	assert_int_equal(run(cmd, line, sizeof(line)), 0);
-	/* 2 answers, 1 replay and 6 refusals in the two tests before this one. */
-	assert_string_equal(line, "audit log intact: 9 entries");
+	/* 2 answers, 1 replay and 8 refusals in the two tests before this one. */
+	assert_string_equal(line, "audit log intact: 11 entries");
 	snprintf(
 	    cmd, sizeof(cmd),
 	    "sqlite3 '%s/audit.db' \"SELECT count(*) FROM audit_log WHERE action='query_refused'"
 	    " AND details LIKE '%%requester_sig=%%' AND details LIKE '%%purpose=monitoring%%'\"",
 	    data);
 	assert_int_equal(run(cmd, line, sizeof(line)), 0);
-	/* The replay, the forgery, the foreign envelope, the expired and the future request. */
-	assert_string_equal(line, "5");
+	/* The replay, the forgery, the foreign envelope, the expired, the future, the too long
+	 * and the expiring-before-issue request. */
+	assert_string_equal(line, "7");
 	snprintf(
 	    cmd, sizeof(cmd),
 	    "sqlite3 '%s/audit.db' \"UPDATE audit_log SET details = replace(details, 'rows=2', "

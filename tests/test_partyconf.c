@@ -293,9 +293,51 @@ static void test_keyholder_config(void **state)
 	assert_null(pc);
 }
 
+/* max_request_validity: every party, default 600 s, 1..86400. */
+static void test_max_request_validity(void **state)
+{
+	static const enum partyconf_kind kinds[] = {PARTYCONF_NODE, PARTYCONF_COORDINATOR,
+						    PARTYCONF_KEYHOLDER};
+	static const char *const rest[] = {"coordinators: [coordinator]\n",
+					   "nodes:\n  - {id: a, agency_type: police, municipality: "
+					   "X, country: LV, address: 127.0.0.1:1}\n",
+					   "nodes: [a]\n"};
+	struct partyconf *pc = NULL;
+	char text[512], err[512] = "";
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		snprintf(text, sizeof(text), "listen: 127.0.0.1:0\ninsecure_demo: true\n%s",
+			 rest[k]);
+		assert_int_equal(load(text, kinds[k], &pc, err), CL_OK);
+		assert_int_equal(pc->max_request_validity, 600);
+		partyconf_free(pc);
+		pc = NULL;
+		snprintf(text, sizeof(text),
+			 "listen: 127.0.0.1:0\ninsecure_demo: true\n%smax_request_validity: 120\n",
+			 rest[k]);
+		assert_int_equal(load(text, kinds[k], &pc, err), CL_OK);
+		assert_int_equal(pc->max_request_validity, 120);
+		partyconf_free(pc);
+		pc = NULL;
+	}
+	assert_int_equal(load("listen: 127.0.0.1:0\ninsecure_demo: true\nnodes: [a]\n"
+			      "max_request_validity: 86401\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_located(err, ":4:23: 'max_request_validity' must be between 1 and 86400");
+	assert_int_equal(load("listen: 127.0.0.1:0\ninsecure_demo: true\nnodes: [a]\n"
+			      "max_request_validity: 0\n",
+			      PARTYCONF_KEYHOLDER, &pc, err),
+			 CL_ECONFIG);
+	assert_null(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_max_request_validity),
 	    cmocka_unit_test(test_coordinator_config),
 	    cmocka_unit_test(test_node_config_and_refusals),
 	    cmocka_unit_test(test_node_case_defaults),
