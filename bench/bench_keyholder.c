@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "bench/benchutil.h"
 #include "common/cl_error.h"
 #include "protocol/caselink.pb-c.h"
@@ -37,7 +39,7 @@
 struct client {
 	pthread_t thread;
 	struct rpc_channel *ch;
-	const uint8_t *req;
+	const Caselink__V1__BlindEvaluateRequest *req; /* packed anew per call: fresh request id */
 	size_t req_len;
 	double until;
 	unsigned long long batches, failures;
@@ -79,15 +81,27 @@ static double openssl_ecdh(int seconds)
 static void *client_run(void *arg)
 {
 	struct client *c = arg;
+	Caselink__V1__BlindEvaluateRequest req = *c->req;
+	Caselink__V1__RequestHeader h = *c->req->header;
+	uint8_t id[PARTY_REQUEST_ID_LEN], *msg = malloc(c->req_len);
 	struct rpc_status st;
 
-	while (benchutil_now() < c->until) {
+	req.header = &h;
+	h.request_id.data = id;
+	h.request_id.len = sizeof(id);
+	while (msg && benchutil_now() < c->until) {
 		uint8_t *resp = NULL;
 		size_t resp_len = 0;
 		double t0 = benchutil_now();
 
-		if (rpc_call_unary(c->ch, RPC_METHOD_KEYHOLDER_BLIND_EVAL, c->req, c->req_len,
-				   60000, &resp, &resp_len, &st) == CL_OK) {
+		/* Every request new: the keyholder refuses a replayed request id. */
+		if (RAND_bytes(id, sizeof(id)) != 1 ||
+		    caselink__v1__blind_evaluate_request__pack(&req, msg) != c->req_len) {
+			c->failures++;
+			break;
+		}
+		if (rpc_call_unary(c->ch, RPC_METHOD_KEYHOLDER_BLIND_EVAL, msg, c->req_len, 60000,
+				   &resp, &resp_len, &st) == CL_OK) {
 			c->batches++;
 			c->latency_sum += benchutil_now() - t0;
 		} else {
@@ -98,6 +112,7 @@ static void *client_run(void *arg)
 		}
 		free(resp);
 	}
+	free(msg);
 	return NULL;
 }
 
@@ -270,7 +285,7 @@ int main(int argc, char **argv)
 		els[k].len = OPRF_ELEMENT_LEN;
 	}
 	party_header_fill(&h, &who, id, "benchmark", "none", "bench-node", "node");
-	h.expires_at = h.issued_at + 3600;
+	h.expires_at = h.issued_at + PARTY_MAX_VALIDITY; /* the longest a keyholder accepts */
 	req.header = &h;
 	req.n_blinded_elements = batch;
 	req.blinded_elements = els;
@@ -315,7 +330,7 @@ int main(int argc, char **argv)
 		t0 = benchutil_now();
 		for (i = 0; i < c; i++) {
 			clients[i].ch = ch;
-			clients[i].req = msg;
+			clients[i].req = &req;
 			clients[i].req_len = msg_len;
 			clients[i].until = t0 + seconds;
 			pthread_create(&clients[i].thread, NULL, client_run, &clients[i]);

@@ -814,9 +814,11 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 		 : replay_check(rg->cfg.replay, qr->header->request_id.data,
 				qr->header->request_id.len, qr->header->expires_at,
 				(int64_t)time(NULL));
-	if (rc != CL_OK)
-		return party_refuse(rg->cfg.audit, ctx, qr, party_error_to_code(rc),
-				    rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+	if (rc != CL_OK) {
+		enum rpc_code code = party_replay_refusal(rc, &why);
+
+		return party_refuse(rg->cfg.audit, ctx, qr, code, why);
+	}
 	if (qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE &&
 	    qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS)
 		return party_refuse(rg->cfg.audit, ctx, qr, RPC_INVALID_ARGUMENT,

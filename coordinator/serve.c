@@ -534,9 +534,10 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 	rc = replay_check(co->replay, h->request_id.data, h->request_id.len, h->expires_at,
 			  (int64_t)time(NULL));
 	if (rc != CL_OK) {
-		snprintf(reason, SIGN_REASON_MAX, "%s",
-			 rc == CL_EREPLAY ? "replayed request" : "replay cache full");
-		*code = party_error_to_code(rc);
+		const char *why = NULL;
+
+		*code = party_replay_refusal(rc, &why);
+		snprintf(reason, SIGN_REASON_MAX, "%s", why);
 		return rc;
 	}
 	if (up)
@@ -1598,9 +1599,7 @@ int coord_serve_main(int argc, char **argv)
 	rc = policy_rate_new(&co.rate);
 	if (rc != CL_OK)
 		goto out;
-	rc = replay_new(0, &co.replay);
-	if (rc == CL_OK)
-		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &co.audit);
+	rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &co.audit);
 	if (rc == CL_OK) {
 		/* The privacy ledger beside the audit log: survives restarts. */
 		char lpath[1024];
@@ -1613,6 +1612,13 @@ int coord_serve_main(int argc, char **argv)
 		fprintf(stderr, "caselink-coordinator serve: %s in %s: %s\n",
 			co.audit ? "privacy ledger ledger.db" : "audit log audit.db", data,
 			cl_strerror(rc));
+		goto out;
+	}
+	/* Persistent: a restarted coordinator still refuses what it accepted (docs/protocol.md). */
+	rc =
+	    replay_open_in(data, REPLAY_FILE, 0, (int64_t)time(NULL), &co.replay, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-coordinator serve: %s\n", *err ? err : cl_strerror(rc));
 		goto out;
 	}
 	if (!foreground) {

@@ -13,6 +13,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/partyconf.h"
+#include "common/replay.h"
 #include "keyholder/keystore.h"
 #include "keyholder/quota.h"
 #include "protocol/oprf.h"
@@ -33,6 +34,7 @@ struct kh_server {
 	struct kh_keystore *keys;
 	struct kh_quota *quota;
 	struct audit *audit;
+	struct replay *replay; /* DATA/replay.db: request ids already evaluated */
 	char self_id[RPC_PEER_ID_MAX];
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
@@ -156,6 +158,13 @@ static enum rpc_code kh_serve_blind_evaluate(struct rpc_ctx *ctx, const uint8_t 
 	if (rc != CL_OK) {
 		code = kh_serve_refuse(ks, ctx, n, br->key_epoch, party_error_to_code(rc), "header",
 				       hwhy);
+		goto out;
+	}
+	rc = replay_check(ks->replay, br->header->request_id.data, br->header->request_id.len,
+			  br->header->expires_at, now_ms / 1000);
+	if (rc != CL_OK) {
+		code = party_replay_refusal(rc, &hwhy);
+		code = kh_serve_refuse(ks, ctx, n, br->key_epoch, code, "replay", hwhy);
 		goto out;
 	}
 	rc = kh_keystore_choose(ks->keys, br->key_epoch, now_ms / 1000,
@@ -408,6 +417,13 @@ int kh_serve_main(int argc, char **argv)
 		fprintf(stderr, "caselink-keyholder serve: %s: %s\n", db, cl_strerror(rc));
 		goto out;
 	}
+	/* Persistent: a restarted keyholder still refuses what it evaluated (docs/protocol.md). */
+	rc =
+	    replay_open_in(data, REPLAY_FILE, 0, (int64_t)time(NULL), &ks.replay, err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-keyholder serve: %s\n", *err ? err : cl_strerror(rc));
+		goto out;
+	}
 	rc = kh_serve_pool_new(&ks, (size_t)ks.conf->workers);
 	if (rc != CL_OK)
 		goto out;
@@ -475,6 +491,7 @@ out:
 	party_tls_free(tls);
 	kh_serve_pool_free(&ks);
 	kh_quota_close(ks.quota);
+	replay_free(ks.replay);
 	audit_close(ks.audit);
 	kh_keystore_free(ks.keys);
 	partyconf_free(ks.conf);

@@ -226,10 +226,15 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 		keep = INT64_MAX;
 	rc = replay_check(ns->nonces, qr->query_nonce.data, qr->query_nonce.len, keep,
 			  (int64_t)time(NULL));
-	if (rc != CL_OK)
-		return node_serve_refuse(ns, ctx, qr, party_error_to_code(rc),
+	if (rc != CL_OK) {
+		const char *why = NULL;
+
+		code = party_replay_refusal(rc, &why);
+		return node_serve_refuse(ns, ctx, qr, code,
 					 rc == CL_EREPLAY ? "nonce already used"
-							  : "nonce cache full");
+					 : rc == CL_EBUSY ? "nonce cache full"
+							  : "nonce cache unavailable");
+	}
 	rc = node_store_open(ns->data_dir, &store);
 	if (rc != CL_OK) {
 		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
@@ -312,9 +317,8 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	rc = replay_check(ns->replay, qr->header->request_id.data, qr->header->request_id.len,
 			  qr->header->expires_at, (int64_t)time(NULL));
 	if (rc != CL_OK) {
-		code =
-		    node_serve_refuse(ns, ctx, qr, party_error_to_code(rc),
-				      rc == CL_EREPLAY ? "replayed request" : "replay cache full");
+		code = party_replay_refusal(rc, &why);
+		code = node_serve_refuse(ns, ctx, qr, code, why);
 		goto out;
 	}
 	/*
@@ -501,12 +505,19 @@ int node_serve_main(int argc, char **argv)
 			  "answered");
 	}
 	rc = policy_rate_new(&ns.rate);
+	if (rc != CL_OK)
+		goto out;
+	/* Persistent: a restarted node still refuses what it answered (docs/protocol.md). */
+	rc =
+	    replay_open_in(data, REPLAY_FILE, 0, (int64_t)time(NULL), &ns.replay, err, sizeof(err));
 	if (rc == CL_OK)
-		rc = replay_new(0, &ns.replay);
-	if (rc == CL_OK)
-		rc = replay_new(0, &ns.nonces);
-	if (rc == CL_OK)
-		rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &ns.audit);
+		rc = replay_open_in(data, REPLAY_NONCE_FILE, 0, (int64_t)time(NULL), &ns.nonces,
+				    err, sizeof(err));
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));
+		goto out;
+	}
+	rc = audit_open_in(data, "audit.db", AUDIT_OPEN_CREATE, &ns.audit);
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: audit log in %s: %s\n", data,
 			cl_strerror(rc));

@@ -255,6 +255,14 @@ out:
 	return code;
 }
 
+enum rpc_code party_replay_refusal(int err, const char **why)
+{
+	*why = err == CL_EREPLAY ? "replayed request"
+	       : err == CL_EBUSY ? "replay cache full"
+				 : "replay cache unavailable";
+	return party_error_to_code(err);
+}
+
 enum rpc_code party_error_to_code(int err)
 {
 	switch (err) {

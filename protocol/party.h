@@ -88,6 +88,15 @@ enum rpc_code party_refuse(struct audit *a, struct rpc_ctx *ctx,
 			   const char *why);
 
 /*
+ * The refusal of a request whose replay_check (common/replay.h) failed with
+ * err: its status (party_error_to_code: FAILED_PRECONDITION for a replay,
+ * RESOURCE_EXHAUSTED when the cache is full, INTERNAL when a persistent
+ * cache could not record the id, so the request is not answered) and a
+ * short reason in *why.
+ */
+enum rpc_code party_replay_refusal(int err, const char **why);
+
+/*
  * Maps a CL_E* code to the gRPC status a server answers with: the one mapping every daemon
  * uses (docs/protocol.md lists it); a server chooses another status only where the same code
  * means something else at that point, and says why there.
