@@ -117,7 +117,7 @@ static int sign_request_content(const Caselink__V1__QueryRequest *q, struct sign
 
 	if (!h || !h->requester)
 		return CL_EPROTO;
-	sign_put_str(b, "caselink/request/v1");
+	sign_put_str(b, SIGN_DOMAIN_REQUEST);
 	sign_put_u64(b, h->schema_version);
 	sign_put_bytes(b, h->request_id.data, h->request_id.len);
 	sign_put_str(b, h->purpose);
@@ -146,26 +146,45 @@ static int sign_request_content(const Caselink__V1__QueryRequest *q, struct sign
 		sign_put_str(b, params[i]->value);
 	}
 	free(params);
+	/* The nodes the requester restricted its question to, in its order (v2). */
+	sign_put_u64(b, q->n_nodes);
+	for (i = 0; i < q->n_nodes; i++)
+		sign_put_str(b, q->nodes[i]);
 	return b->failed ? CL_ELIMIT : CL_OK;
 }
 
 /* The coordinator's signed envelope: the requester's content and signature, and its own choices. */
 static int sign_envelope_content(const Caselink__V1__QueryRequest *q, struct sign_buf *b)
 {
-	size_t i;
 	int rc;
 
-	sign_put_str(b, "caselink/envelope/v1");
+	sign_put_str(b, SIGN_DOMAIN_ENVELOPE);
 	rc = sign_request_content(q, b);
 	if (rc != CL_OK)
 		return rc;
 	sign_put_bytes(b, q->header->requester_signature.data, q->header->requester_signature.len);
 	sign_put_bytes(b, q->query_nonce.data, q->query_nonce.len);
 	sign_put_u64(b, (uint64_t)q->mode);
-	sign_put_u64(b, q->n_nodes);
-	for (i = 0; i < q->n_nodes; i++)
-		sign_put_str(b, q->nodes[i]);
 	return b->failed ? CL_ELIMIT : CL_OK;
+}
+
+int sign_canonical(const Caselink__V1__QueryRequest *q, int envelope, uint8_t **out, size_t *len)
+{
+	struct sign_buf b = {NULL, 0, 0, 0};
+	int rc;
+
+	if (!q || !out || !len)
+		return CL_EINVAL;
+	if (!q->header)
+		return CL_EPROTO;
+	rc = envelope ? sign_envelope_content(q, &b) : sign_request_content(q, &b);
+	if (rc != CL_OK) {
+		free(b.data);
+		return rc;
+	}
+	*out = b.data;
+	*len = b.len;
+	return CL_OK;
 }
 
 int sign_key_load(const char *key_pem, const char *cert_pem, struct sign_key **out)

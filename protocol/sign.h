@@ -2,22 +2,27 @@
  * sign — signed requests. A requester (a user or a node) signs the canonical
  * content of its QueryRequest with its certificate's key; the coordinator
  * signs the envelope it forwards to nodes (the requester's content and
- * signature plus the query nonce, mode and node list). Receivers verify both
- * against the federation CA (and CRL), and check that each certificate names
- * the identity the request claims — so a coordinator cannot forge or rewrite
- * a requester's question (its purpose, legal basis, measure, period, ...).
- * ECDSA P-256 with SHA-256, certificates in PEM.
+ * signature plus the query nonce and mode). Receivers verify both against
+ * the federation CA (and CRL), and check that each certificate names the
+ * identity the request claims — so a coordinator cannot forge or rewrite a
+ * requester's question (its purpose, legal basis, measure, period, the
+ * nodes it restricted the question to, ...). ECDSA P-256 with SHA-256
+ * (DER signatures), certificates in PEM. The canonical encoding is specified
+ * in docs/protocol.md "Signatures", with a test vector (tests/test_sign.c).
  */
 #ifndef CASELINK_PROTOCOL_SIGN_H
 #define CASELINK_PROTOCOL_SIGN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "protocol/caselink.pb-c.h"
 
-#define SIGN_MAX_CANONICAL (256u * 1024) /* bytes of one request's canonical content */
-#define SIGN_MAX_CERT	   (16u * 1024)	 /* bytes of one PEM certificate in a request */
-#define SIGN_REASON_MAX	   128
+#define SIGN_MAX_CANONICAL   (256u * 1024) /* bytes of one request's canonical content */
+#define SIGN_MAX_CERT	     (16u * 1024)  /* bytes of one PEM certificate in a request */
+#define SIGN_REASON_MAX	     128
+#define SIGN_DOMAIN_REQUEST  "caselink/request/v2"  /* first field of the requester's content */
+#define SIGN_DOMAIN_ENVELOPE "caselink/envelope/v2" /* first field of the envelope's content */
 
 /* A party's signing key and certificate. The key is freed securely. */
 struct sign_key;
@@ -71,6 +76,15 @@ int sign_verify_envelope(struct sign_verifier *v, const Caselink__V1__QueryReque
  */
 int sign_verify_forwarded(struct sign_verifier *v, const Caselink__V1__QueryRequest *q,
 			  const char *coordinator_cn, char reason[SIGN_REASON_MAX]);
+
+/*
+ * Writes the canonical content the requester signs (envelope = 0) or the
+ * coordinator signs (envelope = 1) into a new malloc'ed buffer *out of *len
+ * bytes: for tests and for checking another implementation against
+ * docs/protocol.md. CL_EPROTO without header or requester, CL_ELIMIT beyond
+ * SIGN_MAX_CANONICAL.
+ */
+int sign_canonical(const Caselink__V1__QueryRequest *q, int envelope, uint8_t **out, size_t *len);
 
 /* Frees the four signature fields of a header built by the caller (not unpacked). */
 void sign_header_free(Caselink__V1__RequestHeader *h);

@@ -210,6 +210,7 @@ struct tamper {
 	const char *requester_id;	      /* claimed identity; NULL: national */
 	const struct sign_key *envelope_key;  /* NULL: coordinator */
 	const char *purpose_after_signing;    /* the coordinator rewrites the purpose */
+	int widen_nodes;		      /* the coordinator drops the requester's nodes */
 	int64_t issued_shift, expires_shift;  /* seconds added to issued_at / expires_at */
 };
 
@@ -219,7 +220,7 @@ static int build(const struct tamper *t, uint8_t **out, size_t *len)
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
 	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
 	uint8_t id[PARTY_REQUEST_ID_LEN], nonce[32];
-	char *by[] = {"quarter"};
+	char *by[] = {"quarter"}, *only[] = {NODE_ID};
 	int rc;
 
 	rc = party_header_fill(&h, &who, id, "monitoring", "statistics",
@@ -238,9 +239,13 @@ static int build(const struct tamper *t, uint8_t **out, size_t *len)
 	q.query_nonce.data = nonce;
 	q.query_nonce.len = sizeof(nonce);
 	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	q.nodes = only;
+	q.n_nodes = 1;
 	rc = sign_request(t->requester_key ? t->requester_key : national, &q);
 	if (t->purpose_after_signing)
 		h.purpose = (char *)t->purpose_after_signing;
+	if (t->widen_nodes)
+		q.n_nodes = 0; /* every node, where the requester asked one */
 	if (rc == CL_OK)
 		rc = sign_envelope(t->envelope_key ? t->envelope_key : coordinator, &q);
 	if (rc == CL_OK) {
@@ -343,6 +348,10 @@ static void test_refusals(void **state)
 	expect(&t, coord_tls, RPC_UNAUTHENTICATED, "requester signature does not verify");
 
 	memset(&t, 0, sizeof(t));
+	t.widen_nodes = 1; /* issue 12: the nodes restriction is the requester's */
+	expect(&t, coord_tls, RPC_UNAUTHENTICATED, "requester signature does not verify");
+
+	memset(&t, 0, sizeof(t));
 	t.requester_key = researcher; /* signs, claiming to be "national" */
 	expect(&t, coord_tls, RPC_UNAUTHENTICATED,
 	       "requester certificate does not name the requester");
@@ -406,17 +415,17 @@ static void test_audit_records_everything(void **state)
 	snprintf(cmd, sizeof(cmd), "%s/caselink-node audit verify --data '%s'",
 		 bin ? bin : "build/bin", data);
 	assert_int_equal(run(cmd, line, sizeof(line)), 0);
-	/* 2 answers, 1 replay and 8 refusals in the two tests before this one. */
-	assert_string_equal(line, "audit log intact: 11 entries");
+	/* 2 answers, 1 replay and 9 refusals in the two tests before this one. */
+	assert_string_equal(line, "audit log intact: 12 entries");
 	snprintf(
 	    cmd, sizeof(cmd),
 	    "sqlite3 '%s/audit.db' \"SELECT count(*) FROM audit_log WHERE action='query_refused'"
 	    " AND details LIKE '%%requester_sig=%%' AND details LIKE '%%purpose=monitoring%%'\"",
 	    data);
 	assert_int_equal(run(cmd, line, sizeof(line)), 0);
-	/* The replay, the forgery, the foreign envelope, the expired, the future, the too long
-	 * and the expiring-before-issue request. */
-	assert_string_equal(line, "7");
+	/* The replay, the two forgeries, the foreign envelope, the expired, the future, the too
+	 * long and the expiring-before-issue request. */
+	assert_string_equal(line, "8");
 	snprintf(
 	    cmd, sizeof(cmd),
 	    "sqlite3 '%s/audit.db' \"UPDATE audit_log SET details = replace(details, 'rows=2', "

@@ -225,6 +225,52 @@ static void test_forgeries(void **state)
 	sign_verifier_free(v);
 }
 
+/* The nodes restriction is the requester's: a coordinator that widens, drops or narrows it
+ * breaks the requester's signature, whatever envelope it signs (issue 12). */
+static void test_nodes_restriction_signed(void **state)
+{
+	struct sign_key *user = key_of(dir, "national"), *coord = key_of(dir, "coordinator");
+	struct sign_verifier *v = verifier(NULL);
+	char why[SIGN_REASON_MAX],
+	    *asked[2] = {"lv-tukums-police", "lv-riga-police"},
+	    *wider[3] = {"lv-tukums-police", "lv-riga-police", "lv-riga-health"},
+	    *swapped[2] = {"lv-riga-police", "lv-tukums-police"};
+	struct req r;
+
+	(void)state;
+	make_request(&r, "national", "user");
+	r.q.nodes = asked;
+	r.q.n_nodes = 2;
+	assert_int_equal(sign_request(user, &r.q), CL_OK);
+	assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+	assert_int_equal(sign_verify_forwarded(v, &r.q, "coordinator", why), CL_OK);
+	/* Widened, then re-enveloped by the coordinator. */
+	r.q.nodes = wider;
+	r.q.n_nodes = 3;
+	assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+	assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
+	assert_int_equal(sign_verify_forwarded(v, &r.q, "coordinator", why), CL_ESIGNATURE);
+	assert_string_equal(why, "requester signature does not verify");
+	/* Dropped (every node), narrowed, reordered. */
+	r.q.n_nodes = 0;
+	assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+	assert_int_equal(sign_verify_forwarded(v, &r.q, "coordinator", why), CL_ESIGNATURE);
+	r.q.nodes = asked;
+	r.q.n_nodes = 1;
+	assert_int_equal(sign_verify_request(v, &r.q, why), CL_ESIGNATURE);
+	r.q.nodes = swapped;
+	r.q.n_nodes = 2;
+	assert_int_equal(sign_verify_request(v, &r.q, why), CL_ESIGNATURE);
+	/* As the requester signed it, it verifies again. */
+	r.q.nodes = asked;
+	assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+	assert_int_equal(sign_verify_forwarded(v, &r.q, "coordinator", why), CL_OK);
+	sign_header_free(&r.h);
+	sign_key_free(user);
+	sign_key_free(coord);
+	sign_verifier_free(v);
+}
+
 static void test_revoked_requester(void **state)
 {
 	struct sign_key *researcher = key_of(dir, "researcher");
@@ -264,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sign_and_verify),
 	    cmocka_unit_test(test_forgeries),
+	    cmocka_unit_test(test_nodes_restriction_signed),
 	    cmocka_unit_test(test_key_must_match_certificate),
 	    cmocka_unit_test(test_revoked_requester),
 	};

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 
 def canonical(q):
-    """protocol/sign.c sign_request_content: length-prefixed fields, big-endian u64."""
+    """docs/protocol.md "Signatures": length-prefixed fields, big-endian u64."""
     out = bytearray()
 
     def u64(v):
@@ -36,7 +36,7 @@ def canonical(q):
         blob(s.encode("utf-8"))
 
     h = q.header
-    text("caselink/request/v1")
+    text("caselink/request/v2")
     u64(h.schema_version)
     blob(h.request_id)
     text(h.purpose)
@@ -55,6 +55,9 @@ def canonical(q):
     for k in sorted(q.parameters):
         text(k)
         text(q.parameters[k])
+    u64(len(q.nodes))
+    for n in q.nodes:
+        text(n)
     return bytes(out)
 
 
