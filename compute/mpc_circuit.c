@@ -445,3 +445,265 @@ int mpc_and_reduce(struct mpc_party *p, const struct mpc_b *in, size_t m, size_t
 	mpc_b_free(&cur);
 	return rc;
 }
+
+int mpc_b_gather(const struct mpc_b *src, const uint32_t *map, size_t n, struct mpc_b *dst)
+{
+	struct mpc_b d = {0};
+	int rc;
+
+	if (src == NULL || dst == NULL || (map == NULL && n > 0))
+		return CL_EINVAL;
+	rc = mpc_b_alloc(&d, mpc_words(n));
+	if (rc != 0)
+		return rc;
+	for (size_t k = 0; k < n; k++) {
+		uint32_t m = map[k];
+
+		if (m / 64 >= src->w) {
+			mpc_b_free(&d);
+			return CL_EINVAL;
+		}
+		d.s0[k / 64] |= ((src->s0[m / 64] >> (m % 64)) & 1) << (k % 64);
+		d.s1[k / 64] |= ((src->s1[m / 64] >> (m % 64)) & 1) << (k % 64);
+	}
+	*dst = d;
+	return 0;
+}
+
+int mpc_add(struct mpc_party *p, const struct mpc_b *a, const struct mpc_b *b, unsigned k, size_t W,
+	    struct mpc_b *sum)
+{
+	struct mpc_b s = {0}, c = {0}, x = {0}, y = {0}, z = {0};
+	int rc;
+
+	if (p == NULL || a == NULL || b == NULL || sum == NULL || k == 0 || a->w < k * W ||
+	    b->w < k * W)
+		return CL_EINVAL;
+	rc = mpc_b_alloc(&s, (size_t)(k + 1) * W);
+	if (rc == 0)
+		rc = mpc_b_alloc(&c, W);
+	if (rc == 0)
+		rc = mpc_b_alloc(&x, W);
+	if (rc == 0)
+		rc = mpc_b_alloc(&y, W);
+	if (rc == 0)
+		rc = mpc_b_alloc(&z, W);
+	for (unsigned j = 0; j < k && rc == 0; j++) {
+		struct mpc_b aj = view(a, j * W, W), bj = view(b, j * W, W),
+			     sj = view(&s, j * W, W);
+
+		for (size_t t = 0; t < W; t++) {
+			sj.s0[t] = aj.s0[t] ^ bj.s0[t] ^ c.s0[t];
+			sj.s1[t] = aj.s1[t] ^ bj.s1[t] ^ c.s1[t];
+			x.s0[t] = aj.s0[t] ^ c.s0[t];
+			x.s1[t] = aj.s1[t] ^ c.s1[t];
+			y.s0[t] = bj.s0[t] ^ c.s0[t];
+			y.s1[t] = bj.s1[t] ^ c.s1[t];
+		}
+		rc = mpc_b_and(p, &z, &x, &y);
+		for (size_t t = 0; rc == 0 && t < W; t++) {
+			c.s0[t] ^= z.s0[t];
+			c.s1[t] ^= z.s1[t];
+		}
+	}
+	if (rc == 0) {
+		struct mpc_b top = view(&s, (size_t)k * W, W);
+
+		copy_words(&top, &c);
+		*sum = s;
+		s = (struct mpc_b){0};
+	}
+	mpc_b_free(&s);
+	mpc_b_free(&c);
+	mpc_b_free(&x);
+	mpc_b_free(&y);
+	mpc_b_free(&z);
+	return rc;
+}
+
+/*
+ * One level of a tree of additions: `cnt` numbers of k planes of W words each, numbers side
+ * by side (number i at words [i·k·W, (i+1)·k·W)), added in pairs into ceil(cnt/2) numbers
+ * of k + 1 planes. All pairs in the same k rounds.
+ */
+static int add_level(struct mpc_party *p, const struct mpc_b *in, size_t cnt, unsigned k, size_t W,
+		     struct mpc_b *out)
+{
+	size_t pairs = cnt / 2, outn = pairs + (cnt & 1);
+	struct mpc_b a = {0}, b = {0}, s = {0}, o = {0};
+	int rc = mpc_b_alloc(&o, outn * (k + 1) * W);
+
+	/* a, b: plane-major over the pairs, so one adder call serves them all */
+	if (rc == 0 && pairs > 0)
+		rc = mpc_b_alloc(&a, (size_t)k * pairs * W);
+	if (rc == 0 && pairs > 0)
+		rc = mpc_b_alloc(&b, (size_t)k * pairs * W);
+	for (size_t i = 0; rc == 0 && i < pairs; i++) {
+		for (unsigned j = 0; j < k; j++) {
+			struct mpc_b da = view(&a, (j * pairs + i) * W, W);
+			struct mpc_b db = view(&b, (j * pairs + i) * W, W);
+			struct mpc_b sa = view(in, ((2 * i) * k + j) * W, W);
+			struct mpc_b sb = view(in, ((2 * i + 1) * k + j) * W, W);
+
+			copy_words(&da, &sa);
+			copy_words(&db, &sb);
+		}
+	}
+	if (rc == 0 && pairs > 0)
+		rc = mpc_add(p, &a, &b, k, pairs * W, &s);
+	for (size_t i = 0; rc == 0 && i < pairs; i++) {
+		for (unsigned j = 0; j <= k; j++) {
+			struct mpc_b d = view(&o, (i * (k + 1) + j) * W, W);
+			struct mpc_b sv = view(&s, (j * pairs + i) * W, W);
+
+			copy_words(&d, &sv);
+		}
+	}
+	if (rc == 0 && (cnt & 1)) {
+		for (unsigned j = 0; j < k; j++) {
+			struct mpc_b d = view(&o, (pairs * (k + 1) + j) * W, W);
+			struct mpc_b sv = view(in, ((cnt - 1) * k + j) * W, W);
+
+			copy_words(&d, &sv);
+		}
+	}
+	mpc_b_free(&a);
+	mpc_b_free(&b);
+	mpc_b_free(&s);
+	if (rc != 0) {
+		mpc_b_free(&o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int mpc_planes_sum(struct mpc_party *p, const struct mpc_b *in, size_t m, size_t W,
+		   struct mpc_b *out, unsigned *kout)
+{
+	struct mpc_b cur = {0}, next = {0};
+	unsigned k = 1;
+	int rc;
+
+	if (p == NULL || in == NULL || out == NULL || kout == NULL || m == 0 || in->w < m * W)
+		return CL_EINVAL;
+	rc = mpc_b_alloc(&cur, m * W);
+	if (rc != 0)
+		return rc;
+	{
+		struct mpc_b src = view(in, 0, m * W);
+
+		copy_words(&cur, &src);
+	}
+	while (m > 1 && rc == 0) {
+		rc = add_level(p, &cur, m, k, W, &next);
+		if (rc != 0)
+			break;
+		/* an odd last number has only k planes: its top plane stays zero */
+		mpc_b_free(&cur);
+		cur = next;
+		next = (struct mpc_b){0};
+		m = m / 2 + (m & 1);
+		k++;
+	}
+	if (rc != 0) {
+		mpc_b_free(&cur);
+		return rc;
+	}
+	*out = cur;
+	*kout = k;
+	return 0;
+}
+
+/*
+ * Splits every row's elements into two halves, lo and hi, as two vectors of the same plane
+ * layout: words [0, h) and [h, Wc) when Wc > 1 (h = ceil(Wc/2)), else the low and high
+ * `half` bits of the one word. Local.
+ */
+static int split_rows(const struct mpc_b *in, unsigned K, size_t R, size_t Wc, unsigned half,
+		      struct mpc_b *lo, struct mpc_b *hi, size_t *Wout)
+{
+	size_t h = Wc > 1 ? (Wc + 1) / 2 : 1;
+	uint64_t mask = half >= 64 ? ~0ull : (1ull << half) - 1;
+	int rc = mpc_b_alloc(lo, (size_t)K * R * h);
+
+	if (rc == 0)
+		rc = mpc_b_alloc(hi, (size_t)K * R * h);
+	if (rc != 0)
+		return rc;
+	for (size_t row = 0; row < (size_t)K * R; row++) {
+		const uint64_t *a0 = in->s0 + row * Wc, *a1 = in->s1 + row * Wc;
+		uint64_t *l0 = lo->s0 + row * h, *l1 = lo->s1 + row * h;
+		uint64_t *h0 = hi->s0 + row * h, *h1 = hi->s1 + row * h;
+
+		if (Wc > 1) {
+			memcpy(l0, a0, h * 8);
+			memcpy(l1, a1, h * 8);
+			memcpy(h0, a0 + h, (Wc - h) * 8);
+			memcpy(h1, a1 + h, (Wc - h) * 8);
+		} else {
+			l0[0] = a0[0] & mask;
+			l1[0] = a1[0] & mask;
+			h0[0] = (a0[0] >> half) & mask;
+			h1[0] = (a1[0] >> half) & mask;
+		}
+	}
+	*Wout = h;
+	return 0;
+}
+
+int mpc_sum_rows(struct mpc_party *p, const struct mpc_b *in, unsigned K, size_t R, size_t Wc,
+		 struct mpc_b *out)
+{
+	struct mpc_b cur = {0}, lo = {0}, hi = {0}, s = {0};
+	unsigned half = 32;
+	int rc;
+
+	if (p == NULL || in == NULL || out == NULL || K == 0 || K > 32 || Wc == 0 ||
+	    in->w < (size_t)K * R * Wc)
+		return CL_EINVAL;
+	/* widen to 32 planes at once: the sum never needs more (mod 2^32) */
+	rc = mpc_b_alloc(&cur, 32 * R * Wc);
+	if (rc != 0)
+		return rc;
+	memcpy(cur.s0, in->s0, (size_t)K * R * Wc * 8);
+	memcpy(cur.s1, in->s1, (size_t)K * R * Wc * 8);
+	while (rc == 0 && (Wc > 1 || half > 0)) {
+		size_t h;
+
+		rc = split_rows(&cur, 32, R, Wc, half, &lo, &hi, &h);
+		if (rc == 0)
+			rc = mpc_add(p, &lo, &hi, 31, R * h, &s);
+		if (rc == 0) {
+			/* keep 32 planes: drop the carry out of bit 31 */
+			mpc_b_free(&cur);
+			rc = mpc_b_alloc(&cur, 32 * R * h);
+			if (rc == 0) {
+				memcpy(cur.s0, s.s0, 31 * R * h * 8);
+				memcpy(cur.s1, s.s1, 31 * R * h * 8);
+				for (size_t t = 0; t < R * h; t++) {
+					/* bit 31 of the sum: a31 ^ b31 ^ carry into 31 */
+					cur.s0[31 * R * h + t] = lo.s0[31 * R * h + t] ^
+								 hi.s0[31 * R * h + t] ^
+								 s.s0[31 * R * h + t];
+					cur.s1[31 * R * h + t] = lo.s1[31 * R * h + t] ^
+								 hi.s1[31 * R * h + t] ^
+								 s.s1[31 * R * h + t];
+				}
+			}
+		}
+		mpc_b_free(&lo);
+		mpc_b_free(&hi);
+		mpc_b_free(&s);
+		if (Wc > 1)
+			Wc = h;
+		else
+			half /= 2;
+	}
+	if (rc != 0) {
+		mpc_b_free(&cur);
+		return rc;
+	}
+	*out = cur;
+	return 0;
+}

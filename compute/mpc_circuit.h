@@ -43,4 +43,32 @@ int mpc_and_reduce(struct mpc_party *p, const struct mpc_b *in, size_t m, size_t
  */
 int mpc_a2b(struct mpc_party *p, const struct mpc_a *x, unsigned k, struct mpc_b *out);
 
+/*
+ * Local gather: bit k of *dst (k < n) is bit map[k] of src (map[k] < 64·src->w). *dst gets
+ * mpc_words(n) words, allocated here. No communication.
+ */
+int mpc_b_gather(const struct mpc_b *src, const uint32_t *map, size_t n, struct mpc_b *dst);
+
+/*
+ * Ripple-carry addition of two vectors of k-bit numbers, each k planes of W words (plane j
+ * at words [j·W, (j+1)·W)): *sum gets k + 1 planes of W words. k rounds, k ANDs a bit.
+ */
+int mpc_add(struct mpc_party *p, const struct mpc_b *a, const struct mpc_b *b, unsigned k, size_t W,
+	    struct mpc_b *sum);
+
+/*
+ * Counts the ones among m planes of W words, element by element: *out gets *kout planes of
+ * W words (the count in binary, *kout = bits of m). About log2(m)^2 / 2 rounds.
+ */
+int mpc_planes_sum(struct mpc_party *p, const struct mpc_b *in, size_t m, size_t W,
+		   struct mpc_b *out, unsigned *kout);
+
+/*
+ * Sums every row's elements: in holds R rows of numbers of K bits over Wc words, plane-major
+ * (plane j of row r at words [(j·R + r)·Wc, ... + Wc)); *out gets 32 planes of R words, the
+ * total of row r (mod 2^32) in element 0 of word r of each plane. About log2(64·Wc) · 32 rounds.
+ */
+int mpc_sum_rows(struct mpc_party *p, const struct mpc_b *in, unsigned K, size_t R, size_t Wc,
+		 struct mpc_b *out);
+
 #endif

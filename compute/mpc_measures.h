@@ -1,0 +1,63 @@
+/*
+ * mpc_measures — the measure circuits over shares laid out by linked person.
+ *
+ * The layout is public to the three parties: slots grouped into clusters (one cluster
+ * per linked person), every cluster padded to a size bucket, the clusters of one bucket
+ * side by side (slot j of cluster c of a bucket of size s is element c·s + j of that
+ * bucket's vectors). Within a cluster, slots are ordered by the tie-break of the measures
+ * (agency id, then the node's order of events), so a slot's position is the tie-break
+ * key. Which node a slot came from and which person a cluster is stays with P0, the
+ * coordinator, which built the layout (docs/secure-computation.md, "Layout").
+ */
+#ifndef CASELINK_COMPUTE_MPC_MEASURES_H
+#define CASELINK_COMPUTE_MPC_MEASURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compute/mpc_share.h"
+
+#define MPC_MAX_BUCKETS	    16		/* size buckets 1, 2, 4, ..., 2^15 */
+#define MPC_MAX_BUCKET_SIZE 32768	/* slots of one cluster */
+#define MPC_MAX_MUNIS	    256		/* municipalities of one query */
+#define MPC_T_NONE	    0x7fffffffu /* time of a slot that takes no part (never chains) */
+#define MPC_H72		    259200u	/* 72 hours in seconds */
+
+/* One size bucket of the layout: `clusters` clusters of `size` slots each. */
+struct mpc_bucket {
+	uint32_t size;
+	uint32_t clusters;
+};
+
+/*
+ * M2 inputs of one bucket (n = clusters · size slots), shares:
+ * t        seconds since the window's start for a victim-role incident event,
+ *          MPC_T_NONE for any other slot (other events, padding);
+ * inc      one plane: the slot is a victim-role incident event;
+ * inper    one plane: inc and the event lies in the period [from, to);
+ * after    one plane: inc and the event lies at or after `to`;
+ * muni     nmunis planes: the event's municipality, one-hot (zero for other slots);
+ * samenode size − 1 planes (P0 knows it): plane q − 1, element c·s + j, is 1 when slots j
+ *          and (j + q) mod s of cluster c come from the same node.
+ */
+struct mpc_m2_bucket {
+	struct mpc_a t;
+	struct mpc_b inc, inper, after, muni, samenode;
+};
+
+/* The M2 counts of one municipality (docs/measures-engine.md: the reference engine). */
+struct mpc_m2_counts {
+	uint64_t victims, repeat_victims, repeat_victim_episodes, hidden_repeats;
+};
+
+/*
+ * Computes M2's counts per municipality of the victim's first in-period episode and opens
+ * them to party 0 only: out[m] for m < nmunis at party 0 (the others pass NULL). Episodes
+ * chain incident events within 72 h inclusive, ties broken by slot position, as the
+ * reference does; hidden repeats: no node holds two of the in-period episodes.
+ * CL_EINVAL for a layout that does not match the inputs, CL_ELIMIT beyond the MPC_MAX_*.
+ */
+int mpc_m2(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, size_t nmunis,
+	   const struct mpc_m2_bucket *in, struct mpc_m2_counts *out);
+
+#endif
