@@ -36,6 +36,7 @@ struct rel_row {
 	double real;
 	int supp;
 	int dp_withheld; /* a count no per-person bound covers, under DP */
+	int locked;	 /* withheld by a fail-closed rule: never published again */
 	const struct rel_derived *derived;
 	struct release_value out;
 };
@@ -345,11 +346,13 @@ static void rel_suppress_all(struct release *r, size_t *g, size_t ng)
 {
 	size_t i;
 
-	for (i = 0; i < ng; i++)
+	for (i = 0; i < ng; i++) {
 		rel_mark(&r->rows[g[i]],
 			 r->rows[g[i]].exact >= 1 && r->rows[g[i]].exact < r->d.threshold
 			     ? S_PRIMARY
 			     : S_SECONDARY);
+		r->rows[g[i]].locked = 1;
+	}
 }
 
 /* A table's categories in one dimension: the distinct non-"*" keys, in order of appearance. */
@@ -746,6 +749,7 @@ out:
 	if (bad) {
 		rel_suppress_all(r, g, ng);
 		rel_mark(tot, S_SECONDARY);
+		tot->locked = 1;
 	}
 	suppress_table_free(t);
 	return rc;
@@ -805,7 +809,14 @@ static void rel_derived_marks(struct release *r)
 		num = rel_sibling(r, w, d->num);
 		if (den && rel_is_count(r, den))
 			suppress_rate(num ? num->exact : 0, den->exact, r->d.threshold, &small);
-		if (w->kind == K_NA || small || !den || den->supp || d->kind == D_EXTREME ||
+		/*
+		 * A quantile over a count withheld only to protect another cell (its count is at
+		 * least the threshold) is published: the joint model then knows that count is at
+		 * least the threshold (rel_joint). A rate needs both counts.
+		 */
+		if (w->kind == K_NA || small || !den || d->kind == D_EXTREME ||
+		    (den->supp && (d->kind != D_QUANT || den->supp == S_PRIMARY || den->locked ||
+				   den->dp_withheld)) ||
 		    (d->kind == D_RATE && (!num || num->supp || !rel_is_count(r, num))) ||
 		    (d->kind == D_QUANT && r->d.dp))
 			rel_mark(w, S_SECONDARY);
@@ -1094,6 +1105,747 @@ static int rel_noise(struct release *r, long long sens)
 	return CL_OK;
 }
 
+/* ---- joint protection: every relation of the answer at once (docs/disclosure.md) ---- */
+
+/* A relation between metrics of the same cell: Σ coef·metric op 0 (when the data shows it). */
+struct rel_cell_rule {
+	int measure;
+	int op;
+	const char *metric[3];
+	int coef[3];
+};
+
+static const struct rel_cell_rule rel_cell_rules[] = {
+    {MEASURES_M2, SUPPRESS_REL_LE, {"repeat_victims", "victims", NULL}, {1, -1, 0}},
+    {MEASURES_M2, SUPPRESS_REL_LE, {"hidden_repeats", "repeat_victims", NULL}, {1, -1, 0}},
+    {MEASURES_M2, SUPPRESS_REL_LE, {"repeat_victims", "repeat_victim_episodes", NULL}, {2, -1, 0}},
+    /* every repeat victim's episodes have one gap fewer than episodes */
+    {MEASURES_M2,
+     SUPPRESS_REL_EQ,
+     {"gap_count", "repeat_victims", "repeat_victim_episodes"},
+     {1, 1, -1}},
+    {MEASURES_M3, SUPPRESS_REL_LE, {"received_24h", "received_30d", NULL}, {1, -1, 0}},
+    {MEASURES_M4, SUPPRESS_REL_LE, {"with_support", "victims", NULL}, {1, -1, 0}},
+    {MEASURES_M5, SUPPRESS_REL_LE, {"reoffended", "observable", NULL}, {1, -1, 0}},
+    {0, 0, {NULL, NULL, NULL}, {0, 0, 0}},
+};
+
+/* The relations, as terms with offsets: relation k is terms off[k]..off[k+1]−1. */
+struct rel_sys {
+	size_t *cell;
+	int *coef;
+	size_t nt, capt;
+	size_t *off; /* nrel + 1 entries */
+	int *op;
+	size_t nrel, caprel;
+	int open;
+};
+
+static int rel_sys_term(struct rel_sys *y, size_t cell, int coef)
+{
+	if (y->nt == y->capt) {
+		size_t cap = y->capt ? y->capt * 2 : 256;
+		size_t *c = realloc(y->cell, cap * sizeof(*c));
+		int *k;
+
+		if (!c)
+			return CL_ENOMEM;
+		y->cell = c;
+		k = realloc(y->coef, cap * sizeof(*k));
+		if (!k)
+			return CL_ENOMEM;
+		y->coef = k;
+		y->capt = cap;
+	}
+	y->cell[y->nt] = cell;
+	y->coef[y->nt++] = coef;
+	return CL_OK;
+}
+
+/* Starts a relation (terms follow with rel_sys_term). */
+static int rel_sys_begin(struct rel_sys *y, int op)
+{
+	if (y->nrel + 1 >= y->caprel) {
+		size_t cap = y->caprel ? y->caprel * 2 : 64;
+		size_t *o = realloc(y->off, (cap + 1) * sizeof(*o));
+		int *p;
+
+		if (!o)
+			return CL_ENOMEM;
+		y->off = o;
+		p = realloc(y->op, (cap + 1) * sizeof(*p));
+		if (!p)
+			return CL_ENOMEM;
+		y->op = p;
+		y->caprel = cap;
+	}
+	y->off[y->nrel] = y->nt;
+	y->op[y->nrel++] = op;
+	y->off[y->nrel] = y->nt;
+	return CL_OK;
+}
+
+static void rel_sys_end(struct rel_sys *y)
+{
+	y->off[y->nrel] = y->nt;
+}
+
+static void rel_sys_free(struct rel_sys *y)
+{
+	free(y->cell);
+	free(y->coef);
+	free(y->off);
+	free(y->op);
+}
+
+/* parent − Σ children = 0 when additive, else children <= parent <= Σ children when it holds. */
+static int rel_sys_margin(struct release *r, struct rel_sys *y, size_t parent, const size_t *ch,
+			  size_t nch)
+{
+	long long sum = 0, mx = 0, pv = r->rows[parent].exact;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nch; i++) {
+		sum += r->rows[ch[i]].exact;
+		if (r->rows[ch[i]].exact > mx)
+			mx = r->rows[ch[i]].exact;
+	}
+	if (sum == pv) {
+		rc = rel_sys_begin(y, SUPPRESS_REL_EQ);
+		if (rc == CL_OK)
+			rc = rel_sys_term(y, parent, 1);
+		for (i = 0; rc == CL_OK && i < nch; i++)
+			rc = rel_sys_term(y, ch[i], -1);
+		rel_sys_end(y);
+		return rc;
+	}
+	if (mx > pv || pv > sum)
+		return CL_OK; /* no relation the data shows */
+	rc = rel_sys_begin(y, SUPPRESS_REL_LE);
+	if (rc == CL_OK)
+		rc = rel_sys_term(y, parent, 1);
+	for (i = 0; rc == CL_OK && i < nch; i++)
+		rc = rel_sys_term(y, ch[i], -1);
+	rel_sys_end(y);
+	for (i = 0; rc == CL_OK && i < nch; i++) {
+		rc = rel_sys_begin(y, SUPPRESS_REL_LE);
+		if (rc == CL_OK)
+			rc = rel_sys_term(y, ch[i], 1);
+		if (rc == CL_OK)
+			rc = rel_sys_term(y, parent, -1);
+		rel_sys_end(y);
+	}
+	return rc;
+}
+
+/* Sorted references to the rows by (keys, metric), for lookups. */
+static int rel_cmp_full(const void *a, const void *b)
+{
+	return rel_cmp_keys(a, b);
+}
+
+static long rel_lookup(const struct release *r, const struct rel_keyref *idx,
+		       const char *const *keys)
+{
+	struct rel_row probe;
+	struct rel_keyref key, *hit;
+	size_t k;
+
+	memset(&probe, 0, sizeof(probe));
+	for (k = 0; k <= r->nkeys; k++)
+		probe.keys[k] = (char *)keys[k];
+	key.w = &probe;
+	key.nkeys = r->nkeys + 1;
+	hit = bsearch(&key, idx, r->n, sizeof(*idx), rel_cmp_full);
+	return hit ? (long)(hit->w - r->rows) : -1;
+}
+
+/* A child (row c) of a margin (row p) along the star columns mask. */
+struct rel_edge {
+	size_t parent, child;
+	unsigned mask;
+};
+
+static int rel_cmp_edge(const void *a, const void *b)
+{
+	const struct rel_edge *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->mask != y->mask)
+		return x->mask < y->mask ? -1 : 1;
+	return x->child < y->child ? -1 : x->child > y->child;
+}
+
+/*
+ * The margins of every count metric: a row with "*" in columns S is the sum of the rows equal
+ * to it elsewhere with a value in one of them (one step), and, for a margin without such rows
+ * (the grand total of a flat table), of the rows with values in all of S.
+ */
+static int rel_sys_margins(struct release *r, const struct rel_keyref *idx, struct rel_sys *y)
+{
+	struct rel_edge *e = NULL;
+	size_t ne = 0, cap = 0, i, j, k;
+	unsigned masks[32], nmask = 0, pass;
+	const char *keys[RELEASE_MAX_KEYS + 1];
+	int rc = CL_OK;
+
+	for (pass = 0; pass < 2 && rc == CL_OK; pass++) {
+		for (i = 0; i < r->n && rc == CL_OK; i++) {
+			const struct rel_row *w = &r->rows[i];
+			unsigned free_mask = 0, m;
+
+			if (!rel_is_count(r, w))
+				continue;
+			for (k = 0; k < r->nkeys; k++)
+				if (!rel_is_star(w->keys[k]))
+					free_mask |= 1u << k;
+			for (k = 0; k <= r->nkeys; k++)
+				keys[k] = w->keys[k];
+			for (j = 0; j < (pass ? nmask : r->nkeys); j++) {
+				long p;
+
+				m = pass ? masks[j] : 1u << j;
+				if ((m & free_mask) != m)
+					continue;
+				for (k = 0; k < r->nkeys; k++)
+					keys[k] = (m & (1u << k)) ? REL_STAR : w->keys[k];
+				p = rel_lookup(r, idx, keys);
+				if (p < 0 || !rel_is_count(r, &r->rows[p]))
+					continue;
+				if (ne == cap) {
+					size_t nc = cap ? cap * 2 : 256;
+					struct rel_edge *g = realloc(e, nc * sizeof(*g));
+
+					if (!g) {
+						rc = CL_ENOMEM;
+						break;
+					}
+					e = g;
+					cap = nc;
+				}
+				e[ne++] = (struct rel_edge){(size_t)p, i, m};
+			}
+		}
+		if (pass == 0 && rc == CL_OK) {
+			/* Star patterns of margins that no one-step child reaches. */
+			unsigned char *has = calloc(r->n ? r->n : 1, 1);
+
+			if (!has) {
+				rc = CL_ENOMEM;
+				break;
+			}
+			for (j = 0; j < ne; j++)
+				has[e[j].parent] = 1;
+			for (i = 0; i < r->n; i++) {
+				unsigned m = 0;
+
+				if (!rel_is_count(r, &r->rows[i]) || has[i])
+					continue;
+				for (k = 0; k < r->nkeys; k++)
+					if (rel_is_star(r->rows[i].keys[k]))
+						m |= 1u << k;
+				if (__builtin_popcount(m) < 2)
+					continue;
+				for (j = 0; j < nmask && masks[j] != m; j++)
+					;
+				if (j == nmask && nmask < 32)
+					masks[nmask++] = m;
+			}
+			free(has);
+		}
+	}
+	if (rc == CL_OK && ne) {
+		size_t *ch = malloc(ne * sizeof(*ch)), nch;
+
+		if (!ch)
+			rc = CL_ENOMEM;
+		qsort(e, ne, sizeof(*e), rel_cmp_edge);
+		for (i = 0; rc == CL_OK && i < ne; i = j) {
+			for (j = i, nch = 0;
+			     j < ne && e[j].parent == e[i].parent && e[j].mask == e[i].mask; j++)
+				ch[nch++] = e[j].child;
+			/* The metric must match: a lookup joins on every key and the metric. */
+			rc = rel_sys_margin(r, y, e[i].parent, ch, nch);
+		}
+		free(ch);
+	}
+	free(e);
+	return rc;
+}
+
+/* Relations within one cell (rows g[0..ng) with the same keys): breakdowns and inequalities. */
+static int rel_sys_cell(struct release *r, const size_t *g, size_t ng, struct rel_sys *y)
+{
+	const struct rel_breakdown *b;
+	const struct rel_cell_rule *u;
+	size_t i, j, parts[64], np;
+	int rc = CL_OK;
+
+	for (b = rel_breakdowns; b->total && rc == CL_OK; b++) {
+		if (b->measure != r->measure)
+			continue;
+		for (i = 0; i < ng && rc == CL_OK; i++) {
+			const struct rel_row *tot = &r->rows[g[i]];
+
+			if (!rel_is_count(r, tot) || strcmp(tot->keys[r->nkeys], b->total))
+				continue;
+			for (j = 0, np = 0; j < ng && np < 64; j++) {
+				const struct rel_row *p = &r->rows[g[j]];
+				const char *m = p->keys[r->nkeys];
+
+				if (rel_is_count(r, p) &&
+				    (b->prefix
+					 ? !strncmp(m, b->prefix, strlen(b->prefix))
+					 : !strcmp(m, b->parts[0]) || !strcmp(m, b->parts[1])))
+					parts[np++] = g[j];
+			}
+			if (np)
+				rc = rel_sys_margin(r, y, g[i], parts, np);
+		}
+	}
+	for (u = rel_cell_rules; u->metric[0] && rc == CL_OK; u++) {
+		const struct rel_row *t[3] = {NULL, NULL, NULL};
+		size_t nt = 0, k;
+		long long sum = 0;
+
+		if (u->measure != r->measure)
+			continue;
+		for (k = 0; k < 3 && u->metric[k]; k++, nt++)
+			for (i = 0; i < ng; i++)
+				if (rel_is_count(r, &r->rows[g[i]]) &&
+				    !strcmp(r->rows[g[i]].keys[r->nkeys], u->metric[k]))
+					t[k] = &r->rows[g[i]];
+		for (k = 0; k < nt && t[k]; k++)
+			sum += u->coef[k] * t[k]->exact;
+		if (k < nt || (u->op == SUPPRESS_REL_EQ ? sum != 0 : sum > 0))
+			continue; /* absent, or not what the data shows */
+		rc = rel_sys_begin(y, u->op);
+		for (k = 0; rc == CL_OK && k < nt; k++)
+			rc = rel_sys_term(y, (size_t)(t[k] - r->rows), u->coef[k]);
+		rel_sys_end(y);
+	}
+	return rc;
+}
+
+/* M4: victims are the same for every support type; a type's with_support <= "any"'s. */
+static int rel_sys_m4(struct release *r, const struct rel_keyref *idx, struct rel_sys *y)
+{
+	const char *keys[RELEASE_MAX_KEYS + 1];
+	size_t i, k;
+	int rc = CL_OK;
+
+	if (r->measure != MEASURES_M4 || r->nkeys != 2)
+		return CL_OK;
+	for (i = 0; i < r->n && rc == CL_OK; i++) {
+		const struct rel_row *w = &r->rows[i];
+		long p;
+
+		if (!rel_is_count(r, w) || !strcmp(w->keys[1], "any"))
+			continue;
+		for (k = 0; k <= r->nkeys; k++)
+			keys[k] = w->keys[k];
+		keys[1] = "any";
+		p = rel_lookup(r, idx, keys);
+		if (p < 0 || !rel_is_count(r, &r->rows[p]))
+			continue;
+		if (!strcmp(w->keys[2], "victims") && w->exact == r->rows[p].exact)
+			rc = rel_sys_begin(y, SUPPRESS_REL_EQ);
+		else if (!strcmp(w->keys[2], "with_support") && w->exact <= r->rows[p].exact)
+			rc = rel_sys_begin(y, SUPPRESS_REL_LE);
+		else
+			continue;
+		if (rc == CL_OK)
+			rc = rel_sys_term(y, i, 1);
+		if (rc == CL_OK)
+			rc = rel_sys_term(y, (size_t)p, -1);
+		rel_sys_end(y);
+	}
+	return rc;
+}
+
+/* Every relation of the answer (counts only; other rows appear in none). */
+static int rel_sys_build(struct release *r, struct rel_sys *y)
+{
+	struct rel_keyref *idx = NULL, *cells = NULL;
+	size_t i, j, *g = NULL;
+	int rc = CL_ENOMEM;
+
+	idx = malloc((r->n ? r->n : 1) * sizeof(*idx));
+	cells = malloc((r->n ? r->n : 1) * sizeof(*cells));
+	g = malloc((r->n ? r->n : 1) * sizeof(*g));
+	if (!idx || !cells || !g)
+		goto out;
+	for (i = 0; i < r->n; i++) {
+		idx[i] = (struct rel_keyref){&r->rows[i], r->nkeys + 1};
+		cells[i] = (struct rel_keyref){&r->rows[i], r->nkeys};
+	}
+	qsort(idx, r->n, sizeof(*idx), rel_cmp_full);
+	qsort(cells, r->n, sizeof(*cells), rel_cmp_keys);
+	rc = rel_sys_margins(r, idx, y);
+	for (i = 0; rc == CL_OK && i < r->n; i = j) {
+		size_t ng = 0;
+
+		for (j = i; j < r->n && rel_cmp_keys(&cells[i], &cells[j]) == 0; j++)
+			g[ng++] = (size_t)(cells[j].w - r->rows);
+		rc = rel_sys_cell(r, g, ng, y);
+	}
+	if (rc == CL_OK)
+		rc = rel_sys_m4(r, idx, y);
+out:
+	free(idx);
+	free(cells);
+	free(g);
+	return rc;
+}
+
+static size_t rel_uf_find(size_t *up, size_t x)
+{
+	while (up[x] != x) {
+		up[x] = up[up[x]];
+		x = up[x];
+	}
+	return x;
+}
+
+/* Cost of withholding a published count as a complement: its count, totals dearer. */
+static long long rel_cost(const struct release *r, const struct rel_row *w)
+{
+	size_t k, stars = 0;
+
+	for (k = 0; k < r->nkeys; k++)
+		stars += rel_is_star(w->keys[k]);
+	return (w->exact + 1) * (1 + 4 * (long long)stars);
+}
+
+/* One connected component of the relations: its rows and a model over them. */
+struct rel_comp {
+	size_t *row; /* local -> row */
+	size_t n;
+	struct suppress_model *m;
+	const struct rel_sys *y;
+	const size_t *rel; /* the component's relations */
+	size_t nrel;
+	long long *local; /* row -> local index (shared scratch, −1 elsewhere) */
+	size_t solves;	  /* intervals computed while publishing complements again */
+};
+
+/* Intervals one component may compute to publish complements again (then it stops: safe). */
+#define REL_PRUNE_SOLVES 20000
+
+static int rel_safe(struct release *r, struct rel_comp *c, size_t li, int *safe)
+{
+	long long lo = 0, hi = 0;
+	int rc = suppress_model_range(c->m, li, &lo, &hi);
+
+	if (rc)
+		return rc;
+	*safe = hi >= SUPPRESS_UNBOUNDED || hi - lo >= r->d.threshold;
+	return CL_OK;
+}
+
+static long long rel_width(struct rel_comp *c, size_t li, int *rcp)
+{
+	long long lo = 0, hi = 0;
+
+	*rcp = suppress_model_range(c->m, li, &lo, &hi);
+	if (*rcp)
+		return 0;
+	return hi >= SUPPRESS_UNBOUNDED ? SUPPRESS_UNBOUNDED : hi - lo;
+}
+
+/*
+ * Withholds one more published count so that the withheld local cell li gets wider: among the
+ * published counts in a relation with li (or, when none widens it, with any withheld cell),
+ * the cheapest that makes li safe, else the one that widens it most (cheapest on ties).
+ */
+static int rel_complement(struct release *r, struct rel_comp *c, size_t li)
+{
+	size_t t, k, best = SIZE_MAX, tries = 0;
+	long long base, best_w = -1, best_cost = 0;
+	int rc = CL_OK, scope, best_ok = 0;
+
+	base = rel_width(c, li, &rc);
+	if (rc)
+		return rc;
+	for (scope = 0; scope < 2 && rc == CL_OK; scope++) {
+		for (t = 0; t < c->nrel && rc == CL_OK && tries < 400; t++) {
+			size_t q = c->rel[t], a, in = 0;
+
+			for (a = c->y->off[q]; a < c->y->off[q + 1]; a++) {
+				long long l = c->local[c->y->cell[a]];
+
+				if (scope == 0 ? (size_t)l == li
+					       : r->rows[c->y->cell[a]].supp != S_NONE)
+					in = 1;
+			}
+			if (!in)
+				continue;
+			for (a = c->y->off[q]; a < c->y->off[q + 1] && rc == CL_OK; a++) {
+				size_t row = c->y->cell[a];
+				struct rel_row *w = &r->rows[row];
+				long long wd, cost;
+				int ok;
+
+				if (w->supp != S_NONE)
+					continue;
+				k = (size_t)c->local[row];
+				tries++;
+				rc = suppress_model_set(c->m, k, -1);
+				wd = rc ? 0 : rel_width(c, li, &rc);
+				if (rc == CL_OK)
+					rc = suppress_model_set(c->m, k, w->exact);
+				if (rc)
+					break;
+				ok = wd >= r->d.threshold;
+				cost = rel_cost(r, w);
+				if (wd <= base && !(best == SIZE_MAX && scope == 1))
+					continue;
+				if (best == SIZE_MAX || (ok && !best_ok) ||
+				    (ok == best_ok &&
+				     (ok ? cost < best_cost
+					 : wd > best_w || (wd == best_w && cost < best_cost)))) {
+					best = row;
+					best_ok = ok;
+					best_w = wd;
+					best_cost = cost;
+				}
+			}
+		}
+		if (best != SIZE_MAX && best_w > base)
+			break;
+	}
+	if (rc)
+		return rc;
+	if (best == SIZE_MAX)
+		return CL_EINTERNAL; /* nothing left to withhold around li: cannot happen */
+	rel_mark(&r->rows[best], S_SECONDARY);
+	r->info.joint_added++;
+	return suppress_model_set(c->m, (size_t)c->local[best], -1);
+}
+
+/*
+ * Every withheld cell of the component safe, else *ok = 0 (first unsafe in *bad). With known
+ * set, cells already found safe are skipped and marked (while only more is withheld, a safe
+ * cell stays safe).
+ */
+static int rel_comp_check(struct release *r, struct rel_comp *c, unsigned char *known, int *ok,
+			  size_t *bad)
+{
+	size_t i;
+	int rc = CL_OK, safe = 1;
+
+	*ok = 1;
+	for (i = 0; i < c->n && rc == CL_OK; i++) {
+		if (r->rows[c->row[i]].supp == S_NONE || (known && known[i]))
+			continue;
+		c->solves++;
+		rc = rel_safe(r, c, i, &safe);
+		if (rc == CL_OK && !safe) {
+			*ok = 0;
+			*bad = i;
+			return CL_OK;
+		}
+		if (known)
+			known[i] = 1;
+	}
+	return rc;
+}
+
+static int rel_cmp_cost_desc(const void *a, const void *b)
+{
+	const long long *x = a, *y = b;
+
+	return x[0] < y[0] ? 1 : x[0] > y[0] ? -1 : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/*
+ * Audits one component: until every withheld cell is safe, withhold complements; then
+ * publishes again every complement (dearest first) whose publication keeps all safe.
+ */
+static int rel_comp_protect(struct release *r, struct rel_comp *c)
+{
+	long long(*order)[2] = NULL;
+	unsigned char *known = calloc(c->n, 1);
+	size_t i, n2 = 0, bad = 0, guard = 0;
+	int rc = known ? CL_OK : CL_ENOMEM, ok = 0;
+
+	for (i = 0; i < c->n && rc == CL_OK; i++)
+		rc = suppress_model_set(
+		    c->m, i, r->rows[c->row[i]].supp == S_NONE ? r->rows[c->row[i]].exact : -1);
+	while (rc == CL_OK && guard++ <= c->n) {
+		rc = rel_comp_check(r, c, known, &ok, &bad);
+		if (rc || ok)
+			break;
+		rc = rel_complement(r, c, bad);
+	}
+	free(known);
+	if (rc == CL_OK && !ok)
+		rc = CL_EINTERNAL;
+	if (rc)
+		return rc;
+	c->solves = 0;
+	order = malloc((c->n ? c->n : 1) * sizeof(*order));
+	if (!order)
+		return CL_ENOMEM;
+	for (i = 0; i < c->n; i++) {
+		const struct rel_row *w = &r->rows[c->row[i]];
+
+		if (w->supp == S_SECONDARY && !w->locked && !w->dp_withheld) {
+			order[n2][0] = rel_cost(r, w);
+			order[n2++][1] = (long long)i;
+		}
+	}
+	qsort(order, n2, sizeof(*order), rel_cmp_cost_desc);
+	for (i = 0; i < n2 && rc == CL_OK && c->solves < REL_PRUNE_SOLVES; i++) {
+		size_t li = (size_t)order[i][1];
+		struct rel_row *w = &r->rows[c->row[li]];
+
+		w->supp = S_NONE;
+		rc = suppress_model_set(c->m, li, w->exact);
+		if (rc == CL_OK)
+			rc = rel_comp_check(r, c, NULL, &ok, &bad);
+		if (rc == CL_OK && ok) {
+			r->info.joint_pruned++;
+		} else {
+			w->supp = S_SECONDARY;
+			if (rc == CL_OK)
+				rc = suppress_model_set(c->m, li, -1);
+		}
+	}
+	free(order);
+	return rc;
+}
+
+/* Lower bounds the answer tells: a published quantile's count is at least the threshold. */
+static int rel_comp_lower(struct release *r, struct rel_comp *c)
+{
+	size_t i;
+	int rc = CL_OK;
+
+	for (i = 0; i < r->n && rc == CL_OK; i++) {
+		const struct rel_row *w = &r->rows[i];
+		struct rel_row *den;
+
+		if (!w->derived || w->derived->kind != D_QUANT || w->kind == K_NA)
+			continue;
+		den = rel_sibling(r, w, w->derived->den);
+		if (!den || !rel_is_count(r, den) || den->exact < r->d.threshold ||
+		    c->local[den - r->rows] < 0)
+			continue;
+		rc = suppress_model_lower(c->m, (size_t)c->local[den - r->rows], r->d.threshold);
+	}
+	return rc;
+}
+
+/*
+ * The joint check (issue 12 §3): the per-table suppression protects each table alone; here
+ * every relation of the answer — margins of every metric, breakdowns across metrics, the
+ * inequalities between metrics, the lower bounds published quantiles imply — is one model per
+ * connected component, every withheld count must keep an interval of at least the threshold,
+ * and complements beyond that are published again. Not for incident_events (its unreleased
+ * totals are modelled by its tables) nor under DP (noisy counts are no exact constraints).
+ */
+static int rel_joint(struct release *r)
+{
+	struct rel_sys y;
+	struct rel_comp c;
+	size_t *up = NULL, *rels = NULL, *rowsbuf = NULL, i, a, q;
+	long long *local = NULL;
+	unsigned char *hit = NULL;
+	int rc;
+
+	memset(&y, 0, sizeof(y));
+	if (r->measure == 0 || r->d.dp || r->n == 0)
+		return CL_OK;
+	rc = rel_sys_build(r, &y);
+	if (rc || y.nrel == 0)
+		goto out;
+	up = malloc(r->n * sizeof(*up));
+	local = malloc(r->n * sizeof(*local));
+	rels = malloc(y.nrel * sizeof(*rels));
+	rowsbuf = malloc(r->n * sizeof(*rowsbuf));
+	hit = calloc(r->n, 1);
+	if (!up || !local || !rels || !rowsbuf || !hit) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < r->n; i++) {
+		up[i] = i;
+		local[i] = -1;
+	}
+	for (q = 0; q < y.nrel; q++)
+		for (a = y.off[q] + 1; a < y.off[q + 1]; a++)
+			up[rel_uf_find(up, y.cell[a])] = rel_uf_find(up, y.cell[y.off[q]]);
+	for (q = 0; q < y.nrel; q++)
+		for (a = y.off[q]; a < y.off[q + 1]; a++)
+			hit[y.cell[a]] = 1;
+	for (i = 0; i < r->n && rc == CL_OK; i++) {
+		size_t root, j, nrow = 0, nr = 0, k;
+		int any = 0;
+
+		if (!hit[i] || hit[i] == 2)
+			continue;
+		root = rel_uf_find(up, i);
+		for (j = i; j < r->n; j++)
+			if (hit[j] == 1 && rel_uf_find(up, j) == root) {
+				hit[j] = 2;
+				local[j] = (long long)nrow;
+				rowsbuf[nrow++] = j;
+				any |= r->rows[j].supp != S_NONE;
+			}
+		for (q = 0; q < y.nrel; q++)
+			if (rel_uf_find(up, y.cell[y.off[q]]) == root)
+				rels[nr++] = q;
+		if (any) {
+			memset(&c, 0, sizeof(c));
+			c.row = rowsbuf;
+			c.n = nrow;
+			c.y = &y;
+			c.rel = rels;
+			c.nrel = nr;
+			c.local = local;
+			rc = suppress_model_new(nrow, &c.m);
+			for (q = 0; rc == CL_OK && q < nr; q++) {
+				size_t o = y.off[rels[q]], len = y.off[rels[q] + 1] - o;
+				size_t *lc = malloc(len * sizeof(*lc));
+
+				if (!lc) {
+					rc = CL_ENOMEM;
+					break;
+				}
+				for (k = 0; k < len; k++)
+					lc[k] = (size_t)local[y.cell[o + k]];
+				rc = suppress_model_relation(c.m, lc, y.coef + o, len,
+							     y.op[rels[q]]);
+				free(lc);
+			}
+			if (rc == CL_OK)
+				rc = rel_comp_lower(r, &c);
+			if (rc == CL_OK)
+				rc = rel_comp_protect(r, &c);
+			suppress_model_free(c.m);
+		}
+		for (j = 0; j < nrow; j++)
+			local[rowsbuf[j]] = -1;
+	}
+out:
+	if (rc != CL_OK && rc != CL_ENOMEM) {
+		/* Fail closed: every count of the answer that is in a relation is withheld. */
+		for (i = 0; i < r->n; i++)
+			if (hit && hit[i] && rel_is_count(r, &r->rows[i]))
+				rel_mark(&r->rows[i], S_SECONDARY);
+	}
+	free(up);
+	free(local);
+	free(rels);
+	free(rowsbuf);
+	free(hit);
+	rel_sys_free(&y);
+	return rc;
+}
+
 int release_apply(struct release *r, struct ledger *l, const char *requester,
 		  const struct ledger_population *pop, char *msg, size_t msgsz)
 {
@@ -1131,6 +1883,9 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 		if (rel_is_count(r, &r->rows[i]) && r->rows[i].supp == S_NONE &&
 		    r->rows[i].exact >= 1 && r->rows[i].exact < r->d.threshold)
 			rel_mark(&r->rows[i], S_PRIMARY); /* never release a small count */
+	rc = rel_joint(r);
+	if (rc != CL_OK)
+		goto out;
 	rel_derived_marks(r);
 	for (i = 0; i < r->n; i++) {
 		struct rel_row *w = &r->rows[i];

@@ -57,6 +57,8 @@ struct release_info {
 	size_t primary, secondary;	/* suppressed counts */
 	size_t dp_withheld;		/* counts withheld under DP (no per-person bound) */
 	size_t derived_suppressed;	/* suppressed rates, means, medians, extremes */
+	size_t joint_added;		/* complements the joint check of all relations added */
+	size_t joint_pruned;		/* per-table complements the joint check published again */
 };
 
 /* One released value. */

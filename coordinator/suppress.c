@@ -639,3 +639,289 @@ int suppress_rate(long long num, long long den, long long threshold, int *suppre
 	*suppressed = den < threshold;
 	return CL_OK;
 }
+
+/* ---- the attacker's model of a whole answer ---- */
+
+#define SUPPRESS_PROJECT_MS 5000 /* branch and bound limit of a projection */
+
+struct suppress_model {
+	size_t n;
+	long long *value; /* published count, −1 when withheld */
+	long long *lower;
+	glp_prob *lp; /* columns 1..n, one row per relation */
+	int obj;      /* the column with objective coefficient 1, 0 when none */
+};
+
+int suppress_model_new(size_t ncells, struct suppress_model **out)
+{
+	struct suppress_model *m;
+	int rc = CL_OK;
+
+	if (!out || ncells < 1 || ncells > SUPPRESS_MODEL_MAX_CELLS)
+		return CL_EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return CL_ENOMEM;
+	m->n = ncells;
+	m->value = malloc(ncells * sizeof(*m->value));
+	m->lower = calloc(ncells, sizeof(*m->lower));
+	if (!m->value || !m->lower) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	m->lp = suppress_lp_new();
+	glp_add_cols(m->lp, (int)ncells);
+	for (size_t i = 0; i < ncells; i++) {
+		m->value[i] = -1;
+		glp_set_col_bnds(m->lp, (int)i + 1, GLP_LO, 0.0, 0.0);
+	}
+	*out = m;
+	m = NULL;
+out:
+	suppress_model_free(m);
+	return rc;
+}
+
+void suppress_model_free(struct suppress_model *m)
+{
+	if (!m)
+		return;
+	if (m->lp)
+		suppress_lp_delete(m->lp);
+	free(m->value);
+	free(m->lower);
+	free(m);
+}
+
+int suppress_model_relation(struct suppress_model *m, const size_t *cells, const int *coef,
+			    size_t n, int op)
+{
+	int *ind = NULL, row, rc = CL_OK;
+	double *val = NULL;
+
+	if (!m || !cells || !coef || n < 1 || n > m->n ||
+	    (op != SUPPRESS_REL_EQ && op != SUPPRESS_REL_LE))
+		return CL_EINVAL;
+	ind = malloc((n + 1) * sizeof(*ind));
+	val = malloc((n + 1) * sizeof(*val));
+	if (!ind || !val) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cells[i] >= m->n || coef[i] < -4 || coef[i] > 4 || coef[i] == 0) {
+			rc = CL_EINVAL;
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (cells[j] == cells[i]) {
+				rc = CL_EINVAL;
+				goto out;
+			}
+		ind[i + 1] = (int)cells[i] + 1;
+		val[i + 1] = coef[i];
+	}
+	row = glp_add_rows(m->lp, 1);
+	glp_set_mat_row(m->lp, row, (int)n, ind, val);
+	glp_set_row_bnds(m->lp, row, op == SUPPRESS_REL_EQ ? GLP_FX : GLP_UP, 0.0, 0.0);
+out:
+	free(ind);
+	free(val);
+	return rc;
+}
+
+static void suppress_model_bounds(struct suppress_model *m, size_t cell)
+{
+	if (m->value[cell] >= 0)
+		glp_set_col_bnds(m->lp, (int)cell + 1, GLP_FX, (double)m->value[cell],
+				 (double)m->value[cell]);
+	else
+		glp_set_col_bnds(m->lp, (int)cell + 1, GLP_LO, (double)m->lower[cell], 0.0);
+}
+
+int suppress_model_lower(struct suppress_model *m, size_t cell, long long lo)
+{
+	if (!m || cell >= m->n || lo < 0 || lo > SUPPRESS_MAX_COUNT)
+		return CL_EINVAL;
+	m->lower[cell] = lo;
+	suppress_model_bounds(m, cell);
+	return CL_OK;
+}
+
+int suppress_model_set(struct suppress_model *m, size_t cell, long long count)
+{
+	if (!m || cell >= m->n || count < -1 || count > SUPPRESS_MAX_COUNT)
+		return CL_EINVAL;
+	m->value[cell] = count;
+	suppress_model_bounds(m, cell);
+	return CL_OK;
+}
+
+/* One simplex run from the current basis, once more from a standard basis if it fails. */
+static int suppress_model_simplex(glp_prob *lp)
+{
+	glp_smcp sp;
+
+	glp_init_smcp(&sp);
+	sp.msg_lev = GLP_MSG_OFF;
+	sp.presolve = GLP_OFF;
+	if (glp_simplex(lp, &sp) == 0)
+		return CL_OK;
+	glp_std_basis(lp);
+	return glp_simplex(lp, &sp) == 0 ? CL_OK : CL_EINTERNAL;
+}
+
+static int suppress_model_bound(struct suppress_model *m, size_t cell, int maximise, long long *val)
+{
+	double v;
+	int rc, st;
+
+	if (m->obj)
+		glp_set_obj_coef(m->lp, m->obj, 0.0);
+	m->obj = (int)cell + 1;
+	glp_set_obj_coef(m->lp, m->obj, 1.0);
+	glp_set_obj_dir(m->lp, maximise ? GLP_MAX : GLP_MIN);
+	if (glp_get_num_rows(m->lp) == 0) {
+		*val = maximise ? SUPPRESS_UNBOUNDED : m->lower[cell];
+		return CL_OK;
+	}
+	rc = suppress_model_simplex(m->lp);
+	if (rc)
+		return rc;
+	st = glp_get_status(m->lp);
+	if (st == GLP_UNBND && maximise) {
+		*val = SUPPRESS_UNBOUNDED;
+		return CL_OK;
+	}
+	if (st == GLP_NOFEAS)
+		return CL_EINVAL;
+	if (st != GLP_OPT)
+		return CL_EINTERNAL;
+	v = glp_get_obj_val(m->lp);
+	if (!(v >= -0.5) || v > (double)SUPPRESS_UNBOUNDED)
+		return CL_EINTERNAL;
+	if (v >= (double)SUPPRESS_MAX_COUNT * 2) {
+		*val = SUPPRESS_UNBOUNDED;
+		return CL_OK;
+	}
+	/* LP bounds of integer unknowns: rounded inwards (an integer attacker knows as much). */
+	*val = maximise ? (long long)floor(v + 1e-6) : (long long)ceil(v - 1e-6);
+	return CL_OK;
+}
+
+int suppress_model_range(struct suppress_model *m, size_t cell, long long *min, long long *max)
+{
+	long long lo = 0, hi = 0;
+	int rc;
+
+	if (!m || !min || !max || cell >= m->n)
+		return CL_EINVAL;
+	if (m->value[cell] >= 0) {
+		*min = *max = m->value[cell];
+		return CL_OK;
+	}
+	rc = suppress_model_bound(m, cell, 0, &lo);
+	if (rc == CL_OK)
+		rc = suppress_model_bound(m, cell, 1, &hi);
+	if (rc)
+		return rc;
+	*min = lo;
+	*max = hi;
+	return CL_OK;
+}
+
+int suppress_model_project(struct suppress_model *m, const long long *noisy,
+			   const unsigned char *measured, long long *out)
+{
+	glp_prob *lp = NULL;
+	glp_iocp ip;
+	int nrows, *ind = NULL, rc = CL_OK, r, extra = 0;
+	double *val = NULL;
+	size_t i;
+
+	if (!m || !noisy || !measured || !out)
+		return CL_EINVAL;
+	ind = malloc((m->n + 3) * sizeof(*ind));
+	val = malloc((m->n + 3) * sizeof(*val));
+	if (!ind || !val) {
+		rc = CL_ENOMEM;
+		goto out;
+	}
+	lp = suppress_lp_new();
+	glp_set_obj_dir(lp, GLP_MIN);
+	glp_add_cols(lp, (int)m->n);
+	for (i = 0; i < m->n; i++) {
+		glp_set_col_bnds(lp, (int)i + 1, GLP_LO, (double)m->lower[i], 0.0);
+		glp_set_col_kind(lp, (int)i + 1, GLP_IV);
+	}
+	nrows = glp_get_num_rows(m->lp);
+	for (r = 1; r <= nrows; r++) {
+		int len = glp_get_mat_row(m->lp, r, ind, val), row = glp_add_rows(lp, 1);
+
+		glp_set_mat_row(lp, row, len, ind, val);
+		glp_set_row_bnds(lp, row, glp_get_row_type(m->lp, r), 0.0, 0.0);
+	}
+	/* |y − z| = p + q with y − p + q = z, p, q >= 0: minimise Σ (p + q). */
+	for (i = 0; i < m->n; i++) {
+		int col, row;
+
+		if (!measured[i])
+			continue;
+		if (noisy[i] < -SUPPRESS_MAX_COUNT || noisy[i] > SUPPRESS_MAX_COUNT) {
+			rc = CL_EINVAL;
+			goto out;
+		}
+		col = glp_add_cols(lp, 2);
+		glp_set_col_bnds(lp, col, GLP_LO, 0.0, 0.0);
+		glp_set_col_bnds(lp, col + 1, GLP_LO, 0.0, 0.0);
+		glp_set_obj_coef(lp, col, 1.0);
+		glp_set_obj_coef(lp, col + 1, 1.0);
+		row = glp_add_rows(lp, 1);
+		ind[1] = (int)i + 1, val[1] = 1.0;
+		ind[2] = col, val[2] = -1.0;
+		ind[3] = col + 1, val[3] = 1.0;
+		glp_set_mat_row(lp, row, 3, ind, val);
+		glp_set_row_bnds(lp, row, GLP_FX, (double)noisy[i], (double)noisy[i]);
+		extra++;
+	}
+	if (glp_get_num_rows(lp) == 0) {
+		for (i = 0; i < m->n; i++)
+			out[i] = m->lower[i];
+		goto out;
+	}
+	rc = suppress_model_simplex(lp);
+	if (rc)
+		goto out;
+	if (glp_get_status(lp) != GLP_OPT) {
+		rc = CL_EINVAL;
+		goto out;
+	}
+	glp_init_iocp(&ip);
+	ip.msg_lev = GLP_MSG_OFF;
+	ip.tm_lim = SUPPRESS_PROJECT_MS;
+	r = glp_intopt(lp, &ip);
+	if (r == GLP_ETMLIM) {
+		rc = CL_ETIMEOUT;
+		goto out;
+	}
+	if (r != 0 || glp_mip_status(lp) != GLP_OPT) {
+		rc = CL_EINTERNAL;
+		goto out;
+	}
+	for (i = 0; i < m->n; i++) {
+		double v = glp_mip_col_val(lp, (int)i + 1);
+
+		if (!(v >= -0.5) || v > (double)SUPPRESS_MAX_COUNT * 4) {
+			rc = CL_EINTERNAL;
+			goto out;
+		}
+		out[i] = (long long)floor(v + 0.5);
+	}
+	(void)extra;
+out:
+	if (lp)
+		suppress_lp_delete(lp);
+	free(ind);
+	free(val);
+	return rc;
+}

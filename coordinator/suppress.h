@@ -95,4 +95,56 @@ int suppress_counts(const struct suppress_table *t, size_t *primary, size_t *sec
  */
 int suppress_rate(long long num, long long den, long long threshold, int *suppressed);
 
+/*
+ * The attacker's model of a whole answer (docs/disclosure.md "Joint protection"): ncells
+ * non-negative integer unknowns (counts of every metric and margin of an answer) and the linear
+ * relations an answer implies between them — margins, breakdowns across metrics, inequalities
+ * such as received_24h <= received_30d, and known lower bounds. A cell is published (fixed at
+ * its exact count) or withheld (only the relations and its lower bound constrain it). Used for
+ * the joint check of suppression (suppress_model_range) and for the consistent post-processing
+ * of noisy counts (suppress_model_project). Not thread-safe, like a table.
+ */
+struct suppress_model;
+
+#define SUPPRESS_REL_EQ		 0 /* Σ coef·x = 0 */
+#define SUPPRESS_REL_LE		 1 /* Σ coef·x <= 0 */
+#define SUPPRESS_MODEL_MAX_CELLS (1u << 20)
+
+/* Creates a model of ncells (1..SUPPRESS_MODEL_MAX_CELLS) cells, all withheld, lower bound 0. */
+int suppress_model_new(size_t ncells, struct suppress_model **out);
+
+/* Frees the model; NULL is allowed. */
+void suppress_model_free(struct suppress_model *m);
+
+/*
+ * Adds the relation Σ coef[i]·x[cells[i]] op 0 (op SUPPRESS_REL_EQ or _LE), n >= 1 terms with
+ * coefficients in −4..4, distinct cells.
+ */
+int suppress_model_relation(struct suppress_model *m, const size_t *cells, const int *coef,
+			    size_t n, int op);
+
+/* Sets a cell's known lower bound (0..SUPPRESS_MAX_COUNT; default 0). */
+int suppress_model_lower(struct suppress_model *m, size_t cell, long long lo);
+
+/* Publishes a cell at count (fixed), or withholds it again with count −1. */
+int suppress_model_set(struct suppress_model *m, size_t cell, long long count);
+
+/*
+ * The interval [*min, *max] of a cell over the LP relaxation of the model (every relation,
+ * the published cells fixed, withheld cells >= their lower bound); *max is SUPPRESS_UNBOUNDED
+ * when nothing bounds it. A published cell's interval is its count. CL_EINVAL when the
+ * published cells contradict the relations, CL_EINTERNAL when the solver fails.
+ */
+int suppress_model_range(struct suppress_model *m, size_t cell, long long *min, long long *max);
+
+/*
+ * Consistent post-processing: writes to out[] a non-negative integer solution of every relation
+ * and lower bound (published state ignored) that minimises Σ |out[i] − noisy[i]| over the
+ * cells with measured[i] set (GLPK branch and bound). The result depends only on noisy, so it
+ * keeps any differential-privacy guarantee of noisy. CL_ETIMEOUT when no optimum is found in
+ * time, CL_EINVAL when the relations have no solution.
+ */
+int suppress_model_project(struct suppress_model *m, const long long *noisy,
+			   const unsigned char *measured, long long *out);
+
 #endif
