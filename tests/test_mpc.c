@@ -15,6 +15,7 @@
 
 #include "common/cl_error.h"
 #include "compute/mpc_circuit.h"
+#include "compute/mpc_input.h"
 #include "compute/mpc_net.h"
 #include "compute/mpc_share.h"
 
@@ -347,6 +348,35 @@ static void test_party_failure(void **state)
 	assert_int_equal(mpc_net_local_run(failing_party, ctx, 20000), CL_EIO);
 }
 
+/* A node's split reconstructs exactly; x0 alone looks random; seeds are fresh per split. */
+static void test_input_split(void **state)
+{
+	struct mpc_input_shape sh = {.n = 300, .na = 2, .nplanes = 5};
+	uint8_t s1[MPC_INPUT_SEED], s2[MPC_INPUT_SEED], s1b[MPC_INPUT_SEED], s2b[MPC_INPUT_SEED];
+	uint64_t x[700], x0[700], e1[700], e2[700], x0b[700];
+	size_t words = 0, ones = 0, arith = 600;
+
+	(void)state;
+	assert_int_equal(mpc_input_words(&sh, &words), 0);
+	assert_int_equal(words, 600 + 5 * 5);
+	for (size_t k = 0; k < words; k++)
+		x[k] = k < arith ? k : 0; /* small values, zero planes */
+	assert_int_equal(mpc_input_split(&sh, x, x0, s1, s2), 0);
+	assert_int_equal(mpc_input_expand(&sh, s1, e1), 0);
+	assert_int_equal(mpc_input_expand(&sh, s2, e2), 0);
+	for (size_t k = 0; k < words; k++) {
+		assert_true((k < arith ? x0[k] + e1[k] + e2[k] : x0[k] ^ e1[k] ^ e2[k]) == x[k]);
+		ones += (size_t)__builtin_popcountll(x0[k]);
+	}
+	/* 625 words = 40 000 bits: mean 20 000, sd 100 */
+	assert_true(ones > 19400 && ones < 20600);
+	assert_int_equal(mpc_input_split(&sh, x, x0b, s1b, s2b), 0);
+	assert_memory_not_equal(s1, s1b, sizeof(s1));
+	assert_memory_not_equal(x0, x0b, words * 8);
+	sh.n = (size_t)1 << 40;
+	assert_int_equal(mpc_input_words(&sh, &words), CL_ELIMIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_and_reduce),
 	    cmocka_unit_test(test_shares_uniform),
 	    cmocka_unit_test(test_party_failure),
+	    cmocka_unit_test(test_input_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
