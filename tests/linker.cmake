@@ -2,6 +2,6 @@
 caselink_test(test_encode SOURCES test_encode.c LIBS cl_encode TIMEOUT 60)
 caselink_test(test_linker SOURCES test_linker.c LIBS cl_linker cl_encode TIMEOUT 120)
 caselink_test(test_linkage_eval
-  SOURCES test_linkage_eval.c ${CMAKE_SOURCE_DIR}/tools/linkage_eval.c
+  SOURCES test_linkage_eval.c testskip.c ${CMAKE_SOURCE_DIR}/tools/linkage_eval.c
   LIBS cl_linker cl_encode cl_crypto cl_common TIMEOUT 300)
 caselink_test(test_tokset SOURCES test_tokset.c LIBS cl_linker)

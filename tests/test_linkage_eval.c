@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "testskip.h"
 #include "tools/cli.h"
 
 /* Runs linkage_eval_main with argv, stdout captured into a file; returns that file's text. */
@@ -78,8 +79,7 @@ static void test_febrl4(void **state)
 
 	(void)state;
 	if (!shared_dir(dir, sizeof(dir), "data/febrl4/dataset4a.csv")) {
-		print_message("SKIP: CASELINK_SHARED/data/febrl4 absent; FEBRL4 linkage not run\n");
-		skip();
+		testskip("CASELINK_SHARED/data/febrl4 absent; FEBRL4 linkage not run");
 	}
 	shared_dir(dir, sizeof(dir), "data/febrl4");
 	{
@@ -120,9 +120,7 @@ static void test_synth_federation(void **state)
 	(void)state;
 	if (!bin || !tmp || snprintf(exe, sizeof(exe), "%s/caselink", bin) >= (int)sizeof(exe) ||
 	    access(exe, X_OK) != 0) {
-		print_message(
-		    "SKIP: caselink binary absent (CASELINK_BIN); synth linkage not run\n");
-		skip();
+		testskip("caselink binary absent (CASELINK_BIN); synth linkage not run");
 	}
 	if (snprintf(dir, sizeof(dir), "%s/linkage_eval_fed", tmp) >= (int)sizeof(dir) ||
 	    snprintf(cmd, sizeof(cmd),
@@ -212,5 +210,5 @@ int main(void)
 	    cmocka_unit_test(test_synth_federation),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testskip_status(cmocka_run_group_tests(tests, NULL, NULL));
 }
