@@ -16,7 +16,9 @@
 #   it_federation ARGS  it_synth ARGS, then it_setup
 # and for the two-level and case tests it_node_lines, it_start_coordinator, it_regional,
 # it_two_level_body and it_unambiguous (below);
-#   it_released EXPECTED ANSWER  an answer under disclosure control against the ground truth
+#   it_released EXPECTED ANSWER [MIN]  an answer under disclosure control against the ground
+#                       truth: every released cell exact, small ones suppressed, and at least MIN
+#                       (default 1) cells released (an answer with every cell suppressed fails)
 # and fail MESSAGE (exits 1), pass MESSAGE (counts $passed).
 # shellcheck disable=SC2034 # bin, src, work, from, to, as_of, passed, behind: the tests' variables
 
@@ -97,14 +99,39 @@ it_federation() {
 
 # Disclosure control (docs/disclosure.md): the answer equals the truth in every published cell;
 # every other cell of the truth is marked suppressed, and so is every count of 1..4.
-it_released() { # EXPECTED ANSWER (CSV lines, the value last)
-  awk -F, 'NR == FNR { k = $0; sub(/,[^,]*$/, "", k); a[k] = $NF; next }
-    { k = $0; sub(/,[^,]*$/, "", k); seen[k] = 1
+it_released() { # EXPECTED ANSWER [MIN] (CSV lines, the value last; MIN released cells, default 1)
+  awk -F, -v min="${3:-1}" 'NR == FNR { k = $0; sub(/,[^,]*$/, "", k); a[k] = $NF; next }
+    { k = $0; sub(/,[^,]*$/, "", k); seen[k] = 1; n++
       if (!(k in a)) { print "missing: " $0; bad = 1 }
       else if (a[k] != "suppressed" && a[k] != $NF) { print "differs: " $0 " vs " a[k]; bad = 1 }
-      else if ($NF + 0 >= 1 && $NF + 0 < 5 && a[k] != "suppressed") { print "small: " $0; bad = 1 } }
+      else if ($NF + 0 >= 1 && $NF + 0 < 5 && a[k] != "suppressed") { print "small: " $0; bad = 1 }
+      else if (a[k] != "suppressed") released++ }
     END { for (k in a) if (!(k in seen) && a[k] + 0 != 0) { print "extra: " k; bad = 1 }
+          if (released + 0 < min) {
+            print "released: " released + 0 " of " n + 0 " cells, at least " min " expected"; bad = 1 }
           exit bad }' "$2" "$1"
+}
+
+# The bytes waiting unread in the TCP sockets of local port PORT (a stopped daemon's: what was
+# sent to it since it stopped), from /proc/net/tcp and tcp6.
+it_unread() { # PORT
+  awk -v p="$(printf '%04X' "$1")" '
+    function hex(s, i, v) { v = 0; s = toupper(s)
+      for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1
+      return v }
+    FNR > 1 { split($2, l, ":"); split($5, q, ":"); if (l[2] == p && $4 == "01") n += hex(q[2]) }
+    END { print n + 0 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# Waits (10 s at most) until more than BEFORE bytes wait unread at local port PORT: a request
+# reached the stopped daemon listening there. Fails otherwise.
+it_wait_unread() { # PORT BEFORE
+  local i
+  for i in $(seq 200); do
+    [ "$(it_unread "$1")" -gt "$2" ] && return 0
+    sleep 0.05
+  done
+  fail "no request reached port $1 within 10 s"
 }
 
 # ---- two-level federations and case checks (test_two_level, test_two_level_cases, test_cases)

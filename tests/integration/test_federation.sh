@@ -56,7 +56,28 @@ within "M2 victims" "$exp_v" "$got_v" 10
 exp_c=$(truth m6.csv | grep '^\*,\*,\*,children,' | cut -d, -f5)
 got_c=$(linked M6 | grep '^\*,\*,\*,children,' | cut -d, -f5)
 within "M6 children" "$exp_c" "$got_c" 10
-for m in M4 M5; do linked $m | grep -q . || fail "$m answered no rows"; done
+# M4: the headline victims and those with any support against the ground truth (linkage
+# errors only), every share the ratio of the answer's own counts; M5: the same cells as the
+# truth, each released one equal to it and every small one suppressed.
+linked M4 >"$work/m4.csv"
+exp_m4v=$(truth m4.csv | grep '^\*,any,victims,' | cut -d, -f4)
+got_m4v=$(grep '^\*,any,victims,' "$work/m4.csv" | cut -d, -f4)
+exp_m4s=$(truth m4.csv | grep '^\*,any,with_support,' | cut -d, -f4)
+got_m4s=$(grep '^\*,any,with_support,' "$work/m4.csv" | cut -d, -f4)
+within "M4 victims" "$exp_m4v" "$got_m4v" 10
+within "M4 with any support" "$exp_m4s" "$got_m4s" 10
+awk -F, '{ k = $1 "," $2; v[k, $3] = $4; keys[k] = 1 }
+  END { for (k in keys) {
+          if (v[k, "share"] == "" || v[k, "share"] == "suppressed" || v[k, "victims"] == "suppressed" ||
+              v[k, "with_support"] == "suppressed") continue
+          n++; r = v[k, "victims"] > 0 ? v[k, "with_support"] / v[k, "victims"] : 0
+          d = r - v[k, "share"]; if (d < 0) d = -d
+          if (d > 0.000001 || v[k, "with_support"] > v[k, "victims"]) { print "inconsistent: " k; bad = 1 } }
+        if (n < 1) { print "no released share"; bad = 1 }
+        exit bad }' "$work/m4.csv" || fail "M4 shares are not the ratio of the released counts"
+linked M5 >"$work/m5.csv"
+it_released <(truth m5.csv) "$work/m5.csv" 0 || fail "M5 differs from ground truth"
+pass "M4 victims $got_m4v (truth $exp_m4v), with support $got_m4s (truth $exp_m4s), shares consistent; M5 as the ground truth ($(grep -vc suppressed "$work/m5.csv") cells released)"
 pass "linked M1-M6 through the federation: M1 and M3 exact, M2 victims $got_v (truth $exp_v), M6 children $got_c (truth $exp_c)"
 
 out=$(fed_query incident_events --from "$from" --to "$to" --format csv)
@@ -105,12 +126,18 @@ pass "wrong role refused: $(head -c 120 "$work/err")"
 "$bin/caselink" pki issue --ca "$work/otherca" --name national --role user --out "$work/otherca" \
     --loopback >/dev/null
 cp "$FED_PKI/ca.pem" "$work/otherca/fedca.pem"
+audited=$(sqlite3 "$FED_WORK/coordinator/audit.db" "SELECT count(*) FROM audit_log")
 if "$bin/caselink" query incident_events --from "$from" --to "$to" --coordinator "$FED_COORD" \
      --ca "$work/otherca/fedca.pem" --cert "$work/otherca/national.pem" \
      --key "$work/otherca/national.key" 2>"$work/err"; then
   fail "a certificate from another CA was accepted"
 fi
-pass "certificate from another CA refused"
+# refused by the handshake (the client cannot connect), not later by the coordinator's
+# handler (which would audit the refusal) nor for any other reason
+grep -q "UNAVAILABLE" "$work/err" || fail "other-CA refusal is not the handshake's: $(cat "$work/err")"
+[ "$(sqlite3 "$FED_WORK/coordinator/audit.db" "SELECT count(*) FROM audit_log")" = "$audited" ] \
+  || fail "a request with a certificate from another CA reached the coordinator's handler"
+pass "certificate from another CA refused by the handshake: $(head -c 120 "$work/err")"
 
 # The daemons are still serving after the refusals.
 it_released "$work/expected.csv" <(answer) >/dev/null || fail "federation stopped answering after refusals"
@@ -147,11 +174,14 @@ grep -q "^#   failed: $hung (deadline" <<<"$out" || fail "hung node not failed b
 [ "$ms" -lt $(( FED_DEADLINE_MS + 5000 )) ] || fail "answer with a hung node took $ms ms"
 pass "hung node failed by its deadline; answer after $ms ms (deadline $FED_DEADLINE_MS ms)"
 
-# A node killed while a query is waiting for it.
+# A node killed while a query is waiting for it: stopped, then killed once the query's request
+# is in its socket (bytes unread at its port), so the kill is always mid-query.
 kill -STOP "$(cat "$FED_WORK/run/$hung.pid")"
+hung_port=$(sed 's/.*://' "$FED_WORK/run/$hung.addr")
+unread=$(it_unread "$hung_port")
 fed_query incident_events --from "$from" --to "$to" --format csv >"$work/during.out" &
 qpid=$!
-sleep 1
+it_wait_unread "$hung_port" "$unread"
 kill -KILL "$(cat "$FED_WORK/run/$hung.pid")"
 wait "$(cat "$FED_WORK/run/$hung.pid")" 2>/dev/null || true
 rm -f "$FED_WORK/run/$hung.pid"
@@ -159,6 +189,8 @@ wait "$qpid" || fail "query failed when a node was killed during it"
 grep -q "^# coverage: $(( ${#FED_IDS[@]} - 1 )) of ${#FED_IDS[@]} nodes answered$" "$work/during.out" \
   || fail "coverage after a node killed mid-query: $(cat "$work/during.out")"
 grep -q "^#   failed: $hung (" "$work/during.out" || fail "node killed mid-query not listed"
+! grep -q "^#   failed: $hung (deadline" "$work/during.out" \
+  || fail "node killed mid-query failed by the deadline instead: $(cat "$work/during.out")"
 pass "node killed mid-query: $(grep failed "$work/during.out")"
 
 # Every party's audit chain is intact and holds what happened; tampering is named.
