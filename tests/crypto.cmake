@@ -4,3 +4,5 @@ caselink_test(test_h2c SOURCES test_h2c.c testvec.c testskip.c LIBS cl_crypto Pk
               LABELS crypto)
 caselink_test(test_oprf SOURCES test_oprf.c testvec.c testskip.c LIBS cl_crypto PkgConfig::JANSSON TIMEOUT 60
               LABELS crypto)
+# protocol/seal: boxes to a certificate (the computing parties' seeds through the coordinator).
+caselink_test(test_seal SOURCES test_seal.c LIBS cl_crypto cl_transport TIMEOUT 60)
