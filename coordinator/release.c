@@ -163,6 +163,8 @@ void release_free(struct release *r)
 	free(r);
 }
 
+static int rel_dp_any(int measure);
+
 int release_charge(struct release *r, struct ledger *l, const char *requester, int64_t now,
 		   char *msg, size_t msgsz)
 {
@@ -174,6 +176,17 @@ int release_charge(struct release *r, struct ledger *l, const char *requester, i
 		return CL_EINVAL;
 	if (!r->d.dp)
 		return CL_OK;
+	if (!rel_dp_any(r->measure)) {
+		/* Nothing would be released: refused before anything is charged. */
+		if (msg && msgsz)
+			snprintf(
+			    msg, msgsz,
+			    "refused: under differential privacy %s releases no count (%s have "
+			    "no per-person bound); nothing was charged",
+			    r->measure ? "this measure" : "incident_events",
+			    r->measure == MEASURES_M3 ? "referrals" : "events");
+		return CL_EDENIED;
+	}
 	unit = r->gaussian ? LEDGER_RHO : LEDGER_EPSILON;
 	if (!l || !requester)
 		return CL_EINVAL;
@@ -898,6 +911,17 @@ static const struct rel_dp_rule *rel_dp_rule_of(int measure, const char *metric)
 	return NULL;
 }
 
+/* Whether any count of measure is released under DP. */
+static int rel_dp_any(int measure)
+{
+	const struct rel_dp_rule *u;
+
+	for (u = rel_dp_rules; u->metric; u++)
+		if (u->measure == measure)
+			return 1;
+	return 0;
+}
+
 int release_dp_released(int measure, const char *metric)
 {
 	return metric && rel_dp_rule_of(measure, metric) != NULL;
@@ -1211,7 +1235,8 @@ static int rel_sys_margin(struct release *r, struct rel_sys *y, size_t parent, c
 		if (r->rows[ch[i]].exact > mx)
 			mx = r->rows[ch[i]].exact;
 	}
-	if (sum == pv) {
+	/* Under DP the relations are the definitions' own, never chosen by the data. */
+	if (sum == pv || r->d.dp) {
 		rc = rel_sys_begin(y, SUPPRESS_REL_EQ);
 		if (rc == CL_OK)
 			rc = rel_sys_term(y, parent, 1);
@@ -1419,7 +1444,7 @@ static int rel_sys_cell(struct release *r, const size_t *g, size_t ng, struct re
 					t[k] = &r->rows[g[i]];
 		for (k = 0; k < nt && t[k]; k++)
 			sum += u->coef[k] * t[k]->exact;
-		if (k < nt || (u->op == SUPPRESS_REL_EQ ? sum != 0 : sum > 0))
+		if (k < nt || (!r->d.dp && (u->op == SUPPRESS_REL_EQ ? sum != 0 : sum > 0)))
 			continue; /* absent, or not what the data shows */
 		rc = rel_sys_begin(y, u->op);
 		for (k = 0; rc == CL_OK && k < nt; k++)
@@ -1450,9 +1475,10 @@ static int rel_sys_m4(struct release *r, const struct rel_keyref *idx, struct re
 		p = rel_lookup(r, idx, keys);
 		if (p < 0 || !rel_is_count(r, &r->rows[p]))
 			continue;
-		if (!strcmp(w->keys[2], "victims") && w->exact == r->rows[p].exact)
+		if (!strcmp(w->keys[2], "victims") && (r->d.dp || w->exact == r->rows[p].exact))
 			rc = rel_sys_begin(y, SUPPRESS_REL_EQ);
-		else if (!strcmp(w->keys[2], "with_support") && w->exact <= r->rows[p].exact)
+		else if (!strcmp(w->keys[2], "with_support") &&
+			 (r->d.dp || w->exact <= r->rows[p].exact))
 			rc = rel_sys_begin(y, SUPPRESS_REL_LE);
 		else
 			continue;
@@ -1747,24 +1773,24 @@ static int rel_comp_lower(struct release *r, struct rel_comp *c)
  * and complements beyond that are published again. Not for incident_events (its unreleased
  * totals are modelled by its tables) nor under DP (noisy counts are no exact constraints).
  */
-static int rel_joint(struct release *r)
+typedef int (*rel_comp_fn)(struct release *r, struct rel_comp *c);
+
+/*
+ * Calls fn for every connected component of the relations y that has a row with need set
+ * (need: 0 any, 1 a withheld count), with a model over its rows and relations.
+ */
+static int rel_components(struct release *r, const struct rel_sys *y, int need, rel_comp_fn fn,
+			  unsigned char **hit_out)
 {
-	struct rel_sys y;
 	struct rel_comp c;
 	size_t *up = NULL, *rels = NULL, *rowsbuf = NULL, i, a, q;
 	long long *local = NULL;
 	unsigned char *hit = NULL;
-	int rc;
+	int rc = CL_OK;
 
-	memset(&y, 0, sizeof(y));
-	if (r->measure == 0 || r->d.dp || r->n == 0)
-		return CL_OK;
-	rc = rel_sys_build(r, &y);
-	if (rc || y.nrel == 0)
-		goto out;
 	up = malloc(r->n * sizeof(*up));
 	local = malloc(r->n * sizeof(*local));
-	rels = malloc(y.nrel * sizeof(*rels));
+	rels = malloc(y->nrel * sizeof(*rels));
 	rowsbuf = malloc(r->n * sizeof(*rowsbuf));
 	hit = calloc(r->n, 1);
 	if (!up || !local || !rels || !rowsbuf || !hit) {
@@ -1775,17 +1801,17 @@ static int rel_joint(struct release *r)
 		up[i] = i;
 		local[i] = -1;
 	}
-	for (q = 0; q < y.nrel; q++)
-		for (a = y.off[q] + 1; a < y.off[q + 1]; a++)
-			up[rel_uf_find(up, y.cell[a])] = rel_uf_find(up, y.cell[y.off[q]]);
-	for (q = 0; q < y.nrel; q++)
-		for (a = y.off[q]; a < y.off[q + 1]; a++)
-			hit[y.cell[a]] = 1;
+	for (q = 0; q < y->nrel; q++)
+		for (a = y->off[q] + 1; a < y->off[q + 1]; a++)
+			up[rel_uf_find(up, y->cell[a])] = rel_uf_find(up, y->cell[y->off[q]]);
+	for (q = 0; q < y->nrel; q++)
+		for (a = y->off[q]; a < y->off[q + 1]; a++)
+			hit[y->cell[a]] = 1;
 	for (i = 0; i < r->n && rc == CL_OK; i++) {
 		size_t root, j, nrow = 0, nr = 0, k;
 		int any = 0;
 
-		if (!hit[i] || hit[i] == 2)
+		if (hit[i] != 1)
 			continue;
 		root = rel_uf_find(up, i);
 		for (j = i; j < r->n; j++)
@@ -1793,22 +1819,22 @@ static int rel_joint(struct release *r)
 				hit[j] = 2;
 				local[j] = (long long)nrow;
 				rowsbuf[nrow++] = j;
-				any |= r->rows[j].supp != S_NONE;
+				any |= !need || r->rows[j].supp != S_NONE;
 			}
-		for (q = 0; q < y.nrel; q++)
-			if (rel_uf_find(up, y.cell[y.off[q]]) == root)
+		for (q = 0; q < y->nrel; q++)
+			if (rel_uf_find(up, y->cell[y->off[q]]) == root)
 				rels[nr++] = q;
 		if (any) {
 			memset(&c, 0, sizeof(c));
 			c.row = rowsbuf;
 			c.n = nrow;
-			c.y = &y;
+			c.y = y;
 			c.rel = rels;
 			c.nrel = nr;
 			c.local = local;
 			rc = suppress_model_new(nrow, &c.m);
 			for (q = 0; rc == CL_OK && q < nr; q++) {
-				size_t o = y.off[rels[q]], len = y.off[rels[q] + 1] - o;
+				size_t o = y->off[rels[q]], len = y->off[rels[q] + 1] - o;
 				size_t *lc = malloc(len * sizeof(*lc));
 
 				if (!lc) {
@@ -1816,31 +1842,132 @@ static int rel_joint(struct release *r)
 					break;
 				}
 				for (k = 0; k < len; k++)
-					lc[k] = (size_t)local[y.cell[o + k]];
-				rc = suppress_model_relation(c.m, lc, y.coef + o, len,
-							     y.op[rels[q]]);
+					lc[k] = (size_t)local[y->cell[o + k]];
+				rc = suppress_model_relation(c.m, lc, y->coef + o, len,
+							     y->op[rels[q]]);
 				free(lc);
 			}
 			if (rc == CL_OK)
-				rc = rel_comp_lower(r, &c);
-			if (rc == CL_OK)
-				rc = rel_comp_protect(r, &c);
+				rc = fn(r, &c);
 			suppress_model_free(c.m);
 		}
 		for (j = 0; j < nrow; j++)
 			local[rowsbuf[j]] = -1;
 	}
 out:
+	free(up);
+	free(local);
+	free(rels);
+	free(rowsbuf);
+	if (hit_out)
+		*hit_out = hit;
+	else
+		free(hit);
+	return rc;
+}
+
+static int rel_joint_one(struct release *r, struct rel_comp *c)
+{
+	int rc = rel_comp_lower(r, c);
+
+	return rc == CL_OK ? rel_comp_protect(r, c) : rc;
+}
+
+/*
+ * The joint check (issue 12 §3): the per-table suppression protects each table alone; here
+ * every relation of the answer — margins of every metric, breakdowns across metrics, the
+ * inequalities between metrics, the lower bounds published quantiles imply — is one model per
+ * connected component, every withheld count must keep an interval of at least the threshold,
+ * and complements beyond that are published again. Not for incident_events (its unreleased
+ * totals are modelled by its tables) nor under DP (noisy counts are no exact constraints).
+ */
+static int rel_joint(struct release *r)
+{
+	struct rel_sys y;
+	unsigned char *hit = NULL;
+	size_t i;
+	int rc;
+
+	memset(&y, 0, sizeof(y));
+	if (r->measure == 0 || r->d.dp || r->n == 0)
+		return CL_OK;
+	rc = rel_sys_build(r, &y);
+	if (rc == CL_OK && y.nrel)
+		rc = rel_components(r, &y, 1, rel_joint_one, &hit);
 	if (rc != CL_OK && rc != CL_ENOMEM) {
 		/* Fail closed: every count of the answer that is in a relation is withheld. */
 		for (i = 0; i < r->n; i++)
 			if (hit && hit[i] && rel_is_count(r, &r->rows[i]))
 				rel_mark(&r->rows[i], S_SECONDARY);
 	}
-	free(up);
-	free(local);
-	free(rels);
-	free(rowsbuf);
+	free(hit);
+	rel_sys_free(&y);
+	return rc;
+}
+
+/* Consistent post-processing of one component's noisy counts (see rel_dp_consistent). */
+static int rel_project_one(struct release *r, struct rel_comp *c)
+{
+	long long *z = calloc(c->n, sizeof(*z)), *out = calloc(c->n, sizeof(*out));
+	unsigned char *meas = calloc(c->n, 1);
+	size_t i;
+	int rc = z && out && meas ? CL_OK : CL_ENOMEM;
+
+	for (i = 0; rc == CL_OK && i < c->n; i++) {
+		const struct rel_row *w = &r->rows[c->row[i]];
+
+		meas[i] = w->out.state == RELEASE_COUNT;
+		z[i] = meas[i] ? w->out.count : 0;
+	}
+	if (rc == CL_OK)
+		rc = suppress_model_project(c->m, z, meas, out);
+	for (i = 0; rc == CL_OK && i < c->n; i++) {
+		struct rel_row *w = &r->rows[c->row[i]];
+
+		if (meas[i]) {
+			r->info.dp_adjusted += w->out.count != out[i];
+			w->out.count = out[i];
+		}
+	}
+	if (z)
+		OPENSSL_cleanse(z, c->n * sizeof(*z));
+	free(z);
+	if (out)
+		OPENSSL_cleanse(out, c->n * sizeof(*out));
+	free(out);
+	free(meas);
+	return rc;
+}
+
+/*
+ * Under DP, after noise (issue 12 §4): the released counts of each component of relations are
+ * replaced by the non-negative integer solution of the definitions' relations (margins,
+ * breakdowns, inequalities such as with_support <= victims; withheld counts free unknowns)
+ * nearest to the noisy counts in L1 (GLPK). A function of the noisy counts and of the answer's
+ * shape only: post-processing, so the DP guarantee holds. On a solver failure every noisy count
+ * in a relation is withheld (fail closed).
+ */
+static int rel_dp_consistent(struct release *r)
+{
+	struct rel_sys y;
+	unsigned char *hit = NULL;
+	size_t i;
+	int rc;
+
+	memset(&y, 0, sizeof(y));
+	if (!r->d.dp || r->n == 0)
+		return CL_OK;
+	rc = rel_sys_build(r, &y);
+	if (rc == CL_OK && y.nrel)
+		rc = rel_components(r, &y, 0, rel_project_one, &hit);
+	if (rc != CL_OK && rc != CL_ENOMEM) {
+		for (i = 0; i < r->n; i++)
+			if (hit && hit[i] && r->rows[i].out.state == RELEASE_COUNT) {
+				r->rows[i].out.state = RELEASE_SUPPRESSED;
+				r->info.dp_withheld++;
+			}
+		rc = CL_OK;
+	}
 	free(hit);
 	rel_sys_free(&y);
 	return rc;
@@ -1911,6 +2038,8 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 	}
 	if (r->d.dp) {
 		rc = rel_noise(r, sens);
+		if (rc == CL_OK)
+			rc = rel_dp_consistent(r);
 		if (rc != CL_OK)
 			goto out;
 	}

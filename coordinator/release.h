@@ -59,6 +59,7 @@ struct release_info {
 	size_t derived_suppressed;	/* suppressed rates, means, medians, extremes */
 	size_t joint_added;		/* complements the joint check of all relations added */
 	size_t joint_pruned;		/* per-table complements the joint check published again */
+	size_t dp_adjusted;		/* noisy counts the consistent post-processing changed */
 };
 
 /* One released value. */

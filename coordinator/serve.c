@@ -808,7 +808,8 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 	disc.definitions_version = (char *)RELEASE_DEFINITIONS;
 	disc.period_from = qr->period_from;
 	disc.period_to = qr->period_to;
-	disc.suppressed_cells = (uint32_t)(info.primary + info.secondary);
+	/* Every withheld count: small, complements, and under DP those without a bound. */
+	disc.suppressed_cells = (uint32_t)(info.primary + info.secondary + info.dp_withheld);
 	disc.suppressed_derived = (uint32_t)info.derived_suppressed;
 	rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0, &disc);
 	if (rc == CL_OK)
@@ -1256,8 +1257,11 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		rc = coord_release_start(co, ctx, qr, &decision.disclosure, measure, nk, &rel, bmsg,
 					 sizeof(bmsg));
 		if (rc != CL_OK) {
+			/* CL_EDENIED: under DP this query would release nothing (not charged). */
 			code = coord_refuse(co, ctx, qr, party_error_to_code(rc),
-					    rc == CL_EBUDGET ? bmsg : "disclosure control failed");
+					    rc == CL_EBUDGET || rc == CL_EDENIED
+						? bmsg
+						: "disclosure control failed");
 			goto out;
 		}
 		researcher = !strcmp(decision.role, "researcher");

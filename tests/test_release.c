@@ -648,6 +648,216 @@ static void test_noise_spread_gaussian(void **state)
 	run_noise_spread("discrete_gaussian", 2.0, 10.0); /* σ = √(400 / (2·2)) */
 }
 
+/*
+ * Consistent post-processing under DP (issue 12 §4): with much noise (ε 0.05), 30 answers each
+ * of M2, M4 and M5 must be publishable: counts >= 0, the total equal to the sum of its parts
+ * when every part is published (and at least each published part), with_support <= victims,
+ * victims equal across support types, share = with_support / victims in [0, 1],
+ * perpetrators = observable + not_yet_observable, reoffended <= observable.
+ */
+static long long dp_val(const struct release *r, const char *key, int *pub)
+{
+	struct release_value v = get(r, key);
+
+	*pub = v.state == RELEASE_COUNT;
+	return *pub ? v.count : -1;
+}
+
+static void test_dp_consistent(void **state)
+{
+	static const char *const m2[] = {
+	    "A,victims,60",	     "B,victims,45",	    "C,victims,80",
+	    "*,victims,185",	     "A,repeat_victims,12", "B,repeat_victims,9",
+	    "C,repeat_victims,20",   "*,repeat_victims,41", "A,hidden_repeats,6",
+	    "B,hidden_repeats,5",    "C,hidden_repeats,7",  "*,hidden_repeats,18",
+	    "A,repeat_rate,0.2",     "B,repeat_rate,0.2",   "C,repeat_rate,0.25",
+	    "*,repeat_rate,0.221622"};
+	static const char *const m4[] = {
+	    "A,any,victims,60",	     "A,any,with_support,40",	  "A,any,share,0.666667",
+	    "A,shelter,victims,60",  "A,shelter,with_support,10", "A,shelter,share,0.166667",
+	    "B,any,victims,50",	     "B,any,with_support,45",	  "B,any,share,0.9",
+	    "B,shelter,victims,50",  "B,shelter,with_support,20", "B,shelter,share,0.4",
+	    "*,any,victims,110",     "*,any,with_support,85",	  "*,any,share,0.772727",
+	    "*,shelter,victims,110", "*,shelter,with_support,30", "*,shelter,share,0.272727"};
+	static const char *const m5[] = {"completed,perpetrators,30",
+					 "completed,observable,22",
+					 "completed,not_yet_observable,8",
+					 "completed,reoffended,6",
+					 "completed,reoffended_share,0.272727",
+					 "dropped_out,perpetrators,25",
+					 "dropped_out,observable,20",
+					 "dropped_out,not_yet_observable,5",
+					 "dropped_out,reoffended,9",
+					 "dropped_out,reoffended_share,0.45"};
+	struct policy_disclosure d;
+	struct ledger *l = NULL;
+	size_t run, adjusted = 0, checks = 0;
+	char msg[256];
+	int p1, p2, p3, p4;
+
+	(void)state;
+	dp_policy(&d, "discrete_laplace", 0.05, 64.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	for (run = 0; run < 30; run++) {
+		struct release *r;
+		struct release_info info;
+		const char *mu[] = {"A", "B", "C"};
+		long long sum, tot, v;
+		int all;
+		size_t i;
+
+		/* M2 */
+		r = build(MEASURES_M2, 1, &d, m2, sizeof(m2) / sizeof(m2[0]));
+		assert_int_equal(
+		    release_charge(r, l, "researcher.pp", 1767225600, msg, sizeof(msg)), CL_OK);
+		assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+		release_get_info(r, &info);
+		adjusted += info.dp_adjusted;
+		{
+			static const char *const mets[] = {"victims", "repeat_victims",
+							   "hidden_repeats"};
+			size_t k;
+
+			for (k = 0; k < 3; k++) {
+				char key[64];
+
+				snprintf(key, sizeof(key), "*,%s", mets[k]);
+				tot = dp_val(r, key, &p1);
+				for (i = 0, sum = 0, all = 1; i < 3; i++) {
+					snprintf(key, sizeof(key), "%s,%s", mu[i], mets[k]);
+					v = dp_val(r, key, &p2);
+					assert_true(!p2 || v >= 0);
+					if (p2) {
+						sum += v;
+						if (p1)
+							assert_true(v <= tot);
+					}
+					all &= p2;
+				}
+				if (p1 && all)
+					assert_int_equal(sum, tot);
+				checks++;
+			}
+			for (i = 0; i < 4; i++) {
+				char a[64], b[64], c[64], e[64];
+				const char *m = i < 3 ? mu[i] : "*";
+
+				snprintf(a, sizeof(a), "%s,repeat_victims", m);
+				snprintf(b, sizeof(b), "%s,victims", m);
+				snprintf(c, sizeof(c), "%s,hidden_repeats", m);
+				snprintf(e, sizeof(e), "%s,repeat_rate", m);
+				if (dp_val(r, a, &p1) >= 0 && dp_val(r, b, &p2) >= 0)
+					assert_true(dp_val(r, a, &p1) <= dp_val(r, b, &p2));
+				if (dp_val(r, c, &p3) >= 0 && p1)
+					assert_true(dp_val(r, c, &p3) <= dp_val(r, a, &p1));
+				if (get(r, e).state == RELEASE_REAL)
+					assert_true(get(r, e).real >= 0 && get(r, e).real <= 1);
+				checks += 3;
+			}
+		}
+		release_free(r);
+		/* M4 */
+		r = build(MEASURES_M4, 2, &d, m4, sizeof(m4) / sizeof(m4[0]));
+		assert_int_equal(
+		    release_charge(r, l, "researcher.pp", 1767225600, msg, sizeof(msg)), CL_OK);
+		assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+		release_get_info(r, &info);
+		adjusted += info.dp_adjusted;
+		for (i = 0; i < 3; i++) {
+			const char *m = i < 2 ? mu[i] : "*";
+			char a[64], b[64], c[64], e[64], f[64];
+
+			snprintf(a, sizeof(a), "%s,any,victims", m);
+			snprintf(b, sizeof(b), "%s,shelter,victims", m);
+			snprintf(c, sizeof(c), "%s,any,with_support", m);
+			snprintf(e, sizeof(e), "%s,shelter,with_support", m);
+			snprintf(f, sizeof(f), "%s,any,share", m);
+			if (dp_val(r, a, &p1) >= 0 && dp_val(r, b, &p2) >= 0)
+				assert_int_equal(dp_val(r, a, &p1), dp_val(r, b, &p2));
+			if (p1 && dp_val(r, c, &p3) >= 0)
+				assert_true(dp_val(r, c, &p3) <= dp_val(r, a, &p1));
+			if (p3 && dp_val(r, e, &p4) >= 0)
+				assert_true(dp_val(r, e, &p4) <= dp_val(r, c, &p3));
+			if (get(r, f).state == RELEASE_REAL)
+				assert_true(get(r, f).real >= 0 && get(r, f).real <= 1);
+			snprintf(f, sizeof(f), "%s,shelter,share", m);
+			if (get(r, f).state == RELEASE_REAL)
+				assert_true(get(r, f).real >= 0 && get(r, f).real <= 1);
+			checks += 5;
+		}
+		release_free(r);
+		/* M5 */
+		r = build(MEASURES_M5, 1, &d, m5, sizeof(m5) / sizeof(m5[0]));
+		assert_int_equal(
+		    release_charge(r, l, "researcher.pp", 1767225600, msg, sizeof(msg)), CL_OK);
+		assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
+		release_get_info(r, &info);
+		adjusted += info.dp_adjusted;
+		for (i = 0; i < 2; i++) {
+			const char *o = i ? "dropped_out" : "completed";
+			char a[64], b[64], c[64], e[64], f[64];
+
+			snprintf(a, sizeof(a), "%s,perpetrators", o);
+			snprintf(b, sizeof(b), "%s,observable", o);
+			snprintf(c, sizeof(c), "%s,not_yet_observable", o);
+			snprintf(e, sizeof(e), "%s,reoffended", o);
+			snprintf(f, sizeof(f), "%s,reoffended_share", o);
+			tot = dp_val(r, a, &p1);
+			v = dp_val(r, b, &p2);
+			sum = dp_val(r, c, &p3);
+			if (p1 && p2 && p3)
+				assert_int_equal(tot, v + sum);
+			if (p1 && p2)
+				assert_true(v <= tot);
+			if (p2 && dp_val(r, e, &p4) >= 0)
+				assert_true(dp_val(r, e, &p4) <= v);
+			if (get(r, f).state == RELEASE_REAL)
+				assert_true(get(r, f).real >= 0 && get(r, f).real <= 1);
+			checks += 4;
+		}
+		release_free(r);
+	}
+	print_message("DP consistency: %zu checks on 90 noisy answers, %zu noisy counts adjusted\n",
+		      checks, adjusted);
+	assert_true(adjusted > 0);
+	ledger_close(l);
+}
+
+/* Under DP incident_events and M3 release no count: refused before anything is charged. */
+static void test_dp_nothing_released(void **state)
+{
+	static const int measures[] = {0, MEASURES_M3};
+	struct policy_disclosure d;
+	struct ledger *l = NULL;
+	struct release *r = NULL;
+	struct release_info info;
+	char msg[256];
+	size_t i;
+
+	(void)state;
+	dp_policy(&d, "discrete_laplace", 0.5, 1.0);
+	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(release_new(measures[i], 2, &d, &r), CL_OK);
+		msg[0] = '\0';
+		assert_int_equal(
+		    release_charge(r, l, "researcher.none", 1767225600, msg, sizeof(msg)),
+		    CL_EDENIED);
+		assert_non_null(strstr(msg, "nothing was charged"));
+		release_free(r);
+	}
+	/* The whole budget is still there: two queries of 0.5 pass, a third does not. */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(release_new(MEASURES_M2, 1, &d, &r), CL_OK);
+		assert_int_equal(
+		    release_charge(r, l, "researcher.none", 1767225600, msg, sizeof(msg)),
+		    i < 2 ? CL_OK : CL_EBUDGET);
+		release_get_info(r, &info);
+		release_free(r);
+	}
+	ledger_close(l);
+}
+
 /* Budget 1.0, ε 0.4 per query: the third query is refused up front, naming what is left. */
 static void test_budget_exhausted(void **state)
 {
@@ -930,6 +1140,8 @@ static void test_dp_quantiles(void **state)
 {
 	static const char *const rows[] = {"*,received_30d,80", "*,median_delay_hours,24.5",
 					   "*,referrals,90", "*,lost,10"};
+	static const char *const m2rows[] = {"*,victims,80", "*,gap_count,50",
+					     "*,gap_days_median,20"};
 	struct policy_disclosure d;
 	struct release *r;
 	struct ledger *l = NULL;
@@ -938,11 +1150,16 @@ static void test_dp_quantiles(void **state)
 	(void)state;
 	dp_policy(&d, "discrete_laplace", 1.0, 10.0);
 	assert_int_equal(ledger_open(db_path, &l), CL_OK);
+	/* M3 releases no count under DP: refused before the charge (test_dp_nothing_released). */
 	r = build(MEASURES_M3, 2 - 1, &d, rows, 4);
+	assert_int_equal(release_charge(r, l, "researcher.lv-6", 1767225600, msg, sizeof(msg)),
+			 CL_EDENIED);
+	release_free(r);
+	r = build(MEASURES_M2, 1, &d, m2rows, 3);
 	assert_int_equal(release_charge(r, l, "researcher.lv-6", 1767225600, msg, sizeof(msg)),
 			 CL_OK);
 	assert_int_equal(release_apply(r, NULL, NULL, NULL, NULL, 0), CL_OK);
-	assert_true(suppressed(r, "*,median_delay_hours"));
+	assert_true(suppressed(r, "*,gap_days_median"));
 	release_free(r);
 	release_defaults(&d);
 	r = build(MEASURES_M3, 1, &d, rows, 4);
@@ -967,6 +1184,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dp_gaussian, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_noise_spread_laplace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_noise_spread_gaussian, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dp_consistent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dp_nothing_released, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_budget_exhausted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_differencing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dp_quantiles, setup, teardown),

@@ -107,6 +107,15 @@ grep -Eq '^\*,victims,[0-9]+,15$' <<<"$out" \
   || fail "victims without the per-person scale 15 (2 rows x 3 counts / 0.4): $out"
 pass "researcher answer: DP noise with its scale, unbounded counts withheld"
 
+# M3 under DP releases no count (referrals are events): refused before anything is charged.
+if research researcher1 M3 --from "$from" --to "$to" --format csv >"$work/out" 2>"$work/err"
+then
+  fail "M3 under DP was answered: $(head -3 "$work/out")"
+fi
+grep -q "PERMISSION_DENIED" "$work/err" && grep -q "nothing was charged" "$work/err" \
+  || fail "M3 under DP refusal unclear: $(cat "$work/err")"
+pass "a DP query that would release nothing is refused, uncharged"
+
 # The same linked question again: per-query tokens may link a few persons differently, but it
 # is the same population — answered (and charged) again.
 out=$(research researcher1 M2 --from "$from" --to "$to" --format json) \
