@@ -415,6 +415,39 @@ int audit_head(struct audit *a, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 	return CL_OK;
 }
 
+int audit_each(struct audit *a, const char *action,
+	       int (*fn)(void *ud, uint64_t seq, int64_t time, const char *actor,
+			 const char *details),
+	       void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = CL_ESQL, step;
+
+	if (!a || !action || !fn)
+		return CL_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT seq, time, actor, details FROM audit_log WHERE action=?"
+			       " ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
+	rc = CL_OK;
+	while (rc == CL_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *actor = (const char *)sqlite3_column_text(st, 2),
+			   *details = (const char *)sqlite3_column_text(st, 3);
+
+		rc = fn(ud, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+			actor ? actor : "", details ? details : "");
+	}
+	if (rc == CL_OK && step != SQLITE_DONE)
+		rc = CL_ESQL;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
 int audit_verify_report(const char *prog, const char *path)
 {
 	struct audit *a = NULL;

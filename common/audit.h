@@ -14,7 +14,10 @@
  * output elsewhere to anchor the log against a rewrite of the whole file).
  *
  * details is short key=value text; callers never put personal data,
- * identifiers, names, tokens or points in it. Thread-safe.
+ * identifiers, names, tokens or points in it — with one exception: a node's
+ * case_disclosed entries name the node's OWN person_ref of a record it let go
+ * into another agency's case answer, for its data-protection officer
+ * (node/disclose.h). Thread-safe.
  */
 #ifndef CASELINK_AUDIT_H
 #define CASELINK_AUDIT_H
@@ -59,6 +62,16 @@ int audit_verify(struct audit *a, uint64_t *entries, uint64_t *broken_seq, char 
 
 /* Writes the last seq (0 for an empty log) and its hash (zeros when empty). */
 int audit_head(struct audit *a, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN]);
+
+/*
+ * Calls fn once per entry whose action is `action`, in seq order, with its seq, time, actor
+ * and details (valid during the call only). A non-zero return of fn stops and is returned.
+ * Read the chain's integrity with audit_verify first.
+ */
+int audit_each(struct audit *a, const char *action,
+	       int (*fn)(void *ud, uint64_t seq, int64_t time, const char *actor,
+			 const char *details),
+	       void *ud);
 
 /*
  * The `audit verify` command of every party: opens the log at path (never

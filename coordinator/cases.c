@@ -24,6 +24,7 @@ static const char *const cs_cols_m8[] = {"handle", "reasons", "other_agency_type
 struct cs_rec {
 	uint32_t node, person, agency, nmuni; /* agency, nmuni: string ids */
 	uint8_t atype, restricted, hlen;
+	uint8_t withheld; /* kept out by its holding node (cases_set_withheld) */
 	unsigned char handle[CASES_HANDLE_MAX];
 };
 
@@ -184,6 +185,35 @@ int cases_find_handle(const struct cases_input *in, uint32_t node, const unsigne
 	return CL_ENOTFOUND;
 }
 
+int cases_set_withheld(struct cases_input *in, size_t record, int withheld)
+{
+	if (!in || record >= in->nrec)
+		return CL_EINVAL;
+	in->recs[record].withheld = withheld != 0;
+	return 0;
+}
+
+int cases_record_get(const struct cases_input *in, size_t record, uint32_t *node, uint32_t *person,
+		     int *restricted, const unsigned char **handle, size_t *handle_len)
+{
+	const struct cs_rec *r;
+
+	if (!in || record >= in->nrec)
+		return CL_EINVAL;
+	r = &in->recs[record];
+	if (node)
+		*node = r->node;
+	if (person)
+		*person = r->person;
+	if (restricted)
+		*restricted = r->restricted;
+	if (handle)
+		*handle = r->handle;
+	if (handle_len)
+		*handle_len = r->hlen;
+	return 0;
+}
+
 int cases_parse_name(const char *name, int *which)
 {
 	if (!name || !which)
@@ -211,9 +241,16 @@ size_t cases_columns(int which, const char *const **cols)
 	return n;
 }
 
+/* Shown: not withheld by its holder, and not restricted unless child_protection. */
 static int cs_visible(const struct cs_rec *r, int child_protection)
 {
-	return child_protection || !r->restricted;
+	return !r->withheld && (child_protection || !r->restricted);
+}
+
+/* Left out as restricted (counted in the answer's omitted records). */
+static int cs_omitted(const struct cs_rec *r, int child_protection)
+{
+	return !r->withheld && !child_protection && r->restricted;
 }
 
 /* ---- M7 ---- */
@@ -249,7 +286,7 @@ int cases_history(const struct cases_input *in, size_t subject, int64_t as_of_en
 		return CL_EINVAL;
 	person = in->recs[subject].person;
 	for (i = 0; i < in->nrec; i++)
-		if (in->recs[i].person == person && !cs_visible(&in->recs[i], child_protection))
+		if (in->recs[i].person == person && cs_omitted(&in->recs[i], child_protection))
 			s.omitted++;
 	if (!cs_visible(&in->recs[subject], child_protection)) {
 		s.requester_restricted = 1;
@@ -437,7 +474,7 @@ int cases_alerts(const struct cases_input *in, uint32_t node, int64_t as_of_end,
 			int seen = 0;
 
 			if (!cs_visible(r, child_protection)) {
-				omitted++;
+				omitted += cs_omitted(r, child_protection);
 				continue;
 			}
 			mine += r->node == node;

@@ -73,6 +73,17 @@ int cases_find_handle(const struct cases_input *in, uint32_t node, const unsigne
 		      size_t handle_len, size_t *index);
 
 /*
+ * Marks record `record` as withheld by its holding node (docs/privacy.md "Case answers"): it
+ * is then absent from every answer — no row, no holder, no reason — and, unlike a restricted
+ * record, not counted in the summary's omitted records. CL_EINVAL for an unknown record.
+ */
+int cases_set_withheld(struct cases_input *in, size_t record, int withheld);
+
+/* Reads record `record`'s node, linked person, restriction and handle (each may be NULL). */
+int cases_record_get(const struct cases_input *in, size_t record, uint32_t *node, uint32_t *person,
+		     int *restricted, const unsigned char **handle, size_t *handle_len);
+
+/*
  * Parses "M7", "case_history", "M8" or "high_risk_alerts" into *which (CASES_M7, CASES_M8).
  * CL_ENOTFOUND for anything else.
  */

@@ -16,11 +16,36 @@
 #define CA_MAX_RECORDS (1u << 25) /* token records of one case query, all nodes */
 #define CA_MAX_ROWS    (1u << 20) /* rows of one answer */
 
+#define CA_MAX_WITHHELD 1024 /* coverage entries of withheld records */
+
+/* A record's part in phase 2 (docs/privacy.md "Case answers"). */
+enum ca_state { CA_NONE, CA_ASK, CA_GRANTED };
+
+/* The M7 subject: the asking agency's record whose handle is the subject (or ends in it). */
+struct ca_subject {
+	uint32_t asker; /* dense (node, agency) index of the requester */
+	const unsigned char *handle;
+	size_t len; /* 0: none sought (M8) */
+	size_t index;
+	int found;
+};
+
 struct cases_answer {
 	int which;
 	uint32_t omitted;
 	size_t ncols, nrows, cap;
 	char **cells; /* nrows * ncols, each malloc'd */
+	/* from cases_answer_link to cases_answer_finish */
+	struct cases_input *in;
+	size_t nrec;
+	size_t *rec_node; /* per record: the configured node it came through */
+	uint8_t *state;	  /* per record: enum ca_state */
+	struct ca_subject sj;
+	unsigned char subject[LINKER_HANDLE_MAX];
+	int cp;
+	int64_t as_of_end;
+	Caselink__V1__CaseWithheld **withheld;
+	size_t nwithheld;
 };
 
 static int ca_date(const char *s, int64_t *out)
@@ -209,15 +234,6 @@ static int ca_link(struct linker *l, struct regional_agencies *ag,
 	return CL_OK;
 }
 
-/* The M7 subject: the asking agency's record whose handle is the subject (or ends in it). */
-struct ca_subject {
-	uint32_t asker; /* dense (node, agency) index of the requester */
-	const unsigned char *handle;
-	size_t len; /* 0: none sought (M8) */
-	size_t index;
-	int found;
-};
-
 /*
  * Whether rec is the subject: the asking agency's record with that handle, after the
  * two-byte prefixes of the regional coordinators it came through (docs/two-level.md).
@@ -238,7 +254,7 @@ static int ca_is_subject(const struct ca_subject *sj, const struct cases_answer_
 /* Hands the linked records and their events to the case engine, in the linker's order. */
 static int ca_input(struct cases_input *in, const struct linker *l, struct regional_agencies *ag,
 		    struct ca_subject *sj, const struct cases_answer_node *nodes, size_t n,
-		    char *why, size_t whysz)
+		    size_t *rec_node, size_t nrec, char *why, size_t whysz)
 {
 	size_t i, r, e, next = 0, idx;
 	int rc;
@@ -267,6 +283,10 @@ static int ca_input(struct cases_input *in, const struct linker *l, struct regio
 			rec.handle = t.handle;
 			rec.handle_len = t.handle_len;
 			rc = cases_add_record(in, &rec, &idx);
+			if (rc == CL_OK && idx >= nrec)
+				rc = CL_EPROTO;
+			if (rc == CL_OK)
+				rec_node[idx] = i;
 			if (rc == CL_OK && ca_is_subject(sj, &nodes[i], &rec)) {
 				sj->index = idx;
 				sj->found = 1;
@@ -287,83 +307,302 @@ static int ca_input(struct cases_input *in, const struct linker *l, struct regio
 	return CL_OK;
 }
 
-int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
-			 const struct cases_answer_node *nodes, size_t n, size_t requester,
-			 int64_t as_of_end, struct cases_answer **out, char *why, size_t whysz)
+/* M8: collects the persons of the alerts computed before phase 2 (the asker's rows). */
+struct ca_alerted {
+	struct cases_answer *a;
+	uint8_t *person; /* per linked-person id */
+	size_t npersons;
+};
+
+static int ca_alerted_row(void *ctx, const char *const *cols, size_t n)
+{
+	struct ca_alerted *c = ctx;
+	unsigned char h[LINKER_HANDLE_MAX];
+	size_t len = 0, idx;
+	uint32_t person;
+	int rc;
+
+	if (n < 1 || ca_unhex(cols[0], h, &len) != CL_OK)
+		return CL_EPROTO;
+	rc = cases_find_handle(c->a->in, c->a->sj.asker, h, len, &idx);
+	if (rc == CL_OK)
+		rc = cases_record_get(c->a->in, idx, NULL, &person, NULL, NULL, NULL);
+	if (rc == CL_OK && person < c->npersons)
+		c->person[person] = 1;
+	return rc;
+}
+
+/*
+ * Marks the records phase 2 must ask their holders about: the other agencies' visible records
+ * of the M7 subject's person, or of every person M8 alerts the asker about.
+ */
+static int ca_mark_asks(struct cases_answer *a)
+{
+	struct ca_alerted c = {a, NULL, 0};
+	uint32_t node, person, subject_person = 0;
+	size_t i;
+	int restricted, rc = CL_OK;
+
+	if (a->which == CASES_M7) {
+		if (!a->sj.found)
+			return CL_OK;
+		rc = cases_record_get(a->in, a->sj.index, NULL, &subject_person, &restricted, NULL,
+				      NULL);
+		if (rc != CL_OK || (restricted && !a->cp))
+			return rc; /* a restricted subject gets no row: nobody is asked */
+	} else {
+		for (i = 0; i < a->nrec; i++)
+			if (cases_record_get(a->in, i, NULL, &person, NULL, NULL, NULL) == CL_OK &&
+			    person + (size_t)1 > c.npersons)
+				c.npersons = person + (size_t)1;
+		c.person = calloc(c.npersons ? c.npersons : 1, 1);
+		if (!c.person)
+			return CL_ENOMEM;
+		rc =
+		    cases_alerts(a->in, a->sj.asker, a->as_of_end, a->cp, ca_alerted_row, &c, NULL);
+	}
+	for (i = 0; rc == CL_OK && i < a->nrec; i++) {
+		rc = cases_record_get(a->in, i, &node, &person, &restricted, NULL, NULL);
+		if (rc != CL_OK || node == a->sj.asker || (restricted && !a->cp))
+			continue;
+		if (a->which == CASES_M7 ? person == subject_person
+					 : person < c.npersons && c.person[person])
+			a->state[i] = CA_ASK;
+	}
+	free(c.person);
+	return rc;
+}
+
+int cases_answer_link(int which, const Caselink__V1__QueryRequest *qr,
+		      const struct cases_answer_node *nodes, size_t n, size_t requester,
+		      int64_t as_of_end, struct cases_answer **out, char *why, size_t whysz)
 {
 	struct linker *l = NULL;
-	struct cases_input *in = NULL;
 	struct cases_answer *a = NULL;
 	struct regional_agencies *ag = NULL;
-	struct cases_summary sum;
-	struct ca_subject sj;
-	unsigned char subject[LINKER_HANDLE_MAX];
-	int cp, rc;
+	size_t i, total = 0;
+	int rc;
 
 	if (!qr || !qr->header || !qr->header->requester || !qr->header->requester->id || !nodes ||
 	    requester >= n || !out || !why || whysz == 0)
 		return CL_EINVAL;
-	memset(&sj, 0, sizeof(sj));
 	why[0] = '\0';
-	cp = qr->header->legal_basis && !strcmp(qr->header->legal_basis, "child_protection");
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return CL_ENOMEM;
 	a->which = which;
+	a->as_of_end = as_of_end;
+	a->cp = qr->header->legal_basis && !strcmp(qr->header->legal_basis, "child_protection");
 	a->ncols = cases_columns(which, NULL);
-	rc = a->ncols ? linker_new(&l) : CL_EINVAL;
+	for (i = 0; i < n; i++)
+		if (nodes[i].answered && !nodes[i].malformed)
+			total += tokset_count(nodes[i].ts);
+	if (total > CA_MAX_RECORDS) {
+		rc = CL_ELIMIT;
+		goto out;
+	}
+	a->nrec = total;
+	a->rec_node = calloc(total ? total : 1, sizeof(*a->rec_node));
+	a->state = calloc(total ? total : 1, 1);
+	rc = a->ncols && a->rec_node && a->state ? linker_new(&l)
+	     : a->ncols				 ? CL_ENOMEM
+						 : CL_EINVAL;
 	if (rc == CL_OK)
 		rc = regional_agencies_new(LINKER_MAX_NODES, &ag);
 	/* The asking agency: the requester's own records (behind `requester` when a regional) */
 	if (rc == CL_OK)
 		rc = regional_agencies_index(ag, (uint32_t)requester, qr->header->requester->id,
-					     &sj.asker);
+					     &a->sj.asker);
 	if (rc == CL_OK && which == CASES_M7) {
-		rc = ca_unhex(ca_param(qr, "subject"), subject, &sj.len);
-		sj.handle = subject;
+		rc = ca_unhex(ca_param(qr, "subject"), a->subject, &a->sj.len);
+		a->sj.handle = a->subject;
 	}
 	if (rc == CL_OK)
 		rc = ca_link(l, ag, nodes, n, why, whysz);
 	if (rc == CL_OK)
 		rc = linker_run(l);
 	if (rc == CL_OK)
-		rc = cases_input_new(&in);
+		rc = cases_input_new(&a->in);
 	if (rc == CL_OK)
-		rc = ca_input(in, l, ag, &sj, nodes, n, why, whysz);
+		rc = ca_input(a->in, l, ag, &a->sj, nodes, n, a->rec_node, a->nrec, why, whysz);
 	if (l)
 		log_event(LOG_LEVEL_INFO, "linked", "measure=%s records=%zu persons=%llu",
 			  which == CASES_M7 ? "M7" : "M8", linker_count(l),
 			  (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS));
 	/* no token is kept after linking */
 	linker_free(l);
-	if (rc != CL_OK)
-		goto out;
-	if (which == CASES_M7) {
-		if (!sj.found && !nodes[requester].answered) {
-			snprintf(why, whysz,
-				 "the requesting node did not answer: its record cannot be "
-				 "found");
-			rc = CL_ENOTFOUND;
-			goto out;
-		}
-		/* The node answered without the subject: its record has no event before the end
-		 * of the as-of date, so nothing links to it and the history is empty. */
-		memset(&sum, 0, sizeof(sum));
-		if (sj.found)
-			rc = cases_history(in, sj.index, as_of_end, cp, ca_emit, a, &sum);
-	} else {
-		rc = cases_alerts(in, sj.asker, as_of_end, cp, ca_emit, a, &sum);
+	if (rc == CL_OK && which == CASES_M7 && !a->sj.found && !nodes[requester].answered) {
+		snprintf(why, whysz,
+			 "the requesting node did not answer: its record cannot be found");
+		rc = CL_ENOTFOUND;
 	}
+	/* The node answered without the subject: its record has no event before the end of the
+	 * as-of date, so nothing links to it and the history is empty. */
+	if (rc == CL_OK)
+		rc = ca_mark_asks(a);
 	if (rc != CL_OK)
 		goto out;
-	a->omitted = sum.omitted > UINT32_MAX ? UINT32_MAX : (uint32_t)sum.omitted;
 	*out = a;
 	a = NULL;
 out:
 	regional_agencies_free(ag);
-	cases_input_free(in);
 	cases_answer_free(a);
 	return rc;
+}
+
+int cases_answer_asks(const struct cases_answer *a, size_t node, ProtobufCBinaryData **out,
+		      size_t *n)
+{
+	ProtobufCBinaryData *h = NULL;
+	size_t i, k = 0;
+	int rc = CL_OK;
+
+	if (!a || !a->in || !out || !n)
+		return CL_EINVAL;
+	for (i = 0; i < a->nrec; i++)
+		k += a->state[i] == CA_ASK && a->rec_node[i] == node;
+	if (k) {
+		h = calloc(k, sizeof(*h));
+		if (!h)
+			return CL_ENOMEM;
+	}
+	for (i = 0, k = 0; rc == CL_OK && i < a->nrec; i++) {
+		const unsigned char *p = NULL;
+
+		if (a->state[i] != CA_ASK || a->rec_node[i] != node)
+			continue;
+		rc = cases_record_get(a->in, i, NULL, NULL, NULL, &p, &h[k].len);
+		h[k++].data = (uint8_t *)p;
+	}
+	if (rc != CL_OK) {
+		free(h);
+		return rc;
+	}
+	*out = h;
+	*n = k;
+	return CL_OK;
+}
+
+/* A coded name or reason of a node's answer: printable ASCII, 1..127 bytes. */
+static int ca_is_text(const char *s)
+{
+	size_t i;
+
+	if (!s || !*s)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= 127 || s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int ca_add_withheld(struct cases_answer *a, const char *node_id, const char *reason,
+			   uint32_t records)
+{
+	Caselink__V1__CaseWithheld *w, **grown;
+
+	if (!records)
+		return CL_OK;
+	if (a->nwithheld >= CA_MAX_WITHHELD)
+		return CL_ELIMIT;
+	grown = realloc(a->withheld, (a->nwithheld + 1) * sizeof(*grown));
+	if (!grown)
+		return CL_ENOMEM;
+	a->withheld = grown;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return CL_ENOMEM;
+	caselink__v1__case_withheld__init(w);
+	w->node_id = strdup(node_id);
+	w->reason = strdup(reason);
+	w->records = records;
+	a->withheld[a->nwithheld++] = w;
+	return w->node_id && w->reason ? CL_OK : CL_ENOMEM;
+}
+
+int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__CaseGrant *g)
+{
+	size_t i, k;
+	int rc = CL_OK;
+
+	if (!a || !a->in || !g)
+		return CL_EINVAL;
+	for (k = 0; k < g->n_granted; k++) {
+		int hit = 0;
+
+		for (i = 0; i < a->nrec && !hit; i++) {
+			const unsigned char *p = NULL;
+			size_t len = 0;
+
+			if (a->state[i] != CA_ASK || a->rec_node[i] != node)
+				continue;
+			cases_record_get(a->in, i, NULL, NULL, NULL, &p, &len);
+			if (len == g->granted[k].len && !memcmp(p, g->granted[k].data, len)) {
+				a->state[i] = CA_GRANTED;
+				hit = 1;
+			}
+		}
+		if (!hit)
+			return CL_EPROTO; /* a handle that was not asked */
+	}
+	for (k = 0; rc == CL_OK && k < g->n_withheld; k++) {
+		const Caselink__V1__CaseWithheld *w = g->withheld[k];
+
+		if (!w || !ca_is_text(w->node_id) || !ca_is_text(w->reason))
+			return CL_EPROTO;
+		rc = ca_add_withheld(a, w->node_id, w->reason, w->records);
+	}
+	return rc;
+}
+
+int cases_answer_node_failed(struct cases_answer *a, size_t node, const char *node_id,
+			     const char *reason)
+{
+	size_t i;
+	uint32_t k = 0;
+
+	if (!a || !a->in || !node_id || !reason)
+		return CL_EINVAL;
+	for (i = 0; i < a->nrec; i++)
+		if (a->state[i] == CA_ASK && a->rec_node[i] == node) {
+			a->state[i] = CA_NONE;
+			cases_set_withheld(a->in, i, 1);
+			k++;
+		}
+	return ca_add_withheld(a, node_id, reason, k);
+}
+
+int cases_answer_finish(struct cases_answer *a)
+{
+	struct cases_summary sum;
+	size_t i;
+	int rc = CL_OK;
+
+	if (!a || !a->in)
+		return CL_EINVAL;
+	/* every record asked about and not granted is absent */
+	for (i = 0; rc == CL_OK && i < a->nrec; i++)
+		if (a->state[i] == CA_ASK)
+			rc = cases_set_withheld(a->in, i, 1);
+	memset(&sum, 0, sizeof(sum));
+	if (rc == CL_OK && a->which == CASES_M7 && a->sj.found)
+		rc = cases_history(a->in, a->sj.index, a->as_of_end, a->cp, ca_emit, a, &sum);
+	else if (rc == CL_OK && a->which == CASES_M8)
+		rc = cases_alerts(a->in, a->sj.asker, a->as_of_end, a->cp, ca_emit, a, &sum);
+	if (rc == CL_OK)
+		a->omitted = sum.omitted > UINT32_MAX ? UINT32_MAX : (uint32_t)sum.omitted;
+	cases_input_free(a->in);
+	a->in = NULL;
+	return rc;
+}
+
+size_t cases_answer_withheld(const struct cases_answer *a, Caselink__V1__CaseWithheld *const **out)
+{
+	if (!a)
+		return 0;
+	if (out)
+		*out = a->withheld;
+	return a->nwithheld;
 }
 
 uint32_t cases_answer_omitted(const struct cases_answer *a)
@@ -405,6 +644,15 @@ void cases_answer_free(struct cases_answer *a)
 		return;
 	for (i = 0; i < a->nrows * a->ncols; i++)
 		free(a->cells[i]);
+	for (i = 0; i < a->nwithheld; i++) {
+		free(a->withheld[i]->node_id);
+		free(a->withheld[i]->reason);
+		free(a->withheld[i]);
+	}
+	free(a->withheld);
+	cases_input_free(a->in);
+	free(a->rec_node);
+	free(a->state);
 	free(a->cells);
 	free(a);
 }

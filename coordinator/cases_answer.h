@@ -47,15 +47,44 @@ int cases_answer_check(int which, const Caselink__V1__QueryRequest *qr,
 		       int64_t *as_of_end, const char **why);
 
 /*
- * Links the records of the nodes that answered and computes the answer for the requesting
- * node: the agency qr's requester of configured node `requester` (a record's agency is its
- * attributes when a regional coordinator sent it; the M7 subject may carry the regionals'
- * handle prefixes; docs/two-level.md). CL_ENOTFOUND when the M7 subject is not among the
- * requester's records (why says so), CL_EPROTO for malformed records, CL_ENOMEM.
+ * Phase 1 of a case answer: links the records of the nodes that answered and finds what the
+ * answer for the requesting node would hold — the agency qr's requester of configured node
+ * `requester` (a record's agency is its attributes when a regional coordinator sent it; the
+ * M7 subject may carry the regionals' handle prefixes; docs/two-level.md). Marks every other
+ * agency's visible record that would go into it (M7: the subject's person; M8: the persons
+ * alerted) as asked: phase 2 asks each holding node about them (cases_answer_asks), records
+ * its answer (cases_answer_grant or cases_answer_node_failed), and cases_answer_finish
+ * computes the rows with every record not granted absent. CL_ENOTFOUND when the M7 subject's
+ * node did not answer (why says so), CL_EPROTO for malformed records, CL_ENOMEM.
  */
-int cases_answer_compute(int which, const Caselink__V1__QueryRequest *qr,
-			 const struct cases_answer_node *nodes, size_t n, size_t requester,
-			 int64_t as_of_end, struct cases_answer **out, char *why, size_t whysz);
+int cases_answer_link(int which, const Caselink__V1__QueryRequest *qr,
+		      const struct cases_answer_node *nodes, size_t n, size_t requester,
+		      int64_t as_of_end, struct cases_answer **out, char *why, size_t whysz);
+
+/*
+ * The handles phase 2 asks configured node `node` about (its own records as it sent them,
+ * with the regional prefixes when it is a regional coordinator): *out (free it; the handles
+ * point into a) and their number (0: nothing to ask, *out NULL).
+ */
+int cases_answer_asks(const struct cases_answer *a, size_t node, ProtobufCBinaryData **out,
+		      size_t *n);
+
+/*
+ * Records node `node`'s DISCLOSE answer: its granted handles go into the answer, its withheld
+ * counts into the coverage. CL_EPROTO for a granted handle that was not asked or a malformed
+ * withheld entry (the caller then treats the node as failed).
+ */
+int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__CaseGrant *g);
+
+/* Node `node` could not be asked: every record asked of it is withheld, for reason. */
+int cases_answer_node_failed(struct cases_answer *a, size_t node, const char *node_id,
+			     const char *reason);
+
+/* Computes the rows: every asked record not granted is absent (coordinator/cases.h). */
+int cases_answer_finish(struct cases_answer *a);
+
+/* The coverage entries of records withheld by their holders (valid while a lives). */
+size_t cases_answer_withheld(const struct cases_answer *a, Caselink__V1__CaseWithheld *const **out);
 
 /* Returns the records left out (restricted, no child_protection basis). */
 uint32_t cases_answer_omitted(const struct cases_answer *a);

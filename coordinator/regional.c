@@ -40,8 +40,9 @@ struct regional_up_id {
 
 struct regional {
 	struct regional_config cfg;
-	struct rpc_channel *up; /* to the national coordinator (coordinator_address), or NULL */
-	pthread_mutex_t lock;	/* ups */
+	struct replay *disclosed; /* query nonces of DISCLOSE requests already relayed */
+	struct rpc_channel *up;	  /* to the national coordinator (coordinator_address), or NULL */
+	pthread_mutex_t lock;	  /* ups */
 	struct regional_up_id ups[REGIONAL_UP_MAX];
 };
 
@@ -627,7 +628,12 @@ int regional_new(const struct regional_config *cfg, struct regional **out)
 	if (!r)
 		return CL_ENOMEM;
 	r->cfg = *cfg;
+	if (replay_new(0, &r->disclosed) != CL_OK) {
+		free(r);
+		return CL_ENOMEM;
+	}
 	if (pthread_mutex_init(&r->lock, NULL) != 0) {
+		replay_free(r->disclosed);
 		free(r);
 		return CL_ENOMEM;
 	}
@@ -657,6 +663,7 @@ void regional_free(struct regional *r)
 	if (!r)
 		return;
 	rpc_channel_free(r->up);
+	replay_free(r->disclosed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -808,19 +815,30 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 		if (rc != CL_OK)
 			return party_refuse(rg->cfg.audit, ctx, qr, RPC_UNAUTHENTICATED, sreason);
 	}
-	/* A case request this regional sent up itself comes back once (regional_cases_up). */
-	rc = regional_up_take(rg, &qr->header->request_id)
-		 ? CL_OK
-		 : replay_check(rg->cfg.replay, qr->header->request_id.data,
-				qr->header->request_id.len, qr->header->expires_at,
-				(int64_t)time(NULL));
+	/* A case request this regional sent up itself comes back once (regional_cases_up);
+	 * phase 2 of a case answer (DISCLOSE) keeps the request id: once per query nonce. */
+	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_DISCLOSE)
+		rc = qr->query_nonce.len != REGIONAL_NONCE_LEN
+			 ? CL_EINVAL
+			 : replay_check(rg->disclosed, qr->query_nonce.data, qr->query_nonce.len,
+					qr->header->expires_at, (int64_t)time(NULL));
+	else
+		rc = regional_up_take(rg, &qr->header->request_id)
+			 ? CL_OK
+			 : replay_check(rg->cfg.replay, qr->header->request_id.data,
+					qr->header->request_id.len, qr->header->expires_at,
+					(int64_t)time(NULL));
+	if (rc == CL_EINVAL)
+		return party_refuse(rg->cfg.audit, ctx, qr, RPC_INVALID_ARGUMENT,
+				    "query_nonce must be 32 bytes");
 	if (rc != CL_OK) {
 		enum rpc_code code = party_replay_refusal(rc, &why);
 
 		return party_refuse(rg->cfg.audit, ctx, qr, code, why);
 	}
 	if (qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE &&
-	    qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS)
+	    qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS &&
+	    qr->mode != CASELINK__V1__QUERY_MODE__QUERY_MODE_DISCLOSE)
 		return party_refuse(rg->cfg.audit, ctx, qr, RPC_INVALID_ARGUMENT,
 				    "unknown query mode");
 	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS &&
@@ -840,6 +858,226 @@ static enum rpc_code regional_admit(struct regional *rg, struct rpc_ctx *ctx,
 					    reason[0] ? reason : "refused by policy");
 	}
 	return RPC_OK;
+}
+
+/* One node's DISCLOSE answer, relayed (regional_disclose). */
+struct regional_grant {
+	Caselink__V1__QueryResponse *resp;
+	int bad;
+	ProtobufCBinaryData *asked; /* the handles asked of it, without this regional's prefix */
+	size_t nasked;
+};
+
+static int regional_on_grant(const uint8_t *msg, size_t len, void *user)
+{
+	struct regional_grant *g = user;
+	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
+
+	if (!r || r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_GRANT || !r->grant ||
+	    g->resp) {
+		g->bad = 1;
+		if (r)
+			caselink__v1__query_response__free_unpacked(r, NULL);
+		return CL_OK;
+	}
+	g->resp = r;
+	return CL_OK;
+}
+
+/* Whether node j's granted handle h was asked of it. */
+static int regional_was_asked(const struct regional_grant *g, const ProtobufCBinaryData *h)
+{
+	size_t i;
+
+	for (i = 0; i < g->nasked; i++)
+		if (g->asked[i].len == h->len && !memcmp(g->asked[i].data, h->data, h->len))
+			return 1;
+	return 0;
+}
+
+/* Adds node j's answer (or its failure) to the merged grant; handles get the prefix back. */
+static int regional_merge_grant(const struct regional *rg, size_t j, const struct rpc_call *call,
+				const struct regional_grant *g, Caselink__V1__CaseGrant *out,
+				uint8_t **prefixed, size_t *np, char (*reasons)[64])
+{
+	const Caselink__V1__CaseGrant *in = g->resp ? g->resp->grant : NULL;
+	Caselink__V1__CaseWithheld *w;
+	size_t k;
+
+	if (call->status.code == RPC_OK && !g->bad && in) {
+		for (k = 0; k < in->n_granted; k++)
+			if (!regional_was_asked(g, &in->granted[k]))
+				in = NULL; /* a handle not asked: the node failed */
+	}
+	if (call->status.code == RPC_OK && !g->bad && in) {
+		for (k = 0; k < in->n_granted; k++) {
+			uint8_t *h = malloc(in->granted[k].len + REGIONAL_HANDLE_PREFIX);
+
+			if (!h)
+				return CL_ENOMEM;
+			h[0] = (uint8_t)(j >> 8);
+			h[1] = (uint8_t)j;
+			memcpy(h + REGIONAL_HANDLE_PREFIX, in->granted[k].data, in->granted[k].len);
+			prefixed[(*np)++] = h;
+			out->granted[out->n_granted].data = h;
+			out->granted[out->n_granted++].len =
+			    in->granted[k].len + REGIONAL_HANDLE_PREFIX;
+		}
+		for (k = 0; k < in->n_withheld; k++) {
+			if (!in->withheld[k] || !regional_is_name(in->withheld[k]->node_id, 63) ||
+			    !regional_is_reason(in->withheld[k]->reason))
+				return CL_EPROTO;
+			out->withheld[out->n_withheld++] = in->withheld[k];
+		}
+		return CL_OK;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return CL_ENOMEM;
+	caselink__v1__case_withheld__init(w);
+	w->node_id = (char *)rg->cfg.conf->nodes[j].id;
+	snprintf(reasons[j], sizeof(reasons[j]), "disclosure %s",
+		 call->status.code == RPC_OK ? "malformed answer"
+					     : rpc_code_reason(call->status.code));
+	w->reason = reasons[j];
+	w->records = g->nasked > UINT32_MAX ? UINT32_MAX : (uint32_t)g->nasked;
+	out->withheld[out->n_withheld++] = w;
+	prefixed[(*np)++] = (uint8_t *)w; /* freed with the handles */
+	return CL_OK;
+}
+
+/*
+ * QUERY_MODE_DISCLOSE from the national (docs/two-level.md "Case requests"): phase 2 of a case
+ * answer, for the records of this regional's nodes. Splits the handles by their node prefix,
+ * asks each node about its own under this regional's envelope, and relays one CaseGrant with
+ * the prefixes back; a node that cannot be asked withholds everything asked of it.
+ */
+static enum rpc_code regional_disclose(struct regional *rg, struct rpc_ctx *ctx,
+				       Caselink__V1__QueryRequest *qr)
+{
+	const struct partyconf *conf = rg->cfg.conf;
+	size_t n = conf->nnodes, i, j, m = 0, np = 0, total = qr->n_case_handles, nw = 0;
+	ProtobufCBinaryData *all = qr->case_handles;
+	struct regional_grant *g = calloc(n ? n : 1, sizeof(*g));
+	struct rpc_call *batch = calloc(n ? n : 1, sizeof(*batch));
+	size_t *index = calloc(n ? n : 1, sizeof(*index));
+	uint8_t **bufs = calloc(n ? n : 1, sizeof(*bufs));
+	ProtobufCBinaryData *strip = calloc(total ? total : 1, sizeof(*strip));
+	char(*reasons)[64] = calloc(n ? n : 1, sizeof(*reasons));
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__CaseGrant out = CASELINK__V1__CASE_GRANT__INIT;
+	uint8_t **prefixed = NULL;
+	enum rpc_code code = RPC_OK;
+	int rc = g && batch && index && bufs && strip && reasons ? CL_OK : CL_ENOMEM;
+
+	for (i = 0; rc == CL_OK && i < total; i++) {
+		if (all[i].len <= REGIONAL_HANDLE_PREFIX ||
+		    (j = (size_t)all[i].data[0] << 8 | all[i].data[1]) >= n) {
+			code =
+			    party_refuse(rg->cfg.audit, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "a disclosure handle names no node of this coordinator");
+			goto out;
+		}
+		strip[i].data = all[i].data + REGIONAL_HANDLE_PREFIX;
+		strip[i].len = all[i].len - REGIONAL_HANDLE_PREFIX;
+	}
+	/* node j's handles, in the order asked, under this regional's envelope */
+	for (j = 0; rc == CL_OK && j < n; j++) {
+		size_t k, len;
+
+		for (i = 0; i < total; i++)
+			g[j].nasked += ((size_t)all[i].data[0] << 8 | all[i].data[1]) == j;
+		if (!g[j].nasked)
+			continue;
+		g[j].asked = calloc(g[j].nasked, sizeof(*g[j].asked));
+		if (!g[j].asked) {
+			rc = CL_ENOMEM;
+			break;
+		}
+		for (i = 0, k = 0; i < total; i++)
+			if (((size_t)all[i].data[0] << 8 | all[i].data[1]) == j)
+				g[j].asked[k++] = strip[i];
+		qr->case_handles = g[j].asked;
+		qr->n_case_handles = g[j].nasked;
+		rc = rg->cfg.signer ? sign_envelope(rg->cfg.signer, qr) : CL_OK;
+		len = caselink__v1__query_request__get_packed_size(qr);
+		bufs[m] = rc == CL_OK ? malloc(len ? len : 1) : NULL;
+		if (rc == CL_OK && !bufs[m])
+			rc = CL_ENOMEM;
+		if (rc != CL_OK)
+			break;
+		caselink__v1__query_request__pack(qr, bufs[m]);
+		batch[m].channel = rg->cfg.channels[j];
+		batch[m].method = RPC_METHOD_NODE_QUERY;
+		batch[m].req = bufs[m];
+		batch[m].req_len = len;
+		batch[m].on_message = regional_on_grant;
+		batch[m].user = &g[j];
+		index[m++] = j;
+	}
+	qr->case_handles = all;
+	qr->n_case_handles = total;
+	if (rc == CL_OK && m &&
+	    rpc_call_many(batch, m, regional_deadline(conf, ctx), NULL) != CL_OK)
+		for (i = 0; i < m; i++)
+			batch[i].status.code = RPC_INTERNAL;
+	for (i = 0; rc == CL_OK && i < m; i++)
+		nw += g[index[i]].resp && g[index[i]].resp->grant
+			  ? g[index[i]].resp->grant->n_withheld
+			  : 0;
+	out.granted = calloc(total ? total : 1, sizeof(*out.granted));
+	out.withheld = calloc(nw + m + 1, sizeof(*out.withheld));
+	prefixed = calloc(total + m + 1, sizeof(*prefixed));
+	if (rc == CL_OK && (!out.granted || !out.withheld || !prefixed))
+		rc = CL_ENOMEM;
+	for (i = 0; rc == CL_OK && i < m; i++)
+		rc = regional_merge_grant(rg, index[i], &batch[i], &g[index[i]], &out, prefixed,
+					  &np, reasons);
+	if (rc == CL_OK) {
+		char details[AUDIT_DETAILS_MAX], text[AUDIT_DETAILS_MAX - 100];
+
+		party_audit_request(qr, text, sizeof(text));
+		snprintf(details, sizeof(details),
+			 "mode=disclose asked=%zu granted=%zu nodes=%zu %s", total, out.n_granted,
+			 m, text);
+		rc = audit_append(rg->cfg.audit,
+				  rpc_ctx_peer_id(ctx)[0] ? rpc_ctx_peer_id(ctx) : "-",
+				  "disclosure_relayed", details, NULL);
+	}
+	if (rc == CL_OK) {
+		resp.schema_version = CASELINK_SCHEMA_VERSION;
+		resp.request_id = qr->header->request_id;
+		resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_GRANT;
+		resp.grant = &out;
+		resp.last = 1;
+		rc = party_send_response(ctx, &resp);
+	}
+	if (rc != CL_OK) {
+		code = party_error_to_code(rc);
+		rpc_ctx_set_message(ctx, rc == CL_EPROTO ? "malformed answer from a node"
+							 : cl_strerror(rc));
+	}
+out:
+	/* prefixed holds the granted copies and the failure entries this function made */
+	for (i = 0; prefixed && i < np; i++)
+		free(prefixed[i]);
+	free(prefixed);
+	free(out.granted);
+	free(out.withheld);
+	for (j = 0; g && j < n; j++) {
+		if (g[j].resp)
+			caselink__v1__query_response__free_unpacked(g[j].resp, NULL);
+		free(g[j].asked);
+	}
+	for (i = 0; bufs && i < m; i++)
+		free(bufs[i]);
+	free(g);
+	free(batch);
+	free(index);
+	free(bufs);
+	free(strip);
+	free(reasons);
+	return code;
 }
 
 enum rpc_code regional_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
@@ -864,6 +1102,10 @@ enum rpc_code regional_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len
 	code = regional_admit(rg, ctx, qr);
 	if (code != RPC_OK)
 		goto out;
+	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_DISCLOSE) {
+		code = regional_disclose(rg, ctx, qr);
+		goto out;
+	}
 	tokens = qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS;
 	/* Same request, nonce and mode; the envelope is now this coordinator's. */
 	rc = rg->cfg.signer ? sign_envelope(rg->cfg.signer, qr) : CL_OK;
@@ -1021,6 +1263,7 @@ enum rpc_code regional_cases_up(struct regional *r, struct rpc_ctx *ctx,
 	int64_t deadline = REGIONAL_UP_DEADLINE_MS, remaining = rpc_ctx_remaining_ms(ctx), margin;
 	enum rpc_code code = RPC_OK;
 	char msg[RPC_STATUS_MSG_MAX];
+	Caselink__V1__CaseAsker asker, *sent_asker;
 	int rc;
 
 	if (!r)
@@ -1043,23 +1286,38 @@ enum rpc_code regional_cases_up(struct regional *r, struct rpc_ctx *ctx,
 		if (deadline < REGIONAL_DEADLINE_MIN_MS)
 			deadline = REGIONAL_DEADLINE_MIN_MS;
 	}
+	/* The asking agency as this regional's configuration names it, for the holding nodes'
+	 * case_disclosure policies (never the node's own claim). */
+	caselink__v1__case_asker__init(&asker);
+	asker.agency_id = (char *)r->cfg.conf->nodes[node].id;
+	asker.agency_type = (char *)r->cfg.conf->nodes[node].agency_type;
+	asker.municipality = (char *)r->cfg.conf->nodes[node].municipality;
+	asker.country = (char *)r->cfg.conf->nodes[node].country;
+	sent_asker = qr->case_asker;
+	qr->case_asker = &asker;
 	/* The node's request as it signed it, under this regional's envelope: it vouches for it. */
 	rc = sign_envelope(r->cfg.signer, qr);
+	if (rc == CL_OK) {
+		len = caselink__v1__query_request__get_packed_size(qr);
+		buf = malloc(len ? len : 1);
+		if (buf)
+			caselink__v1__query_request__pack(qr, buf);
+		else
+			rc = CL_ENOMEM;
+	}
+	qr->case_asker = sent_asker;
 	if (rc == CL_OK)
 		rc = regional_up_put(r, &qr->header->request_id, qr->header->expires_at);
+	if (rc != CL_OK)
+		free(buf);
+	if (rc == CL_ENOMEM)
+		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL, cl_strerror(CL_ENOMEM));
 	if (rc == CL_ELIMIT)
 		return party_refuse(r->cfg.audit, ctx, qr, RPC_RESOURCE_EXHAUSTED,
 				    "too many case requests in flight");
 	if (rc != CL_OK)
 		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL,
 				    "cannot sign the envelope");
-	len = caselink__v1__query_request__get_packed_size(qr);
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		regional_up_take(r, &qr->header->request_id);
-		return party_refuse(r->cfg.audit, ctx, qr, RPC_INTERNAL, cl_strerror(CL_ENOMEM));
-	}
-	caselink__v1__query_request__pack(qr, buf);
 	memset(&st, 0, sizeof(st));
 	rc = rpc_call_stream(r->up, RPC_METHOD_COORDINATOR_QUERY, buf, len, deadline,
 			     regional_relay_message, &y, NULL, &st);

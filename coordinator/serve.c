@@ -548,8 +548,11 @@ static int coord_check_requester(struct coord *co, struct rpc_ctx *ctx,
 static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *request_id,
 			       struct coord *co, const struct rpc_call *calls,
 			       const struct coord_call *cc, uint32_t omitted,
-			       const Caselink__V1__Disclosure *disc)
+			       const Caselink__V1__Disclosure *disc,
+			       const struct cases_answer *cases)
 {
+	Caselink__V1__CaseWithheld *const *withheld = NULL;
+	size_t nwithheld = cases_answer_withheld(cases, &withheld);
 	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
 	Caselink__V1__Coverage cov = CASELINK__V1__COVERAGE__INIT;
 	Caselink__V1__NodeFailure *fails = NULL, **fail_ptrs = NULL;
@@ -599,6 +602,8 @@ static int coord_send_coverage(struct rpc_ctx *ctx, const ProtobufCBinaryData *r
 	cov.n_answered = na;
 	cov.answered = answered;
 	cov.disclosure = (Caselink__V1__Disclosure *)disc;
+	cov.n_withheld = nwithheld; /* M7/M8: records their holders kept out, by node and reason */
+	cov.withheld = (Caselink__V1__CaseWithheld **)withheld;
 	/* A regional coordinator's nodes stand in for it: "regional/node" (docs/two-level.md). */
 	rc = regional_cov_expand(&cov, co->conf, subs, &hold);
 	if (rc != CL_OK)
@@ -811,7 +816,7 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 	/* Every withheld count: small, complements, and under DP those without a bound. */
 	disc.suppressed_cells = (uint32_t)(info.primary + info.secondary + info.dp_withheld);
 	disc.suppressed_derived = (uint32_t)info.derived_suppressed;
-	rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0, &disc);
+	rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc, 0, &disc, NULL);
 	if (rc == CL_OK)
 		rc = party_rows_new(ctx, &qr->header->request_id, key_cols, nkeys, value_cols, 1,
 				    &rows);
@@ -1043,14 +1048,145 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	return rc;
 }
 
+/* One holding node's DISCLOSE answer (phase 2 of a case answer). */
+struct coord_grant {
+	Caselink__V1__QueryResponse *resp; /* its CaseGrant chunk */
+	int bad;			   /* a chunk that is not one CaseGrant */
+};
+
+static int coord_on_grant(const uint8_t *msg, size_t len, void *user)
+{
+	struct coord_grant *g = user;
+	Caselink__V1__QueryResponse *r = caselink__v1__query_response__unpack(NULL, len, msg);
+
+	if (!r || r->chunk_case != CASELINK__V1__QUERY_RESPONSE__CHUNK_GRANT || !r->grant ||
+	    g->resp) {
+		g->bad = 1;
+		if (r)
+			caselink__v1__query_response__free_unpacked(r, NULL);
+		return CL_OK;
+	}
+	g->resp = r;
+	return CL_OK;
+}
+
+/*
+ * Phase 2 of a case answer (docs/privacy.md "Case answers"): asks every holding node that
+ * answered phase 1 about its own records linked into the answer, under the same query nonce
+ * and the coordinator's envelope signature, naming the asking agency as this configuration
+ * knows it (a regional coordinator's own node: as the regional named it). Each node decides
+ * under its own case_disclosure policy; a node that cannot be asked withholds everything.
+ */
+static int coord_cases_disclose(struct coord *co, Caselink__V1__QueryRequest *qr,
+				struct cases_answer *a, size_t requester, size_t via,
+				const struct rpc_call *calls, const struct coord_call *cc,
+				int64_t deadline_ms)
+{
+	size_t n = co->conf->nnodes, i, m = 0;
+	struct rpc_call *batch = calloc(n ? n : 1, sizeof(*batch));
+	struct coord_grant *g = calloc(n ? n : 1, sizeof(*g));
+	uint8_t **bufs = calloc(n ? n : 1, sizeof(*bufs));
+	size_t *index = calloc(n ? n : 1, sizeof(*index));
+	Caselink__V1__QueryMode mode = qr->mode;
+	int rc = batch && g && bufs && index ? CL_OK : CL_ENOMEM;
+
+	(void)requester;
+	(void)via;
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		ProtobufCBinaryData *h = NULL;
+		size_t nh = 0, len;
+
+		if (calls[i].status.code != RPC_OK || cc[i].malformed)
+			continue;
+		rc = cases_answer_asks(a, i, &h, &nh);
+		if (rc != CL_OK || !nh) {
+			free(h);
+			continue;
+		}
+		qr->mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_DISCLOSE;
+		qr->case_handles = h;
+		qr->n_case_handles = nh;
+		rc = co->signer ? sign_envelope(co->signer, qr) : CL_OK;
+		len = caselink__v1__query_request__get_packed_size(qr);
+		bufs[m] = rc == CL_OK ? malloc(len ? len : 1) : NULL;
+		if (rc == CL_OK && !bufs[m])
+			rc = CL_ENOMEM;
+		if (rc == CL_OK) {
+			caselink__v1__query_request__pack(qr, bufs[m]);
+			batch[m].channel = co->channels[i];
+			batch[m].method = RPC_METHOD_NODE_QUERY;
+			batch[m].req = bufs[m];
+			batch[m].req_len = len;
+			batch[m].on_message = coord_on_grant;
+			batch[m].user = &g[m];
+			index[m++] = i;
+		}
+		qr->case_handles = NULL;
+		qr->n_case_handles = 0;
+		free(h);
+	}
+	qr->mode = mode;
+	if (rc == CL_OK && m && rpc_call_many(batch, m, deadline_ms, NULL) != CL_OK)
+		for (i = 0; i < m; i++)
+			batch[i].status.code = RPC_INTERNAL;
+	for (i = 0; rc == CL_OK && i < m; i++) {
+		const char *id = co->conf->nodes[index[i]].id;
+		char reason[RPC_STATUS_MSG_MAX + 32];
+
+		if (batch[i].status.code == RPC_OK && !g[i].bad && g[i].resp &&
+		    cases_answer_grant(a, index[i], g[i].resp->grant) == CL_OK)
+			continue;
+		snprintf(reason, sizeof(reason), "disclosure %s",
+			 batch[i].status.code == RPC_OK ? "malformed answer"
+							: rpc_code_reason(batch[i].status.code));
+		rc = cases_answer_node_failed(a, index[i], id, reason);
+	}
+	for (i = 0; g && i < m; i++)
+		if (g[i].resp)
+			caselink__v1__query_response__free_unpacked(g[i].resp, NULL);
+	for (i = 0; bufs && i < m; i++)
+		free(bufs[i]);
+	free(batch);
+	free(g);
+	free(bufs);
+	free(index);
+	return rc;
+}
+
+/* The asking agency as this configuration names it, for the holding nodes' policies. */
+static void coord_case_asker(const struct coord *co, Caselink__V1__QueryRequest *qr, size_t via,
+			     Caselink__V1__CaseAsker *asker)
+{
+	const struct partyconf_node *nd = NULL;
+	size_t i;
+
+	if (via != CASES_ANSWER_DIRECT) /* a regional's node: the regional set it, or nobody */
+		return;
+	caselink__v1__case_asker__init(asker);
+	for (i = 0; i < co->conf->nnodes && !nd; i++)
+		if (!co->conf->nodes[i].coordinator &&
+		    !strcmp(co->conf->nodes[i].id, qr->header->requester->id))
+			nd = &co->conf->nodes[i];
+	if (!nd) {
+		qr->case_asker = NULL;
+		return;
+	}
+	asker->agency_id = (char *)nd->id;
+	asker->agency_type = (char *)nd->agency_type;
+	asker->municipality = (char *)nd->municipality;
+	asker->country = (char *)nd->country;
+	qr->case_asker = asker;
+}
+
 /*
  * Answers a case measure (M7, M8) to the node that asked (coordinator/cases_answer.h): links,
- * computes, then streams the coverage with the omitted count and the rows. No token is kept.
+ * asks the holding nodes (phase 2), computes, then streams the coverage with the omitted and
+ * withheld counts and the rows. No token is kept.
  */
 static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 					Caselink__V1__QueryRequest *qr, int which, size_t requester,
-					int64_t as_of_end, const struct rpc_call *calls,
-					struct coord_call *cc)
+					size_t via, int64_t as_of_end, const struct rpc_call *calls,
+					struct coord_call *cc, int64_t deadline_ms)
 {
 	struct cases_answer_node *nodes = NULL;
 	struct cases_answer *a = NULL;
@@ -1068,10 +1204,14 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 		nodes[i].answered = calls[i].status.code == RPC_OK && !cc[i].malformed;
 	}
 	if (nodes)
-		rc = cases_answer_compute(which, qr, nodes, n, requester, as_of_end, &a, why,
-					  sizeof(why));
+		rc = cases_answer_link(which, qr, nodes, n, requester, as_of_end, &a, why,
+				       sizeof(why));
 	for (i = 0; i < n; i++)
 		coord_call_reset(&cc[i]);
+	if (rc == CL_OK)
+		rc = coord_cases_disclose(co, qr, a, requester, via, calls, cc, deadline_ms);
+	if (rc == CL_OK)
+		rc = cases_answer_finish(a);
 	if (rc == CL_OK && co->conf->nodes[requester].coordinator) {
 		/* A node behind a regional: that regional's own coverage must list it. */
 		const Caselink__V1__QueryResponse *sub = cc[requester].sub;
@@ -1095,7 +1235,7 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 	}
 	if (rc == CL_OK)
 		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc,
-					 cases_answer_omitted(a), NULL);
+					 cases_answer_omitted(a), NULL, a);
 	if (rc == CL_OK)
 		rc = cases_answer_stream(a, ctx, &qr->header->request_id, &rows);
 	if (rc == CL_OK)
@@ -1148,11 +1288,14 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	size_t cases_node = 0, via = CASES_ANSWER_DIRECT;
 	struct policy_decision decision;
 	struct release *rel = NULL; /* disclosure control of this answer */
+	Caselink__V1__CaseAsker asker = CASELINK__V1__CASE_ASKER__INIT;
+	Caselink__V1__CaseAsker *sent_asker = NULL;
 	int researcher = 0;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
 		return coord_refuse(co, ctx, NULL, RPC_INVALID_ARGUMENT, "malformed QueryRequest");
+	sent_asker = qr->case_asker; /* never the requester's claim: restored before freeing */
 	rc = party_header_check_max(qr->header, (int64_t)time(NULL), co->conf->max_request_validity,
 				    &why);
 	if (rc != CL_OK) {
@@ -1266,6 +1409,10 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		}
 		researcher = !strcmp(decision.role, "researcher");
 	}
+	if (cases)
+		coord_case_asker(co, qr, via, &asker);
+	else
+		qr->case_asker = NULL;
 	rc = coord_forward(co, qr,
 			   measure || cases ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
 					    : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
@@ -1340,7 +1487,11 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	for (i = 0; i < n; i++)
 		answered += calls[i].status.code == RPC_OK && !cc[i].malformed;
 	if (cases) {
-		code = coord_answer_cases(co, ctx, qr, cases, cases_node, to, calls, cc);
+		remaining = rpc_ctx_remaining_ms(ctx);
+		if (remaining != INT64_MAX && remaining - 200 < deadline)
+			deadline = remaining > 400 ? remaining - 200 : 200;
+		code = coord_answer_cases(co, ctx, qr, cases, cases_node, via, to, calls, cc,
+					  deadline);
 		goto out;
 	}
 	if (measure) {
@@ -1430,6 +1581,8 @@ out:
 	free(calls);
 	free(pending);
 	free(fwd);
+	if (qr)
+		qr->case_asker = sent_asker;
 	caselink__v1__query_request__free_unpacked(qr, NULL);
 	return code;
 }

@@ -117,11 +117,21 @@ static void cc_print(const struct client_answer *a, const char *title, const cha
 		printf("%sthis agency restricted the record: it is absent from the federation's "
 		       "answer (legal basis child_protection shows it)\n",
 		       pre);
+	const struct client_coverage *cov = client_answer_coverage(a);
+	unsigned withheld = 0;
+	size_t k;
+
+	for (k = 0; k < cov->nwithheld; k++)
+		withheld += cov->withheld[k].records;
 	if (omitted)
 		printf("%sleft out: %u restricted record(s) of other agencies or of this one "
 		       "(legal basis child_protection shows them)\n",
 		       pre, omitted);
-	else
+	if (withheld)
+		printf("%sleft out: %u linked record(s) of other agencies, withheld under their "
+		       "own policies (see coverage)\n",
+		       pre, withheld);
+	if (!omitted && !withheld)
 		printf("%sleft out: nothing\n", pre);
 	if (csv) {
 		client_print_csv(stdout, a);

@@ -12,6 +12,7 @@
 #include "common/cl_error.h"
 #include "common/log.h"
 #include "node/cases_cli.h"
+#include "node/disclose.h"
 #include "node/import.h"
 #include "node/serve.h"
 #include "node/store.h"
@@ -39,6 +40,7 @@ static void node_usage(FILE *f)
 	       "  caselink-node serve --data DIR --config FILE [--foreground] [--ready-file FILE]\n"
 	       "  caselink-node tokens --data DIR --config FILE [--batch N] [--progress]\n"
 	       "  caselink-node audit verify --data DIR\n"
+	       "  caselink-node audit disclosures --data DIR [--format table|csv]\n"
 	       "  caselink-node case-history --data DIR PERSON_REF --purpose CODE"
 	       " [--legal-basis CODE]\n"
 	       "      [--as-of YYYY-MM-DD] --coordinator HOST:PORT [--config FILE]"
@@ -291,6 +293,8 @@ int main(int argc, char **argv)
 		rc = node_tokens_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "case-history") || !strcmp(argv[1], "alerts")) {
 		rc = node_cases_main(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "audit") && argc > 2 && !strcmp(argv[2], "disclosures")) {
+		rc = node_disclose_list_main(argc - 2, argv + 2);
 	} else if (!strcmp(argv[1], "audit")) {
 		rc = node_serve_audit_verify(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/partyconf.h"
 #include "common/replay.h"
+#include "node/disclose.h"
 #include "node/encode_query.h"
 #include "node/query.h"
 #include "node/store.h"
@@ -23,7 +24,8 @@
 #include "protocol/rpc.h"
 #include "protocol/sign.h"
 
-#define NODE_SERVE_DRAIN_MS 5000
+#define NODE_SERVE_DRAIN_MS	  5000
+#define NODE_SERVE_DISCLOSED_FILE "disclosed.db" /* DISCLOSE query nonces already answered */
 #define NODE_SERVE_NONCE_KEEP                                                                      \
 	86400 /* seconds a query nonce is kept beyond its request's expiry                         \
 	       */
@@ -37,6 +39,7 @@ struct node_server {
 	struct sign_verifier *verifier; /* federation CA and CRL for request signatures */
 	struct replay *replay;		/* request ids already answered */
 	struct replay *nonces;		/* query nonces of TOKENS-mode requests already used */
+	struct replay *disclosed;	/* query nonces of DISCLOSE requests already answered */
 	struct audit *audit;		/* DIR/audit.db: every question, answer and refusal */
 	struct policy *policy;		/* this node's own policy; NULL only in an insecure demo */
 	struct policy_rate *rate;	/* its rate limits, for the process lifetime */
@@ -273,6 +276,65 @@ out:
 	return code;
 }
 
+/*
+ * QUERY_MODE_DISCLOSE: phase 2 of another agency's case answer (node/disclose.h): which of this
+ * node's linked records may go in, under its own case_disclosure policy, each one audited.
+ */
+static enum rpc_code node_serve_disclose(struct node_server *ns, struct rpc_ctx *ctx,
+					 const Caselink__V1__QueryRequest *qr)
+{
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__CaseGrant grant = CASELINK__V1__CASE_GRANT__INIT;
+	struct node_disclose_env env;
+	struct node_store *store = NULL;
+	enum rpc_code code = RPC_OK;
+	const char *why = NULL;
+	size_t i, withheld = 0;
+	int rc;
+
+	rc = node_store_open(ns->data_dir, &store);
+	if (rc != CL_OK) {
+		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
+		return node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "store unavailable");
+	}
+	env.store = store;
+	env.audit = ns->audit;
+	env.policy = ns->policy;
+	env.meta = &ns->meta;
+	env.peer = rpc_ctx_peer_id(ctx);
+	rc = node_disclose_decide(&env, qr, &grant, &why);
+	if (rc == CL_EINVAL) {
+		code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT, why);
+		goto out;
+	}
+	if (rc != CL_OK) {
+		code = party_error_to_code(rc);
+		rpc_ctx_set_message(ctx, rc == CL_EAUDIT ? "audit unavailable" : cl_strerror(rc));
+		log_event(LOG_LEVEL_ERROR, "disclose_failed", "error=%s", cl_errname(rc));
+		goto out;
+	}
+	for (i = 0; i < grant.n_withheld; i++)
+		withheld += grant.withheld[i]->records;
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.request_id = qr->header->request_id;
+	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_GRANT;
+	resp.grant = &grant;
+	resp.last = 1;
+	rc = party_send_response(ctx, &resp);
+	if (rc != CL_OK) {
+		code = party_error_to_code(rc);
+		goto out;
+	}
+	log_event(LOG_LEVEL_INFO, "case_disclosure",
+		  "peer=%.64s asker=%.64s measure=%.16s asked=%zu granted=%zu withheld=%zu",
+		  env.peer, qr->case_asker ? qr->case_asker->agency_id : "-", qr->measure,
+		  qr->n_case_handles, grant.n_granted, withheld);
+out:
+	node_disclose_grant_free(&grant);
+	node_store_close(store);
+	return code;
+}
+
 static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
 				      void *user)
 {
@@ -286,7 +348,7 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	unsigned by = 0, one;
 	enum rpc_code code = RPC_OK;
 	size_t i, nkeys;
-	int rc;
+	int rc, disclose;
 
 	if (!node_serve_peer_allowed(ns, ctx))
 		return node_serve_refuse(ns, ctx, NULL, RPC_PERMISSION_DENIED,
@@ -295,6 +357,12 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	if (!qr)
 		return node_serve_refuse(ns, ctx, NULL, RPC_INVALID_ARGUMENT,
 					 "malformed QueryRequest");
+	disclose = qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_DISCLOSE;
+	if (disclose && qr->query_nonce.len != ENC_NONCE_LEN) {
+		code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "query_nonce must be 32 bytes");
+		goto out;
+	}
 	rc = party_header_check_max(qr->header, (int64_t)time(NULL), ns->conf->max_request_validity,
 				    &why);
 	if (rc != CL_OK) {
@@ -314,8 +382,15 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 			goto out;
 		}
 	}
-	rc = replay_check(ns->replay, qr->header->request_id.data, qr->header->request_id.len,
-			  qr->header->expires_at, (int64_t)time(NULL));
+	/* A DISCLOSE request is phase 2 of a case query this node answered: same request id,
+	 * once per query nonce. */
+	if (disclose)
+		rc = replay_check(ns->disclosed, qr->query_nonce.data, qr->query_nonce.len,
+				  qr->header->expires_at, (int64_t)time(NULL));
+	else
+		rc = replay_check(ns->replay, qr->header->request_id.data,
+				  qr->header->request_id.len, qr->header->expires_at,
+				  (int64_t)time(NULL));
 	if (rc != CL_OK) {
 		code = party_replay_refusal(rc, &why);
 		code = node_serve_refuse(ns, ctx, qr, code, why);
@@ -329,8 +404,16 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 		struct policy_decision decision;
 		char coded[POLICY_QUERY_REASON_MAX];
 
-		rc = policy_query_check(ns->policy, ns->rate, qr, (int64_t)time(NULL), &decision,
-					&why);
+		struct policy_rate *once = NULL;
+
+		/* phase 2 is not counted again against the request's rate */
+		if (disclose && policy_rate_new(&once) != CL_OK) {
+			code = node_serve_refuse(ns, ctx, qr, RPC_INTERNAL, "out of memory");
+			goto out;
+		}
+		rc = policy_query_check(ns->policy, disclose ? once : ns->rate, qr,
+					(int64_t)time(NULL), &decision, &why);
+		policy_rate_free(once);
 		if (rc == CL_EINVAL) {
 			code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT, why);
 			goto out;
@@ -347,6 +430,10 @@ static enum rpc_code node_serve_query(struct rpc_ctx *ctx, const uint8_t *req, s
 	}
 	if (qr->mode == CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS) {
 		code = node_serve_tokens(ns, ctx, qr);
+		goto out;
+	}
+	if (disclose) {
+		code = node_serve_disclose(ns, ctx, qr);
 		goto out;
 	}
 	if (strcmp(qr->measure, "incident_events") != 0) {
@@ -513,6 +600,9 @@ int node_serve_main(int argc, char **argv)
 	if (rc == CL_OK)
 		rc = replay_open_in(data, REPLAY_NONCE_FILE, 0, (int64_t)time(NULL), &ns.nonces,
 				    err, sizeof(err));
+	if (rc == CL_OK) /* phase-2 (DISCLOSE) query nonces, kept across restarts too */
+		rc = replay_open_in(data, NODE_SERVE_DISCLOSED_FILE, 0, (int64_t)time(NULL),
+				    &ns.disclosed, err, sizeof(err));
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));
 		goto out;
@@ -561,6 +651,7 @@ out:
 	sign_verifier_free(ns.verifier);
 	replay_free(ns.replay);
 	replay_free(ns.nonces);
+	replay_free(ns.disclosed);
 	audit_close(ns.audit);
 	policy_free(ns.policy);
 	policy_rate_free(ns.rate);

@@ -56,9 +56,23 @@ struct policy_part {
 	struct policy_list nodes;	 /* empty: every node */
 };
 
+/* One case_disclosure rule (node scope): to whom this node's records go in case answers. */
+struct policy_case_rule {
+	char id[POLICY_MAX_NAME];
+	unsigned measures;		 /* bit i: measure M(i+1); M7/M8 only */
+	struct policy_list agency_types; /* empty: every type */
+	enum policy_case_scope scope;
+	struct policy_list purposes;	/* empty: any the access rules allowed */
+	struct policy_list legal_bases; /* empty: any but child_protection */
+	unsigned evidence;		/* POLICY_EVIDENCE_* */
+};
+
 struct policy {
 	char name[POLICY_MAX_PATH];
 	enum policy_scope scope;
+	struct policy_list coop; /* cooperation_group: municipalities besides the node's own */
+	size_t ncase;		 /* case_disclosure rules; 0 with a node scope: the defaults */
+	struct policy_case_rule *case_rules;
 	size_t nroles;
 	struct policy_role *roles;
 	size_t nrules;
@@ -230,7 +244,24 @@ static void policy_list_free(struct policy_list *l)
 
 /* ---- loading ---------------------------------------------------------- */
 
-enum policy_kind { POLICY_K_PATTERN, POLICY_K_CODE, POLICY_K_COLUMN, POLICY_K_AGENCY };
+enum policy_kind {
+	POLICY_K_PATTERN,
+	POLICY_K_CODE,
+	POLICY_K_COLUMN,
+	POLICY_K_AGENCY,
+	POLICY_K_PLACE
+};
+
+/* A municipality name: UTF-8 text without control characters (Liepāja, Klaipėdos r.). */
+static int policy_is_place(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return i > 0 && i < POLICY_MAX_NAME;
+}
 
 /*
  * Reads map[key] as a sequence of scalars of the given kind into *l (which
@@ -290,6 +321,13 @@ static int policy_get_list(struct yconf *c, int map, const char *key, int requir
 		case POLICY_K_AGENCY:
 			if (!policy_in_set(s, policy_agency_types))
 				return yconf_fail(c, item, "unknown agency type '%.64s'", s);
+			break;
+		case POLICY_K_PLACE:
+			if (!policy_is_place(s))
+				return yconf_fail(c, item,
+						  "'%.64s' is not a municipality name (1-63 bytes, "
+						  "no control characters)",
+						  s);
 			break;
 		}
 		if (policy_list_has(l, s))
@@ -703,10 +741,126 @@ static int policy_load_participation(struct yconf *c, int root, struct policy *p
 	return CL_OK;
 }
 
+static const char *const policy_evidence_names[] = {"referral", "marac_review", "high_risk", "none",
+						    NULL};
+static const char *const policy_scope_names[] = {"municipality", "cooperation_group", "country",
+						 "any", NULL};
+
+/* Reads a case_disclosure rule's evidence list into POLICY_EVIDENCE_* bits. */
+static int policy_get_evidence(struct yconf *c, int v, unsigned *out)
+{
+	struct policy_list l = {0, NULL};
+	size_t i, k;
+	int rc = policy_get_list(c, v, "evidence", 1, 1, POLICY_K_CODE, &l);
+
+	*out = 0;
+	for (i = 0; rc == CL_OK && i < l.n; i++) {
+		for (k = 0; policy_evidence_names[k]; k++)
+			if (!strcmp(l.v[i], policy_evidence_names[k]))
+				break;
+		if (!policy_evidence_names[k])
+			rc = yconf_fail(c, yconf_get(c, v, "evidence"),
+					"unknown evidence '%.64s' (referral, marac_review, "
+					"high_risk or none)",
+					l.v[i]);
+		else
+			*out |= 1u << k;
+	}
+	if (rc == CL_OK && (*out & POLICY_EVIDENCE_NONE) && *out != POLICY_EVIDENCE_NONE)
+		rc = yconf_fail(c, yconf_get(c, v, "evidence"),
+				"evidence 'none' cannot be listed with other kinds");
+	policy_list_free(&l);
+	return rc;
+}
+
+static int policy_load_case_rule(struct yconf *c, int v, struct policy_case_rule *r)
+{
+	static const char *const keys[] = {"id",       "measures",    "agency_types",
+					   "scope",    "purposes",    "legal_bases",
+					   "evidence", "description", NULL};
+	const char *id = NULL, *scope = NULL;
+	size_t k;
+	int rc;
+
+	if ((rc = yconf_only_keys(c, v, keys)) != 0 ||
+	    (rc = yconf_get_str(c, v, "id", 1, &id)) != 0)
+		return rc;
+	if (!policy_is_ident(id))
+		return yconf_fail(c, yconf_get(c, v, "id"),
+				  "rule id '%.64s' must be lower-case letters, digits, '_' or '-'",
+				  id);
+	memcpy(r->id, id, strlen(id) + 1);
+	r->measures = (1u << 6) | (1u << 7);
+	if (yconf_get(c, v, "measures") &&
+	    (rc = policy_get_measures(c, v, "measures", &r->measures)) != 0)
+		return rc;
+	if (r->measures & ~((1u << 6) | (1u << 7)))
+		return yconf_fail(c, yconf_get(c, v, "measures"),
+				  "case_disclosure rules are about M7 and M8 only");
+	if ((rc = policy_get_list(c, v, "agency_types", 0, 1, POLICY_K_AGENCY, &r->agency_types)) !=
+		0 ||
+	    (rc = policy_get_list(c, v, "purposes", 0, 1, POLICY_K_CODE, &r->purposes)) != 0 ||
+	    (rc = policy_get_list(c, v, "legal_bases", 0, 1, POLICY_K_CODE, &r->legal_bases)) != 0)
+		return rc;
+	if ((rc = yconf_get_str(c, v, "scope", 1, &scope)) != 0)
+		return rc;
+	for (k = 0; policy_scope_names[k]; k++)
+		if (!strcmp(scope, policy_scope_names[k]))
+			break;
+	if (!policy_scope_names[k])
+		return yconf_fail(
+		    c, yconf_get(c, v, "scope"),
+		    "'scope' must be municipality, cooperation_group, country or any");
+	r->scope = (enum policy_case_scope)(k + 1);
+	return policy_get_evidence(c, v, &r->evidence);
+}
+
+/* cooperation_group and case_disclosure: node policies only (docs/policy.md "Case answers"). */
+static int policy_load_cases(struct yconf *c, int root, struct policy *p)
+{
+	int node = yconf_get(c, root, "case_disclosure"),
+	    group = yconf_get(c, root, "cooperation_group");
+	size_t i, j, n;
+	int rc;
+
+	if ((node || group) && p->scope != POLICY_SCOPE_NODE)
+		return yconf_fail(c, node ? node : group,
+				  "'%s' belongs in a node policy (the holding agency decides)",
+				  node ? "case_disclosure" : "cooperation_group");
+	if ((rc = policy_get_list(c, root, "cooperation_group", 0, 1, POLICY_K_PLACE, &p->coop)) !=
+	    0)
+		return rc;
+	if (!node)
+		return CL_OK;
+	if (!yconf_is_seq(c, node) || (n = yconf_seq_len(c, node)) == 0)
+		return yconf_fail(c, node, "'case_disclosure' must be a non-empty list");
+	if (n > POLICY_MAX_CASE_RULES) {
+		yconf_fail(c, node, "more than %u case_disclosure rules", POLICY_MAX_CASE_RULES);
+		return CL_ELIMIT;
+	}
+	p->case_rules = calloc(n, sizeof(*p->case_rules));
+	if (!p->case_rules)
+		return CL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		int v = yconf_seq_item(c, node, i);
+
+		p->ncase = i + 1;
+		if ((rc = policy_load_case_rule(c, v, &p->case_rules[i])) != 0)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (!strcmp(p->case_rules[j].id, p->case_rules[i].id))
+				return yconf_fail(c, yconf_get(c, v, "id"),
+						  "rule id '%s' is used twice",
+						  p->case_rules[i].id);
+	}
+	return CL_OK;
+}
+
 static int policy_parse(struct yconf *c, struct policy *p)
 {
-	static const char *const keys[] = {"version",	 "scope", "description",   "roles",
-					   "disclosure", "rules", "participation", NULL};
+	static const char *const keys[] = {
+	    "version",	     "scope",		"description",	     "roles", "disclosure", "rules",
+	    "participation", "case_disclosure", "cooperation_group", NULL};
 	int root = yconf_root(c), rc;
 	long long version = 0;
 	const char *scope = NULL;
@@ -736,7 +890,9 @@ static int policy_parse(struct yconf *c, struct policy *p)
 		return rc;
 	if ((rc = policy_load_rules(c, root, p)) != 0)
 		return rc;
-	return policy_load_participation(c, root, p);
+	if ((rc = policy_load_participation(c, root, p)) != 0)
+		return rc;
+	return policy_load_cases(c, root, p);
 }
 
 void policy_free(struct policy *p)
@@ -761,6 +917,13 @@ void policy_free(struct policy *p)
 		policy_list_free(&p->parts[i].agency_types);
 		policy_list_free(&p->parts[i].nodes);
 	}
+	for (i = 0; i < p->ncase; i++) {
+		policy_list_free(&p->case_rules[i].agency_types);
+		policy_list_free(&p->case_rules[i].purposes);
+		policy_list_free(&p->case_rules[i].legal_bases);
+	}
+	policy_list_free(&p->coop);
+	free(p->case_rules);
 	free(p->roles);
 	free(p->rules);
 	free(p->parts);
@@ -1347,4 +1510,149 @@ int policy_rate_set(struct policy_rate *r, const char *identity, const char *rul
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* ---- case answers (M7, M8): the holding agency decides ------------------ */
+
+static char policy_dflt_cp_bases[1][POLICY_MAX_NAME] = {"child_protection"};
+static char policy_dflt_cp_types[4][POLICY_MAX_NAME] = {"child_rights", "social_services", "police",
+							"municipal_police"};
+
+/* The rules of a node policy without case_disclosure (docs/policy.md "Case answers"). */
+static const struct policy_case_rule policy_case_defaults[] = {
+    {"default-child-protection",
+     (1u << 6) | (1u << 7),
+     {4, policy_dflt_cp_types},
+     POLICY_CASE_COOPERATION_GROUP,
+     {0, NULL},
+     {1, policy_dflt_cp_bases},
+     POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_MARAC},
+    {"default-shared-case",
+     (1u << 6) | (1u << 7),
+     {0, NULL},
+     POLICY_CASE_COOPERATION_GROUP,
+     {0, NULL},
+     {0, NULL},
+     POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_MARAC},
+};
+
+/* Whether the asking agency is where the rule's scope allows. */
+static int policy_case_in_scope(const struct policy *p, const struct policy_case_rule *r,
+				const struct policy_case_request *q)
+{
+	switch (r->scope) {
+	case POLICY_CASE_ANY:
+		return 1;
+	case POLICY_CASE_COUNTRY:
+		return q->asker_country[0] && !strcmp(q->asker_country, q->own_country);
+	case POLICY_CASE_COOPERATION_GROUP:
+		if (q->asker_municipality[0] && policy_list_has(&p->coop, q->asker_municipality))
+			return 1;
+		/* the node's own municipality is always in its group */
+		return q->asker_municipality[0] &&
+		       !strcmp(q->asker_municipality, q->own_municipality);
+	case POLICY_CASE_MUNICIPALITY:
+		return q->asker_municipality[0] &&
+		       !strcmp(q->asker_municipality, q->own_municipality);
+	}
+	return 0;
+}
+
+static int policy_case_fits(const struct policy *p, const struct policy_case_rule *r,
+			    const struct policy_case_request *q)
+{
+	int m = policy_measure_index(q->measure);
+
+	if (m < 0 || !(r->measures & (1u << m)))
+		return 0;
+	if (r->agency_types.n && !policy_list_has(&r->agency_types, q->asker_type))
+		return 0;
+	if (r->purposes.n && !policy_list_has(&r->purposes, q->purpose))
+		return 0;
+	if (r->legal_bases.n ? !policy_list_has(&r->legal_bases, q->legal_basis)
+			     : !strcmp(q->legal_basis, "child_protection"))
+		return 0;
+	return policy_case_in_scope(p, r, q);
+}
+
+int policy_case_check(const struct policy *p, const struct policy_case_request *q,
+		      struct policy_case_decision *out)
+{
+	const struct policy_case_rule *rules;
+	struct policy_case_decision d;
+	size_t i, n;
+
+	if (!p || !q || !out || !q->measure || !q->purpose || !q->legal_basis || !q->asker_type ||
+	    !q->asker_municipality || !q->asker_country || !q->own_municipality ||
+	    !q->own_country || p->scope != POLICY_SCOPE_NODE)
+		return CL_EINVAL;
+	rules = p->ncase ? p->case_rules : policy_case_defaults;
+	n = p->ncase ? p->ncase : sizeof(policy_case_defaults) / sizeof(policy_case_defaults[0]);
+	memset(&d, 0, sizeof(d));
+	for (i = 0; i < n; i++) {
+		if (!policy_case_fits(p, &rules[i], q))
+			continue;
+		d.allowed = 1;
+		d.evidence = rules[i].evidence;
+		snprintf(d.rule, sizeof(d.rule), "%s", rules[i].id);
+		snprintf(d.message, sizeof(d.message),
+			 "allowed by %.200s case_disclosure rule '%s'", p->name, rules[i].id);
+		*out = d;
+		return CL_OK;
+	}
+	snprintf(d.rule, sizeof(d.rule), "case_disclosure");
+	{
+		char who[160];
+
+		snprintf(who, sizeof(who), "agency type '%.32s' of '%.63s' (%.8s)",
+			 q->asker_type[0] ? q->asker_type : "unknown",
+			 q->asker_municipality[0] ? q->asker_municipality : "unknown",
+			 q->asker_country[0] ? q->asker_country : "-");
+		snprintf(
+		    d.message, sizeof(d.message),
+		    "refused by %.120s case_disclosure: no %srule discloses %.2s to %.140s for "
+		    "purpose '%.63s', legal basis '%.63s'",
+		    p->name, p->ncase ? "" : "default ", q->measure, who, q->purpose,
+		    q->legal_basis);
+	}
+	*out = d;
+	return CL_EDENIED;
+}
+
+unsigned policy_case_evidence(unsigned kinds, const char *asker_type,
+			      const struct policy_case_event *ev, size_t n, int64_t as_of_end)
+{
+	unsigned found = 0;
+	size_t i;
+
+	if (kinds & POLICY_EVIDENCE_NONE)
+		return POLICY_EVIDENCE_NONE;
+	for (i = 0; ev && i < n; i++) {
+		const char *t = ev[i].event_type ? ev[i].event_type : "";
+		int in_year = ev[i].occurred_at < as_of_end &&
+			      ev[i].occurred_at >= as_of_end - (int64_t)365 * 86400;
+
+		if ((kinds & POLICY_EVIDENCE_REFERRAL) && !strcmp(t, "referral_sent") &&
+		    asker_type && asker_type[0] && ev[i].referral_to &&
+		    !strcmp(ev[i].referral_to, asker_type) && ev[i].occurred_at < as_of_end)
+			found |= POLICY_EVIDENCE_REFERRAL;
+		if ((kinds & POLICY_EVIDENCE_MARAC) && !strcmp(t, "marac_case_review") &&
+		    ev[i].occurred_at < as_of_end)
+			found |= POLICY_EVIDENCE_MARAC;
+		if ((kinds & POLICY_EVIDENCE_HIGH_RISK) && in_year &&
+		    ((ev[i].risk_level && !strcmp(ev[i].risk_level, "high")) ||
+		     !strcmp(t, "protection_order_breach")))
+			found |= POLICY_EVIDENCE_HIGH_RISK;
+	}
+	return found;
+}
+
+const char *policy_evidence_name(unsigned bit)
+{
+	size_t k;
+
+	for (k = 0; policy_evidence_names[k]; k++)
+		if (bit == 1u << k)
+			return policy_evidence_names[k];
+	return "";
 }

@@ -139,6 +139,81 @@ int policy_check(const struct policy *p, const struct policy_request *req, struc
 int policy_participates(const struct policy *p, const char *measure, const char *node_id,
 			const char *agency_type);
 
+/* ---- case answers (M7, M8): the holding agency decides (docs/policy.md "Case answers") ---- */
+
+#define POLICY_MAX_CASE_RULES 32 /* case_disclosure rules of one node policy */
+
+/* Evidence of a real shared case, found in the HOLDING agency's own record of the person. */
+#define POLICY_EVIDENCE_REFERRAL  (1u << 0) /* it sent a referral to the asking agency's type */
+#define POLICY_EVIDENCE_MARAC	  (1u << 1) /* a marac_case_review is recorded */
+#define POLICY_EVIDENCE_HIGH_RISK (1u << 2) /* risk high or an order breach, 365 days to as-of */
+#define POLICY_EVIDENCE_NONE	  (1u << 3) /* no evidence asked (explicitly) */
+
+/* Where the asking agency must be, relative to the holding node. */
+enum policy_case_scope {
+	POLICY_CASE_MUNICIPALITY = 1,  /* the node's own municipality */
+	POLICY_CASE_COOPERATION_GROUP, /* it, or a municipality of the policy's cooperation_group */
+	POLICY_CASE_COUNTRY,	       /* the node's country */
+	POLICY_CASE_ANY
+};
+
+/*
+ * Another agency's case request as a holding node sees it: the measure ("M7", "M8"), the
+ * signed purpose and legal basis, the asking agency as the coordinator names it (empty
+ * strings: unknown) and the node's own municipality and country. No string may be NULL.
+ */
+struct policy_case_request {
+	const char *measure;
+	const char *purpose;
+	const char *legal_basis;
+	const char *asker_type;
+	const char *asker_municipality;
+	const char *asker_country;
+	const char *own_municipality;
+	const char *own_country;
+};
+
+/* The outcome of policy_case_check. */
+struct policy_case_decision {
+	int allowed;
+	char rule[POLICY_MAX_NAME]; /* deciding case_disclosure rule; "case_disclosure" if none */
+	unsigned evidence;	    /* POLICY_EVIDENCE_* kinds of which one must hold per record */
+	char message[POLICY_MAX_MESSAGE]; /* "allowed by FILE case_disclosure rule 'r'" / refused */
+};
+
+/*
+ * Decides whether node policy p lets any of its records go into the asking agency's case
+ * answer: the first case_disclosure rule (or, when the policy has none, the default rules
+ * default-child-protection and default-shared-case) whose measures, agency_types, scope,
+ * purposes and legal_bases match. A rule without legal_bases matches every basis except
+ * child_protection, which must be named. Returns 0 (allowed: out->evidence says which evidence
+ * a record needs), CL_EDENIED (out->message says why) or CL_EINVAL (bad arguments, or p is not
+ * a node policy; *out untouched).
+ */
+int policy_case_check(const struct policy *p, const struct policy_case_request *q,
+		      struct policy_case_decision *out);
+
+/* One event of the holding node's record, as policy_case_evidence reads it. */
+struct policy_case_event {
+	const char *event_type;
+	const char *referral_to; /* agency type of a referral_sent; "" or NULL otherwise */
+	const char *risk_level;	 /* "" or NULL when not recorded */
+	int64_t occurred_at;	 /* Unix seconds */
+};
+
+/*
+ * Which of the evidence kinds the holding node's record (its events ev[0..n)) shows for an
+ * asking agency of type asker_type, counting events before as_of_end: REFERRAL (a referral_sent
+ * to that type), MARAC (a marac_case_review), HIGH_RISK (risk_level high or a
+ * protection_order_breach in the 365 days before as_of_end). Returns the bits found (0: none),
+ * or POLICY_EVIDENCE_NONE when kinds is NONE.
+ */
+unsigned policy_case_evidence(unsigned kinds, const char *asker_type,
+			      const struct policy_case_event *ev, size_t n, int64_t as_of_end);
+
+/* The policy-file name of one POLICY_EVIDENCE_* bit ("referral", ...); "" for others. */
+const char *policy_evidence_name(unsigned bit);
+
 /* Creates an empty rate tracker (fixed UTC hour and UTC day windows). */
 int policy_rate_new(struct policy_rate **out);
 

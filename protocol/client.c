@@ -27,6 +27,7 @@ struct client_answer {
 	size_t nrows, cap, max_rows;
 	int have_coverage, complete;
 	struct client_failure *failed;
+	struct client_withheld *withheld;
 	struct client_coverage cov;
 };
 
@@ -265,6 +266,20 @@ static int client_coverage_take(struct client_answer *a, const Caselink__V1__Cov
 	}
 	v->failed = a->failed;
 	v->nfailed = c->n_failed;
+	if (c->n_withheld > CLIENT_MAX_FAILURES)
+		return 1;
+	a->withheld = calloc(c->n_withheld ? c->n_withheld : 1, sizeof(*a->withheld));
+	if (!a->withheld)
+		return 1;
+	for (i = 0; i < c->n_withheld; i++) {
+		struct client_withheld *w = &a->withheld[i];
+
+		snprintf(w->node, sizeof(w->node), "%s", c->withheld[i]->node_id);
+		snprintf(w->reason, sizeof(w->reason), "%s", c->withheld[i]->reason);
+		w->records = c->withheld[i]->records;
+	}
+	v->withheld = a->withheld;
+	v->nwithheld = c->n_withheld;
 	if (c->disclosure) {
 		const Caselink__V1__Disclosure *d = c->disclosure;
 
@@ -385,6 +400,7 @@ void client_answer_free(struct client_answer *a)
 	free(a->cells);
 	free(a->values);
 	free(a->failed);
+	free(a->withheld);
 	free(a);
 }
 
@@ -514,6 +530,9 @@ void client_print_coverage(FILE *f, const char *prefix, const struct client_answ
 	fprintf(f, "%scoverage: %u of %u nodes answered\n", prefix, a->cov.answered, a->cov.asked);
 	for (i = 0; i < a->cov.nfailed; i++)
 		fprintf(f, "%s  failed: %s (%s)\n", prefix, a->failed[i].node, a->failed[i].reason);
+	for (i = 0; i < a->cov.nwithheld; i++)
+		fprintf(f, "%s  withheld: %s kept %u linked record(s) out (%s)\n", prefix,
+			a->withheld[i].node, a->withheld[i].records, a->withheld[i].reason);
 }
 
 void client_print_release(FILE *f, const char *prefix, const struct client_answer *a)
@@ -705,8 +724,18 @@ int client_print_json(FILE *f, const struct client_answer *a, const char *measur
 	json_object_set_new(cov, "nodes_answered", json_integer(a->cov.answered));
 	json_object_set_new(cov, "failed", failed);
 	failed = NULL;
-	if (flags & CLIENT_JSON_OMITTED)
+	if (flags & CLIENT_JSON_OMITTED) {
+		json_t *wh = json_array();
+
 		json_object_set_new(cov, "omitted_records", json_integer(a->cov.omitted));
+		for (i = 0; wh && i < a->cov.nwithheld; i++)
+			json_array_append_new(wh, json_pack("{s:s, s:s, s:i}", "node",
+							    a->withheld[i].node, "reason",
+							    a->withheld[i].reason, "records",
+							    (json_int_t)a->withheld[i].records));
+		if (wh)
+			json_object_set_new(cov, "withheld", wh);
+	}
 	json_object_set_new(root, "columns", cols);
 	cols = NULL;
 	json_object_set_new(root, "rows", rows);

@@ -50,11 +50,20 @@ struct client_failure {
 	char reason[RPC_STATUS_MSG_MAX + 32];
 };
 
+/* Records a holding node kept out of a case answer (M7/M8), as the coverage names them. */
+struct client_withheld {
+	char node[RPC_PEER_ID_MAX];
+	char reason[RPC_STATUS_MSG_MAX + 32];
+	unsigned records;
+};
+
 /* The coverage chunk and the disclosure control the answer was released under. */
 struct client_coverage {
 	unsigned asked, answered, omitted; /* omitted: restricted records left out (M7/M8) */
 	size_t nfailed;
 	const struct client_failure *failed;
+	size_t nwithheld; /* M7/M8: holding nodes' refusals under their own policies */
+	const struct client_withheld *withheld;
 	int have_disclosure, noisy;
 	long long threshold, rounding;
 	char mechanism[32], budget_period[32], definitions[64];

@@ -5,3 +5,10 @@ add_dependencies(test_cases caselink)
 add_test(NAME integration_cases COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_cases.sh)
 set_tests_properties(integration_cases PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
                      TIMEOUT 180 RUN_SERIAL TRUE)
+
+# The fabricated-record attack on case answers against the default case_disclosure policies,
+# and a real shared case (a referral) still answered (tests/integration/test_case_attack.sh).
+add_test(NAME integration_case_attack
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_case_attack.sh)
+set_tests_properties(integration_case_attack PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
+                     TIMEOUT 180 RUN_SERIAL TRUE)

@@ -891,6 +891,215 @@ static void test_rate_tracker_api(void **state)
 	policy_rate_free(r);
 }
 
+/* ---- case answers: the holding agency decides (policy_case_check, policy_case_evidence) ---- */
+
+#define NODE_HEAD "version: 1\nscope: node\nroles:\n  c: {ou: node, identities: [lv-*]}\n"
+#define NODE_RULE                                                                                  \
+	"rules:\n  - {id: x, role: c, measures: [M7, M8], as_of: {max_days_back: 10}, purposes: "  \
+	"[case_review], legal_bases: [lv_interinstitutional_cooperation, child_protection]}\n"
+#define NODE_PART "participation:\n  - {measures: [M7, M8]}\n"
+
+static struct policy *load_node(const char *extra)
+{
+	char text[4096], err[POLICY_MAX_MESSAGE] = "";
+	struct policy *p = NULL;
+
+	snprintf(text, sizeof(text), "%s%s%s%s", NODE_HEAD, NODE_RULE, NODE_PART, extra);
+	assert_int_equal(policy_load_mem("node.yaml", text, strlen(text), &p, err, sizeof(err)), 0);
+	return p;
+}
+
+/* Liepāja police asked by an agency of type, municipality and country, for M7. */
+static struct policy_case_request case_req(const char *type, const char *muni, const char *cc,
+					   const char *basis)
+{
+	struct policy_case_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.measure = "M7";
+	q.purpose = "case_review";
+	q.legal_basis = basis;
+	q.asker_type = type;
+	q.asker_municipality = muni;
+	q.asker_country = cc;
+	q.own_municipality = "Liepāja";
+	q.own_country = "LV";
+	return q;
+}
+
+/* Without case_disclosure: same municipality only, child_protection only to its duty holders. */
+static void test_case_defaults(void **state)
+{
+	struct policy *p = load_node("");
+	struct policy_case_request q;
+	struct policy_case_decision d;
+
+	(void)state;
+	q = case_req("social_services", "Liepāja", "LV", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	assert_string_equal(d.rule, "default-shared-case");
+	assert_int_equal(d.evidence, POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_MARAC);
+	/* another municipality, another country (the fabricated-record attack's asker) */
+	q = case_req("police", "Klaipėda", "LT", "lt_domestic_violence_law");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	assert_string_equal(d.rule, "case_disclosure");
+	assert_string_equal(d.message,
+			    "refused by node.yaml case_disclosure: no default rule discloses M7 to "
+			    "agency type 'police' of 'Klaipėda' (LT) for purpose 'case_review', "
+			    "legal basis 'lt_domestic_violence_law'");
+	q = case_req("police", "Tukums", "LV", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	/* an asker the coordinator does not know */
+	q = case_req("", "", "", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	/* child_protection: police, social services, child rights — not an NGO or a hospital */
+	q = case_req("child_rights", "Liepāja", "LV", "child_protection");
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	assert_string_equal(d.rule, "default-child-protection");
+	q = case_req("ngo", "Liepāja", "LV", "child_protection");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	q = case_req("health", "Liepāja", "LV", "child_protection");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	/* the NGO on another basis: the shared-case rule */
+	q = case_req("ngo", "Liepāja", "LV", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	policy_free(p);
+}
+
+/* Explicit rules: first match in file order; cooperation_group; measures; purposes. */
+static void test_case_rules(void **state)
+{
+	struct policy *p =
+	    load_node("cooperation_group: [Dienvidkurzeme, Grobiņa]\n"
+		      "case_disclosure:\n"
+		      "  - {id: group-police, agency_types: [police], scope: cooperation_group,\n"
+		      "     evidence: [referral, high_risk]}\n"
+		      "  - {id: alerts-country, measures: [M8], scope: country, evidence: [none]}\n"
+		      "  - {id: marac, scope: municipality, purposes: [marac_preparation],\n"
+		      "     evidence: [marac_review]}\n");
+	struct policy_case_request q;
+	struct policy_case_decision d;
+
+	(void)state;
+	q = case_req("police", "Grobiņa", "LV", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	assert_string_equal(d.rule, "group-police");
+	assert_int_equal(d.evidence, POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_HIGH_RISK);
+	q.asker_municipality = "Liepāja"; /* the node's own is always in its group */
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	q.asker_municipality = "Tukums";
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	assert_non_null(strstr(d.message, "no rule discloses M7"));
+	q.measure = "M8"; /* M8: any Latvian agency, no evidence asked */
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	assert_string_equal(d.rule, "alerts-country");
+	assert_int_equal(d.evidence, POLICY_EVIDENCE_NONE);
+	q = case_req("social_services", "Liepāja", "LV", "lv_interinstitutional_cooperation");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED); /* purpose case_review */
+	q.purpose = "marac_preparation";
+	assert_int_equal(policy_case_check(p, &q, &d), 0);
+	assert_string_equal(d.rule, "marac");
+	/* no rule names child_protection: refused whatever the asker */
+	q = case_req("police", "Liepāja", "LV", "child_protection");
+	assert_int_equal(policy_case_check(p, &q, &d), CL_EDENIED);
+	policy_free(p);
+}
+
+/* Evidence in the holding agency's own record, before the end of the as-of date. */
+static void test_case_evidence(void **state)
+{
+	const int64_t day = 86400, end = day_of(2025, 6, 1) * day;
+	struct policy_case_event ev[] = {
+	    {"police_callout", "", "", end - 400 * day},
+	    {"referral_sent", "social_services", "", end - 399 * day},
+	    {"risk_assessment", "", "high", end - 300 * day},
+	    {"marac_case_review", "", "", end + day},
+	};
+	const unsigned all =
+	    POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_MARAC | POLICY_EVIDENCE_HIGH_RISK;
+
+	(void)state;
+	/* a referral to social services, for social services only */
+	assert_int_equal(policy_case_evidence(all, "social_services", ev, 4, end),
+			 POLICY_EVIDENCE_REFERRAL | POLICY_EVIDENCE_HIGH_RISK);
+	assert_int_equal(policy_case_evidence(all, "police", ev, 4, end),
+			 POLICY_EVIDENCE_HIGH_RISK);
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_REFERRAL, "ngo", ev, 4, end), 0);
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_REFERRAL, "", ev, 4, end), 0);
+	/* the MARAC review comes after the as-of date: not evidence yet; a day later it is */
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_MARAC, "ngo", ev, 4, end), 0);
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_MARAC, "ngo", ev, 4, end + 2 * day),
+			 POLICY_EVIDENCE_MARAC);
+	/* high risk: within the 365 days before as-of only */
+	assert_int_equal(
+	    policy_case_evidence(POLICY_EVIDENCE_HIGH_RISK, "ngo", ev, 4, end + 70 * day), 0);
+	ev[0].event_type = "protection_order_breach";
+	ev[0].occurred_at = end - day;
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_HIGH_RISK, "ngo", ev, 1, end),
+			 POLICY_EVIDENCE_HIGH_RISK);
+	assert_int_equal(policy_case_evidence(POLICY_EVIDENCE_NONE, "ngo", NULL, 0, end),
+			 POLICY_EVIDENCE_NONE);
+	assert_string_equal(policy_evidence_name(POLICY_EVIDENCE_MARAC), "marac_review");
+}
+
+/* case_disclosure errors are located; they belong in node policies only. */
+static void test_case_load_errors(void **state)
+{
+	char text[4096], err[POLICY_MAX_MESSAGE];
+	struct policy *p = NULL;
+	static const struct {
+		const char *extra, *msg;
+	} bad[] = {
+	    {"case_disclosure:\n  - {id: a, scope: planet, evidence: [none]}\n",
+	     "node.yaml:10:20: 'scope' must be municipality, cooperation_group, country or any"},
+	    {"case_disclosure:\n  - {id: a, scope: any, evidence: [gut_feeling]}\n",
+	     "node.yaml:10:35: unknown evidence 'gut_feeling' (referral, marac_review, high_risk "
+	     "or "
+	     "none)"},
+	    {"case_disclosure:\n  - {id: a, scope: any, evidence: [none, referral]}\n",
+	     "node.yaml:10:35: evidence 'none' cannot be listed with other kinds"},
+	    {"case_disclosure:\n  - {id: a, scope: any}\n",
+	     "node.yaml:10:5: missing required key 'evidence'"},
+	    {"case_disclosure:\n  - {id: a, measures: [M2], scope: any, evidence: [none]}\n",
+	     "node.yaml:10:23: case_disclosure rules are about M7 and M8 only"},
+	    {"case_disclosure:\n  - {id: a, scope: any, evidence: [none]}\n"
+	     "  - {id: a, scope: any, evidence: [none]}\n",
+	     "node.yaml:11:10: rule id 'a' is used twice"},
+	    {"cooperation_group: [\"Liep\\x01\"]\n", NULL},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%s%s", NODE_HEAD, NODE_RULE, NODE_PART,
+			 bad[i].extra);
+		memset(err, 0, sizeof(err));
+		assert_int_equal(
+		    policy_load_mem("node.yaml", text, strlen(text), &p, err, sizeof(err)),
+		    CL_EPOLICY);
+		if (bad[i].msg)
+			assert_string_equal(err, bad[i].msg);
+	}
+	/* a federation policy cannot decide for the holding agencies */
+	expect_load_error(HEAD RULE PART "case_disclosure:\n  - {id: a, scope: any, evidence: "
+					 "[none]}\n",
+			  CL_EPOLICY,
+			  "t.yaml:10:3: 'case_disclosure' belongs in a node policy (the holding "
+			  "agency decides)");
+	/* policy_case_check refuses a federation policy */
+	{
+		struct policy_case_request q = case_req("police", "Liepāja", "LV", "x");
+		struct policy_case_decision d;
+
+		assert_int_equal(load_text(HEAD RULE PART, err, sizeof(err)), 0);
+		assert_int_equal(policy_load_mem("t.yaml", HEAD RULE PART, strlen(HEAD RULE PART),
+						 &p, err, sizeof(err)),
+				 0);
+		assert_int_equal(policy_case_check(p, &q, &d), CL_EINVAL);
+		policy_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +1120,10 @@ int main(void)
 	    cmocka_unit_test(test_examples_load),
 	    cmocka_unit_test(test_node_refuses_what_federation_allows),
 	    cmocka_unit_test(test_rate_tracker_api),
+	    cmocka_unit_test(test_case_defaults),
+	    cmocka_unit_test(test_case_rules),
+	    cmocka_unit_test(test_case_evidence),
+	    cmocka_unit_test(test_case_load_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,9 +74,8 @@ static struct policy *load(void)
 	struct policy *p = NULL;
 	char err[POLICY_MAX_MESSAGE] = "";
 
-	assert_int_equal(policy_load_mem("node-policy.yaml", POLICY, strlen(POLICY), &p, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    policy_load_mem("node-policy.yaml", POLICY, strlen(POLICY), &p, err, sizeof(err)), 0);
 	return p;
 }
 
@@ -108,8 +107,9 @@ static void test_as_of_bound(void **state)
 	assert_string_equal(d.rule, "case-history");
 	case_request(&r, "case_history", "case_review", now, 2);
 	assert_int_equal(policy_query_check(p, rate, &r.q, now, &d, &why), CL_EDENIED);
-	assert_string_equal(d.message, "refused by node-policy.yaml rule 'case-history': as-of date "
-				       "2 days after today, at most 1");
+	assert_string_equal(d.message,
+			    "refused by node-policy.yaml rule 'case-history': as-of date "
+			    "2 days after today, at most 1");
 	r.q.period_to = "2030-01-02";
 	assert_int_equal(policy_query_check(p, rate, &r.q, now, &d, &why), CL_EDENIED);
 	policy_rate_free(rate);
@@ -138,9 +138,8 @@ static void test_case_history_rate(void **state)
 	assert_int_equal(policy_query_check(p, rate, &r.q, now, &d, &why), CL_EQUOTA);
 	assert_string_equal(d.message, "refused by node-policy.yaml rule 'case-history': rate "
 				       "limit of 2 queries per hour reached");
-	assert_int_equal(policy_rate_get(rate, "lv-liepaja-police", "case-history", now, &hour,
-					 &day),
-			 0);
+	assert_int_equal(
+	    policy_rate_get(rate, "lv-liepaja-police", "case-history", now, &hour, &day), 0);
 	assert_int_equal(hour, 2);
 	assert_int_equal(day, 2);
 	/* another asking node has its own count */

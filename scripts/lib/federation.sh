@@ -104,6 +104,21 @@ rules:
 participation:
   - measures: [M1, M2, M3, M4, M5, M6, M7, M8]
 YAML
+  # A node's case_disclosure: the defaults (docs/policy.md "Case answers") unless the caller
+  # sets FED_CASE_DISCLOSURE=open — tests that compare M7/M8 with the ground truth of every
+  # agency's records, which knows no sharing protocol.
+  if [ "$scope" = node ] && [ "${FED_CASE_DISCLOSURE:-}" = open ]; then
+    cat <<YAML
+
+case_disclosure:
+  - id: test-open
+    description: every linked record to every agency (ground-truth tests only)
+    scope: any
+    legal_bases: [lv_interinstitutional_cooperation, lt_domestic_violence_law,
+                  lt_child_rights_law, child_protection, statistics]
+    evidence: [none]
+YAML
+  fi
 }
 
 fed_setup() {

@@ -49,6 +49,33 @@ static void check_decision(const struct policy *p, const struct policy_request *
 		abort();
 }
 
+/* A node policy's case_disclosure decision (policy_case_check) and its invariants. */
+static void check_case(const struct policy *p, const char *measure, const char *type,
+		       const char *muni, const char *basis)
+{
+	struct policy_case_request q = {measure, "case_review", basis,	   type,
+					muni,	 "LV",		"Liepāja", "LV"};
+	struct policy_case_decision d;
+	char prefix[POLICY_MAX_MESSAGE];
+	int rc = policy_case_check(p, &q, &d);
+
+	if (policy_scope(p) != POLICY_SCOPE_NODE) {
+		if (rc != CL_EINVAL)
+			abort();
+		return;
+	}
+	if ((rc != 0 && rc != CL_EDENIED) || (rc == 0) != (d.allowed == 1))
+		abort();
+	snprintf(prefix, sizeof(prefix), "%s by %.120s case_disclosure",
+		 d.allowed ? "allowed" : "refused", policy_name(p));
+	if (strncmp(d.message, prefix, strlen(prefix)) != 0)
+		abort();
+	if (d.allowed &&
+	    (!d.evidence || (d.evidence & ~15u) ||
+	     ((d.evidence & POLICY_EVIDENCE_NONE) && d.evidence != POLICY_EVIDENCE_NONE)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const ids[] = {"national", "researcher.lv-x", "a",
@@ -104,6 +131,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 * only. */
 				check_decision(p, &q, rate);
 			}
+	for (k = 0; k < 4; k++) {
+		check_case(p, k % 2 ? "M8" : "M7", k < 2 ? "police" : "ngo",
+			   k % 3 ? "Liepāja" : "Klaipėda", bases[k]);
+		check_case(p, "M7", "", "", bases[k]);
+	}
 	(void)policy_participates(p, "M7", "lv-liepaja-police", "police");
 	(void)policy_participates(p, "M1", NULL, NULL);
 	policy_rate_free(rate);

@@ -14,6 +14,9 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# M7/M8 against the ground truth of every agency: nodes disclose every linked record
+# (tests/integration/test_case_attack.sh runs the default case_disclosure policies).
+export FED_CASE_DISCLOSURE=open
 it_init cases
 it_federation --seed 12 --persons 700
 fed_start_keyholder
