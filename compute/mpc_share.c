@@ -125,6 +125,16 @@ uint64_t mpc_party_rounds(const struct mpc_party *p)
 	return p->rounds;
 }
 
+struct mpc_net *mpc_party_net(struct mpc_party *p)
+{
+	return p->net;
+}
+
+void mpc_party_count_round(struct mpc_party *p)
+{
+	p->rounds++;
+}
+
 static int pair_alloc(uint64_t **s0, uint64_t **s1, size_t n)
 {
 	if (n > MPC_MAX_ELEMENTS)

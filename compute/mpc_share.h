@@ -51,6 +51,13 @@ unsigned mpc_party_self(const struct mpc_party *p);
 /* Returns the number of communication rounds this party has taken part in. */
 uint64_t mpc_party_rounds(const struct mpc_party *p);
 
+/*
+ * For the engine's other modules (mpc_perm): the channel the party was created over, and
+ * counting one more round that such a module completed with it.
+ */
+struct mpc_net *mpc_party_net(struct mpc_party *p);
+void mpc_party_count_round(struct mpc_party *p);
+
 /* Allocates zeroed shares (a sharing of zeros). CL_ELIMIT beyond MPC_MAX_ELEMENTS. */
 int mpc_a_alloc(struct mpc_a *v, size_t n);
 int mpc_b_alloc(struct mpc_b *v, size_t w);

@@ -3,3 +3,4 @@ caselink_test(test_mpc SOURCES test_mpc.c LIBS cl_mpc TIMEOUT 120)
 caselink_test(test_mpc_m2 SOURCES test_mpc_m2.c synthfed.c LIBS cl_mpc cl_measures cl_common
               TIMEOUT 300)
 add_dependencies(test_mpc_m2 caselink)
+caselink_test(test_mpc_perm SOURCES test_mpc_perm.c LIBS cl_mpc TIMEOUT 120)
