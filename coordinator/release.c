@@ -1964,6 +1964,7 @@ static int rel_dp_consistent(struct release *r)
 		for (i = 0; i < r->n; i++)
 			if (hit && hit[i] && r->rows[i].out.state == RELEASE_COUNT) {
 				r->rows[i].out.state = RELEASE_SUPPRESSED;
+				r->rows[i].out.reason = RELEASE_REASON_FAILED;
 				r->info.dp_withheld++;
 			}
 		rc = CL_OK;
@@ -2020,14 +2021,19 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 		memset(&w->out, 0, sizeof(w->out));
 		if (w->supp != S_NONE) {
 			w->out.state = RELEASE_SUPPRESSED;
-			if (w->derived || w->kind != K_COUNT)
+			if (w->derived || w->kind != K_COUNT) {
 				r->info.derived_suppressed++;
-			else if (w->dp_withheld)
+				w->out.reason = RELEASE_REASON_DERIVED;
+			} else if (w->dp_withheld) {
 				r->info.dp_withheld++;
-			else if (w->supp == S_PRIMARY)
+				w->out.reason = RELEASE_REASON_UNBOUNDED;
+			} else if (w->supp == S_PRIMARY) {
 				r->info.primary++;
-			else
+				w->out.reason = RELEASE_REASON_SMALL;
+			} else {
 				r->info.secondary++;
+				w->out.reason = RELEASE_REASON_PROTECTS;
+			}
 		} else if (rel_is_count(r, w)) {
 			w->out.state = RELEASE_COUNT;
 			w->out.count = w->exact;
@@ -2062,6 +2068,7 @@ int release_apply(struct release *r, struct ledger *l, const char *requester,
 		if (!num || !den || num->out.state != RELEASE_COUNT ||
 		    den->out.state != RELEASE_COUNT || den->out.count == 0) {
 			w->out.state = RELEASE_SUPPRESSED;
+			w->out.reason = RELEASE_REASON_DERIVED;
 			r->info.derived_suppressed++;
 			continue;
 		}

@@ -68,7 +68,15 @@ struct release_value {
 	long long count;
 	double real;
 	double noise_scale; /* of this value; 0 when exact (or rounded only) */
+	const char *reason; /* when suppressed: one of RELEASE_REASON_*; NULL otherwise */
 };
+
+/* Why a value is withheld (every output format names it). */
+#define RELEASE_REASON_SMALL	 "small"	       /* a count in 1..threshold−1 */
+#define RELEASE_REASON_PROTECTS	 "protects another"    /* a complement: hides a small count */
+#define RELEASE_REASON_UNBOUNDED "no per-person bound" /* under DP: events, episodes */
+#define RELEASE_REASON_DERIVED	 "derived"	       /* a rate, median or extreme withheld */
+#define RELEASE_REASON_FAILED	 "fail closed"	       /* the consistency solver failed (DP) */
 
 struct release;
 

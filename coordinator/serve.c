@@ -832,6 +832,7 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 			break;
 		if (rv.state == RELEASE_SUPPRESSED) {
 			v.suppressed = 1;
+			v.suppressed_reason = (char *)(rv.reason ? rv.reason : "");
 		} else if (rv.state == RELEASE_COUNT) {
 			v.value_case = CASELINK__V1__VALUE__VALUE_COUNT;
 			v.count = rv.count;

@@ -231,7 +231,9 @@ static char *client_value_text(const Caselink__V1__Value *v)
 {
 	char buf[64];
 
-	if (v->suppressed)
+	if (v->suppressed && v->suppressed_reason && v->suppressed_reason[0])
+		snprintf(buf, sizeof(buf), CLIENT_SUPPRESSED " (%.40s)", v->suppressed_reason);
+	else if (v->suppressed)
 		snprintf(buf, sizeof(buf), CLIENT_SUPPRESSED);
 	else if (v->value_case == CASELINK__V1__VALUE__VALUE_COUNT)
 		snprintf(buf, sizeof(buf), "%lld", (long long)v->count);
@@ -345,6 +347,8 @@ static int client_row(struct client_answer *a, const Caselink__V1__Row *row)
 			t = client_value_text(v);
 			a->cov.nsuppressed += v->suppressed ? 1 : 0;
 			w->suppressed = v->suppressed;
+			snprintf(w->reason, sizeof(w->reason), "%s",
+				 v->suppressed && v->suppressed_reason ? v->suppressed_reason : "");
 			w->present = v->value_case != CASELINK__V1__VALUE__VALUE__NOT_SET;
 			w->real_valued = v->value_case == CASELINK__V1__VALUE__VALUE_REAL;
 			w->count = v->count;
@@ -549,7 +553,8 @@ void client_print_release(FILE *f, const char *prefix, const struct client_answe
 		snprintf(rounding, sizeof(rounding), "to multiples of %lld", v->rounding);
 	fprintf(f,
 		"%sdisclosure: threshold %lld, rounding %s; suppressed: %u counts, %u derived "
-		"values (marked \"" CLIENT_SUPPRESSED "\")\n",
+		"values (marked \"" CLIENT_SUPPRESSED " (reason)\": small, protects another, no "
+		"per-person bound, derived)\n",
 		prefix, v->threshold, rounding, v->suppressed_cells, v->suppressed_derived);
 	if (v->noisy)
 		fprintf(f,
@@ -661,6 +666,14 @@ static json_t *client_json_cell(const char *s, int numeric)
 
 	if (numeric && !strcmp(s, CLIENT_SUPPRESSED))
 		return json_pack("{s:n, s:b}", "value", "suppressed", 1);
+	if (numeric && !strncmp(s, CLIENT_SUPPRESSED " (", sizeof(CLIENT_SUPPRESSED) + 1) &&
+	    s[strlen(s) - 1] == ')') {
+		/* "suppressed (why)": {"value": null, "suppressed": true, "reason": "why"} */
+		size_t n = strlen(s) - sizeof(CLIENT_SUPPRESSED) - 2;
+
+		return json_pack("{s:n, s:b, s:s%}", "value", "suppressed", 1, "reason",
+				 s + sizeof(CLIENT_SUPPRESSED) + 1, n);
+	}
 	if (numeric && *s && strchr(s, '.')) {
 		double x = strtod(s, &end);
 
@@ -684,7 +697,8 @@ static json_t *client_json_disclosure(const struct client_coverage *v)
 			 v->budget_period, "budget", v->budget, "budget_remaining", v->remaining,
 			 "suppressed_cells", (json_int_t)v->suppressed_cells, "suppressed_derived",
 			 (json_int_t)v->suppressed_derived, "suppressed_marker",
-			 "{\"value\": null, \"suppressed\": true}");
+			 "{\"value\": null, \"suppressed\": true, \"reason\": \"small\" | "
+			 "\"protects another\" | ...}");
 }
 
 int client_print_json(FILE *f, const struct client_answer *a, const char *measure, const char *from,

@@ -75,6 +75,7 @@ struct client_coverage {
 /* One value cell: suppressed, absent (NA), a count or a real. */
 struct client_value {
 	int suppressed, present, real_valued;
+	char reason[32]; /* when suppressed: why (Value.suppressed_reason), may be "" */
 	long long count;
 	double real, noise_scale;
 };

@@ -137,6 +137,7 @@ static enum rpc_code h_query(struct rpc_ctx *ctx, const uint8_t *req, size_t len
 		count(&v[0], 12, 2);
 		caselink__v1__value__init(&v[1]);
 		v[1].suppressed = 1;
+		v[1].suppressed_reason = "small";
 		v[1].noise_scale = 2;
 		send_rows(ctx, kc2, 2, "value", cells, v, 2, 0);
 		caselink__v1__value__init(&v[2]);
@@ -286,11 +287,12 @@ static void test_disclosure_answer(void **state)
 	assert_string_equal(client_answer_col(a, 3), "noise_scale");
 	assert_string_equal(client_answer_cell(a, 0, 2), "12");
 	assert_string_equal(client_answer_cell(a, 0, 3), "2");
-	assert_string_equal(client_answer_cell(a, 1, 2), CLIENT_SUPPRESSED);
+	assert_string_equal(client_answer_cell(a, 1, 2), CLIENT_SUPPRESSED " (small)");
 	assert_string_equal(client_answer_cell(a, 1, 3), "");
 	assert_string_equal(client_answer_cell(a, 2, 2), "0.250000");
 	v = client_answer_value(a, 1, 0);
 	assert_true(v->suppressed && !v->present);
+	assert_string_equal(v->reason, "small");
 	v = client_answer_value(a, 2, 0);
 	assert_true(v->real_valued && v->present && v->real == 0.25);
 	c = client_answer_coverage(a);
@@ -306,15 +308,24 @@ static void test_disclosure_answer(void **state)
 	expect_text(p_release, a, 0,
 		    "definitions: defs-1\n"
 		    "disclosure: threshold 5, rounding to multiples of 10; suppressed: 1 counts, "
-		    "0 derived values (marked \"suppressed\")\n"
+		    "0 derived values (marked \"suppressed (reason)\": small, protects another, no "
+		    "per-person bound, derived)\n"
 		    "noise: laplace, scale 2 per count (epsilon 0.5 charged; 9.5 of 10 left in "
 		    "budget period 2025)\n");
 	/* No total under noise or suppression. */
 	expect_text(p_table, a, 1,
-		    "municipality  metric        value  noise_scale\n"
-		    "A             victims          12            2\n"
-		    "B             victims  suppressed             \n"
-		    "A             rate       0.250000            0\n");
+		    "municipality  metric                value  noise_scale\n"
+		    "A             victims                  12            2\n"
+		    "B             victims  suppressed (small)             \n"
+		    "A             rate               0.250000            0\n");
+	{
+		char *json = capture(p_json, a, 0);
+
+		/* The reason in JSON: {"value": null, "suppressed": true, "reason": "small"} */
+		assert_non_null(strstr(json, "\"reason\": \"small\""));
+		assert_non_null(strstr(json, "\"suppressed\": true"));
+		free(json);
+	}
 	client_answer_free(a);
 }
 

@@ -21,6 +21,7 @@ struct rep_row {
 	const char *keys[CLIENT_MAX_COLS];
 	size_t nkeys;
 	int suppressed, real_valued;
+	char reason[32]; /* why suppressed ("small", "protects another", ...), may be "" */
 	long long count;
 	double real;
 };
@@ -74,6 +75,7 @@ static int rep_fetch(struct client_conn *c, const char *measure, const char *fro
 		for (k = 0; k < w->nkeys; k++)
 			w->keys[k] = client_answer_cell(a->ans, i, k);
 		w->suppressed = v->suppressed || !v->present;
+		snprintf(w->reason, sizeof(w->reason), "%s", v->suppressed ? v->reason : "");
 		w->real_valued = v->real_valued;
 		w->count = v->count;
 		w->real = v->real;
@@ -163,6 +165,8 @@ static void rep_value_text(const struct rep_row *w, char *buf, size_t bufsz)
 {
 	if (!w)
 		snprintf(buf, bufsz, "—");
+	else if (w->suppressed && w->reason[0])
+		snprintf(buf, bufsz, "suppressed (%s)", w->reason);
 	else if (w->suppressed)
 		snprintf(buf, bufsz, "suppressed");
 	else if (w->real_valued)

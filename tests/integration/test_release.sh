@@ -89,7 +89,8 @@ out=$(fed_query M2 --from "$from" --to "$to" --format csv)
 grep -q '^# definitions: caselink-measures-' <<<"$out" || fail "no definitions line: $out"
 grep -q '^# disclosure: threshold 5, rounding none' <<<"$out" || fail "no disclosure line: $out"
 grep -q '^# noise: none' <<<"$out" || fail "national answer says noise: $out"
-grep -q ',gap_days_max,suppressed$' <<<"$out" || fail "maxima are not withheld: $out"
+grep -q ',gap_days_max,suppressed (derived)$' <<<"$out" || fail "maxima are not withheld: $out"
+grep -q ',suppressed (small)$' <<<"$out" || fail "no small cell marked with its reason: $out"
 grep -Eq ',gap_count,[0-9]+$' <<<"$out" || fail "national gap_count not published: $out"
 pass "national answer states definitions and disclosure, marks suppressed cells"
 
@@ -100,8 +101,9 @@ out=$(research researcher1 M2 --from "$from" --to "$to" --format csv) \
 grep -q '^# noise: discrete_laplace, scale .* (epsilon 0.4 charged; 0.6 of 1 left' <<<"$out" \
   || fail "noise line: $(head -5 <<<"$out")"
 grep -q '^municipality,metric,value,noise_scale$' <<<"$out" || fail "no noise_scale column: $out"
-grep -q '^\*,gap_count,suppressed,' <<<"$out" || fail "gap_count released under DP: $out"
-grep -q '^\*,repeat_victim_episodes,suppressed,' <<<"$out" \
+grep -q '^\*,gap_count,suppressed (no per-person bound),' <<<"$out" \
+  || fail "gap_count released under DP: $out"
+grep -q '^\*,repeat_victim_episodes,suppressed (no per-person bound),' <<<"$out" \
   || fail "repeat_victim_episodes released under DP: $out"
 grep -Eq '^\*,victims,[0-9]+,15$' <<<"$out" \
   || fail "victims without the per-person scale 15 (2 rows x 3 counts / 0.4): $out"
