@@ -832,11 +832,25 @@ struct lk_ent {
 	uint32_t key, p;
 };
 
+/*
+ * An entry of one table of a table-major LSH block (lk_lsh_table): a member's key, its position
+ * in the block, and what the cheap vetoes read (v: node | sex << 10 | popcount << 12), so that a
+ * pair is ruled out from two entries that sit side by side.
+ */
+struct lk_tent {
+	uint32_t key, x, root, v;
+};
+
+#define LK_TV_NODE(v) ((v)&0x3ffu)
+#define LK_TV_SEX(v)  (((v) >> 10) & 3u)
+#define LK_TV_PC(v)   ((v) >> 12)
+
 /* One block: S = order + off, s filters of which the first w are its new side. */
 struct lk_blk {
 	size_t off, s, w;
 	const uint16_t *cmin;
 	int lsh, weak;
+	int tmajor; /* LSH table by table (a new side of at least a quarter), else probes */
 };
 
 struct lk_fz;
@@ -854,6 +868,8 @@ struct lk_wk {
 	uint16_t *hitc;
 	uint32_t *stamp; /* per new-side member of an LSH block: the last probe it met */
 	size_t scap;
+	struct lk_tent *te[2]; /* one table's entries of a table-major LSH block, and scratch */
+	size_t tecap;
 	uint32_t gen;
 	int rc;
 };
@@ -889,10 +905,17 @@ struct lk_fz {
 	struct lk_finfo *nfi; /* the new side's vetoes' entries, by position */
 	uint64_t *kset;	      /* per table: a bit per hash of the keys present (2^kbits) */
 	unsigned ibits, kbits;
+	/*
+	 * or, table-major (a large new side): per member, its filter then its keys in all tables,
+	 * in one record of mstride words (whole cache lines: a member is one random read)
+	 */
+	uint64_t *mrec;
+	size_t mstride, mrecs;
+	int (*tpairs)(struct lk_wk *, const struct lk_tent *, size_t); /* lk_table_pairs_* */
 	/* work sharing */
 	const struct lk_blk *blk;
 	size_t nblk;
-	int phase; /* 0: the all-pairs blocks; 1: the probes of block cur */
+	int phase; /* 0: the all-pairs blocks; 1: the probes of block cur; 2: its tables */
 	_Atomic size_t next;
 	_Atomic int failed;
 };
@@ -904,12 +927,12 @@ struct lk_fz {
  * with its tier, unless the records are at one node or in one cluster, the clusters conflict
  * (sex, year, date), or the pair has no date evidence and scores below the weak threshold.
  */
+static int lk_fz_keep(struct lk_wk *wk, uint32_t a, uint32_t b, double dice);
+
 static int lk_fz_emit(struct lk_wk *wk, uint32_t a, uint32_t b, double dice)
 {
 	const struct linker *l = wk->l;
 	struct lk_fz *z = wk->z;
-	float tier;
-	int k;
 
 	if (l->recs[a].node == l->recs[b].node || z->root[a] == z->root[b])
 		return 0;
@@ -917,6 +940,17 @@ static int lk_fz_emit(struct lk_wk *wk, uint32_t a, uint32_t b, double dice)
 		wk->stat[LINKER_STAT_ATTR_VETOED]++;
 		return 0;
 	}
+	return lk_fz_keep(wk, a, b, dice);
+}
+
+/* lk_fz_emit past its vetoes (records at two nodes, in two compatible clusters). */
+static int lk_fz_keep(struct lk_wk *wk, uint32_t a, uint32_t b, double dice)
+{
+	const struct linker *l = wk->l;
+	struct lk_fz *z = wk->z;
+	float tier;
+	int k;
+
 	tier = lk_tier(l, a, b);
 	if (tier == LK_TIER_NONE && dice < l->weak)
 		return 0;
@@ -1168,6 +1202,11 @@ static void lk_lsh_done(struct lk_fz *z)
 	if (z->cur && z->finfo)
 		for (i = 0; i < z->cur->s; i++)
 			z->finfo[z->order[z->cur->off + i]].isnew = 0;
+	if (z->mrec)
+		OPENSSL_cleanse(z->mrec, z->mrecs * z->mstride * sizeof(*z->mrec));
+	free(z->mrec);
+	z->mrec = NULL;
+	z->mrecs = 0;
 	free(z->ent);
 	free(z->cnt);
 	free(z->nfi);
@@ -1259,6 +1298,271 @@ static int lk_lsh_probe(struct lk_wk *wk, size_t lo, size_t hi)
 	return 0;
 }
 
+/*
+ * A table-major LSH block (z->cur, a new side of at least a quarter of it): per member, a record
+ * of its filter, its record and its keys in all tables (the first-shared-table test reads two
+ * members' keys, the Dice their filters: one random read each), and the vetoes' entries by
+ * position. Memory: 136 bytes + 4 per table, rounded up to 64, per member.
+ */
+static int lk_lsh_rows(struct linker *l, struct lk_fz *z, const struct lk_blk *blk)
+{
+	const uint32_t *S = z->order + blk->off;
+	size_t s = blk->s, i, ms, bytes;
+	int rc;
+
+	if (!z->pos) {
+		rc = lk_lsh_prepare(l, z);
+		if (rc)
+			return rc;
+	}
+	z->cur = blk;
+	z->cplan = z->plan + (blk->weak ? z->tables : 0);
+	ms = (LK_WORDS + 1 + (z->tables + 1) / 2 + 7) / 8 * 8;
+	if (__builtin_mul_overflow(s ? s : 1, ms * sizeof(*z->mrec), &bytes))
+		return CL_EOVERFLOW;
+	z->mrec = aligned_alloc(64, bytes);
+	z->nfi = malloc((s ? s : 1) * sizeof(*z->nfi));
+	if (!z->mrec || !z->nfi)
+		return CL_ENOMEM;
+	z->mstride = ms;
+	z->mrecs = s ? s : 1;
+	for (i = 0; i < s; i++) {
+		uint32_t f = S[i], r = z->root[l->bowner[f]];
+		struct lk_finfo *fi = &z->nfi[i];
+		uint64_t *m = z->mrec + i * ms;
+
+		fi->root = r;
+		fi->node = (uint16_t)z->fnode[f];
+		fi->sex = l->csex[r];
+		fi->pc = z->pc[f];
+		fi->isnew = i < blk->w;
+		memcpy(m, l->blooms + (size_t)f * LK_WORDS, LK_WORDS * sizeof(*m));
+		m[LK_WORDS] = l->bowner[f];
+		z->keys(z->cplan, z->tables, m, (uint32_t *)(m + LK_WORDS + 1), 1);
+	}
+	return 0;
+}
+
+/* Makes the thread's two entry arrays hold n entries each. */
+static int lk_tent_reserve(struct lk_wk *wk, size_t n)
+{
+	int k;
+
+	if (wk->tecap >= n)
+		return 0;
+	if (n > SIZE_MAX / sizeof(struct lk_tent))
+		return CL_EOVERFLOW;
+	for (k = 0; k < 2; k++) {
+		if (wk->te[k])
+			OPENSSL_cleanse(wk->te[k], wk->tecap * sizeof(struct lk_tent));
+		free(wk->te[k]);
+		wk->te[k] = NULL;
+	}
+	wk->tecap = 0;
+	wk->te[0] = malloc(n * sizeof(struct lk_tent));
+	wk->te[1] = malloc(n * sizeof(struct lk_tent));
+	if (!wk->te[0] || !wk->te[1])
+		return CL_ENOMEM;
+	wk->tecap = n;
+	return 0;
+}
+
+/* Member x's keys in the table-major block's record (after its filter and record index). */
+static const uint32_t *lk_mkeys(const struct lk_fz *z, size_t x)
+{
+	return (const uint32_t *)(z->mrec + x * z->mstride + LK_WORDS + 1);
+}
+
+/* Table t's entries of the block z->cur, sorted by key (LSD radix, digits of at most 11 bits). */
+static struct lk_tent *lk_table_sorted(struct lk_wk *wk, size_t t)
+{
+	const struct lk_fz *z = wk->z;
+	const struct lk_blk *blk = z->cur;
+	size_t s = blk->s, i;
+	unsigned kb = blk->weak ? z->wbits : z->bits, passes = (kb + 10) / 11, db, d;
+	uint32_t cnt[3][2048], m;
+	struct lk_tent *e = wk->te[0], *tmp = wk->te[1], *sw;
+
+	db = (kb + passes - 1) / passes;
+	m = (1u << db) - 1;
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < s; i++) {
+		const struct lk_finfo *fi = &z->nfi[i];
+		uint32_t k = lk_mkeys(z, i)[t];
+
+		e[i].key = k;
+		e[i].x = (uint32_t)i;
+		e[i].root = fi->root;
+		e[i].v =
+		    (uint32_t)fi->node | (uint32_t)(fi->sex >> 3) << 10 | (uint32_t)fi->pc << 12;
+		for (d = 0; d < passes; d++)
+			cnt[d][(k >> (d * db)) & m]++;
+	}
+	for (d = 0; d < passes; d++) {
+		uint32_t sum = 0, c, n;
+
+		for (c = 0; c <= m; c++) {
+			n = cnt[d][c];
+			cnt[d][c] = sum;
+			sum += n;
+		}
+		for (i = 0; i < s; i++)
+			tmp[cnt[d][(e[i].key >> (d * db)) & m]++] = e[i];
+		sw = e;
+		e = tmp;
+		tmp = sw;
+	}
+	return e;
+}
+
+/* Whether two key rows agree in one of tables 0 .. t - 1 (two keys per 64-bit word). */
+static int lk_meet_sw(const uint32_t *ka, const uint32_t *kb, size_t t)
+{
+	size_t u;
+
+	for (u = 0; u + 1 < t; u += 2) {
+		uint64_t x, y;
+
+		memcpy(&x, ka + u, sizeof(x));
+		memcpy(&y, kb + u, sizeof(y));
+		x ^= y;
+		/* a zero 32-bit half */
+		if ((x - 0x0000000100000001ull) & ~x & 0x8000000080000000ull)
+			return 1;
+	}
+	return u < t && ka[u] == kb[u];
+}
+
+/* lk_meet_sw, eight tables per compare; masked loads read no key beyond table t - 1. */
+__attribute__((target("avx2"))) static int lk_meet_avx2(const uint32_t *ka, const uint32_t *kb,
+							size_t t)
+{
+	size_t u;
+
+	for (u = 0; u + 8 <= t; u += 8) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(ka + u));
+		__m256i y = _mm256_loadu_si256((const __m256i *)(kb + u));
+
+		if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(x, y)))
+			return 1;
+	}
+	if (u < t) {
+		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(t - u)),
+					       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		__m256i x = _mm256_maskload_epi32((const int *)(ka + u), m);
+		__m256i y = _mm256_maskload_epi32((const int *)(kb + u), m);
+
+		return _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi32(x, y), m)) != 0;
+	}
+	return 0;
+}
+
+/* lk_meet_sw, sixteen tables per compare (masked loads, as lk_meet_avx2). */
+__attribute__((target("avx512f"))) static int lk_meet_avx512(const uint32_t *ka, const uint32_t *kb,
+							     size_t t)
+{
+	size_t u;
+
+	for (u = 0; u < t; u += 16) {
+		__mmask16 m = t - u >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (t - u)) - 1);
+		__m512i x = _mm512_maskz_loadu_epi32(m, ka + u);
+		__m512i y = _mm512_maskz_loadu_epi32(m, kb + u);
+
+		if (_mm512_mask_cmpeq_epi32_mask(m, x, y))
+			return 1;
+	}
+	return 0;
+}
+
+#define LK_PF_AHEAD 8 /* entries ahead whose member records are prefetched */
+
+/* Whether sorted entry k shares its key with a neighbour (is in a group of two or more). */
+static int lk_tent_paired(const struct lk_tent *e, size_t s, size_t k)
+{
+	return (k > 0 && e[k - 1].key == e[k].key) || (k + 1 < s && e[k + 1].key == e[k].key);
+}
+
+/*
+ * The pairs of one sorted table t of the table-major LSH block z->cur: every pair within a key
+ * with a member on the new side, compared here only when its keys agree in no earlier table (the
+ * first shared table: each pair once over all tables, whichever thread has which table). The
+ * cheap vetoes read the two entries; the member records (filter, record, keys) of the next
+ * groups are prefetched. One version per key-compare and popcount kernel.
+ */
+#define LK_TABLE_PAIRS(name, attr, meet, andpop)                                                   \
+	attr static int name(struct lk_wk *wk, const struct lk_tent *e, size_t t)                  \
+	{                                                                                          \
+		const struct linker *l = wk->l;                                                    \
+		const struct lk_fz *z = wk->z;                                                     \
+		const uint16_t *cmin = z->cur->cmin;                                               \
+		size_t s = z->cur->s, w = z->cur->w, ms = z->mstride, g0, g1, i, j, pf = 0, u;     \
+		size_t lines = (LINKER_BLOOM_BYTES + 8 + t * sizeof(uint32_t) + 63) / 64;          \
+		int rc;                                                                            \
+                                                                                                   \
+		for (g0 = 0; g0 < s; g0 = g1) {                                                    \
+			for (g1 = g0 + 1; g1 < s && e[g1].key == e[g0].key; g1++)                  \
+				;                                                                  \
+			for (; pf < s && pf < g1 + LK_PF_AHEAD; pf++)                              \
+				if (lk_tent_paired(e, s, pf)) {                                    \
+					const char *m = (const char *)(z->mrec + e[pf].x * ms);    \
+					for (u = 0; u < lines; u++)                                \
+						__builtin_prefetch(m + 64 * u);                    \
+				}                                                                  \
+			for (i = g0; i + 1 < g1; i++) {                                            \
+				const struct lk_tent *a = &e[i];                                   \
+				const uint64_t *fa = z->mrec + a->x * ms;                          \
+				unsigned pa = LK_TV_PC(a->v);                                      \
+                                                                                                   \
+				for (j = i + 1; j < g1; j++) {                                     \
+					const struct lk_tent *b = &e[j];                           \
+					const uint64_t *fb = z->mrec + b->x * ms;                  \
+					unsigned pb = LK_TV_PC(b->v), sa, sb, cm;                  \
+                                                                                                   \
+					if ((a->x >= w && b->x >= w) ||                            \
+					    LK_TV_NODE(a->v ^ b->v) == 0 || a->root == b->root ||  \
+					    cmin[pa + pb] > (pa < pb ? pa : pb))                   \
+						continue;                                          \
+					if (meet((const uint32_t *)(fa + LK_WORDS + 1),            \
+						 (const uint32_t *)(fb + LK_WORDS + 1), t))        \
+						continue; /* compared in an earlier table */       \
+					sa = LK_TV_SEX(a->v);                                      \
+					sb = LK_TV_SEX(b->v);                                      \
+					if ((sa && sb && sa != sb) ||                              \
+					    (l->attrs && !lk_compatible(l, a->root, b->root))) {   \
+						wk->stat[LINKER_STAT_ATTR_VETOED]++;               \
+						continue;                                          \
+					}                                                          \
+					cm = andpop(fa, fb);                                       \
+					wk->stat[LINKER_STAT_COMPARISONS]++;                       \
+					if (cm < cmin[pa + pb])                                    \
+						continue;                                          \
+					rc = lk_fz_keep(wk, (uint32_t)fa[LK_WORDS],                \
+							(uint32_t)fb[LK_WORDS],                    \
+							2.0 * cm / (pa + pb));                     \
+					if (rc)                                                    \
+						return rc;                                         \
+				}                                                                  \
+			}                                                                          \
+		}                                                                                  \
+		return 0;                                                                          \
+	}
+
+LK_TABLE_PAIRS(lk_table_pairs_sw, , lk_meet_sw, z->andpop)
+LK_TABLE_PAIRS(lk_table_pairs_avx2, __attribute__((target("avx2,popcnt"))), lk_meet_avx2,
+	       lk_andpop_hw)
+LK_TABLE_PAIRS(lk_table_pairs_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))),
+	       lk_meet_avx512, lk_andpop_avx512)
+
+/* One table t of the table-major LSH block z->cur (lk_table_sorted, then z->tpairs). */
+static int lk_lsh_table(struct lk_wk *wk, size_t t)
+{
+	int rc = lk_tent_reserve(wk, wk->z->cur->s);
+
+	if (rc)
+		return rc;
+	return wk->z->tpairs(wk, lk_table_sorted(wk, t), t);
+}
+
 /* A thread's loop: whole all-pairs blocks, or chunks of the current LSH block's probes. */
 static void *lk_work(void *arg)
 {
@@ -1273,6 +1577,10 @@ static void *lk_work(void *arg)
 				break;
 			if (!z->blk[i].lsh)
 				wk->rc = lk_block_all(wk, &z->blk[i]);
+		} else if (z->phase == 2) {
+			if (i >= z->tables)
+				break;
+			wk->rc = lk_lsh_table(wk, i);
 		} else {
 			size_t lo = i * LK_PROBE_CHUNK;
 
@@ -1411,6 +1719,7 @@ static int lk_blk_add(struct linker *l, struct lk_fz *z, struct lk_blk **v, size
 	(*v)[*n].weak = weak && l->attrs;
 	(*v)[*n].lsh = (l->mode == LINKER_BLOCK_AUTO && pairs > LK_AUTO_PAIRS) ||
 		       (l->mode == LINKER_BLOCK_LSH && pairs > LK_LSH_MIN_PAIRS);
+	(*v)[*n].tmajor = (*v)[*n].lsh && w >= s / 4;
 	(*n)++;
 	return 0;
 }
@@ -1459,6 +1768,15 @@ static int lk_blocks_pass(struct linker *l, struct lk_fz *z, struct lk_wk *wks, 
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (!blk[i].lsh)
 			continue;
+		if (blk[i].tmajor) {
+			rc = lk_lsh_rows(l, z, &blk[i]);
+			if (rc == 0) {
+				z->phase = 2;
+				rc = lk_run(z, wks, nw);
+			}
+			lk_lsh_done(z);
+			continue;
+		}
 		rc = lk_lsh_index(l, z, &blk[i]);
 		for (t = 0; rc == 0 && t < nw; t++)
 			if (wks[t].scap < blk[i].w) {
@@ -1714,7 +2032,7 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 	uint32_t *order = NULL;
 	size_t i, nb = l->nb;
 	unsigned t, nw = l->threads ? l->threads : 1;
-	int rc;
+	int rc, j;
 
 	memset(&z, 0, sizeof(z));
 	z.root = root;
@@ -1725,6 +2043,12 @@ static int lk_link(struct linker *l, uint32_t *root, const uint16_t *cmin, lk_sc
 	z.andpop = andpop;
 	__builtin_cpu_init();
 	z.keys = __builtin_cpu_supports("bmi2") ? lk_keys_bmi2 : lk_keys_sw;
+	if (andpop == lk_andpop_avx512)
+		z.tpairs = lk_table_pairs_avx512;
+	else if (andpop == lk_andpop_hw && __builtin_cpu_supports("avx2"))
+		z.tpairs = lk_table_pairs_avx2;
+	else
+		z.tpairs = lk_table_pairs_sw;
 	z.strong = &strong;
 	z.weak = &weak;
 	z.pc = malloc((nb ? nb : 1) * sizeof(*z.pc));
@@ -1785,6 +2109,11 @@ out:
 		free(wks[t].hits);
 		free(wks[t].hitc);
 		free(wks[t].stamp);
+		for (j = 0; j < 2; j++) {
+			if (wks[t].te[j])
+				OPENSSL_cleanse(wks[t].te[j], wks[t].tecap * sizeof(*wks[t].te[j]));
+			free(wks[t].te[j]);
+		}
 		if (wks[t].F)
 			OPENSSL_cleanse(wks[t].F, wks[t].fcap * LK_WORDS * sizeof(*wks[t].F));
 		free(wks[t].F);
