@@ -4,15 +4,20 @@
  *   cached q-gram tokens), Dice comparisons/s per popcount kernel, and end-to-end linkage of
  *   synthetic federations (P persons at N nodes, noisy copies), with the blocking's recall
  *   measured against all-pairs comparison on a smaller federation.
- * Usage: bench_linker [--persons P] [--nodes N] [--skip-e2e] [--skip-recall]
- * (defaults 50000 x 20 = 1 M records; the recall check links P/10 persons with all pairs)
- * Single-threaded; prints figures, asserts nothing.
+ * Usage: bench_linker [--persons P] [--nodes N] [--threads T] [--nonce-seed S] [--skip-e2e]
+ *                     [--skip-recall]
+ * (defaults 50000 x 20 = 1 M records; the recall check links P/10 persons with all pairs; the
+ * links on T threads, default the online processors up to 8, as the coordinator; the query
+ * nonce random, or derived from S so that two runs link the same filters). The kernels run on
+ * one thread. Prints figures and a digest of the links (equal digests: the same clusters),
+ * asserts nothing.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -277,8 +282,25 @@ static uint64_t same_pairs(uint64_t *k, size_t n)
 	return t;
 }
 
+/* FNV-1a over the records' cluster ids: equal for equal links. */
+static uint64_t links_digest(const struct linker *l, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t c = 0;
+		int b;
+
+		linker_cluster(l, i, &c);
+		for (b = 0; b < 4; b++)
+			h = (h ^ ((c >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 static int e2e(const unsigned char nonce[32], size_t persons, unsigned nodes, int mode,
-	       uint64_t *cand)
+	       unsigned threads, uint64_t *cand)
 {
 	struct enc_query *q = NULL;
 	struct linker *l = NULL;
@@ -299,6 +321,8 @@ static int e2e(const unsigned char nonce[32], size_t persons, unsigned nodes, in
 		rc = linker_new(&l);
 	if (!rc)
 		rc = linker_set_blocking(l, mode, 0, 0, 7);
+	if (!rc)
+		rc = linker_set_threads(l, threads);
 	if (rc)
 		goto out;
 	t0 = now();
@@ -333,14 +357,15 @@ static int e2e(const unsigned char nonce[32], size_t persons, unsigned nodes, in
 	tp = same_pairs(keys, n);
 	*cand = linker_stat(l, LINKER_STAT_CANDIDATES);
 	printf("e2e %zu persons x %u nodes = %zu records, %s: encode+add %.2f s, link %.2f s wall "
-	       "%.2f s CPU; "
+	       "%.2f s CPU on %u threads; "
 	       "%llu comparisons, %llu candidate pairs >= %.2f, %llu clusters; pairwise precision "
 	       "%.4f recall %.4f\n",
 	       persons, nodes, n, linker_stat(l, LINKER_STAT_LSH_TABLES) ? "LSH" : "all pairs", tb,
-	       tl, c0, (unsigned long long)linker_stat(l, LINKER_STAT_COMPARISONS),
+	       tl, c0, threads, (unsigned long long)linker_stat(l, LINKER_STAT_COMPARISONS),
 	       (unsigned long long)*cand, LINKER_DEFAULT_THRESHOLD,
 	       (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
 	       pred ? (double)tp / pred : 1.0, tr ? (double)tp / tr : 1.0);
+	printf("    links digest %016llx\n", (unsigned long long)links_digest(l, n));
 	if (linker_stat(l, LINKER_STAT_LSH_TABLES))
 		printf("    LSH: %llu tables x %llu bits\n",
 		       (unsigned long long)linker_stat(l, LINKER_STAT_LSH_TABLES),
@@ -358,28 +383,41 @@ int main(int argc, char **argv)
 	unsigned char nonce[32];
 	size_t persons = 50000;
 	unsigned nodes = 20;
-	uint64_t c_lsh = 0, c_all = 0;
-	int i, rc, skip = 0, norecall = 0;
+	uint64_t c_lsh = 0, c_all = 0, nseed = 0;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = online < 1 ? 1 : online > 8 ? 8 : (unsigned)online;
+	int i, rc, skip = 0, norecall = 0, fixed = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--persons") && i + 1 < argc)
 			persons = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--nodes") && i + 1 < argc)
 			nodes = (unsigned)strtoul(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--skip-e2e"))
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			threads = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--nonce-seed") && i + 1 < argc) {
+			nseed = strtoull(argv[++i], NULL, 10);
+			fixed = 1;
+		} else if (!strcmp(argv[i], "--skip-e2e"))
 			skip = 1;
 		else if (!strcmp(argv[i], "--skip-recall"))
 			norecall = 1;
 		else {
 			fprintf(stderr,
-				"usage: bench_linker [--persons P] [--nodes N] [--skip-e2e]\n");
+				"usage: bench_linker [--persons P] [--nodes N] [--threads T] "
+				"[--nonce-seed S] [--skip-e2e] [--skip-recall]\n");
 			return 2;
 		}
 	}
-	if (persons == 0 || nodes == 0 || nodes > LINKER_MAX_NODES)
+	if (persons == 0 || nodes == 0 || nodes > LINKER_MAX_NODES || threads < 1 ||
+	    threads > LINKER_MAX_THREADS)
 		return 2;
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+	if (fixed) {
+		rs = nseed;
+		fill(nonce, sizeof(nonce));
+	} else if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
 		return 1;
+	}
 	rc = bench_tokens(nonce);
 	if (!rc)
 		rc = bench_bloom(nonce);
@@ -389,9 +427,9 @@ int main(int argc, char **argv)
 		/* blocking recall: the same smaller federation with all pairs and with LSH */
 		size_t small = persons / 10 ? persons / 10 : 1;
 
-		rc = e2e(nonce, small, nodes, LINKER_BLOCK_NONE, &c_all);
+		rc = e2e(nonce, small, nodes, LINKER_BLOCK_NONE, threads, &c_all);
 		if (!rc)
-			rc = e2e(nonce, small, nodes, LINKER_BLOCK_LSH, &c_lsh);
+			rc = e2e(nonce, small, nodes, LINKER_BLOCK_LSH, threads, &c_lsh);
 		if (!rc)
 			printf(
 			    "blocking recall on %zu records: %llu of %llu candidate pairs = %.5f\n",
@@ -399,7 +437,7 @@ int main(int argc, char **argv)
 			    c_all ? (double)c_lsh / c_all : 1.0);
 	}
 	if (!rc && !skip)
-		rc = e2e(nonce, persons, nodes, LINKER_BLOCK_AUTO, &c_lsh);
+		rc = e2e(nonce, persons, nodes, LINKER_BLOCK_AUTO, threads, &c_lsh);
 	if (rc) {
 		fprintf(stderr, "bench_linker: %s\n", cl_strerror(rc));
 		return 1;

@@ -749,6 +749,208 @@ static void test_threads_same_links(void **state)
 	}
 }
 
+/* ---- LSH against a straightforward reference ---- */
+
+#define REF_P	  1500 /* persons */
+#define REF_NODES 6
+
+/* A reference pair: score as the linker computes it (tier 6 + Dice, as float), records a < b. */
+struct ref_pair {
+	float score;
+	uint32_t a, b;
+};
+
+static int ref_cmp(const void *x, const void *y)
+{
+	const struct ref_pair *p = x, *q = y;
+
+	if (p->score != q->score)
+		return p->score > q->score ? -1 : 1;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static uint32_t ref_find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x)
+		x = parent[x] = parent[parent[x]];
+	return x;
+}
+
+/*
+ * Filters only (no tokens, no attributes): every pair of records at different nodes whose Dice
+ * reaches the threshold, merged greedily by descending score, then a, then b, while the two
+ * clusters hold no common node; dense cluster ids in order of first record. Written from the
+ * contract in linker.h, sharing no code with the linker.
+ */
+static void ref_link(const unsigned char *f, const uint32_t *node, size_t n, double t,
+		     uint32_t *cluster)
+{
+	struct ref_pair *v = NULL;
+	size_t nv = 0, cap = 0, i, j, k;
+	uint32_t *parent = calloc(n, sizeof(*parent)), next = 0;
+	uint64_t(*mask)[(REF_NODES + 63) / 64] = calloc(n, sizeof(*mask));
+	unsigned *pc = calloc(n, sizeof(*pc));
+
+	assert_non_null(parent);
+	assert_non_null(mask);
+	assert_non_null(pc);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 128; k++)
+			pc[i] += (unsigned)__builtin_popcount(f[i * 128 + k]);
+		parent[i] = (uint32_t)i;
+		mask[i][node[i] / 64] |= 1ull << (node[i] % 64);
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			unsigned c = 0, s = pc[i] + pc[j];
+
+			if (node[i] == node[j])
+				continue;
+			for (k = 0; k < 128; k += 8) {
+				uint64_t x, y;
+
+				memcpy(&x, f + i * 128 + k, 8);
+				memcpy(&y, f + j * 128 + k, 8);
+				c += (unsigned)__builtin_popcountll(x & y);
+			}
+			if (!(2.0 * c >= t * s))
+				continue;
+			if (nv == cap) {
+				cap = cap ? 2 * cap : 1024;
+				v = realloc(v, cap * sizeof(*v));
+				assert_non_null(v);
+			}
+			v[nv].score = 6.0f + (float)(2.0 * c / s);
+			v[nv].a = (uint32_t)i;
+			v[nv++].b = (uint32_t)j;
+		}
+	qsort(v, nv, sizeof(*v), ref_cmp);
+	for (k = 0; k < nv; k++) {
+		uint32_t a = ref_find(parent, v[k].a), b = ref_find(parent, v[k].b), lo, hi;
+		size_t m;
+		int clash = 0;
+
+		if (a == b)
+			continue;
+		for (m = 0; m < (REF_NODES + 63) / 64; m++)
+			clash |= (mask[a][m] & mask[b][m]) != 0;
+		if (clash)
+			continue;
+		lo = a < b ? a : b;
+		hi = a < b ? b : a;
+		parent[hi] = lo;
+		for (m = 0; m < (REF_NODES + 63) / 64; m++)
+			mask[lo][m] |= mask[hi][m];
+	}
+	for (i = 0; i < n; i++)
+		cluster[i] = UINT32_MAX;
+	for (i = 0; i < n; i++) {
+		uint32_t r = ref_find(parent, (uint32_t)i);
+
+		if (cluster[r] == UINT32_MAX)
+			cluster[r] = next++;
+	}
+	for (i = 0; i < n; i++)
+		pc[i] = cluster[ref_find(parent, (uint32_t)i)];
+	for (i = 0; i < n; i++)
+		cluster[i] = pc[i];
+	free(v);
+	free(parent);
+	free(mask);
+	free(pc);
+}
+
+/*
+ * A generated federation of filters (persons of 26 random q-grams, a copy at some nodes with up
+ * to 3 q-grams replaced, shuffled record order) linked by LSH (table-major: every record is on
+ * the block's new side), by all pairs, and on two threads: each equal to ref_link record by
+ * record. LSH with 40 tables of 8 bits misses a pair above 0.75 with probability ~1e-10.
+ */
+static void test_lsh_matches_reference(void **state)
+{
+	enum { MAXN = REF_P * REF_NODES };
+	unsigned char *f = malloc((size_t)MAXN * 128);
+	uint32_t *node = malloc(MAXN * sizeof(*node)), *ref = malloc(MAXN * sizeof(*ref));
+	size_t n = 0, i, p, links;
+	int m;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(node);
+	assert_non_null(ref);
+	for (p = 0; p < REF_P; p++) {
+		uint64_t base = thr_mix(p * 977 + 5);
+		unsigned k;
+
+		for (k = 0; k < REF_NODES; k++) {
+			uint64_t r = thr_mix(base + k * 31 + 1);
+			unsigned g, noise = (unsigned)(r % 4);
+
+			if ((r >> 8) % 3 == 0)
+				continue; /* not known at this node */
+			memset(f + n * 128, 0, 128);
+			for (g = 0; g < 26; g++) {
+				uint64_t q = base * 64 + g;
+
+				if (g < noise)
+					q = thr_mix(r + g) | 1ull << 63; /* a replaced q-gram */
+				thr_qgram(f + n * 128, q, 15);
+			}
+			node[n++] = k;
+		}
+	}
+	for (i = n - 1; i > 0; i--) { /* shuffle, so that a person's copies are not adjacent */
+		size_t j = (size_t)(thr_mix(i + 17) % (i + 1));
+		unsigned char tmp[128];
+		uint32_t tn = node[i];
+
+		memcpy(tmp, f + i * 128, 128);
+		memcpy(f + i * 128, f + j * 128, 128);
+		memcpy(f + j * 128, tmp, 128);
+		node[i] = node[j];
+		node[j] = tn;
+	}
+	ref_link(f, node, n, 0.75, ref);
+	for (i = 0, links = 0; i < n; i++)
+		links += ref[i] != i; /* not its own first record: linked to an earlier one */
+	for (m = 0; m < 3; m++) {
+		struct linker *l = NULL;
+
+		assert_int_equal(linker_new(&l), 0);
+		assert_int_equal(linker_set_threshold(l, 0.75), 0);
+		assert_int_equal(
+		    linker_set_blocking(l, m == 1 ? LINKER_BLOCK_NONE : LINKER_BLOCK_LSH, 40, 8, 3),
+		    0);
+		assert_int_equal(linker_set_threads(l, m == 2 ? 2 : 1), 0);
+		for (i = 0; i < n; i++) {
+			char h[24];
+
+			assert_true(snprintf(h, sizeof(h), "r%zu", i) < (int)sizeof(h));
+			add(l, node[i], h, NULL, NULL, f + i * 128);
+		}
+		assert_int_equal(linker_run(l), 0);
+		print_message("reference: %zu records, %llu clusters, %llu comparisons (%s)\n", n,
+			      (unsigned long long)linker_stat(l, LINKER_STAT_CLUSTERS),
+			      (unsigned long long)linker_stat(l, LINKER_STAT_COMPARISONS),
+			      m == 1 ? "all pairs" : "LSH");
+		if (m != 1)
+			assert_true(linker_stat(l, LINKER_STAT_LSH_TABLES) == 40);
+		for (i = 0; i < n; i++)
+			assert_int_equal(cl(l, i), ref[i]);
+		linker_free(l);
+	}
+	/* the input links most copies into about one cluster per person */
+	for (i = 0, p = 0; i < n; i++)
+		p = ref[i] + 1 > p ? ref[i] + 1 : p;
+	assert_true(links > n / 2);
+	assert_true(p > REF_P * 9 / 10 && p < REF_P * 11 / 10);
+	free(f);
+	free(node);
+	free(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +965,7 @@ int main(void)
 	    cmocka_unit_test(test_attrs_tiers),
 	    cmocka_unit_test(test_namesake_crowd),
 	    cmocka_unit_test(test_threads_same_links),
+	    cmocka_unit_test(test_lsh_matches_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
