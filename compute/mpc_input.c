@@ -90,3 +90,18 @@ int mpc_input_split(const struct mpc_input_shape *s, const uint64_t *x, uint64_t
 	OPENSSL_cleanse(s2, sizeof(s2));
 	return rc;
 }
+
+int mpc_input_aad(unsigned party, const uint8_t *nonce, size_t nonce_len, uint8_t out[64],
+		  size_t *len)
+{
+	static const char tag[] = "caselink/shares/v1";
+
+	if ((party != 1 && party != 2) || nonce == NULL || nonce_len == 0 || nonce_len > 32 ||
+	    out == NULL || len == NULL)
+		return CL_EINVAL;
+	memcpy(out, tag, sizeof(tag)); /* with its NUL */
+	out[sizeof(tag)] = (uint8_t)party;
+	memcpy(out + sizeof(tag) + 1, nonce, nonce_len);
+	*len = sizeof(tag) + 1 + nonce_len;
+	return 0;
+}

@@ -38,4 +38,11 @@ int mpc_input_split(const struct mpc_input_shape *s, const uint64_t *x, uint64_t
 int mpc_input_expand(const struct mpc_input_shape *s, const uint8_t seed[MPC_INPUT_SEED],
 		     uint64_t *out);
 
+/*
+ * The associated data a sealed box of a node's upload is bound to: "caselink/shares/v1",
+ * the party number (1 or 2) and the query nonce (1..32 bytes). Writes *len (<= 64) bytes.
+ */
+int mpc_input_aad(unsigned party, const uint8_t *nonce, size_t nonce_len, uint8_t out[64],
+		  size_t *len);
+
 #endif

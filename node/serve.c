@@ -18,9 +18,11 @@
 #include "node/disclose.h"
 #include "node/encode_query.h"
 #include "node/query.h"
+#include "node/shares.h"
 #include "node/store.h"
 #include "policies/policy_query.h"
 #include "protocol/party.h"
+#include "protocol/pki.h"
 #include "protocol/rpc.h"
 #include "protocol/sign.h"
 
@@ -108,15 +110,71 @@ struct node_serve_tokens_emit {
 	const Caselink__V1__QueryRequest *qr;
 	int64_t from, to;
 	size_t records, events, sent; /* sent: records of the chunks already sent */
+	struct node_shares *shares;   /* secure computation: no events leave, shares do */
 };
+
+/*
+ * Secure computation: a copy of batch whose records carry their slot counts and no event
+ * (recs and ptrs hold batch->n_records entries); the events go into e->shares.
+ */
+static int node_serve_strip(struct node_serve_tokens_emit *e, const Caselink__V1__TokenBatch *batch,
+			    Caselink__V1__TokenBatch *copy, Caselink__V1__TokenRecord *recs,
+			    Caselink__V1__TokenRecord **ptrs)
+{
+	*copy = *batch;
+	copy->records = ptrs;
+	for (size_t i = 0; i < batch->n_records; i++) {
+		int rc;
+
+		recs[i] = *batch->records[i];
+		rc = node_shares_add(e->shares, batch->records[i], &recs[i].slots);
+		if (rc != CL_OK)
+			return rc;
+		recs[i].n_events = 0;
+		recs[i].events = NULL;
+		ptrs[i] = &recs[i];
+	}
+	return CL_OK;
+}
+
+/* Secure computation: the final chunk, the answer's ShareUpload. */
+static int node_serve_send_shares(struct node_serve_tokens_emit *e)
+{
+	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__ShareUpload up;
+	int rc = node_shares_finish(e->shares, &up);
+
+	if (rc != CL_OK)
+		return rc;
+	resp.schema_version = CASELINK_SCHEMA_VERSION;
+	resp.request_id = e->qr->header->request_id;
+	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_SHARES;
+	resp.shares = &up;
+	resp.last = 1;
+	rc = party_send_response(e->ctx, &resp);
+	node_shares_upload_free(&up);
+	return rc;
+}
 
 static int node_serve_tokens_batch(void *ud, const Caselink__V1__TokenBatch *batch, int last)
 {
 	struct node_serve_tokens_emit *e = ud;
 	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+	Caselink__V1__TokenBatch stripped;
+	Caselink__V1__TokenRecord *recs = NULL, **ptrs = NULL;
 	size_t i;
 	int rc;
 
+	if (e->shares) {
+		recs = calloc(batch->n_records ? batch->n_records : 1, sizeof(*recs));
+		ptrs = calloc(batch->n_records ? batch->n_records : 1, sizeof(*ptrs));
+		rc = recs && ptrs ? node_serve_strip(e, batch, &stripped, recs, ptrs) : CL_ENOMEM;
+		if (rc != CL_OK) {
+			free(recs);
+			free(ptrs);
+			return rc;
+		}
+	}
 	e->records += batch->n_records;
 	for (i = 0; i < batch->n_records; i++)
 		e->events += batch->records[i]->n_events;
@@ -134,24 +192,30 @@ static int node_serve_tokens_batch(void *ud, const Caselink__V1__TokenBatch *bat
 		party_audit_request(e->qr, text, sizeof(text));
 		snprintf(
 		    details, sizeof(details),
-		    "mode=tokens records=%zu events=%zu window=%.10s..%.10s nonce_sha256=%s %s",
-		    e->records, e->events, d1, d2, nh, text);
+		    "mode=%s records=%zu events=%zu window=%.10s..%.10s nonce_sha256=%s %s",
+		    e->shares ? "shares" : "tokens", e->records, e->events, d1, d2, nh, text);
 		rc = audit_append(e->ns->audit,
 				  rpc_ctx_peer_id(e->ctx)[0] ? rpc_ctx_peer_id(e->ctx) : "-",
 				  "query_answered", details, NULL);
 		if (rc != CL_OK) {
 			log_event(LOG_LEVEL_ERROR, "audit_failed", "action=query_answered");
+			free(recs);
+			free(ptrs);
 			return CL_EAUDIT;
 		}
 	}
 	resp.schema_version = CASELINK_SCHEMA_VERSION;
 	resp.request_id = e->qr->header->request_id;
 	resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS;
-	resp.tokens = (Caselink__V1__TokenBatch *)batch;
-	resp.last = last ? 1 : 0;
+	resp.tokens = e->shares ? &stripped : (Caselink__V1__TokenBatch *)batch;
+	resp.last = last && !e->shares ? 1 : 0;
 	rc = party_send_response(e->ctx, &resp);
 	if (rc == CL_OK)
 		e->sent += batch->n_records;
+	if (rc == CL_OK && last && e->shares)
+		rc = node_serve_send_shares(e);
+	free(recs);
+	free(ptrs);
 	return rc;
 }
 
@@ -175,6 +239,38 @@ static int node_serve_window(const Caselink__V1__QueryRequest *qr, const char *k
 	if (rc == CL_OK)
 		*out += (int64_t)shift_days * 86400;
 	return rc;
+}
+
+/*
+ * Secure computation (docs/secure-computation.md): the answer carries no event; the
+ * measure's minimised columns go as shares sealed to the request's two computing parties,
+ * whose certificates are checked against the federation CA first.
+ */
+static enum rpc_code node_serve_shares_start(struct node_server *ns, struct rpc_ctx *ctx,
+					     const Caselink__V1__QueryRequest *qr, int cases,
+					     struct node_serve_tokens_emit *e)
+{
+	char reason[160], *ca = NULL;
+	int64_t from, to;
+	size_t len = 0;
+	int rc;
+
+	if (cases)
+		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "case measures are not computed by computing parties");
+	if (node_serve_date(qr->period_from, &from) != CL_OK ||
+	    node_serve_date(qr->period_to, &to) != CL_OK)
+		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
+					 "period must be YYYY-MM-DD");
+	rc = pki_read_file(ns->conf->tls_ca, PKI_PEM_MAX, &ca, &len);
+	if (rc != CL_OK)
+		return node_serve_refuse(ns, ctx, qr, RPC_UNAVAILABLE, "federation CA unreadable");
+	rc = node_shares_new(qr, ca, e->from, from, to, ns->meta.municipality, &e->shares, reason);
+	free(ca);
+	if (rc != CL_OK)
+		return node_serve_refuse(ns, ctx, qr, party_error_to_code(rc),
+					 reason[0] ? reason : cl_strerror(rc));
+	return RPC_OK;
 }
 
 /*
@@ -238,6 +334,11 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 					 : rc == CL_EBUSY ? "nonce cache full"
 							  : "nonce cache unavailable");
 	}
+	if (qr->n_compute_parties > 0) {
+		code = node_serve_shares_start(ns, ctx, qr, cases, &e);
+		if (code != RPC_OK)
+			goto out;
+	}
 	rc = node_store_open(ns->data_dir, &store);
 	if (rc != CL_OK) {
 		log_event(LOG_LEVEL_ERROR, "store_open", "error=%s", cl_errname(rc));
@@ -272,6 +373,7 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 		  "peer=%.64s mode=tokens records=%zu events=%zu batches=%zu epoch=%u",
 		  rpc_ctx_peer_id(ctx), sum.records, sum.events, sum.batches, sum.key_epoch);
 out:
+	node_shares_free(e.shares);
 	node_store_close(store);
 	return code;
 }

@@ -34,7 +34,7 @@ struct pki_crl {
 	X509_CRL *crl;
 };
 
-static const char *const pki_roles[] = {"node", "coordinator", "keyholder", "user"};
+static const char *const pki_roles[] = {"node", "coordinator", "keyholder", "user", "compute"};
 
 bool pki_role_valid(const char *role)
 {

@@ -4,3 +4,7 @@ caselink_test(test_mpc_m2 SOURCES test_mpc_m2.c synthfed.c LIBS cl_mpc cl_measur
               TIMEOUT 300)
 add_dependencies(test_mpc_m2 caselink)
 caselink_test(test_mpc_perm SOURCES test_mpc_perm.c LIBS cl_mpc TIMEOUT 120)
+# Secure M2 end to end in one process: node shares, the coordinator's jobs, three parties.
+caselink_test(test_m2_job SOURCES test_m2_job.c synthfed.c
+              LIBS cl_m2job cl_nodeshares cl_measures cl_transport cl_common m TIMEOUT 300)
+add_dependencies(test_m2_job caselink)
