@@ -125,7 +125,8 @@ uint64_t linker_stat(const struct linker *l, int which);
 
 /*
  * Writes the Dice coefficient of two filters to *dice, computed by the linker's popcount kernel
- * (AVX-512 VPOPCNTDQ or POPCNT when the CPU has them, portable code otherwise).
+ * for one pair (AVX-512 VPOPCNTDQ or POPCNT when the CPU has them, portable code otherwise; the
+ * scans over many filters use AVX2 where VPOPCNTDQ is missing).
  */
 int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
 		const unsigned char b[LINKER_BLOOM_BYTES], double *dice);
@@ -135,6 +136,7 @@ int linker_dice(const unsigned char a[LINKER_BLOOM_BYTES],
 #define LINKER_KERNEL_PORTABLE 1 /* SWAR popcount, any CPU */
 #define LINKER_KERNEL_POPCNT   2 /* x86-64 POPCNT */
 #define LINKER_KERNEL_AVX512   3 /* AVX-512 VPOPCNTDQ */
+#define LINKER_KERNEL_AVX2     4 /* AVX2 nibble lookup (VPSHUFB), four filters at a time */
 
 /*
  * Benchmark kernel: loads base[0..n) (n * 128 bytes), then `rounds` times counts the filters whose
