@@ -141,6 +141,44 @@ static int partyconf_nodes(struct yconf *c, int list, struct partyconf *pc)
 	return CL_OK;
 }
 
+/* A coordinator's two computing parties (party 1 and party 2, each once). */
+static int partyconf_compute(struct yconf *c, int list, const char *confdir, struct partyconf *pc)
+{
+	static const char *const keys[] = {"party", "id", "address", "cert", NULL};
+	size_t n = yconf_seq_len(c, list);
+
+	if (!yconf_is_seq(c, list) || n != 2)
+		return yconf_fail(c, list, "'compute' must list the two computing parties");
+	for (size_t i = 0; i < n; i++) {
+		int item = yconf_seq_item(c, list, i);
+		long long party = 0;
+		struct partyconf_compute *cp;
+		int rc = yconf_only_keys(c, item, keys);
+
+		if (rc == CL_OK)
+			rc = yconf_get_int(c, item, "party", 1, 1, 2, &party);
+		if (rc != CL_OK)
+			return rc;
+		cp = &pc->compute[party - 1];
+		if (cp->party)
+			return yconf_fail(c, item, "computing party %lld listed twice", party);
+		cp->party = (unsigned)party;
+		rc = partyconf_copy(c, item, "id", 1, cp->id, sizeof(cp->id));
+		if (rc == CL_OK)
+			rc = partyconf_address(c, item, "address", 1, cp->address,
+					       sizeof(cp->address));
+		if (rc == CL_OK)
+			rc = partyconf_path(c, item, "cert", 1, confdir, cp->cert);
+		if (rc != CL_OK)
+			return rc;
+		if (!partyconf_is_ident(cp->id))
+			return yconf_fail(c, yconf_get(c, item, "id"),
+					  "'id' must use a-z, 0-9, '-', '_' and '.'");
+	}
+	pc->ncompute = 2;
+	return CL_OK;
+}
+
 /* Coordinator certificate names: a node's 'coordinators', a coordinator's 'upstream'. */
 static int partyconf_coordinators(struct yconf *c, int list, const char *key,
 				  char (*dst)[PARTYCONF_MAX_NAME], size_t *count)
@@ -257,6 +295,7 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 						 "upstream",
 						 "coordinator_address",
 						 "max_request_validity",
+						 "compute",
 						 NULL};
 	static const char *const kh_keys[] = {
 	    "listen",	   "tls",	"insecure_demo",	 "nodes",   "rate_per_minute",
@@ -349,6 +388,8 @@ static int partyconf_parse(struct yconf *c, const char *confdir, struct partycon
 			rc = partyconf_address(c, root, "coordinator_address", 0,
 					       pc->coordinator_address,
 					       sizeof(pc->coordinator_address));
+		if (rc == CL_OK && yconf_get(c, root, "compute"))
+			rc = partyconf_compute(c, yconf_get(c, root, "compute"), confdir, pc);
 		if (rc != CL_OK)
 			return rc;
 		if (!list)

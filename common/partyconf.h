@@ -32,6 +32,15 @@
  *                                   # node (serves Node.Query; docs/two-level.md)
  *   coordinator_address: 10.0.1.1:7100  # regional coordinator: where its nodes' case
  *                                   # requests go up (the national's name is upstream[0])
+ *   compute:                        # coordinator: the two computing parties of the secure
+ *     - party: 1                    # computation (docs/secure-computation.md); with them
+ *       id: cp-1                    # a linked M2 is computed under secret sharing and no
+ *       address: 127.0.0.1:7301     # node sends an event; their certificates (paths
+ *       cert: pki/cp-1.pem          # relative to this file) go to the nodes, which seal
+ *     - party: 2                    # to them
+ *       id: cp-2
+ *       address: 127.0.0.1:7302
+ *       cert: pki/cp-2.pem
  *
  * The keyholder's own keys (see docs/keyholder.md):
  *
@@ -75,6 +84,14 @@ struct partyconf_node {
 	int coordinator; /* kind: coordinator, a regional coordinator (docs/two-level.md) */
 };
 
+/* One computing party as the coordinator knows it. */
+struct partyconf_compute {
+	unsigned party; /* 1 or 2 */
+	char id[PARTYCONF_MAX_NAME];
+	char address[PARTYCONF_MAX_NAME];
+	char cert[PARTYCONF_MAX_PATH];
+};
+
 /* A parsed configuration; a plain value type, freed with partyconf_free. */
 struct partyconf {
 	enum partyconf_kind kind;
@@ -95,13 +112,15 @@ struct partyconf {
 	long long deadline_ms;
 	long long retries;
 	size_t nnodes;
-	struct partyconf_node *nodes;	 /* keyholder: registered nodes, only id is set */
-	long long rate_per_minute;	 /* keyholder */
-	long long daily_quota;		 /* keyholder */
-	long long max_batch;		 /* keyholder */
-	long long retired_grace_seconds; /* keyholder */
-	long long workers;		 /* keyholder */
-	long long max_request_validity;	 /* every party: seconds from issue to expiry */
+	struct partyconf_node *nodes;	     /* keyholder: registered nodes, only id is set */
+	long long rate_per_minute;	     /* keyholder */
+	long long daily_quota;		     /* keyholder */
+	long long max_batch;		     /* keyholder */
+	long long retired_grace_seconds;     /* keyholder */
+	long long workers;		     /* keyholder */
+	long long max_request_validity;	     /* every party: seconds from issue to expiry */
+	size_t ncompute;		     /* coordinator: 0, or 2 computing parties */
+	struct partyconf_compute compute[2]; /* by party number − 1 */
 };
 
 /*

@@ -81,6 +81,45 @@ static void test_coordinator_config(void **state)
 	partyconf_free(pc);
 }
 
+/* A coordinator's two computing parties: parsed, each once, paths relative to the file. */
+static void test_compute_parties(void **state)
+{
+	static const char head[] = "listen: 127.0.0.1:7000\n"
+				   "insecure_demo: true\n"
+				   "nodes: [{id: n1, agency_type: police, municipality: X, "
+				   "country: LV, address: 127.0.0.1:7101}]\n";
+	struct partyconf *pc = NULL;
+	char text[1024], err[512] = "";
+
+	(void)state;
+	snprintf(text, sizeof text,
+		 "%scompute:\n"
+		 "  - {party: 2, id: cp-2, address: 127.0.0.1:7302, cert: pki/cp-2.pem}\n"
+		 "  - {party: 1, id: cp-1, address: 127.0.0.1:7301, cert: pki/cp-1.pem}\n",
+		 head);
+	assert_int_equal(load(text, PARTYCONF_COORDINATOR, &pc, err), CL_OK);
+	assert_int_equal(pc->ncompute, 2);
+	assert_int_equal(pc->compute[0].party, 1);
+	assert_string_equal(pc->compute[0].id, "cp-1");
+	assert_string_equal(pc->compute[1].address, "127.0.0.1:7302");
+	assert_non_null(strstr(pc->compute[1].cert, "/pki/cp-2.pem"));
+	partyconf_free(pc);
+	pc = NULL;
+	snprintf(text, sizeof text,
+		 "%scompute:\n"
+		 "  - {party: 1, id: cp-1, address: 127.0.0.1:7301, cert: a.pem}\n"
+		 "  - {party: 1, id: cp-2, address: 127.0.0.1:7302, cert: b.pem}\n",
+		 head);
+	assert_int_equal(load(text, PARTYCONF_COORDINATOR, &pc, err), CL_ECONFIG);
+	assert_non_null(strstr(err, "computing party 1 listed twice"));
+	snprintf(text, sizeof text,
+		 "%scompute:\n  - {party: 1, id: cp-1, address: 127.0.0.1:7301, cert: a.pem}\n",
+		 head);
+	assert_int_equal(load(text, PARTYCONF_COORDINATOR, &pc, err), CL_ECONFIG);
+	assert_non_null(strstr(err, "the two computing parties"));
+	assert_null(pc);
+}
+
 /* A policy is required unless the demo switch is on; the keyholder has none. */
 static void test_policy_key(void **state)
 {
@@ -342,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_node_config_and_refusals),
 	    cmocka_unit_test(test_node_case_defaults),
 	    cmocka_unit_test(test_policy_key),
+	    cmocka_unit_test(test_compute_parties),
 	    cmocka_unit_test(test_bad_nodes),
 	    cmocka_unit_test(test_keyholder_config),
 	};
