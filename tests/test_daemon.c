@@ -87,12 +87,28 @@ static int run_child(int (*fn)(void), const char *path)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Whether this process holds CAP_IPC_LOCK (bit 14 of CapEff), which lifts RLIMIT_MEMLOCK. */
+static int has_ipc_lock(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return (caps >> 14) & 1;
+}
+
 static int child_locked(void)
 {
 	struct rlimit lim;
 
-	/* locked when the limit allows the heap, or for root (CAP_IPC_LOCK) */
-	return protected_child(geteuid() == 0 || (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 &&
+	/* locked when the limit allows the heap (with what is already locked), or CAP_IPC_LOCK */
+	return protected_child(has_ipc_lock() || (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 &&
 						  lim.rlim_cur >= 2 * DAEMON_SECURE_HEAP));
 }
 
@@ -105,6 +121,8 @@ static int child_low_memlock(void)
 	/* root would lock anyway: become nobody, which drops CAP_IPC_LOCK */
 	if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
 		return 21;
+	if (has_ipc_lock())
+		return 23;
 	if (locked_kb() != 0)
 		return 22;
 	return protected_child(0);
