@@ -16,7 +16,8 @@
 #define CA_MAX_RECORDS (1u << 25) /* token records of one case query, all nodes */
 #define CA_MAX_ROWS    (1u << 20) /* rows of one answer */
 
-#define CA_MAX_WITHHELD 1024 /* coverage entries of withheld records */
+#define CA_MAX_WITHHELD 1024	   /* coverage entries of withheld records, sealed boxes */
+#define CA_MAX_BOX	(1u << 21) /* bytes of one holder's sealed M7 rows */
 
 /* A record's part in phase 2 (docs/privacy.md "Case answers"). */
 enum ca_state { CA_NONE, CA_ASK, CA_GRANTED };
@@ -46,6 +47,11 @@ struct cases_answer {
 	int64_t as_of_end;
 	Caselink__V1__CaseWithheld **withheld;
 	size_t nwithheld;
+	/* M7: the holders' sealed rows, and the asker's own linked handles (CaseRows) */
+	Caselink__V1__CaseSealed **sealed;
+	size_t nsealed;
+	ProtobufCBinaryData *own;
+	size_t nown;
 };
 
 static int ca_date(const char *s, int64_t *out)
@@ -520,6 +526,33 @@ static int ca_add_withheld(struct cases_answer *a, const char *node_id, const ch
 	return w->node_id && w->reason ? CL_OK : CL_ENOMEM;
 }
 
+/* Keeps a copy of one holder's sealed M7 rows, in the order the holders answered. */
+static int ca_add_sealed(struct cases_answer *a, const Caselink__V1__CaseSealed *cs)
+{
+	Caselink__V1__CaseSealed *c, **grown;
+
+	if (!cs || !ca_is_text(cs->node_id) || !cs->box.len || cs->box.len > CA_MAX_BOX)
+		return CL_EPROTO;
+	if (a->nsealed >= CA_MAX_WITHHELD)
+		return CL_ELIMIT;
+	grown = realloc(a->sealed, (a->nsealed + 1) * sizeof(*grown));
+	if (!grown)
+		return CL_ENOMEM;
+	a->sealed = grown;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return CL_ENOMEM;
+	caselink__v1__case_sealed__init(c);
+	a->sealed[a->nsealed++] = c;
+	c->node_id = strdup(cs->node_id);
+	c->box.data = malloc(cs->box.len);
+	if (!c->node_id || !c->box.data)
+		return CL_ENOMEM;
+	memcpy(c->box.data, cs->box.data, cs->box.len);
+	c->box.len = cs->box.len;
+	return CL_OK;
+}
+
 int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__CaseGrant *g)
 {
 	size_t i, k;
@@ -527,6 +560,13 @@ int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__
 
 	if (!a || !a->in || !g)
 		return CL_EINVAL;
+	/* sealed rows only for M7, and only with granted records */
+	if (g->n_sealed && (a->which != CASES_M7 || !g->n_granted))
+		return CL_EPROTO;
+	for (k = 0; k < g->n_sealed; k++)
+		if (!g->sealed[k] || !ca_is_text(g->sealed[k]->node_id) || !g->sealed[k]->box.len ||
+		    g->sealed[k]->box.len > CA_MAX_BOX)
+			return CL_EPROTO;
 	for (k = 0; k < g->n_granted; k++) {
 		int hit = 0;
 
@@ -552,7 +592,50 @@ int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__
 			return CL_EPROTO;
 		rc = ca_add_withheld(a, w->node_id, w->reason, w->records);
 	}
+	for (k = 0; rc == CL_OK && k < g->n_sealed; k++)
+		rc = ca_add_sealed(a, g->sealed[k]);
 	return rc;
+}
+
+/*
+ * M7: the asker's own visible records of the subject's person, in the answer's order, with
+ * the regional prefixes the subject came with stripped (the asking node resolves them).
+ */
+static int ca_own_handles(struct cases_answer *a)
+{
+	uint32_t node, person, sp;
+	const unsigned char *h;
+	size_t i, len, pre, slen;
+	int restricted, rc;
+
+	rc = cases_record_get(a->in, a->sj.index, NULL, &sp, &restricted, &h, &slen);
+	if (rc != CL_OK || (restricted && !a->cp))
+		return rc;
+	pre = slen - a->sj.len;
+	a->own = calloc(a->nrec ? a->nrec : 1, sizeof(*a->own));
+	if (!a->own)
+		return CL_ENOMEM;
+	for (i = 0; rc == CL_OK && i < a->nrec; i++) {
+		rc = cases_record_get(a->in, i, &node, &person, &restricted, &h, &len);
+		if (rc != CL_OK || node != a->sj.asker || person != sp || (restricted && !a->cp) ||
+		    len <= pre)
+			continue;
+		a->own[a->nown].data = malloc(len - pre);
+		if (!a->own[a->nown].data)
+			return CL_ENOMEM;
+		memcpy(a->own[a->nown].data, h + pre, len - pre);
+		a->own[a->nown++].len = len - pre;
+	}
+	return rc;
+}
+
+/* M7 at the coordinator: the summary only, no row (the rows go sealed, holder to asker). */
+static int ca_no_row(void *ctx, const char *const *cols, size_t n)
+{
+	(void)ctx;
+	(void)cols;
+	(void)n;
+	return 0;
 }
 
 int cases_answer_node_failed(struct cases_answer *a, size_t node, const char *node_id,
@@ -586,7 +669,9 @@ int cases_answer_finish(struct cases_answer *a)
 			rc = cases_set_withheld(a->in, i, 1);
 	memset(&sum, 0, sizeof(sum));
 	if (rc == CL_OK && a->which == CASES_M7 && a->sj.found)
-		rc = cases_history(a->in, a->sj.index, a->as_of_end, a->cp, ca_emit, a, &sum);
+		rc = cases_history(a->in, a->sj.index, a->as_of_end, a->cp, ca_no_row, a, &sum);
+	if (rc == CL_OK && a->which == CASES_M7 && a->sj.found)
+		rc = ca_own_handles(a);
 	else if (rc == CL_OK && a->which == CASES_M8)
 		rc = cases_alerts(a->in, a->sj.asker, a->as_of_end, a->cp, ca_emit, a, &sum);
 	if (rc == CL_OK)
@@ -594,6 +679,18 @@ int cases_answer_finish(struct cases_answer *a)
 	cases_input_free(a->in);
 	a->in = NULL;
 	return rc;
+}
+
+int cases_answer_case_rows(const struct cases_answer *a, Caselink__V1__CaseRows *out)
+{
+	if (!a || !out || a->which != CASES_M7)
+		return CL_EINVAL;
+	caselink__v1__case_rows__init(out);
+	out->own_handles = a->own;
+	out->n_own_handles = a->nown;
+	out->sealed = a->sealed;
+	out->n_sealed = a->nsealed;
+	return CL_OK;
 }
 
 size_t cases_answer_withheld(const struct cases_answer *a, Caselink__V1__CaseWithheld *const **out)
@@ -650,6 +747,15 @@ void cases_answer_free(struct cases_answer *a)
 		free(a->withheld[i]);
 	}
 	free(a->withheld);
+	for (i = 0; i < a->nsealed; i++) {
+		free(a->sealed[i]->node_id);
+		free(a->sealed[i]->box.data);
+		free(a->sealed[i]);
+	}
+	free(a->sealed);
+	for (i = 0; i < a->nown; i++)
+		free(a->own[i].data);
+	free(a->own);
 	cases_input_free(a->in);
 	free(a->rec_node);
 	free(a->state);

@@ -83,6 +83,13 @@ int cases_answer_node_failed(struct cases_answer *a, size_t node, const char *no
 /* Computes the rows: every asked record not granted is absent (coordinator/cases.h). */
 int cases_answer_finish(struct cases_answer *a);
 
+/*
+ * M7: the CaseRows chunk for the asking node (pointing into a): the handles of its own records
+ * linked to the subject and the holders' sealed rows, which the coordinator cannot open; the
+ * coordinator itself sends no M7 row. CL_EINVAL for M8.
+ */
+int cases_answer_case_rows(const struct cases_answer *a, Caselink__V1__CaseRows *out);
+
 /* The coverage entries of records withheld by their holders (valid while a lives). */
 size_t cases_answer_withheld(const struct cases_answer *a, Caselink__V1__CaseWithheld *const **out);
 

@@ -929,6 +929,12 @@ static int regional_merge_grant(const struct regional *rg, size_t j, const struc
 				return CL_EPROTO;
 			out->withheld[out->n_withheld++] = in->withheld[k];
 		}
+		/* M7 rows sealed to the asking node: relayed as they came, unread */
+		for (k = 0; k < in->n_sealed; k++) {
+			if (!in->sealed[k] || !regional_is_name(in->sealed[k]->node_id, 63))
+				return CL_EPROTO;
+			out->sealed[out->n_sealed++] = in->sealed[k];
+		}
 		return CL_OK;
 	}
 	w = calloc(1, sizeof(*w));
@@ -956,7 +962,7 @@ static enum rpc_code regional_disclose(struct regional *rg, struct rpc_ctx *ctx,
 				       Caselink__V1__QueryRequest *qr)
 {
 	const struct partyconf *conf = rg->cfg.conf;
-	size_t n = conf->nnodes, i, j, m = 0, np = 0, total = qr->n_case_handles, nw = 0;
+	size_t n = conf->nnodes, i, j, m = 0, np = 0, total = qr->n_case_handles, nw = 0, ns = 0;
 	ProtobufCBinaryData *all = qr->case_handles;
 	struct regional_grant *g = calloc(n ? n : 1, sizeof(*g));
 	struct rpc_call *batch = calloc(n ? n : 1, sizeof(*batch));
@@ -1021,14 +1027,18 @@ static enum rpc_code regional_disclose(struct regional *rg, struct rpc_ctx *ctx,
 	    rpc_call_many(batch, m, regional_deadline(conf, ctx), NULL) != CL_OK)
 		for (i = 0; i < m; i++)
 			batch[i].status.code = RPC_INTERNAL;
-	for (i = 0; rc == CL_OK && i < m; i++)
-		nw += g[index[i]].resp && g[index[i]].resp->grant
-			  ? g[index[i]].resp->grant->n_withheld
-			  : 0;
+	for (i = 0; rc == CL_OK && i < m; i++) {
+		const Caselink__V1__CaseGrant *gi =
+		    g[index[i]].resp ? g[index[i]].resp->grant : NULL;
+
+		nw += gi ? gi->n_withheld : 0;
+		ns += gi ? gi->n_sealed : 0;
+	}
+	out.sealed = calloc(ns + 1, sizeof(*out.sealed));
 	out.granted = calloc(total ? total : 1, sizeof(*out.granted));
 	out.withheld = calloc(nw + m + 1, sizeof(*out.withheld));
 	prefixed = calloc(total + m + 1, sizeof(*prefixed));
-	if (rc == CL_OK && (!out.granted || !out.withheld || !prefixed))
+	if (rc == CL_OK && (!out.granted || !out.withheld || !prefixed || !out.sealed))
 		rc = CL_ENOMEM;
 	for (i = 0; rc == CL_OK && i < m; i++)
 		rc = regional_merge_grant(rg, index[i], &batch[i], &g[index[i]], &out, prefixed,
@@ -1064,6 +1074,7 @@ out:
 	free(prefixed);
 	free(out.granted);
 	free(out.withheld);
+	free(out.sealed);
 	for (j = 0; g && j < n; j++) {
 		if (g[j].resp)
 			caselink__v1__query_response__free_unpacked(g[j].resp, NULL);
@@ -1170,6 +1181,7 @@ struct regional_relay {
 	int audit_fail; /* the audit entry could not be written */
 	int last;	/* the last chunk was relayed */
 	int coverage;	/* a coverage chunk was relayed */
+	int case_rows;	/* M7: the CaseRows chunk was relayed */
 	size_t rows;
 };
 
@@ -1233,6 +1245,11 @@ static int regional_relay_message(const uint8_t *msg, size_t len, void *user)
 				goto out;
 		}
 		y->rows += b->n_rows;
+	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_CASE_ROWS && y->coverage &&
+		   !y->rows && !r->last && r->case_rows) {
+		/* M7: the holders' rows sealed to the asking node, and its own handles (the
+		 * national stripped the prefixes): relayed unread */
+		y->case_rows = 1;
 	} else {
 		goto out;
 	}

@@ -1237,6 +1237,19 @@ static enum rpc_code coord_answer_cases(struct coord *co, struct rpc_ctx *ctx,
 	if (rc == CL_OK)
 		rc = coord_send_coverage(ctx, &qr->header->request_id, co, calls, cc,
 					 cases_answer_omitted(a), NULL, a);
+	if (rc == CL_OK && which == CASES_M7) {
+		/* the holders' sealed rows and the asker's own handles, relayed unread */
+		Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
+		Caselink__V1__CaseRows cr;
+
+		rc = cases_answer_case_rows(a, &cr);
+		resp.schema_version = CASELINK_SCHEMA_VERSION;
+		resp.request_id = qr->header->request_id;
+		resp.chunk_case = CASELINK__V1__QUERY_RESPONSE__CHUNK_CASE_ROWS;
+		resp.case_rows = &cr;
+		if (rc == CL_OK)
+			rc = party_send_response(ctx, &resp);
+	}
 	if (rc == CL_OK)
 		rc = cases_answer_stream(a, ctx, &qr->header->request_id, &rows);
 	if (rc == CL_OK)

@@ -11,10 +11,13 @@
 #include "common/cl_error.h"
 #include "common/cldate.h"
 #include "common/partyconf.h"
+#include "node/disclose.h"
 #include "node/encode_query.h"
 #include "node/store.h"
 #include "node/tokens.h"
 #include "protocol/client.h"
+#include "protocol/pki.h"
+#include "protocol/seal.h"
 
 #define CC_DEADLINE_MS	30000
 #define CC_MAX_ROWS	(1u << 20)
@@ -101,6 +104,181 @@ static int cc_resolve(struct client_answer *a, struct node_store *s,
 		rc = client_answer_set_col(a, 0, "person_ref");
 	free(h);
 	free(r.seen);
+	return rc;
+}
+
+/* ---- M7: the rows arrive sealed by their holders (docs/privacy.md "Case answers") ---- */
+
+/* One row of the history before it is numbered: its 8 cells and where it came from. */
+struct cc_row {
+	char *const *cells; /* occurred_at, agency_type, agency_id, municipality, ... */
+	size_t src, idx;    /* the box (0: this node's own records) and the row in it */
+};
+
+static int cc_row_cmp(const void *x, const void *y)
+{
+	const struct cc_row *a = x, *b = y;
+	int k = strcmp(a->cells[0], b->cells[0]); /* YYYY-MM-DDTHH:MM:SSZ sorts as time */
+
+	if (k)
+		return k;
+	k = strcmp(a->cells[2], b->cells[2]);
+	if (k)
+		return k;
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+struct cc_own {
+	char (*refs)[CC_REF_MAX];
+	unsigned char *seen;
+};
+
+static int cc_own_found(void *ud, size_t i, const char *ref)
+{
+	struct cc_own *o = ud;
+
+	if (strlen(ref) >= CC_REF_MAX)
+		return CL_ELIMIT;
+	memcpy(o->refs[i], ref, strlen(ref) + 1);
+	o->seen[i] = 1;
+	return CL_OK;
+}
+
+/* This node's own linked records' rows, read from its store (the handles in the answer's order). */
+static int cc_own_rows(const Caselink__V1__CaseRows *cr, struct node_store *s,
+		       const struct node_store_meta *meta, const uint8_t own[ENC_NONCE_LEN],
+		       int64_t as_of_end, Caselink__V1__RowBatch *rb, size_t *cap)
+{
+	uint8_t(*h)[NODE_TOKENS_HANDLE_LEN] = NULL;
+	struct cc_own o = {NULL, NULL};
+	size_t i, n = cr->n_own_handles;
+	int rc = CL_OK;
+
+	if (!n)
+		return CL_OK;
+	h = calloc(n, sizeof(*h));
+	o.refs = calloc(n, sizeof(*o.refs));
+	o.seen = calloc(n, 1);
+	if (!h || !o.refs || !o.seen)
+		rc = CL_ENOMEM;
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		if (cr->own_handles[i].len != NODE_TOKENS_HANDLE_LEN)
+			rc = CL_EPROTO;
+		else
+			memcpy(h[i], cr->own_handles[i].data, NODE_TOKENS_HANDLE_LEN);
+	}
+	if (rc == CL_OK)
+		rc = node_tokens_resolve_many(s, own, (const uint8_t(*)[NODE_TOKENS_HANDLE_LEN])h,
+					      n, cc_own_found, &o);
+	for (i = 0; rc == CL_OK && i < n; i++)
+		rc = o.seen[i] ? node_disclose_record_rows(s, meta, o.refs[i], as_of_end, rb, cap)
+			       : CL_ENOTFOUND; /* a handle that is not this node's own */
+	if (o.refs)
+		OPENSSL_cleanse(o.refs, n * sizeof(*o.refs));
+	free(o.refs);
+	free(o.seen);
+	free(h);
+	return rc;
+}
+
+/*
+ * Opens one holder's box (sealed to this node's key; plain in an insecure demo) into a
+ * RowBatch whose every row is 8 cells of that holder's own agency.
+ */
+static int cc_open_box(const Caselink__V1__CaseSealed *cs, const char *key_pem,
+		       const ProtobufCBinaryData *request_id, Caselink__V1__RowBatch **out)
+{
+	uint8_t aad[512], *msg = NULL;
+	size_t aad_len, len = 0, i;
+	Caselink__V1__RowBatch *rb = NULL;
+	int rc = CL_OK;
+
+	aad_len =
+	    node_disclose_aad(request_id->data, request_id->len, cs->node_id, aad, sizeof(aad));
+	if (!aad_len)
+		return CL_EPROTO;
+	if (key_pem)
+		rc = seal_open(key_pem, aad, aad_len, cs->box.data, cs->box.len, &msg, &len);
+	if (rc != CL_OK)
+		return rc;
+	rb = caselink__v1__row_batch__unpack(NULL, key_pem ? len : cs->box.len,
+					     key_pem ? msg : cs->box.data);
+	if (msg)
+		seal_free(msg, len);
+	if (!rb || rb->n_key_columns != NODE_DISCLOSE_ROW_COLS)
+		rc = CL_EPROTO;
+	for (i = 0; rc == CL_OK && i < rb->n_rows; i++)
+		if (rb->rows[i]->n_keys != NODE_DISCLOSE_ROW_COLS ||
+		    strcmp(rb->rows[i]->keys[2], cs->node_id))
+			rc = CL_EPROTO; /* a holder speaks for its own agency only */
+	if (rc != CL_OK) {
+		if (rb)
+			caselink__v1__row_batch__free_unpacked(rb, NULL);
+		return rc;
+	}
+	*out = rb;
+	return CL_OK;
+}
+
+/*
+ * Builds the history: this node's own linked records and every holder's opened box, ordered
+ * as the coordinator's engine orders them (time, agency id, record, event), numbered from 1.
+ */
+static int cc_history(struct client_answer *a, struct node_store *s,
+		      const struct node_store_meta *meta, const uint8_t own[ENC_NONCE_LEN],
+		      const char *key_pem, const ProtobufCBinaryData *request_id, int64_t as_of_end)
+{
+	const Caselink__V1__CaseRows *cr = client_answer_case_rows(a);
+	Caselink__V1__RowBatch mine = CASELINK__V1__ROW_BATCH__INIT, **boxes = NULL;
+	struct cc_row *rows = NULL;
+	size_t cap = 0, nb = 0, n = 0, i, k, total;
+	int rc;
+
+	if (!cr || client_answer_nrows(a) || client_answer_ncols(a) != NODE_DISCLOSE_ROW_COLS + 1)
+		return CL_EPROTO;
+	rc = cc_own_rows(cr, s, meta, own, as_of_end, &mine, &cap);
+	boxes = calloc(cr->n_sealed ? cr->n_sealed : 1, sizeof(*boxes));
+	if (rc == CL_OK && !boxes)
+		rc = CL_ENOMEM;
+	for (nb = 0; rc == CL_OK && nb < cr->n_sealed; nb++)
+		rc = cc_open_box(cr->sealed[nb], key_pem, request_id, &boxes[nb]);
+	total = mine.n_rows;
+	for (i = 0; rc == CL_OK && i < nb; i++)
+		total += boxes[i]->n_rows;
+	if (rc == CL_OK && total > CC_MAX_ROWS)
+		rc = CL_ELIMIT;
+	rows = rc == CL_OK ? calloc(total ? total : 1, sizeof(*rows)) : NULL;
+	if (rc == CL_OK && !rows)
+		rc = CL_ENOMEM;
+	for (i = 0; rc == CL_OK && i <= nb; i++) {
+		const Caselink__V1__RowBatch *b = i ? boxes[i - 1] : &mine;
+
+		for (k = 0; k < b->n_rows; k++, n++) {
+			rows[n].cells = b->rows[k]->keys;
+			rows[n].src = i;
+			rows[n].idx = k;
+		}
+	}
+	if (rc == CL_OK)
+		qsort(rows, n, sizeof(*rows), cc_row_cmp);
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		const char *cells[NODE_DISCLOSE_ROW_COLS + 1];
+		char seq[24];
+
+		snprintf(seq, sizeof(seq), "%zu", i + 1);
+		cells[0] = seq;
+		for (k = 0; k < NODE_DISCLOSE_ROW_COLS; k++)
+			cells[k + 1] = rows[i].cells[k];
+		rc = client_answer_add_row(a, cells, NODE_DISCLOSE_ROW_COLS + 1);
+	}
+	free(rows);
+	for (i = 0; boxes && i < nb; i++)
+		if (boxes[i])
+			caselink__v1__row_batch__free_unpacked(boxes[i], NULL);
+	free(boxes);
+	node_disclose_rows_free(&mine);
 	return rc;
 }
 
@@ -196,6 +374,7 @@ int node_cases_main(int argc, char **argv)
 	    CASELINK__V1__QUERY_REQUEST__PARAMETERS_ENTRY__INIT;
 	Caselink__V1__QueryRequest__ParametersEntry *params[1] = {&param};
 	struct client_answer *ans = NULL;
+	char *key_pem = NULL;
 	struct client_conn *conn = NULL;
 	struct client_config cc;
 	struct node_store_meta meta;
@@ -337,6 +516,25 @@ int node_cases_main(int argc, char **argv)
 	rc = client_call(conn, &q, CC_DEADLINE_MS, 0, CC_MAX_ROWS, prog, &ans);
 	if (rc != CL_OK)
 		goto out;
+	if (m7) {
+		int64_t as_of_end = 0;
+		size_t klen = 0;
+
+		rc = cldate_parse_time(to, &as_of_end, NULL);
+		if (rc == CL_OK)
+			rc = node_store_get_meta(store, &meta);
+		if (rc == CL_OK && !conf->insecure_demo)
+			rc = pki_read_file(conf->tls_key, PKI_PEM_MAX, &key_pem, &klen);
+		if (rc == CL_OK)
+			rc = cc_history(ans, store, &meta, own, key_pem, &h.request_id, as_of_end);
+		if (rc != CL_OK) {
+			fprintf(stderr,
+				"caselink-node case-history: the holders' rows cannot be opened: "
+				"%s\n",
+				cl_strerror(rc));
+			goto out;
+		}
+	}
 	if (!m7) {
 		rc = cc_resolve(ans, store, own);
 		if (rc != CL_OK) {
@@ -361,6 +559,9 @@ int node_cases_main(int argc, char **argv)
 		cc_print(ans, title, as_of, !strcmp(format, "csv"), own_restricted);
 	}
 out:
+	if (key_pem)
+		OPENSSL_cleanse(key_pem, strlen(key_pem));
+	free(key_pem);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(own, sizeof(own));
 	OPENSSL_cleanse(handle, sizeof(handle));

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "common/cl_error.h"
 #include "common/cldate.h"
 #include "node/tokens.h"
 #include "policies/policy_query.h"
+#include "protocol/seal.h"
 
 #define ND_MAX_EVENTS 16384 /* events of one person read for the evidence */
 #define ND_REF_MAX    256
@@ -196,12 +198,204 @@ static int nd_audit(const struct node_disclose_env *env, const Caselink__V1__Que
 			    NODE_DISCLOSE_ACTION, details, NULL);
 }
 
+size_t node_disclose_aad(const uint8_t *request_id, size_t id_len, const char *node_id,
+			 uint8_t *aad, size_t cap)
+{
+	size_t dl = sizeof(NODE_DISCLOSE_AAD_DOMAIN), nl = strlen(node_id), n;
+
+	/* domain NUL || request_id || NUL || node_id */
+	if (__builtin_add_overflow(dl, id_len, &n) || __builtin_add_overflow(n, nl + 1, &n) ||
+	    n > cap)
+		return 0;
+	memcpy(aad, NODE_DISCLOSE_AAD_DOMAIN, dl);
+	memcpy(aad + dl, request_id, id_len);
+	aad[dl + id_len] = '\0';
+	memcpy(aad + dl + id_len + 1, node_id, nl);
+	return n;
+}
+
+int node_disclose_record_rows(struct node_store *store, const struct node_store_meta *meta,
+			      const char *ref, int64_t as_of_end, Caselink__V1__RowBatch *rb,
+			      size_t *cap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = CL_ESQL, step;
+
+	if (!store || !meta || !ref || !rb || !cap)
+		return CL_EINVAL;
+	if (sqlite3_prepare_v2(node_store_db(store),
+			       "SELECT e.occurred_at, e.municipality, e.event_type, e.role,"
+			       " coalesce(e.risk_level, ''), e.child_threat_level FROM events e"
+			       " JOIN persons p ON p.id = e.person_id WHERE p.person_ref = ?"
+			       " AND e.occurred_at < ? ORDER BY e.occurred_at, e.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, as_of_end);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		Caselink__V1__Row *row;
+		char when[32], ctl[8];
+		const char *k[8];
+		size_t i;
+
+		if (rb->n_rows >= ND_MAX_EVENTS * 4) {
+			rc = CL_ELIMIT;
+			goto out;
+		}
+		if (rb->n_rows == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			Caselink__V1__Row **g = realloc(rb->rows, nc * sizeof(*g));
+
+			if (!g) {
+				rc = CL_ENOMEM;
+				goto out;
+			}
+			rb->rows = g;
+			*cap = nc;
+		}
+		cldate_format_time(sqlite3_column_int64(st, 0), when);
+		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+			ctl[0] = '\0';
+		else
+			snprintf(ctl, sizeof(ctl), "%d", sqlite3_column_int(st, 5));
+		k[0] = when;
+		k[1] = meta->agency_type;
+		k[2] = meta->agency_id;
+		k[3] = (const char *)sqlite3_column_text(st, 1);
+		if (!k[3] || !k[3][0])
+			k[3] = meta->municipality; /* the node's, as the coordinator's engine shows
+						      it */
+		k[4] = (const char *)sqlite3_column_text(st, 2);
+		k[5] = (const char *)sqlite3_column_text(st, 3);
+		k[6] = (const char *)sqlite3_column_text(st, 4);
+		k[7] = ctl;
+		row = calloc(1, sizeof(*row));
+		if (!row) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		caselink__v1__row__init(row);
+		rb->rows[rb->n_rows++] = row;
+		row->keys = calloc(8, sizeof(*row->keys));
+		if (!row->keys) {
+			rc = CL_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < 8; i++) {
+			row->keys[i] = strdup(k[i] ? k[i] : "");
+			if (!row->keys[i]) {
+				rc = CL_ENOMEM;
+				goto out;
+			}
+			row->n_keys = i + 1;
+		}
+	}
+	rc = step == SQLITE_DONE ? CL_OK : CL_ESQL;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void node_disclose_rows_free(Caselink__V1__RowBatch *rb)
+{
+	size_t i, k;
+
+	for (i = 0; i < rb->n_rows; i++) {
+		for (k = 0; k < rb->rows[i]->n_keys; k++) {
+			OPENSSL_cleanse(rb->rows[i]->keys[k], strlen(rb->rows[i]->keys[k]));
+			free(rb->rows[i]->keys[k]);
+		}
+		free(rb->rows[i]->keys);
+		free(rb->rows[i]);
+	}
+	free(rb->rows);
+	rb->rows = NULL;
+	rb->n_rows = 0;
+}
+
+/*
+ * M7: the granted records' rows (in the order granted), packed and sealed to the asking
+ * node's certificate as the signed request carries it (checked against the federation CA and
+ * role node); unsealed in an insecure demo. One CaseSealed in grant->sealed.
+ */
+static int nd_seal_rows(const struct node_disclose_env *env, const Caselink__V1__QueryRequest *qr,
+			const struct nd_item *items, const unsigned char *granted, size_t n,
+			int64_t as_of_end, Caselink__V1__CaseGrant *grant)
+{
+	static const char *const cols[] = {"occurred_at",  "agency_type",	"agency_id",
+					   "municipality", "event_type",	"role",
+					   "risk_level",   "child_threat_level"};
+	Caselink__V1__RowBatch rb = CASELINK__V1__ROW_BATCH__INIT;
+	Caselink__V1__CaseSealed *cs = NULL;
+	struct seal_recipient *to = NULL;
+	uint8_t *packed = NULL, *box = NULL, aad[512];
+	size_t i, cap = 0, len = 0, box_len = 0, aad_len;
+	char reason[SEAL_REASON_MAX] = "";
+	int rc = CL_OK;
+
+	rb.key_columns = (char **)cols;
+	rb.n_key_columns = 8;
+	for (i = 0; rc == CL_OK && i < n; i++)
+		if (granted[i])
+			rc = node_disclose_record_rows(env->store, env->meta, items[i].ref,
+						       as_of_end, &rb, &cap);
+	if (rc == CL_OK) {
+		len = caselink__v1__row_batch__get_packed_size(&rb);
+		packed = malloc(len ? len : 1);
+		if (!packed)
+			rc = CL_ENOMEM;
+		else
+			caselink__v1__row_batch__pack(&rb, packed);
+	}
+	aad_len = node_disclose_aad(qr->header->request_id.data, qr->header->request_id.len,
+				    env->meta->agency_id, aad, sizeof(aad));
+	if (rc == CL_OK && (!aad_len || len > SEAL_MAX_MESSAGE))
+		rc = CL_ELIMIT;
+	if (rc == CL_OK && env->ca_pem) {
+		rc = seal_recipient_new(env->ca_pem, qr->header->requester_cert.data,
+					qr->header->requester_cert.len, "node", &to, reason);
+		if (rc == CL_OK)
+			rc = seal_box(to, aad, aad_len, packed, len, &box, &box_len);
+	} else if (rc == CL_OK) { /* insecure demo: no certificate to seal to */
+		box = packed;
+		box_len = len;
+		packed = NULL;
+	}
+	if (rc == CL_OK) {
+		cs = calloc(1, sizeof(*cs));
+		grant->sealed = calloc(1, sizeof(*grant->sealed));
+		if (cs)
+			caselink__v1__case_sealed__init(cs);
+		if (!cs || !grant->sealed || !(cs->node_id = strdup(env->meta->agency_id)))
+			rc = CL_ENOMEM;
+	}
+	if (rc == CL_OK) {
+		cs->box.data = box;
+		cs->box.len = box_len;
+		box = NULL;
+		grant->sealed[0] = cs;
+		grant->n_sealed = 1;
+		cs = NULL;
+	}
+	if (cs)
+		free(cs->node_id);
+	free(cs);
+	if (packed)
+		OPENSSL_cleanse(packed, len);
+	free(packed);
+	free(box);
+	seal_recipient_free(to);
+	node_disclose_rows_free(&rb);
+	return rc;
+}
+
 int node_disclose_decide(const struct node_disclose_env *env, const Caselink__V1__QueryRequest *qr,
 			 Caselink__V1__CaseGrant *grant, const char **why)
 {
 	struct policy_case_request q;
 	struct policy_case_decision d;
 	struct nd_item *items = NULL;
+	unsigned char *granted = NULL;
 	char reason[POLICY_QUERY_REASON_MAX] = "";
 	size_t count[ND_NREASONS] = {0}, i, n;
 	int64_t as_of_end = 0;
@@ -267,6 +461,9 @@ int node_disclose_decide(const struct node_disclose_env *env, const Caselink__V1
 					      nd_found, items);
 		free(h);
 	}
+	granted = calloc(n, 1);
+	if (!granted)
+		rc = CL_ENOMEM;
 	for (i = 0; rc == CL_OK && i < n; i++) {
 		unsigned found = 0;
 		int restricted = 0;
@@ -286,17 +483,22 @@ int node_disclose_decide(const struct node_disclose_env *env, const Caselink__V1
 		} else {
 			/* recorded before the answer leaves: no disclosure without its entry */
 			rc = nd_audit(env, qr, &d, found, items[i].ref);
-			if (rc == CL_OK)
+			if (rc == CL_OK) {
 				grant->granted[grant->n_granted++] = qr->case_handles[i];
+				granted[i] = 1;
+			}
 		}
 	}
 	if (rc == CL_OK)
 		rc = nd_withheld(grant, env->meta->agency_id, count, NULL);
+	if (rc == CL_OK && grant->n_granted && !strcmp(q.measure, "M7"))
+		rc = nd_seal_rows(env, qr, items, granted, n, as_of_end, grant);
 out:
 	if (items)
 		for (i = 0; i < n; i++)
 			memset(items[i].ref, 0, sizeof(items[i].ref));
 	free(items);
+	free(granted);
 	if (rc != CL_OK)
 		node_disclose_grant_free(grant);
 	return rc;
@@ -314,6 +516,14 @@ void node_disclose_grant_free(Caselink__V1__CaseGrant *grant)
 		free(grant->withheld[i]);
 	}
 	free(grant->withheld);
+	for (i = 0; i < grant->n_sealed; i++) {
+		free(grant->sealed[i]->node_id);
+		free(grant->sealed[i]->box.data);
+		free(grant->sealed[i]);
+	}
+	free(grant->sealed);
+	grant->sealed = NULL;
+	grant->n_sealed = 0;
 	free(grant->granted); /* the handles point into the request */
 	grant->withheld = NULL;
 	grant->granted = NULL;

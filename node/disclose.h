@@ -6,7 +6,9 @@
  * for what and on which basis) and the evidence of a real shared case found in its own record
  * of the person (policy_case_evidence), writes one `case_disclosed` entry per record it lets
  * go into its own audit chain (its person_ref, the asking agency, purpose, legal basis, rule,
- * evidence) and answers which handles may go in. `caselink-node audit disclosures` lists them.
+ * evidence) and answers which handles may go in — for M7 with the granted records' rows sealed
+ * to the asking node's certificate (protocol/seal.h), which the coordinator relays and cannot
+ * read. `caselink-node audit disclosures` lists the disclosures.
  */
 #ifndef CASELINK_NODE_DISCLOSE_H
 #define CASELINK_NODE_DISCLOSE_H
@@ -28,8 +30,20 @@ struct node_disclose_env {
 	struct audit *audit;
 	const struct policy *policy;
 	const struct node_store_meta *meta;
-	const char *peer; /* the coordinator on this connection, for the audit actor */
+	const char *peer;   /* the coordinator on this connection, for the audit actor */
+	const char *ca_pem; /* the federation CA (PEM) for the asking node's certificate; NULL
+			       in an insecure demo: M7 rows then go unsealed */
 };
+
+/* The associated data of a holder's sealed M7 rows (protocol/caselink.proto CaseSealed). */
+#define NODE_DISCLOSE_AAD_DOMAIN "caselink/case-rows/v1"
+
+/*
+ * Writes into aad (at most cap bytes) the associated data of node_id's sealed rows for the
+ * request request_id; returns its length, 0 when it does not fit.
+ */
+size_t node_disclose_aad(const uint8_t *request_id, size_t id_len, const char *node_id,
+			 uint8_t *aad, size_t cap);
 
 /*
  * Decides the DISCLOSE request qr (its envelope and requester already verified, the node's
@@ -44,6 +58,21 @@ int node_disclose_decide(const struct node_disclose_env *env, const Caselink__V1
 
 /* Frees what node_disclose_decide put into grant (not grant itself). */
 void node_disclose_grant_free(Caselink__V1__CaseGrant *grant);
+
+#define NODE_DISCLOSE_ROW_COLS 8 /* occurred_at ... child_threat_level (CaseSealed) */
+
+/*
+ * Appends to rb (rows grown through *cap, the caller's count of allocated row pointers) the M7
+ * rows of this node's person ref: every event before as_of_end in time order (then store
+ * order), with the node's agency type and id — the rows the coordinator's engine would show.
+ * Free them with node_disclose_rows_free.
+ */
+int node_disclose_record_rows(struct node_store *store, const struct node_store_meta *meta,
+			      const char *ref, int64_t as_of_end, Caselink__V1__RowBatch *rb,
+			      size_t *cap);
+
+/* Wipes and frees the rows node_disclose_record_rows appended (not rb itself). */
+void node_disclose_rows_free(Caselink__V1__RowBatch *rb);
 
 /*
  * Runs `caselink-node audit disclosures --data DIR [--format table|csv]` (argv[0] is

@@ -45,6 +45,7 @@ struct node_server {
 	struct audit *audit;		/* DIR/audit.db: every question, answer and refusal */
 	struct policy *policy;		/* this node's own policy; NULL only in an insecure demo */
 	struct policy_rate *rate;	/* its rate limits, for the process lifetime */
+	const char *ca_pem;		/* the federation CA (PEM); NULL in an insecure demo */
 };
 
 /* A coordinator may ask only when its certificate name is in the configuration. */
@@ -111,6 +112,7 @@ struct node_serve_tokens_emit {
 	int64_t from, to;
 	size_t records, events, sent; /* sent: records of the chunks already sent */
 	struct node_shares *shares;   /* secure computation: no events leave, shares do */
+	int no_events;		      /* M7: linkage material only; the rows go sealed in phase 2 */
 };
 
 /*
@@ -156,9 +158,47 @@ static int node_serve_send_shares(struct node_serve_tokens_emit *e)
 	return rc;
 }
 
+static int node_serve_tokens_send(struct node_serve_tokens_emit *e,
+				  const Caselink__V1__TokenBatch *batch, int last);
+
+/*
+ * M7 (docs/privacy.md "Case answers"): the records without their events — the coordinator
+ * links, and each holder seals its granted records' rows to the asking node in phase 2.
+ */
 static int node_serve_tokens_batch(void *ud, const Caselink__V1__TokenBatch *batch, int last)
 {
 	struct node_serve_tokens_emit *e = ud;
+	Caselink__V1__TokenRecord *copy = NULL, **ptrs = NULL;
+	Caselink__V1__TokenBatch stripped;
+	size_t i, n = batch->n_records;
+	int rc;
+
+	if (!e->no_events || !n)
+		return node_serve_tokens_send(e, batch, last);
+	copy = malloc(n * sizeof(*copy));
+	ptrs = malloc(n * sizeof(*ptrs));
+	if (!copy || !ptrs) {
+		free(copy);
+		free(ptrs);
+		return CL_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		copy[i] = *batch->records[i];
+		copy[i].n_events = 0;
+		copy[i].events = NULL;
+		ptrs[i] = &copy[i];
+	}
+	stripped = *batch;
+	stripped.records = ptrs;
+	rc = node_serve_tokens_send(e, &stripped, last);
+	free(copy);
+	free(ptrs);
+	return rc;
+}
+
+static int node_serve_tokens_send(struct node_serve_tokens_emit *e,
+				  const Caselink__V1__TokenBatch *batch, int last)
+{
 	Caselink__V1__QueryResponse resp = CASELINK__V1__QUERY_RESPONSE__INIT;
 	Caselink__V1__TokenBatch stripped;
 	Caselink__V1__TokenRecord *recs = NULL, **ptrs = NULL;
@@ -297,6 +337,7 @@ static enum rpc_code node_serve_tokens(struct node_server *ns, struct rpc_ctx *c
 	e.ns = ns;
 	e.ctx = ctx;
 	e.qr = qr;
+	e.no_events = !strcmp(qr->measure, "M7") || !strcmp(qr->measure, "case_history");
 	if (qr->query_nonce.len != ENC_NONCE_LEN)
 		return node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT,
 					 "query_nonce must be 32 bytes");
@@ -404,6 +445,7 @@ static enum rpc_code node_serve_disclose(struct node_server *ns, struct rpc_ctx 
 	env.policy = ns->policy;
 	env.meta = &ns->meta;
 	env.peer = rpc_ctx_peer_id(ctx);
+	env.ca_pem = ns->ca_pem;
 	rc = node_disclose_decide(&env, qr, &grant, &why);
 	if (rc == CL_EINVAL) {
 		code = node_serve_refuse(ns, ctx, qr, RPC_INVALID_ARGUMENT, why);
@@ -674,6 +716,7 @@ int node_serve_main(int argc, char **argv)
 
 			party_tls_fill(tls, &t);
 			rc = sign_verifier_new(t.ca_pem, t.crl_pem, &ns.verifier);
+			ns.ca_pem = t.ca_pem; /* M7 rows are sealed to certificates it issued */
 		}
 		if (rc != CL_OK) {
 			fprintf(stderr, "caselink-node serve: %s\n", *err ? err : cl_strerror(rc));

@@ -29,6 +29,7 @@ struct client_answer {
 	struct client_failure *failed;
 	struct client_withheld *withheld;
 	struct client_coverage cov;
+	Caselink__V1__QueryResponse *case_rows; /* M7: the CaseRows chunk, as received */
 };
 
 int client_args_take(struct client_args *a, int argc, char **argv, int *i)
@@ -386,6 +387,10 @@ static int client_on_message(const uint8_t *msg, size_t len, void *user)
 			rc = client_row(a, r->rows->rows[i]);
 		if (!rc && r->last)
 			a->complete = 1;
+	} else if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_CASE_ROWS &&
+		   !a->case_rows && r->case_rows && !r->last) {
+		a->case_rows = r; /* kept for the asking node, which opens it */
+		return 0;
 	}
 	caselink__v1__query_response__free_unpacked(r, NULL);
 	return rc;
@@ -405,6 +410,8 @@ void client_answer_free(struct client_answer *a)
 	free(a->values);
 	free(a->failed);
 	free(a->withheld);
+	if (a->case_rows)
+		caselink__v1__query_response__free_unpacked(a->case_rows, NULL);
 	free(a);
 }
 
@@ -505,6 +512,31 @@ int client_answer_set_col(struct client_answer *a, size_t k, const char *name)
 		return CL_ENOMEM;
 	free(a->cols[k]);
 	a->cols[k] = copy;
+	return CL_OK;
+}
+
+const Caselink__V1__CaseRows *client_answer_case_rows(const struct client_answer *a)
+{
+	return a && a->case_rows ? a->case_rows->case_rows : NULL;
+}
+
+int client_answer_add_row(struct client_answer *a, const char *const *cells, size_t n)
+{
+	size_t k;
+
+	if (!a || !cells || n != a->ncols || a->nvalues || a->nrows >= a->max_rows)
+		return CL_EINVAL;
+	if (client_grow(a))
+		return CL_ENOMEM;
+	for (k = 0; k < n; k++) {
+		a->cells[a->nrows * n + k] = strdup(cells[k] ? cells[k] : "");
+		if (!a->cells[a->nrows * n + k]) {
+			while (k--)
+				free(a->cells[a->nrows * n + k]);
+			return CL_ENOMEM;
+		}
+	}
+	a->nrows++;
 	return CL_OK;
 }
 

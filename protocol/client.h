@@ -165,6 +165,15 @@ const struct client_value *client_answer_value(const struct client_answer *a, si
 /* The coverage and disclosure of the answer. */
 const struct client_coverage *client_answer_coverage(const struct client_answer *a);
 
+/* M7: the CaseRows chunk the coordinator relayed (the asking node opens it), or NULL. */
+const Caselink__V1__CaseRows *client_answer_case_rows(const struct client_answer *a);
+
+/*
+ * Appends a row of n cells (copied) to an answer whose columns are all keys (M7, M8); CL_EINVAL
+ * when n is not the number of columns or the answer has value columns or is full.
+ */
+int client_answer_add_row(struct client_answer *a, const char *const *cells, size_t n);
+
 /* Replaces column k's name (copied). */
 int client_answer_set_col(struct client_answer *a, size_t k, const char *name);
 

@@ -136,3 +136,23 @@ ask "$police" case-history "$pref" lv_interinstitutional_cooperation >"$work/bac
 grep -q "^#   withheld: $social kept [0-9]* linked record(s) out (no_evidence)" "$work/back.csv" ||
     { cat "$work/back.csv" >&2; fail "coverage does not show social services' no_evidence"; }
 pass "no evidence, no disclosure: $social withholds from $police (no_evidence in the coverage)"
+
+# The coordinator never received an M7 event: every node's TOKENS answers to the case
+# histories above carried linkage material only (its audit: events=0); the rows went sealed
+# from holder to asker in phase 2 (the asking node opened them: the real case above).
+python3 - "$work/run/nodes" >"$work/m7events.txt" <<'PY'
+import os, sqlite3, sys
+root = sys.argv[1]
+answers = events = 0
+for node in sorted(os.listdir(root)):
+    db = sqlite3.connect(os.path.join(root, node, "audit.db"))
+    for (d,) in db.execute("SELECT details FROM audit_log WHERE action = 'query_answered'"):
+        if "mode=tokens" in d and "measure=M7" in d:
+            answers += 1
+            events += int(d.split(" events=")[1].split(" ")[0])
+print(answers, events)
+PY
+read -r answers events <"$work/m7events.txt"
+[ "$answers" -ge 18 ] || fail "only $answers M7 TOKENS answers audited"
+[ "$events" -eq 0 ] || fail "the nodes sent the coordinator $events M7 event(s)"
+pass "M7: $answers TOKENS answers of the nodes carried 0 events to the coordinator (rows sealed holder to asker)"
