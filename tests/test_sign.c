@@ -9,6 +9,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "common/cl_error.h"
 #include "protocol/party.h"
 #include "protocol/pki.h"
@@ -271,6 +275,216 @@ static void test_nodes_restriction_signed(void **state)
 	sign_verifier_free(v);
 }
 
+/* ---- docs/protocol.md "Test vector": the documented bytes are what sign.c signs ---- */
+
+/* The text of docs/protocol.md (from CASELINK_SRC). */
+static char *read_doc(void)
+{
+	const char *src = getenv("CASELINK_SRC");
+	char path[1024];
+	long n;
+	char *buf;
+	FILE *f;
+
+	if (!src)
+		fail_msg("CASELINK_SRC is not set: run through ctest");
+	snprintf(path, sizeof(path), "%s/docs/protocol.md", src);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The fenced block after the line "<!-- vector: NAME -->", as a new string. */
+static char *doc_block(const char *doc, const char *name)
+{
+	char marker[128];
+	const char *p, *start, *end;
+	char *out;
+
+	snprintf(marker, sizeof(marker), "<!-- vector: %s -->", name);
+	p = strstr(doc, marker);
+	if (!p)
+		fail_msg("docs/protocol.md has no %s", marker);
+	start = strstr(p, "```");
+	assert_non_null(start);
+	start = strchr(start, '\n');
+	assert_non_null(start);
+	start++;
+	end = strstr(start, "```");
+	assert_non_null(end);
+	out = malloc((size_t)(end - start) + 1);
+	assert_non_null(out);
+	memcpy(out, start, (size_t)(end - start));
+	out[end - start] = '\0';
+	return out;
+}
+
+/* A hex block as bytes (white space and "# ..." comments ignored). */
+static size_t unhex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *s; s++) {
+		int v = *s >= '0' && *s <= '9'	 ? *s - '0'
+			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+						 : -1;
+
+		if (*s == '#') { /* a comment to the end of the line */
+			while (s[1] && s[1] != '\n')
+				s++;
+			continue;
+		}
+		if (v < 0) {
+			if (!(*s == ' ' || *s == '\n'))
+				fail_msg("not hex: 0x%02x", (unsigned char)*s);
+			continue;
+		}
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		assert_true(n < max);
+		out[n++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	assert_int_equal(hi, -1);
+	return n;
+}
+
+static void print_hex(const char *what, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	print_message("%s (%zu bytes), as sign.c makes it:\n", what, n);
+	for (i = 0; i < n; i++)
+		print_message("%02x%s", p[i], i % 32 == 31 || i + 1 == n ? "\n" : "");
+}
+
+/* Compares bytes with the doc's hex block name; prints the actual bytes when they differ. */
+static void expect_block(const char *doc, const char *name, const uint8_t *p, size_t n)
+{
+	char *block = doc_block(doc, name);
+	uint8_t want[4096];
+	size_t wn = unhex(block, want, sizeof(want));
+
+	free(block);
+	if (wn != n || memcmp(want, p, n)) {
+		print_hex(name, p, n);
+		fail_msg("docs/protocol.md vector %s differs from protocol/sign.c", name);
+	}
+}
+
+/* The worked example of docs/protocol.md "Signatures". */
+static void vector_request(struct req *r, Caselink__V1__QueryRequest__ParametersEntry *pe,
+			   Caselink__V1__QueryRequest__ParametersEntry **pp, char **by,
+			   char **nodes)
+{
+	size_t i;
+
+	caselink__v1__query_request__init(&r->q);
+	caselink__v1__request_header__init(&r->h);
+	caselink__v1__identity__init(&r->who);
+	for (i = 0; i < 16; i++)
+		r->id[i] = (uint8_t)i;
+	r->h.schema_version = CASELINK_SCHEMA_VERSION;
+	r->h.request_id.data = r->id;
+	r->h.request_id.len = 16;
+	r->h.purpose = "monitoring";
+	r->h.legal_basis = "statistics";
+	r->h.issued_at = 1767225600; /* 2026-01-01T00:00:00Z */
+	r->h.expires_at = 1767225900;
+	r->who.id = "national";
+	r->who.role = "user";
+	r->h.requester = &r->who;
+	r->q.header = &r->h;
+	r->q.measure = "M1";
+	r->q.period_from = "2025-01-01";
+	r->q.period_to = "2026-01-01";
+	by[0] = "quarter";
+	r->q.group_by = by;
+	r->q.n_group_by = 1;
+	/* In the order a map may arrive in: signed in key order. */
+	caselink__v1__query_request__parameters_entry__init(&pe[0]);
+	caselink__v1__query_request__parameters_entry__init(&pe[1]);
+	pe[0].key = "window_to";
+	pe[0].value = "2026-02-01";
+	pe[1].key = "window_from";
+	pe[1].value = "2024-12-29";
+	pp[0] = &pe[0];
+	pp[1] = &pe[1];
+	r->q.parameters = pp;
+	r->q.n_parameters = 2;
+	nodes[0] = "lv-liepaja-police";
+	nodes[1] = "lv-liepaja-health";
+	r->q.nodes = nodes;
+	r->q.n_nodes = 2;
+	memset(r->nonce, 0xa5, sizeof(r->nonce));
+	r->q.query_nonce.data = r->nonce;
+	r->q.query_nonce.len = sizeof(r->nonce);
+	r->q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS;
+}
+
+static void test_protocol_vector(void **state)
+{
+	Caselink__V1__QueryRequest__ParametersEntry pe[2], *pp[2];
+	char *by[1], *nodes[2], *doc = read_doc(), *pem;
+	uint8_t *content = NULL, digest[32], sig[128];
+	size_t len = 0, siglen;
+	EVP_PKEY *pub = NULL;
+	EVP_MD_CTX *md = NULL;
+	BIO *bio;
+	struct req r;
+
+	(void)state;
+	vector_request(&r, pe, pp, by, nodes);
+	/* The requester's canonical content and its SHA-256. */
+	assert_int_equal(sign_canonical(&r.q, 0, &content, &len), CL_OK);
+	expect_block(doc, "request-canonical", content, len);
+	assert_int_equal(EVP_Digest(content, len, digest, NULL, EVP_sha256(), NULL), 1);
+	expect_block(doc, "request-sha256", digest, sizeof(digest));
+	/* The documented signature verifies with the documented public key (ECDSA P-256, DER). */
+	pem = doc_block(doc, "requester-public-key");
+	bio = BIO_new_mem_buf(pem, -1);
+	assert_non_null(bio);
+	pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	assert_non_null(pub);
+	BIO_free(bio);
+	free(pem);
+	pem = doc_block(doc, "requester-signature");
+	siglen = unhex(pem, sig, sizeof(sig));
+	free(pem);
+	md = EVP_MD_CTX_new();
+	assert_non_null(md);
+	assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, siglen, content, len), 1);
+	/* One bit changed in the content: it no longer verifies. */
+	content[len - 1] ^= 1;
+	assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub), 1);
+	assert_int_not_equal(EVP_DigestVerify(md, sig, siglen, content, len), 1);
+	free(content);
+	content = NULL;
+	/* The coordinator's envelope over it, that signature included. */
+	r.h.requester_signature.data = sig;
+	r.h.requester_signature.len = siglen;
+	assert_int_equal(sign_canonical(&r.q, 1, &content, &len), CL_OK);
+	expect_block(doc, "envelope-canonical", content, len);
+	free(content);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pub);
+	free(doc);
+}
+
 static void test_revoked_requester(void **state)
 {
 	struct sign_key *researcher = key_of(dir, "researcher");
@@ -311,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_sign_and_verify),
 	    cmocka_unit_test(test_forgeries),
 	    cmocka_unit_test(test_nodes_restriction_signed),
+	    cmocka_unit_test(test_protocol_vector),
 	    cmocka_unit_test(test_key_must_match_certificate),
 	    cmocka_unit_test(test_revoked_requester),
 	};
