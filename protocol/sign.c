@@ -153,9 +153,13 @@ static int sign_request_content(const Caselink__V1__QueryRequest *q, struct sign
 	return b->failed ? CL_ELIMIT : CL_OK;
 }
 
-/* The coordinator's signed envelope: the requester's content and signature, and its own choices. */
+/*
+ * The coordinator's signed envelope: the requester's content and signature, and its own
+ * choices (nonce, mode, computing parties).
+ */
 static int sign_envelope_content(const Caselink__V1__QueryRequest *q, struct sign_buf *b)
 {
+	size_t i;
 	int rc;
 
 	sign_put_str(b, SIGN_DOMAIN_ENVELOPE);
@@ -165,6 +169,15 @@ static int sign_envelope_content(const Caselink__V1__QueryRequest *q, struct sig
 	sign_put_bytes(b, q->header->requester_signature.data, q->header->requester_signature.len);
 	sign_put_bytes(b, q->query_nonce.data, q->query_nonce.len);
 	sign_put_u64(b, (uint64_t)q->mode);
+	/* The computing parties the coordinator names (docs/secure-computation.md). */
+	sign_put_u64(b, q->n_compute_parties);
+	for (i = 0; i < q->n_compute_parties; i++) {
+		if (!q->compute_parties[i])
+			return CL_EPROTO;
+		sign_put_u64(b, q->compute_parties[i]->party);
+		sign_put_bytes(b, q->compute_parties[i]->certificate.data,
+			       q->compute_parties[i]->certificate.len);
+	}
 	return b->failed ? CL_ELIMIT : CL_OK;
 }
 

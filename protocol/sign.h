@@ -2,11 +2,11 @@
  * sign — signed requests. A requester (a user or a node) signs the canonical
  * content of its QueryRequest with its certificate's key; the coordinator
  * signs the envelope it forwards to nodes (the requester's content and
- * signature plus the query nonce and mode). Receivers verify both against
- * the federation CA (and CRL), and check that each certificate names the
- * identity the request claims — so a coordinator cannot forge or rewrite a
- * requester's question (its purpose, legal basis, measure, period, the
- * nodes it restricted the question to, ...). ECDSA P-256 with SHA-256
+ * signature plus the query nonce, mode and computing parties). Receivers
+ * verify both against the federation CA (and CRL), and check that each
+ * certificate names the identity the request claims — so a coordinator
+ * cannot forge or rewrite a requester's question (its purpose, legal basis,
+ * measure, period, the nodes it restricted the question to, ...). ECDSA P-256 with SHA-256
  * (DER signatures), certificates in PEM. The canonical encoding is specified
  * in docs/protocol.md "Signatures", with a test vector (tests/test_sign.c).
  */

@@ -147,12 +147,30 @@ static void test_sign_and_verify(void **state)
 	assert_int_equal(sign_verify_request(v, &r.q, why), CL_ESIGNATURE);
 	r.h.purpose = "monitoring";
 	assert_int_equal(sign_verify_request(v, &r.q, why), CL_OK);
+	assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+	assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
 
 	/* Any change to the envelope's own choices (here the nonce) breaks the envelope. */
 	r.nonce[0] ^= 1;
 	assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_ESIGNATURE);
 	assert_string_equal(why, "coordinator signature does not verify");
 	r.nonce[0] ^= 1;
+	/* So does a computing party named after the envelope was signed. */
+	{
+		Caselink__V1__ComputeParty cp = CASELINK__V1__COMPUTE_PARTY__INIT, *cps[1] = {&cp};
+
+		cp.party = 1;
+		cp.certificate.data = (uint8_t *)"not a certificate";
+		cp.certificate.len = 17;
+		r.q.compute_parties = cps;
+		r.q.n_compute_parties = 1;
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_ESIGNATURE);
+		/* Not the requester's choice: its signature still verifies. */
+		assert_int_equal(sign_verify_request(v, &r.q, why), CL_OK);
+		r.q.n_compute_parties = 0;
+		r.q.compute_parties = NULL;
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
+	}
 	/* A changed period or grouping breaks the requester's signature. */
 	r.q.period_to = "2027-01-01";
 	assert_int_equal(sign_verify_request(v, &r.q, why), CL_ESIGNATURE);
