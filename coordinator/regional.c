@@ -40,7 +40,7 @@ struct regional_up_id {
 
 struct regional {
 	struct regional_config cfg;
-	struct replay *disclosed; /* query nonces of DISCLOSE requests already relayed */
+	struct replay *disclosed; /* query nonces of DISCLOSE requests already relayed (cfg's) */
 	struct rpc_channel *up;	  /* to the national coordinator (coordinator_address), or NULL */
 	pthread_mutex_t lock;	  /* ups */
 	struct regional_up_id ups[REGIONAL_UP_MAX];
@@ -620,7 +620,7 @@ int regional_new(const struct regional_config *cfg, struct regional **out)
 {
 	struct regional *r;
 
-	if (!cfg || !cfg->conf || !cfg->audit || !cfg->replay || !out ||
+	if (!cfg || !cfg->conf || !cfg->audit || !cfg->replay || !cfg->disclosed || !out ||
 	    (cfg->conf->nnodes && !cfg->channels) || cfg->conf->nnodes > 65536 ||
 	    (!cfg->conf->insecure_demo && (!cfg->signer || !cfg->verifier)))
 		return CL_EINVAL;
@@ -628,12 +628,8 @@ int regional_new(const struct regional_config *cfg, struct regional **out)
 	if (!r)
 		return CL_ENOMEM;
 	r->cfg = *cfg;
-	if (replay_new(0, &r->disclosed) != CL_OK) {
-		free(r);
-		return CL_ENOMEM;
-	}
+	r->disclosed = cfg->disclosed;
 	if (pthread_mutex_init(&r->lock, NULL) != 0) {
-		replay_free(r->disclosed);
 		free(r);
 		return CL_ENOMEM;
 	}
@@ -663,7 +659,6 @@ void regional_free(struct regional *r)
 	if (!r)
 		return;
 	rpc_channel_free(r->up);
-	replay_free(r->disclosed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

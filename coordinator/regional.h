@@ -49,6 +49,7 @@ struct regional_config {
 	const struct sign_key *signer;	     /* the envelope key; NULL only in an insecure demo */
 	struct sign_verifier *verifier;	     /* NULL only in an insecure demo */
 	struct replay *replay;		     /* request ids already accepted */
+	struct replay *disclosed; /* DISCLOSE query nonces already relayed (persistent) */
 	struct audit *audit;
 	/*
 	 * The host's policy on the original requester: RPC_OK, or the refusal

@@ -30,9 +30,10 @@
 
 #include <openssl/rand.h>
 
-#define COORD_DRAIN_MS	  5000
-#define COORD_BACKOFF_MS  200
-#define COORD_MAX_GROUPBY 5
+#define COORD_DRAIN_MS	     5000
+#define COORD_DISCLOSED_FILE "disclosed.db" /* a regional's DISCLOSE query nonces relayed */
+#define COORD_BACKOFF_MS     200
+#define COORD_MAX_GROUPBY    5
 
 struct coord {
 	struct partyconf *conf;
@@ -42,6 +43,7 @@ struct coord {
 	struct sign_key *signer;	/* signs the envelopes forwarded to nodes */
 	struct sign_verifier *verifier; /* checks requesters' signatures */
 	struct replay *replay;		/* request ids already accepted */
+	struct replay *disclosed;	/* a regional's DISCLOSE query nonces already relayed */
 	struct audit *audit;		/* DATA/audit.db: every question, answer and refusal */
 	struct regional *regional;	/* Node.Query for `upstream:` coordinators, or NULL */
 	struct ledger *ledger;		/* DATA/ledger.db: ε budgets, researchers' populations */
@@ -1683,6 +1685,7 @@ static int coord_regional_serve(struct coord *co, struct rpc_server *srv)
 	rc_cfg.signer = co->signer;
 	rc_cfg.verifier = co->verifier;
 	rc_cfg.replay = co->replay;
+	rc_cfg.disclosed = co->disclosed;
 	rc_cfg.audit = co->audit;
 	rc_cfg.policy_check = coord_regional_policy;
 	rc_cfg.participates = coord_regional_participates;
@@ -1788,6 +1791,9 @@ int coord_serve_main(int argc, char **argv)
 	/* Persistent: a restarted coordinator still refuses what it accepted (docs/protocol.md). */
 	rc =
 	    replay_open_in(data, REPLAY_FILE, 0, (int64_t)time(NULL), &co.replay, err, sizeof(err));
+	if (rc == CL_OK && co.conf->nupstream) /* a regional relays DISCLOSE once per nonce */
+		rc = replay_open_in(data, COORD_DISCLOSED_FILE, 0, (int64_t)time(NULL),
+				    &co.disclosed, err, sizeof(err));
 	if (rc != CL_OK) {
 		fprintf(stderr, "caselink-coordinator serve: %s\n", *err ? err : cl_strerror(rc));
 		goto out;
@@ -1841,6 +1847,7 @@ out:
 	sign_key_free(co.signer);
 	sign_verifier_free(co.verifier);
 	replay_free(co.replay);
+	replay_free(co.disclosed);
 	audit_close(co.audit);
 	ledger_close(co.ledger);
 	policy_free(co.policy);

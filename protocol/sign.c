@@ -155,7 +155,7 @@ static int sign_request_content(const Caselink__V1__QueryRequest *q, struct sign
 
 /*
  * The coordinator's signed envelope: the requester's content and signature, and its own
- * choices (nonce, mode, computing parties).
+ * choices (nonce, mode, computing parties, the case asker and handles).
  */
 static int sign_envelope_content(const Caselink__V1__QueryRequest *q, struct sign_buf *b)
 {
@@ -178,6 +178,17 @@ static int sign_envelope_content(const Caselink__V1__QueryRequest *q, struct sig
 		sign_put_bytes(b, q->compute_parties[i]->certificate.data,
 			       q->compute_parties[i]->certificate.len);
 	}
+	/* M7/M8: the asking agency as the coordinator names it, and the DISCLOSE handles. */
+	sign_put_u64(b, q->case_asker ? 1 : 0);
+	if (q->case_asker) {
+		sign_put_str(b, q->case_asker->agency_id);
+		sign_put_str(b, q->case_asker->agency_type);
+		sign_put_str(b, q->case_asker->municipality);
+		sign_put_str(b, q->case_asker->country);
+	}
+	sign_put_u64(b, q->n_case_handles);
+	for (i = 0; i < q->n_case_handles; i++)
+		sign_put_bytes(b, q->case_handles[i].data, q->case_handles[i].len);
 	return b->failed ? CL_ELIMIT : CL_OK;
 }
 

@@ -2,7 +2,8 @@
  * sign — signed requests. A requester (a user or a node) signs the canonical
  * content of its QueryRequest with its certificate's key; the coordinator
  * signs the envelope it forwards to nodes (the requester's content and
- * signature plus the query nonce, mode and computing parties). Receivers
+ * signature plus the query nonce, mode, computing parties and, for M7/M8,
+ * the asking agency and the DISCLOSE handles). Receivers
  * verify both against the federation CA (and CRL), and check that each
  * certificate names the identity the request claims — so a coordinator
  * cannot forge or rewrite a requester's question (its purpose, legal basis,

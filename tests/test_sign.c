@@ -171,6 +171,30 @@ static void test_sign_and_verify(void **state)
 		r.q.compute_parties = NULL;
 		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
 	}
+	/* And the asking agency a coordinator names for M7/M8, or a handle of phase 2. */
+	{
+		Caselink__V1__CaseAsker ak = CASELINK__V1__CASE_ASKER__INIT;
+		ProtobufCBinaryData handle = {4, (uint8_t *)"\1\2\3\4"};
+
+		ak.agency_id = "lv-riga-police";
+		ak.agency_type = "police";
+		ak.municipality = "Rīga";
+		ak.country = "LV";
+		r.q.case_asker = &ak;
+		assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
+		ak.agency_type = "health"; /* rewritten after signing */
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_ESIGNATURE);
+		ak.agency_type = "police";
+		r.q.case_handles = &handle;
+		r.q.n_case_handles = 1;
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_ESIGNATURE);
+		r.q.case_handles = NULL;
+		r.q.n_case_handles = 0;
+		r.q.case_asker = NULL;
+		assert_int_equal(sign_envelope(coord, &r.q), CL_OK);
+		assert_int_equal(sign_verify_envelope(v, &r.q, "coordinator", why), CL_OK);
+	}
 	/* A changed period or grouping breaks the requester's signature. */
 	r.q.period_to = "2027-01-01";
 	assert_int_equal(sign_verify_request(v, &r.q, why), CL_ESIGNATURE);
