@@ -10,4 +10,5 @@ add_test(NAME integration_report COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integr
 set_tests_properties(integration_report PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
                      TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
 # An exact attacker (GLPK) against whole answers: every relation the measure implies (issue 12 §3).
-caselink_test(test_release_attack SOURCES test_release_attack.c LIBS cl_release cl_measures m TIMEOUT 120)
+caselink_test(test_release_attack SOURCES test_release_attack.c synthfed.c LIBS cl_release cl_measures m TIMEOUT 300)
+add_dependencies(test_release_attack caselink)

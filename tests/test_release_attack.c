@@ -23,8 +23,10 @@
 #include <glpk.h>
 
 #include "common/cl_error.h"
+#include "common/cldate.h"
 #include "coordinator/measures.h"
 #include "coordinator/release.h"
+#include "tests/synthfed.h"
 
 #define MAXROWS	 2048
 #define MAXATOMS 512
@@ -419,12 +421,250 @@ static void test_random_m2(void **state)
 	run_random("M2", MEASURES_M2, 60);
 }
 
+/* ---- answers of the measure engine on synthetic federations ---- */
+
+static size_t fed_record(void *ctx, const struct synthfed_record *r)
+{
+	struct measures_record mr = {0};
+	size_t idx = 0;
+
+	synthfed_measures_record(r, r->person, &mr);
+	assert_int_equal(measures_add_record(ctx, &mr, &idx), 0);
+	return idx;
+}
+
+static void fed_event(void *ctx, size_t record, const struct measures_event *e)
+{
+	assert_int_equal(measures_add_event(ctx, record, e), 0);
+}
+
+/* The engine's rows of one answer, "keys,metric" and the value apart. */
+struct engine_rows {
+	size_t n;
+	char line[MAXROWS][128];
+	char value[MAXROWS][32];
+};
+
+static int engine_emit(void *ctx, const char *const *cols, size_t ncols)
+{
+	struct engine_rows *e = ctx;
+	size_t i, len = 0;
+
+	assert_true(e->n < MAXROWS);
+	for (i = 0; i + 1 < ncols; i++)
+		len += (size_t)snprintf(e->line[e->n] + len, sizeof(e->line[0]) - len, "%s%s",
+					i ? "," : "", cols[i]);
+	assert_true(len < sizeof(e->line[0]));
+	snprintf(e->value[e->n], sizeof(e->value[0]), "%s", cols[ncols - 1]);
+	e->n++;
+	return 0;
+}
+
+static const char *engine_find(const struct engine_rows *e, const char *key, const char *metric)
+{
+	char want[160];
+	size_t i;
+
+	snprintf(want, sizeof(want), "%.100s,%.50s", key, metric);
+	for (i = 0; i < e->n; i++)
+		if (!strcmp(e->line[i], want))
+			return e->value[i];
+	return NULL;
+}
+
+/* Splits "a,b" into its two keys. */
+static void two_keys(const char *line, char *a, char *b, char *metric)
+{
+	const char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+
+	assert_non_null(c2);
+	snprintf(a, 64, "%.*s", (int)(c1 - line), line);
+	snprintf(b, 64, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+	snprintf(metric, 64, "%s", c2 + 1);
+}
+
+/*
+ * M3 of the engine as an answer over atoms: one atom triple per interior (type, municipality)
+ * row; every row, margins included, must be the sum the definition says (asserted: the
+ * attacker's model is the definition, and the engine follows it).
+ */
+static void m3_from_engine(const struct engine_rows *e, struct answer *a)
+{
+	char cells[64][2][64];
+	size_t nc = 0, i, c;
+
+	memset(a, 0, sizeof(*a));
+	a->measure = MEASURES_M3;
+	a->nkeys = 2;
+	for (i = 0; i < e->n; i++) {
+		char t[64], m[64], metric[64];
+
+		two_keys(e->line[i], t, m, metric);
+		if (strcmp(metric, "referrals") || !strcmp(t, "*") || !strcmp(m, "*"))
+			continue;
+		assert_true(nc < 64);
+		snprintf(cells[nc][0], 64, "%s", t);
+		snprintf(cells[nc][1], 64, "%s", m);
+		{
+			char key[200];
+
+			snprintf(key, sizeof(key), "%s,%s", t, m);
+			a->atoms[nc * 3] = atoll(engine_find(e, key, "received_24h"));
+			a->atoms[nc * 3 + 1] =
+			    atoll(engine_find(e, key, "received_30d")) - a->atoms[nc * 3];
+			a->atoms[nc * 3 + 2] = atoll(engine_find(e, key, "lost"));
+		}
+		nc++;
+	}
+	a->natoms = nc * 3;
+	for (i = 0; i < e->n; i++) {
+		char t[64], m[64], metric[64];
+		size_t at[3 * 64], nt = 0, r;
+		double one[3 * 64];
+		int kind = -1;
+
+		two_keys(e->line[i], t, m, metric);
+		if (!strcmp(metric, "referrals"))
+			kind = 0;
+		else if (!strcmp(metric, "received_24h"))
+			kind = 1;
+		else if (!strcmp(metric, "received_30d"))
+			kind = 2;
+		else if (!strcmp(metric, "lost"))
+			kind = 3;
+		for (c = 0; kind >= 0 && c < nc; c++) {
+			if ((strcmp(t, "*") && strcmp(t, cells[c][0])) ||
+			    (strcmp(m, "*") && strcmp(m, cells[c][1])))
+				continue;
+			if (kind == 0 || kind == 1 || kind == 2)
+				at[nt++] = c * 3;
+			if (kind == 0 || kind == 2)
+				at[nt++] = c * 3 + 1;
+			if (kind == 0 || kind == 3)
+				at[nt++] = c * 3 + 2;
+		}
+		for (c = 0; c < nt; c++)
+			one[c] = 1;
+		r = add_row(a, e->line[i], kind >= 0, at, one, nt);
+		if (kind >= 0) {
+			if (strcmp(a->value[r], e->value[i]))
+				fail_msg("%s: engine %s, definition %s", e->line[i], e->value[i],
+					 a->value[r]);
+		} else {
+			snprintf(a->value[r], sizeof(a->value[r]), "%s", e->value[i]);
+			if (!strncmp(metric, "median_delay", 12)) {
+				char key[200];
+				size_t j;
+
+				a->median[r] = 1;
+				snprintf(key, sizeof(key), "%s,%s,received_30d", t, m);
+				for (j = 0; j < a->n && strcmp(a->line[j], key); j++)
+					;
+				assert_true(j < a->n);
+				a->lower_of[r] = j;
+			}
+		}
+	}
+}
+
+/* Days since 1970 of "YYYY-MM-DD". */
+static int64_t day_of(const char *s)
+{
+	int y, mo, d;
+
+	assert_int_equal(sscanf(s, "%d-%d-%d", &y, &mo, &d), 3);
+	return cldate_days_from_civil(y, mo, d);
+}
+
+/*
+ * Random periods on synthetic Liepāja–Klaipėda (and a three-municipality) federations, and the
+ * issue's period [2025-03-17, 2025-10-12): M3 of the measure engine, released, attacked.
+ * ATTACK_SHOW=1 prints the issue period's cells with their reasons.
+ */
+static void test_federations_m3(void **state)
+{
+	static const char *const feds[][2] = {
+	    {"attack-lk1", "--seed 11 --persons 800 --municipalities liepaja,klaipeda"},
+	    {"attack-lk2", "--seed 12 --persons 1500 --municipalities liepaja,klaipeda"},
+	    {"attack-lkr", "--seed 13 --persons 1500 --municipalities liepaja,klaipeda,riga"},
+	};
+	size_t f, p, bad = 0, withheld = 0, prim = 0, sec = 0, added = 0, pruned = 0, answers = 0;
+
+	(void)state;
+	rng_state = 99;
+	for (f = 0; f < sizeof(feds) / sizeof(feds[0]); f++) {
+		struct measures_input *in = NULL;
+		struct synthfed_sink sink = {NULL, fed_record, fed_event, NULL};
+		char dir[512];
+
+		synthfed_generate(feds[f][0], feds[f][1], dir, sizeof(dir));
+		assert_int_equal(measures_input_new(&in), 0);
+		sink.ctx = in;
+		synthfed_load(dir, &sink);
+		for (p = 0; p < 6; p++) {
+			struct engine_rows *e = calloc(1, sizeof(*e));
+			struct answer *a = calloc(1, sizeof(*a));
+			struct release *r;
+			struct release_info info;
+			int64_t from = day_of("2024-01-01") + rnd(500), to = from + 20 + rnd(350);
+			size_t w = 0, b;
+
+			if (p == 0) {
+				from = day_of("2025-03-17");
+				to = day_of("2025-10-12");
+			}
+			assert_int_equal(measures_compute(in, MEASURES_M3, from * 86400, to * 86400,
+							  MEASURES_BY_QUARTER, engine_emit, e),
+					 0);
+			m3_from_engine(e, a);
+			r = do_release(a);
+			b = attack(a, r, &w);
+			release_get_info(r, &info);
+			if (p == 0 && getenv("ATTACK_SHOW")) {
+				size_t i;
+
+				for (i = 0; i < a->n; i++) {
+					struct release_value v;
+					const char *const *keys;
+					size_t nk;
+
+					release_row(r, i, &keys, &nk, &v);
+					print_message("    %s %s %s\n", a->line[i], a->value[i],
+						      v.state == RELEASE_SUPPRESSED ? v.reason
+										    : "");
+				}
+			}
+			if (b)
+				print_message("  %s days %lld..%lld: %zu recoverable\n", feds[f][0],
+					      (long long)from, (long long)to, b);
+			bad += b;
+			withheld += w;
+			prim += info.primary;
+			sec += info.secondary;
+			added += info.joint_added;
+			pruned += info.joint_pruned;
+			answers++;
+			release_free(r);
+			free_answer(a);
+			free(a);
+			free(e);
+		}
+		measures_input_free(in);
+	}
+	print_message("M3 on %zu federation answers: %zu withheld counts, %zu recoverable; primary "
+		      "%zu, secondary %zu (per-table method alone: %zu; joint check added %zu, "
+		      "published again %zu)\n",
+		      answers, withheld, bad, prim, sec, sec + pruned - added, added, pruned);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_issue_case),
 	    cmocka_unit_test(test_random_m3),
 	    cmocka_unit_test(test_random_m2),
+	    cmocka_unit_test(test_federations_m3),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
