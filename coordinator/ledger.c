@@ -471,7 +471,7 @@ int ledger_differencing(struct ledger *l, const char *researcher,
 				continue;
 			ledger_msg(msg, msgsz,
 				   "refused: differencing: this %s query repeats earlier query "
-				   "#%" PRId64 " of the same researcher, whose population differs "
+				   "#%" PRId64 " of the same requester, whose population differs "
 				   "by fewer than %lld persons, and its answer has no noise",
 				   pop->measure, id, threshold);
 			rc = CL_EDENIED;
@@ -486,7 +486,7 @@ int ledger_differencing(struct ledger *l, const char *researcher,
 			ledger_msg(msg, msgsz,
 				   "refused: differencing: the population of this %s query differs "
 				   "by fewer than %lld persons from that of earlier query #%" PRId64
-				   " of the same researcher",
+				   " of the same requester",
 				   pop->measure, threshold, id);
 			rc = CL_EDENIED;
 			goto out;

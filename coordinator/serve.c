@@ -750,12 +750,13 @@ static int coord_join(char *buf, size_t bufsz, size_t *used, const char *item)
 }
 
 /*
- * Applies disclosure control to the collected rows — for researchers the differencing check
- * first (CL_EDENIED, msg) — then sends the coverage with the settings and the released rows.
+ * Applies disclosure control to the collected rows — the differencing check first (CL_EDENIED,
+ * msg) unless the role's policy has differencing: false — then sends the coverage with the
+ * settings and the released rows.
  */
 static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 			      const Caselink__V1__QueryRequest *qr, struct release *r,
-			      int researcher, const struct rpc_call *calls,
+			      int differencing, const struct rpc_call *calls,
 			      const struct coord_call *cc, const char *const *key_cols,
 			      size_t nkeys, const char *const *value_cols, size_t *rows_out,
 			      char *msg, size_t msgsz)
@@ -771,7 +772,7 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 	int rc = CL_OK;
 
 	memset(&pop, 0, sizeof(pop));
-	if (researcher) {
+	if (differencing) {
 		for (i = 0; rc == CL_OK && i < qr->n_group_by; i++)
 			rc = coord_join(grouping, sizeof(grouping), &ug, qr->group_by[i]);
 		for (i = 0; rc == CL_OK && i < qr->n_parameters; i++) {
@@ -799,7 +800,7 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 		pop.to_day = to / 86400;
 		pop.nodes = nodes;
 	}
-	rc = release_apply(r, co->ledger, coord_requester(ctx, qr), researcher ? &pop : NULL, msg,
+	rc = release_apply(r, co->ledger, coord_requester(ctx, qr), differencing ? &pop : NULL, msg,
 			   msgsz);
 	if (rc != CL_OK)
 		return rc;
@@ -970,7 +971,7 @@ static int coord_measure_node(struct measures_input *in, const struct linker *l,
 static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 			       Caselink__V1__QueryRequest *qr, int measure, int group_by,
 			       int64_t from, int64_t to, const struct rpc_call *calls,
-			       struct coord_call *cc, struct release *rel, int researcher,
+			       struct coord_call *cc, struct release *rel, int differencing,
 			       size_t *rows_out, char *why, size_t whysz)
 {
 	static const char *const value_col[] = {"value"};
@@ -1042,7 +1043,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 		rc = measures_compute(in, measure, from, to, group_by, coord_emit_row, &emit);
 	clock_gettime(CLOCK_MONOTONIC, &w4);
 	if (rc == CL_OK)
-		rc = coord_release_send(co, ctx, qr, rel, researcher, calls, cc, cols, ncols - 1,
+		rc = coord_release_send(co, ctx, qr, rel, differencing, calls, cc, cols, ncols - 1,
 					value_col, rows_out, why, whysz);
 	log_event(LOG_LEVEL_INFO, "linked_phases",
 		  "add_ms=%lld link_ms=%lld input_ms=%lld compute_ms=%lld", coord_ms(&w0, &w1),
@@ -1306,7 +1307,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 	struct release *rel = NULL; /* disclosure control of this answer */
 	Caselink__V1__CaseAsker asker = CASELINK__V1__CASE_ASKER__INIT;
 	Caselink__V1__CaseAsker *sent_asker = NULL;
-	int researcher = 0;
+	int differencing = 0;
 
 	qr = caselink__v1__query_request__unpack(NULL, len, req);
 	if (!qr)
@@ -1423,7 +1424,8 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 						: "disclosure control failed");
 			goto out;
 		}
-		researcher = !strcmp(decision.role, "researcher");
+		/* The differencing check: every role, unless its policy has differencing: false. */
+		differencing = !decision.disclosure.no_differencing;
 	}
 	if (cases)
 		coord_case_asker(co, qr, via, &asker);
@@ -1515,7 +1517,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		size_t nrows = 0;
 
 		rc = coord_answer_linked(co, ctx, qr, measure, group_by, from, to, calls, cc, rel,
-					 researcher, &nrows, why_linked, sizeof(why_linked));
+					 differencing, &nrows, why_linked, sizeof(why_linked));
 		if (rc == CL_EDENIED) {
 			code = coord_refuse(co, ctx, qr, RPC_PERMISSION_DENIED, why_linked);
 			goto out;
@@ -1566,7 +1568,7 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		char dmsg[LEDGER_MESSAGE_MAX] = "";
 		size_t nrel = 0;
 
-		rc = coord_release_send(co, ctx, qr, rel, researcher, calls, cc,
+		rc = coord_release_send(co, ctx, qr, rel, differencing, calls, cc,
 					(const char *const *)qr->group_by, qr->n_group_by,
 					value_cols, &nrel, dmsg, sizeof(dmsg));
 		if (rc == CL_EDENIED) {

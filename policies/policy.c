@@ -509,7 +509,7 @@ static int policy_load_dp(struct yconf *c, int map, struct policy_disclosure *d)
 
 static int policy_load_disclosure(struct yconf *c, int root, struct policy *p)
 {
-	static const char *const keys[] = {"threshold", "rounding", "dp", NULL};
+	static const char *const keys[] = {"threshold", "rounding", "dp", "differencing", NULL};
 	int node = yconf_get(c, root, "disclosure");
 	size_t i, n;
 	int rc;
@@ -521,7 +521,7 @@ static int policy_load_disclosure(struct yconf *c, int root, struct policy *p)
 	n = yconf_map_len(c, node);
 	for (i = 0; i < n; i++) {
 		const char *name = yconf_map_key(c, node, i);
-		int v = yconf_map_value(c, node, i), dp;
+		int v = yconf_map_value(c, node, i), dp, diff;
 		size_t r;
 		struct policy_disclosure d;
 		int tnode;
@@ -549,6 +549,11 @@ static int policy_load_disclosure(struct yconf *c, int root, struct policy *p)
 		dp = yconf_get(c, v, "dp");
 		if (dp && (rc = policy_load_dp(c, dp, &d)) != 0)
 			return rc;
+		/* The differencing check applies to every role unless its policy says no. */
+		diff = 1;
+		if ((rc = yconf_get_bool(c, v, "differencing", 0, &diff)) != 0)
+			return rc;
+		d.no_differencing = !diff;
 		p->roles[r].disclosure = d;
 		p->roles[r].has_disclosure = 1;
 	}

@@ -88,6 +88,7 @@ struct policy_disclosure {
 	double rho_per_query;		 /* discrete_gaussian (ρ-zCDP); 0 otherwise */
 	double budget_rho;		 /* ρ per identity per budget period, discrete_gaussian */
 	long long budget_period_days;	 /* when dp */
+	int no_differencing; /* "differencing: false": the role's answers skip the check */
 };
 
 /* The outcome of policy_check. */

@@ -262,7 +262,7 @@ static void test_differencing(void **state)
 	assert_int_equal(diff(l, r, "M1", "", y0, y1 - 1, "lv-a,lv-b,lv-c", 99, msg), CL_EDENIED);
 	assert_string_equal(msg, "refused: differencing: the population of this M1 query differs "
 				 "by fewer than 5 persons from that of earlier query #1 of the "
-				 "same researcher");
+				 "same requester");
 	/* All minus one by node set: one node left out, 97 persons. */
 	assert_int_equal(diff(l, r, "M1", "", y0, y1, "lv-a,lv-b", 97, msg), CL_EDENIED);
 	/* The other direction: a larger population holding A, 4 persons more. */
@@ -409,7 +409,7 @@ static void test_repeat(void **state)
 	p.size = 199;
 	assert_int_equal(ledger_differencing(l, r, &p, 5, msg, sizeof(msg)), CL_EDENIED);
 	assert_string_equal(msg, "refused: differencing: this M2 query repeats earlier query #1 of "
-				 "the same researcher, whose population differs by fewer than 5 "
+				 "the same requester, whose population differs by fewer than 5 "
 				 "persons, and its answer has no noise");
 	/* Still a differencing pair when one node or one day is left out, noise or not. */
 	p.noisy = 1;

@@ -34,6 +34,7 @@ static const char TEST_POLICY[] =
     "    rounding: 5\n"
     "    dp: {mechanism: discrete_laplace, epsilon_per_query: 0.5, budget: 2,\n"
     "         budget_period_days: 365}\n"
+    "    differencing: false\n"
     "rules:\n"
     "  - id: national-monitoring\n"
     "    role: national_coordinator\n"
@@ -182,6 +183,7 @@ static void test_allowed_with_disclosure(void **state)
 	assert_int_equal(d.disclosure.threshold, 5);
 	assert_int_equal(d.disclosure.rounding, 1);
 	assert_int_equal(d.disclosure.dp, 0);
+	assert_int_equal(d.disclosure.no_differencing, 0); /* the check applies by default */
 
 	/* A pattern identity, a researcher: the role's own disclosure settings. */
 	q = base_request("researcher.lv-uni-7", "M2", "research", "research_public_interest");
@@ -195,6 +197,7 @@ static void test_allowed_with_disclosure(void **state)
 	assert_true(d.disclosure.epsilon_per_query == 0.5);
 	assert_true(d.disclosure.budget == 2.0);
 	assert_int_equal(d.disclosure.budget_period_days, 365);
+	assert_int_equal(d.disclosure.no_differencing, 1); /* differencing: false */
 
 	/* An allowed parameter value and no grouping at all. */
 	{
@@ -569,6 +572,8 @@ static void test_load_errors(void **state)
 	    HEAD "disclosure:\n  r: {dp: {mechanism: discrete_laplace, "
 		 "epsilon_per_query: 2, budget: 1, budget_period_days: 30}}\n" RULE PART,
 	    CL_EPOLICY, "t.yaml:6:60: 'epsilon_per_query' 2 is larger than 'budget' 1");
+	expect_load_error(HEAD "disclosure:\n  r: {differencing: maybe}\n" RULE PART, CL_EPOLICY,
+			  "t.yaml:6:21: 'differencing' must be true or false");
 	expect_load_error(HEAD "disclosure:\n  r: {dp: {mechanism: gauss}}\n" RULE PART, CL_EPOLICY,
 			  "t.yaml:6:23: 'mechanism' must be discrete_laplace or discrete_gaussian");
 	/* Unknown keys, at any level. */

@@ -190,6 +190,16 @@ fi
 grep -q "refused: differencing" "$work/err" || fail "differencing refusal unclear: $(cat "$work/err")"
 pass "all-minus-one pair in period refused ($d events apart)"
 
+# The national user has no noise: the same pair would give the difference exactly. The check
+# applies to every role unless its policy says differencing: false (docs/disclosure.md).
+fed_query M1 --from "$from" --to "$to" --format csv >/dev/null || fail "national M1, full period"
+if fed_query M1 --from "$from" --to "$end" --format csv >"$work/out" 2>"$work/err"; then
+  fail "national all-minus-one pair in period answered ($d incident events apart)"
+fi
+grep -q "refused: differencing" "$work/err" \
+  || fail "national differencing refusal unclear: $(cat "$work/err")"
+pass "national all-minus-one pair in period refused by default ($d events apart)"
+
 # Differencing by node set (researcher3): a node and a short period in which that node
 # recorded 1..4 incident events; all nodes, then all but that node.
 found=0
