@@ -800,6 +800,9 @@ static int coord_release_send(struct coord *co, struct rpc_ctx *ctx,
 		pop.to_day = to / 86400;
 		pop.nodes = nodes;
 	}
+	/* No node answered: no one's records are in the answer, no population to record. */
+	if (differencing && un == 0)
+		differencing = 0;
 	rc = release_apply(r, co->ledger, coord_requester(ctx, qr), differencing ? &pop : NULL, msg,
 			   msgsz);
 	if (rc != CL_OK)
