@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "common/cl_error.h"
 #include "compute/mpc_circuit.h"
@@ -39,6 +40,38 @@ static uint64_t rnd(void)
 static uint64_t tie(unsigned c, uint64_t id)
 {
 	return c == 0 ? id : (id * 0x9e3779b97f4a7c15ull + c) ^ (id >> (7 * c));
+}
+
+/*
+ * free() is wrapped (tests/mpc.cmake): while watch_n is set, a freed block that begins with
+ * a permutation of 0 .. watch_n - 1 as 32-bit words is a permutation left unwiped.
+ */
+#define WATCH_MAX 4096
+void __real_free(void *p);
+void __wrap_free(void *p);
+static size_t watch_n, unwiped;
+
+static int is_perm(const void *blk)
+{
+	const uint32_t *w = blk;
+	unsigned char seen[WATCH_MAX] = {0};
+	size_t n = watch_n;
+
+	if (n == 0 || n > WATCH_MAX || malloc_usable_size((void *)blk) < n * 4)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		if (w[k] >= n || seen[w[k]])
+			return 0;
+		seen[w[k]] = 1;
+	}
+	return 1;
+}
+
+void __wrap_free(void *p)
+{
+	if (p != NULL && __atomic_load_n(&watch_n, __ATOMIC_SEQ_CST) != 0 && is_perm(p))
+		__atomic_fetch_add(&unwiped, 1, __ATOMIC_SEQ_CST);
+	__real_free(p);
 }
 
 /* Everything a party received while the capture was on, message by message. */
@@ -672,6 +705,37 @@ static void test_bad_arguments(void **state)
 	mpc_b_free(&planes);
 }
 
+/*
+ * Every permutation the parties held (the pairs' drawn ones, s1, s2, the extended layout) is
+ * wiped before it is freed. The detector itself is checked on a permutation freed as it is.
+ */
+static void test_perms_wiped(void **state)
+{
+	uint32_t *plain = malloc(1000 * 4);
+
+	(void)state;
+	assert_non_null(plain);
+	for (uint32_t k = 0; k < 1000; k++)
+		plain[k] = 999 - k;
+	for (int op = OP_SHUFFLE; op <= OP_LAYOUT; op++) {
+		for (size_t n = 1000; n >= 600; n -= 400) {
+			struct job *j = new_job(op, op == OP_SHUFFLE ? 1000 : n, 1000);
+
+			j->pi = random_layout(j->n, 1000);
+			unwiped = 0;
+			__atomic_store_n(&watch_n, 1000, __ATOMIC_SEQ_CST);
+			assert_int_equal(run_job(j), 0);
+			__atomic_store_n(&watch_n, 0, __ATOMIC_SEQ_CST);
+			assert_int_equal(unwiped, 0);
+			free_job(j);
+		}
+	}
+	__atomic_store_n(&watch_n, 1000, __ATOMIC_SEQ_CST);
+	free(plain);
+	__atomic_store_n(&watch_n, 0, __ATOMIC_SEQ_CST);
+	assert_int_equal(unwiped, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +747,7 @@ int main(void)
 	    cmocka_unit_test(test_messages_uniform),
 	    cmocka_unit_test(test_planes_rows),
 	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_perms_wiped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
