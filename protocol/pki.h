@@ -26,7 +26,7 @@
 /* What to put in an issued certificate. */
 struct pki_issue_opts {
 	const char *id;		/* CN and first DNS SAN: [A-Za-z0-9._-], 1..PKI_ID_MAX */
-	const char *role;	/* OU: "node", "coordinator", "keyholder" or "user" */
+	const char *role;	/* OU: "node", "coordinator", "keyholder", "user", "compute" */
 	int days;		/* validity in days, 1..PKI_DAYS_MAX; 0 means PKI_DAYS_DEFAULT */
 	const char *const *dns; /* extra DNS SANs (e.g. "localhost") */
 	size_t n_dns;
@@ -43,7 +43,7 @@ struct pki_issue_opts {
 /* An opaque loaded CRL, verified against its CA. */
 struct pki_crl;
 
-/* Returns true if role is one of the four federation roles. */
+/* Returns true if role is one of the five federation roles. */
 bool pki_role_valid(const char *role);
 
 /* Returns true if id is a valid party id (see struct pki_issue_opts). */

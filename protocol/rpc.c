@@ -101,6 +101,7 @@ struct rpc_ctx {
 struct rpc_peer_check {
 	struct pki_crl *crl;
 	unsigned roles;
+	char id[RPC_PEER_ID_MAX + 1]; /* "": any CN */
 };
 
 struct rpc_channel {
@@ -180,6 +181,8 @@ unsigned rpc_role_from_name(const char *name)
 		return RPC_ROLE_KEYHOLDER;
 	if (!strcmp(name, "user"))
 		return RPC_ROLE_USER;
+	if (!strcmp(name, "compute"))
+		return RPC_ROLE_COMPUTE;
 	return 0;
 }
 
@@ -1021,11 +1024,16 @@ static int rpc_peer_check_cb(const char *target, const char *peer_pem, void *use
 			  revoked ? "certificate revoked" : "revocation check failed");
 		return 1;
 	}
-	if (pc->roles) {
+	if (pc->roles || pc->id[0]) {
 		if (pki_cert_identity(peer_pem, len, cn, sizeof(cn), role, sizeof(role)) ||
-		    !(rpc_role_from_name(role) & pc->roles)) {
+		    (pc->roles && !(rpc_role_from_name(role) & pc->roles))) {
 			log_event(LOG_LEVEL_WARN, "rpc_server_refused", "reason=%s",
 				  "server role not expected");
+			return 1;
+		}
+		if (pc->id[0] && strcmp(cn, pc->id)) {
+			log_event(LOG_LEVEL_WARN, "rpc_server_refused", "reason=%s",
+				  "server name not expected");
 			return 1;
 		}
 	}
@@ -1045,7 +1053,8 @@ int rpc_channel_new(const struct rpc_channel_config *cfg, struct rpc_channel **o
 	int rc = CL_EINVAL;
 	bool inited = false;
 
-	if (!cfg || !out || !cfg->target || (cfg->expected_roles & ~RPC_ROLE_ANY))
+	if (!cfg || !out || !cfg->target || (cfg->expected_roles & ~RPC_ROLE_ANY) ||
+	    (cfg->expected_id && strlen(cfg->expected_id) > RPC_PEER_ID_MAX))
 		return CL_EINVAL;
 	if (!cfg->insecure_demo && (!cfg->tls.ca_pem || (!cfg->tls.cert_pem != !cfg->tls.key_pem)))
 		return CL_EINVAL;
@@ -1072,6 +1081,8 @@ int rpc_channel_new(const struct rpc_channel_config *cfg, struct rpc_channel **o
 		if (!pc)
 			goto out;
 		pc->roles = cfg->expected_roles;
+		if (cfg->expected_id)
+			snprintf(pc->id, sizeof(pc->id), "%s", cfg->expected_id);
 		if (cfg->tls.crl_pem) {
 			rc = pki_crl_load(cfg->tls.ca_pem, strlen(cfg->tls.ca_pem),
 					  cfg->tls.crl_pem, strlen(cfg->tls.crl_pem), &pc->crl);

@@ -34,6 +34,9 @@
 #define RPC_METHOD_COORDINATOR_QUERY	"/caselink.v1.Coordinator/Query"
 #define RPC_METHOD_KEYHOLDER_STATUS	"/caselink.v1.Keyholder/Status"
 #define RPC_METHOD_KEYHOLDER_BLIND_EVAL "/caselink.v1.Keyholder/BlindEvaluate"
+#define RPC_METHOD_COMPUTE_STATUS	"/caselink.v1.Compute/Status"
+#define RPC_METHOD_COMPUTE_START	"/caselink.v1.Compute/Start"
+#define RPC_METHOD_COMPUTE_EXCHANGE	"/caselink.v1.Compute/Exchange"
 
 /* Defaults and bounds. */
 #define RPC_MAX_MESSAGE_DEFAULT (4u * 1024 * 1024)
@@ -72,8 +75,11 @@ enum rpc_role {
 	RPC_ROLE_COORDINATOR = 1u << 1,
 	RPC_ROLE_KEYHOLDER = 1u << 2,
 	RPC_ROLE_USER = 1u << 3,
+	RPC_ROLE_COMPUTE = 1u << 4, /* a computing party of the secure computation (1 or 2) */
 };
-#define RPC_ROLE_ANY (RPC_ROLE_NODE | RPC_ROLE_COORDINATOR | RPC_ROLE_KEYHOLDER | RPC_ROLE_USER)
+#define RPC_ROLE_ANY                                                                               \
+	(RPC_ROLE_NODE | RPC_ROLE_COORDINATOR | RPC_ROLE_KEYHOLDER | RPC_ROLE_USER |               \
+	 RPC_ROLE_COMPUTE)
 
 enum rpc_kind {
 	RPC_UNARY,	      /* one request, one response */
@@ -114,6 +120,7 @@ struct rpc_channel_config {
 	const char
 	    *server_name; /* expected name in the server certificate (tests); NULL: target host */
 	unsigned expected_roles;  /* rpc_role mask the server's certificate must have; 0: any */
+	const char *expected_id;  /* CN the server's certificate must have; NULL: any */
 	size_t max_message_bytes; /* 0 means RPC_MAX_MESSAGE_DEFAULT */
 };
 

@@ -322,6 +322,25 @@ static void test_cert_identity(void **state)
 	free(pem);
 }
 
+/* The computing parties' role: valid, issued into the OU, told apart from its neighbours. */
+static void test_compute_role(void **state)
+{
+	char *pem, cn[PKI_ID_MAX + 1], role[PKI_ROLE_MAX + 1];
+	size_t len;
+
+	(void)state;
+	assert_true(pki_role_valid("compute"));
+	assert_false(pki_role_valid("Compute"));
+	assert_false(pki_role_valid("computer"));
+	assert_false(pki_role_valid("comput"));
+	issue("ca", "out", "stat-office", "compute", 0);
+	read_pem("out/stat-office.pem", &pem, &len);
+	assert_int_equal(pki_cert_identity(pem, len, cn, sizeof(cn), role, sizeof(role)), 0);
+	assert_string_equal(cn, "stat-office");
+	assert_string_equal(role, "compute");
+	free(pem);
+}
+
 static int run(const char *cmd)
 {
 	int st = system(cmd);
@@ -350,6 +369,12 @@ static void test_cli(void **state)
 	assert_int_equal(run(cmd), 0);
 	assert_int_equal(file_mode("cli/out/coord-9.key"), 0600);
 	snprintf(cmd, sizeof(cmd),
+		 "'%s/caselink' pki issue --ca '%s/cli/ca' --name cp-1 --role compute "
+		 "--out '%s/cli/out' --loopback >/dev/null && openssl x509 -noout -subject -in "
+		 "'%s/cli/out/cp-1.pem' | grep -q 'OU *= *compute'",
+		 bin, tdir, tdir, tdir);
+	assert_int_equal(run(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
 		 "'%s/caselink' pki issue --ca '%s/cli/ca' --name x --role root --out '%s/cli/out' "
 		 "2>/dev/null",
 		 bin, tdir, tdir);
@@ -366,6 +391,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ca_files_and_modes),
+	    cmocka_unit_test(test_compute_role),
 	    cmocka_unit_test(test_ca_refuses_overwrite),
 	    cmocka_unit_test(test_issue_subject_san_eku),
 	    cmocka_unit_test(test_issue_refuses_overwrite_and_bad_input),

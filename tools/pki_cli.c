@@ -13,7 +13,7 @@ static void pki_cli_usage(FILE *f)
 {
 	fprintf(f, "usage: caselink pki init-ca --out DIR\n"
 		   "       caselink pki issue --ca DIR --name ID --role "
-		   "node|coordinator|keyholder|user --out DIR\n"
+		   "node|coordinator|keyholder|user|compute --out DIR\n"
 		   "                          [--days N] [--dns NAME]... [--ip ADDR]... "
 		   "[--loopback]\n"
 		   "       caselink pki revoke --ca DIR --cert FILE\n"
@@ -109,8 +109,9 @@ int pki_main(int argc, char **argv)
 		if (!pki_id_valid(o.id))
 			return pki_cli_fail("--name must be 1..64 of [A-Za-z0-9._-]", CL_EUSAGE);
 		if (!pki_role_valid(o.role))
-			return pki_cli_fail("--role must be node, coordinator, keyholder or user",
-					    CL_EUSAGE);
+			return pki_cli_fail(
+			    "--role must be node, coordinator, keyholder, user or compute",
+			    CL_EUSAGE);
 		rc = pki_issue(ca, out, &o);
 		if (rc)
 			return pki_cli_fail("issue", rc);

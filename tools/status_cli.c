@@ -19,7 +19,8 @@
 static void status_usage(void)
 {
 	fprintf(stderr,
-		"usage: caselink status --target HOST:PORT --service node|coordinator|keyholder\n"
+		"usage: caselink status --target HOST:PORT --service "
+		"node|coordinator|keyholder|compute\n"
 		"         (--tls-dir DIR --name ID [--server-name NAME] | --insecure-demo)\n"
 		"  --server-name: the name in the party's certificate (default: coordinator for\n"
 		"  the coordinator; required for a node or the keyholder)\n");
@@ -80,6 +81,9 @@ int status_main(int argc, char **argv)
 	} else if (service && !strcmp(service, "keyholder")) {
 		method = RPC_METHOD_KEYHOLDER_STATUS;
 		expected = RPC_ROLE_KEYHOLDER;
+	} else if (service && !strcmp(service, "compute")) {
+		method = RPC_METHOD_COMPUTE_STATUS;
+		expected = RPC_ROLE_COMPUTE;
 	}
 	if (!target || !method || (!insecure && (!dir || !name || !server))) {
 		status_usage();

@@ -320,7 +320,8 @@ fed_leftovers() {
     cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case $cmd in
       *caselink-node\ serve\ *"$dir"* | *caselink-coordinator\ serve\ *"$dir"* | \
-          *caselink-keyholder\ serve\ *"$dir"*) echo "${p#/proc/}" ;;
+          *caselink-keyholder\ serve\ *"$dir"* | *caselink-compute\ serve\ *"$dir"*)
+        echo "${p#/proc/}" ;;
     esac
   done
 }

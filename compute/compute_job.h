@@ -1,0 +1,53 @@
+/*
+ * compute_job — what a computing party computes for one ComputeStart: the
+ * one entry point between the daemon (compute/serve.c) and the engine.
+ *
+ * THE LEAD'S TO REPLACE. Until the engine (cl_mpc: mpc_share, the measure
+ * circuits) lands, compute_run runs a demonstration job that exercises every
+ * channel of the transport: the coordinator splits two vectors x and y of
+ * 64-bit values into three additive shares (x = x0 + x1 + x2 mod 2^64, same
+ * for y) and gives party i the job (x_i, y_i, rounds); each party adds its
+ * shares, z_i = x_i + y_i, and in each of `rounds` rounds sends z_i to party
+ * i+1 and receives z_{i-1} from party i-1 (mod 3), checking that every round
+ * brought the same vector. Its output is (z_i, z_{i-1}): the replicated
+ * 2-out-of-3 sharing of z = x + y, so any two parties' outputs open z and
+ * one alone is uniformly random.
+ *
+ * Job layout (little-endian): "CLJ1", u32 n, u32 rounds, n u64 x_i, n u64 y_i.
+ * Output layout: "CLO1", u32 n, n u64 z_i, n u64 z_{i-1}.
+ */
+#ifndef CASELINK_COMPUTE_JOB_H
+#define CASELINK_COMPUTE_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compute/mpc_net.h"
+
+#define COMPUTE_JOB_MAX	       (48u << 20) /* bytes of one party's job */
+#define COMPUTE_JOB_ROUNDS_MAX 1000u	   /* demonstration: rounds of one job */
+
+/*
+ * Runs party `party`'s part (0, 1 or 2) of the job over net. On success *out
+ * (free()) and *out_len get the party's output. Returns CL_EPARSE for a
+ * malformed job, CL_ELIMIT for one too large, or the transport's error.
+ */
+int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
+		uint8_t **out, size_t *out_len);
+
+/*
+ * Demonstration (coordinator side): splits x and y (n values each) into the
+ * three parties' jobs (jobs[i], lens[i]; free() each) with fresh randomness.
+ */
+int compute_demo_jobs(const uint64_t *x, const uint64_t *y, size_t n, unsigned rounds,
+		      uint8_t *jobs[MPC_PARTIES], size_t lens[MPC_PARTIES]);
+
+/*
+ * Demonstration: opens z = x + y from the outputs of two different parties
+ * a and b (any two of 0, 1, 2) into z (n values). CL_EPARSE when an output is
+ * malformed or the two disagree on the share they both hold.
+ */
+int compute_demo_open(unsigned a, const uint8_t *out_a, size_t len_a, unsigned b,
+		      const uint8_t *out_b, size_t len_b, uint64_t *z, size_t n);
+
+#endif
