@@ -8,9 +8,12 @@
 #include <openssl/rand.h>
 
 #include "common/cl_error.h"
+#include "compute/mpc_share.h"
 
 #define CJ_JOB_MAGIC "CLJ1"
 #define CJ_OUT_MAGIC "CLO1"
+#define CJ_MUL_MAGIC "CLJ2"
+#define CJ_MUL_OUT   "CLO2"
 #define CJ_HEAD	     12u /* magic, n, rounds (job) or magic, n, pad (output: 8) */
 
 static uint32_t cj_get32(const uint8_t *p)
@@ -105,6 +108,85 @@ static int cj_rounds(struct mpc_net *net, unsigned party, const uint8_t *z, uint
 	return rc;
 }
 
+/* Writes a CLO2 output: n values, or n pairs of shares. */
+static int cj_mul_output(const uint64_t *a, const uint64_t *b, size_t n, uint8_t **out,
+			 size_t *out_len)
+{
+	size_t i, len = 8 + n * 8 * (b ? 2 : 1);
+	uint8_t *o = malloc(len);
+
+	if (!o)
+		return CL_ENOMEM;
+	memcpy(o, CJ_MUL_OUT, 4);
+	cj_put32(o + 4, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		cj_put64(o + 8 + 8 * i, a[i]);
+		if (b)
+			cj_put64(o + 8 + n * 8 + 8 * i, b[i]);
+	}
+	*out = o;
+	*out_len = len;
+	return CL_OK;
+}
+
+/* CLJ2: share x and y held by party 0, z = x * y + x, opened to party 0. */
+static int cj_mul(struct mpc_net *net, unsigned party, const uint8_t *job, size_t len,
+		  uint8_t **out, size_t *out_len)
+{
+	struct mpc_party *p = NULL;
+	struct mpc_a x = {0}, y = {0}, z = {0};
+	uint64_t *vx = NULL, *vy = NULL, *vz = NULL;
+	size_t n, i, has;
+	int rc;
+
+	if (len < CJ_HEAD)
+		return CL_EPARSE;
+	n = cj_get32(job + 4);
+	has = cj_get32(job + 8);
+	if (n == 0 || n > (COMPUTE_JOB_MAX - CJ_HEAD) / 16 || has != (party == 0) ||
+	    len != CJ_HEAD + (has ? n * 16 : 0))
+		return CL_EPARSE;
+	vx = calloc(n, 8);
+	vy = calloc(n, 8);
+	vz = calloc(n, 8);
+	rc = vx && vy && vz ? CL_OK : CL_ENOMEM;
+	for (i = 0; rc == CL_OK && has && i < n; i++) {
+		vx[i] = cj_get64(job + CJ_HEAD + 8 * i);
+		vy[i] = cj_get64(job + CJ_HEAD + n * 8 + 8 * i);
+	}
+	if (rc == CL_OK)
+		rc = mpc_party_new(&p, net);
+	if (rc == CL_OK)
+		rc = mpc_a_input(p, 0, has ? vx : NULL, n, &x);
+	if (rc == CL_OK)
+		rc = mpc_a_input(p, 0, has ? vy : NULL, n, &y);
+	if (rc == CL_OK)
+		rc = mpc_a_alloc(&z, n);
+	if (rc == CL_OK)
+		rc = mpc_a_mul(p, &z, &x, &y);
+	if (rc == CL_OK)
+		rc = mpc_a_add(&z, &z, &x);
+	if (rc == CL_OK)
+		rc = mpc_a_open_to(p, 0, &z, party == 0 ? vz : NULL);
+	if (rc == CL_OK)
+		rc = party == 0 ? cj_mul_output(vz, NULL, n, out, out_len)
+				: cj_mul_output(z.s0, z.s1, n, out, out_len);
+	mpc_a_free(&x);
+	mpc_a_free(&y);
+	mpc_a_free(&z);
+	mpc_party_free(p);
+	if (vx)
+		OPENSSL_cleanse(vx, n * 8);
+	if (vy)
+		OPENSSL_cleanse(vy, n * 8);
+	if (vz)
+		OPENSSL_cleanse(vz, n * 8);
+	free(vx);
+	free(vy);
+	free(vz);
+	return rc;
+}
+
 int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
 		uint8_t **out, size_t *out_len)
 {
@@ -115,6 +197,10 @@ int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t 
 
 	if (!net || !out || !out_len || party >= MPC_PARTIES || net->self != party)
 		return CL_EINVAL;
+	if (job_len > COMPUTE_JOB_MAX)
+		return CL_ELIMIT;
+	if (job && job_len >= 4 && !memcmp(job, CJ_MUL_MAGIC, 4))
+		return cj_mul(net, party, job, job_len, out, out_len);
 	rc = cj_parse(job, job_len, &n, &rounds);
 	if (rc != CL_OK)
 		return rc;
@@ -224,5 +310,64 @@ int compute_demo_open(unsigned a, const uint8_t *out_a, size_t len_a, unsigned b
 	for (i = 0; i < n; i++)
 		z[i] = cj_get64(oa + 8 + 8 * i) + cj_get64(oa + 8 + n * 8 + 8 * i) +
 		       cj_get64(ob + 8 + 8 * i);
+	return CL_OK;
+}
+
+int compute_demo_mul_jobs(const uint64_t *x, const uint64_t *y, size_t n,
+			  uint8_t *jobs[MPC_PARTIES], size_t lens[MPC_PARTIES])
+{
+	uint8_t *j[MPC_PARTIES] = {NULL, NULL, NULL};
+	size_t i;
+	unsigned p;
+
+	if (!x || !y || !jobs || !lens || n == 0)
+		return CL_EINVAL;
+	if (n > (COMPUTE_JOB_MAX - CJ_HEAD) / 16)
+		return CL_ELIMIT;
+	for (p = 0; p < MPC_PARTIES; p++) {
+		lens[p] = CJ_HEAD + (p == 0 ? n * 16 : 0);
+		j[p] = malloc(lens[p]);
+		if (!j[p]) {
+			for (p = 0; p < MPC_PARTIES; p++)
+				free(j[p]);
+			return CL_ENOMEM;
+		}
+		memcpy(j[p], CJ_MUL_MAGIC, 4);
+		cj_put32(j[p] + 4, (uint32_t)n);
+		cj_put32(j[p] + 8, p == 0);
+	}
+	for (i = 0; i < n; i++) {
+		cj_put64(j[0] + CJ_HEAD + 8 * i, x[i]);
+		cj_put64(j[0] + CJ_HEAD + n * 8 + 8 * i, y[i]);
+	}
+	for (p = 0; p < MPC_PARTIES; p++)
+		jobs[p] = j[p];
+	return CL_OK;
+}
+
+int compute_demo_mul_read(const uint8_t *out0, size_t len0, const uint8_t *out1, size_t len1,
+			  const uint8_t *out2, size_t len2, uint64_t *z, size_t n)
+{
+	size_t i;
+
+	if (!z || n == 0)
+		return CL_EINVAL;
+	if (out0) {
+		if (len0 != 8 + n * 8 || memcmp(out0, CJ_MUL_OUT, 4) || cj_get32(out0 + 4) != n)
+			return CL_EPARSE;
+		for (i = 0; i < n; i++)
+			z[i] = cj_get64(out0 + 8 + 8 * i);
+		return CL_OK;
+	}
+	/* party 1 holds (z1, z2), party 2 (z2, z0) */
+	if (!out1 || !out2 || len1 != 8 + n * 16 || len2 != len1 || memcmp(out1, CJ_MUL_OUT, 4) ||
+	    memcmp(out2, CJ_MUL_OUT, 4) || cj_get32(out1 + 4) != n || cj_get32(out2 + 4) != n)
+		return CL_EPARSE;
+	for (i = 0; i < n; i++) {
+		if (cj_get64(out1 + 8 + n * 8 + 8 * i) != cj_get64(out2 + 8 + 8 * i))
+			return CL_EPARSE;
+		z[i] = cj_get64(out1 + 8 + 8 * i) + cj_get64(out2 + 8 + 8 * i) +
+		       cj_get64(out2 + 8 + n * 8 + 8 * i);
+	}
 	return CL_OK;
 }

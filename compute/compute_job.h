@@ -2,9 +2,17 @@
  * compute_job — what a computing party computes for one ComputeStart: the
  * one entry point between the daemon (compute/serve.c) and the engine.
  *
- * THE LEAD'S TO REPLACE. Until the engine (cl_mpc: mpc_share, the measure
- * circuits) lands, compute_run runs a demonstration job that exercises every
- * channel of the transport: the coordinator splits two vectors x and y of
+ * THE LEAD'S TO REPLACE with the measure circuits. Two demonstration jobs:
+ *
+ * "CLJ2", the engine (compute/mpc_share.h) over the transport: party 0 owns
+ * two vectors x and y (its job carries them; the others' carry only n), the
+ * three parties share them (mpc_a_input), multiply (mpc_a_mul), add x, and
+ * open z = x * y + x to party 0 alone (mpc_a_open_to). Job: "CLJ2", u32 n,
+ * u32 has_inputs, then at party 0 n u64 x and n u64 y. Output: party 0
+ * "CLO2", u32 n, n u64 z; parties 1 and 2 "CLO2", u32 n, n u64 s0, n u64 s1
+ * (their replicated shares of z, so that a test can check them too).
+ *
+ * "CLJ1", the transport alone: the coordinator splits two vectors x and y of
  * 64-bit values into three additive shares (x = x0 + x1 + x2 mod 2^64, same
  * for y) and gives party i the job (x_i, y_i, rounds); each party adds its
  * shares, z_i = x_i + y_i, and in each of `rounds` rounds sends z_i to party
@@ -34,6 +42,18 @@
  */
 int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
 		uint8_t **out, size_t *out_len);
+
+/* The CLJ2 jobs of x and y (n values each): party 0's carries them, the others' n only. */
+int compute_demo_mul_jobs(const uint64_t *x, const uint64_t *y, size_t n,
+			  uint8_t *jobs[MPC_PARTIES], size_t lens[MPC_PARTIES]);
+
+/*
+ * Reads z (n values) from a CLJ2 run: party 0's output (what it opened), or,
+ * when out0 is NULL, the sum of parties 1 and 2's shares (z1 + z2 + z0, with
+ * the share both hold compared). CL_EPARSE when an output is malformed.
+ */
+int compute_demo_mul_read(const uint8_t *out0, size_t len0, const uint8_t *out1, size_t len1,
+			  const uint8_t *out2, size_t len2, uint64_t *z, size_t n);
 
 /*
  * Demonstration (coordinator side): splits x and y (n values each) into the

@@ -7,11 +7,11 @@ target_link_libraries(cl_mpc_mailbox PUBLIC cl_common PkgConfig::OPENSSL Threads
 
 # The transport: party 0 links it into the coordinator, parties 1 and 2 into the daemon.
 add_library(cl_mpc_rpc STATIC ${CMAKE_CURRENT_LIST_DIR}/mpc_rpc.c)
-target_link_libraries(cl_mpc_rpc PUBLIC cl_mpc_mailbox cl_transport cl_common)
+target_link_libraries(cl_mpc_rpc PUBLIC cl_mpc_mailbox cl_party cl_transport cl_common)
 
 # THE LEAD'S TO REPLACE: the demonstration job behind compute_run (compute_job.h).
 add_library(cl_compute_job STATIC ${CMAKE_CURRENT_LIST_DIR}/compute_job.c)
-target_link_libraries(cl_compute_job PUBLIC cl_common PkgConfig::OPENSSL)
+target_link_libraries(cl_compute_job PUBLIC cl_mpc cl_common PkgConfig::OPENSSL)
 
 add_library(cl_computeconf STATIC ${CMAKE_CURRENT_LIST_DIR}/computeconf.c)
 target_link_libraries(cl_computeconf PUBLIC cl_yconf)

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "compute/mpc_mailbox.h"
 #include "protocol/caselink.pb-c.h"
+#include "protocol/party.h"
 
 #define MPC_RPC_ABORT_MS 2000 /* how long telling a peer of a failure may take */
 
@@ -93,15 +94,12 @@ static int mpc_rpc_send_error(enum rpc_code code, const char **why)
 {
 	switch (code) {
 	case RPC_DEADLINE_EXCEEDED:
-		*why = "did not take the message in time (hung?)";
-		return CL_ETIMEOUT;
-	case RPC_RESOURCE_EXHAUSTED:
-		*why = "does not read its messages (mailbox full)";
+		*why = "did not take the message in time (hung, or not reading)";
 		return CL_ETIMEOUT;
 	case RPC_NOT_FOUND:
 		*why = "does not run this computation (restarted or never started)";
 		return CL_EUNAVAIL;
-	case RPC_ABORTED:
+	case RPC_CANCELLED:
 		*why = "has given this computation up";
 		return CL_EUNAVAIL;
 	case RPC_PERMISSION_DENIED:
@@ -109,8 +107,8 @@ static int mpc_rpc_send_error(enum rpc_code code, const char **why)
 		*why = "refused this party's certificate";
 		return CL_EAUTH;
 	case RPC_INVALID_ARGUMENT:
-	case RPC_OUT_OF_RANGE:
 	case RPC_FAILED_PRECONDITION:
+	case RPC_RESOURCE_EXHAUSTED:
 		*why = "refused the message";
 		return CL_EPROTO;
 	default:
@@ -259,24 +257,26 @@ static enum rpc_code mpc_rpc_put(struct mpc_rpc *t, struct rpc_ctx *ctx,
 		return RPC_OK;
 	case CL_ENOTFOUND:
 		snprintf(why, sizeof(why), "party %u does not run this computation", t->cfg.self);
-		return mpc_rpc_refuse(ctx, RPC_NOT_FOUND, why);
+		break;
 	case CL_EPROTO:
 		snprintf(why, sizeof(why),
 			 "message %llu from party %u is out of sequence: expected %llu",
 			 (unsigned long long)m->seq, m->from_party, (unsigned long long)expected);
-		return mpc_rpc_refuse(ctx, RPC_OUT_OF_RANGE, why);
+		break;
 	case CL_ETIMEOUT:
-		snprintf(why, sizeof(why), "party %u's mailbox for party %u is full", t->cfg.self,
-			 m->from_party);
-		return mpc_rpc_refuse(ctx, RPC_RESOURCE_EXHAUSTED, why);
+		snprintf(why, sizeof(why), "party %u's mailbox for party %u stayed full",
+			 t->cfg.self, m->from_party);
+		break;
 	case CL_ECANCELLED:
 		snprintf(why, sizeof(why), "the computation has failed at party %u", t->cfg.self);
-		return mpc_rpc_refuse(ctx, RPC_ABORTED, why);
+		break;
 	case CL_ELIMIT:
-		return mpc_rpc_refuse(ctx, RPC_INVALID_ARGUMENT, "message too large");
+		snprintf(why, sizeof(why), "message too large");
+		break;
 	default:
-		return mpc_rpc_refuse(ctx, RPC_INTERNAL, "cannot queue the message");
+		snprintf(why, sizeof(why), "cannot queue the message");
 	}
+	return mpc_rpc_refuse(ctx, party_error_to_code(rc), why);
 }
 
 static enum rpc_code mpc_rpc_exchange(struct rpc_ctx *ctx, const uint8_t *req, size_t len,

@@ -118,7 +118,7 @@ static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeS
 	if (rc != CL_OK) {
 		snprintf(why, whysz, "%s",
 			 rc == CL_EREPLAY ? "replayed request" : "too many requests to remember");
-		return rc == CL_EREPLAY ? RPC_FAILED_PRECONDITION : RPC_RESOURCE_EXHAUSTED;
+		return party_error_to_code(rc);
 	}
 	*reason = "party";
 	if (r->party != cs->conf->party) {
@@ -185,26 +185,6 @@ static void cp_release(struct cp_server *cs, int ok)
 	pthread_mutex_unlock(&cs->lock);
 }
 
-static enum rpc_code cp_error_code(int rc)
-{
-	switch (rc) {
-	case CL_ETIMEOUT:
-		return RPC_DEADLINE_EXCEEDED;
-	case CL_EUNAVAIL:
-	case CL_ECANCELLED:
-		return RPC_UNAVAILABLE;
-	case CL_EAUTH:
-		return RPC_PERMISSION_DENIED;
-	case CL_EPARSE:
-	case CL_EPROTO:
-		return RPC_INVALID_ARGUMENT;
-	case CL_ELIMIT:
-		return RPC_RESOURCE_EXHAUSTED;
-	default:
-		return RPC_INTERNAL;
-	}
-}
-
 /* Packs and sends the answer: the output shares and what was sent. */
 static int cp_answer(struct rpc_ctx *ctx, const struct cp_server *cs,
 		     const Caselink__V1__ComputeStartRequest *r, const struct mpc_net *net,
@@ -249,8 +229,7 @@ static enum rpc_code cp_run(struct cp_server *cs, struct rpc_ctx *ctx, struct cp
 	rc = mpc_rpc_begin(cs->mpc, r->computation_id.data, r->computation_id.len, r->timeout_ms,
 			   &run);
 	if (rc != CL_OK)
-		return cp_refuse(cs, ctx, st,
-				 rc == CL_EEXIST ? RPC_ALREADY_EXISTS : RPC_UNAVAILABLE, "begin",
+		return cp_refuse(cs, ctx, st, party_error_to_code(rc), "begin",
 				 rc == CL_EEXIST ? "this computation runs already"
 						 : "cannot begin the computation");
 	snprintf(details, sizeof(details),
@@ -300,7 +279,7 @@ static enum rpc_code cp_run(struct cp_server *cs, struct rpc_ctx *ctx, struct cp
 	if (rc == CL_OK)
 		return RPC_OK;
 	rpc_ctx_set_message(ctx, why);
-	return cp_error_code(rc);
+	return party_error_to_code(rc);
 }
 
 static enum rpc_code cp_start(struct rpc_ctx *ctx, const uint8_t *req, size_t len, void *user)
@@ -502,6 +481,14 @@ int cp_serve_main(int argc, char **argv)
 	if (rc != CL_OK)
 		goto out;
 	log_init("compute", LOG_LEVEL_INFO);
+	/* detached first: the memory lock of the keys is not inherited across fork */
+	if (!opts.foreground && (rc = daemon_detach()) != CL_OK)
+		goto out;
+	rc = daemon_protect();
+	if (rc != CL_OK) {
+		fprintf(stderr, "caselink-compute serve: memory protection: %s\n", cl_strerror(rc));
+		goto out;
+	}
 	rc = computeconf_load(opts.config, &cs.conf, err, sizeof(err));
 	if (rc == CL_OK)
 		rc = cp_serve_open(&cs, opts.data, err, sizeof(err));
@@ -514,8 +501,6 @@ int cp_serve_main(int argc, char **argv)
 		fprintf(stderr, "caselink-compute serve: %s\n", *err ? err : cl_strerror(rc));
 		goto out;
 	}
-	if (!opts.foreground && (rc = daemon_detach()) != CL_OK)
-		goto out;
 	rc = rpc_signals_block();
 	if (rc == CL_OK)
 		rc = cp_transport(&cs, tls);

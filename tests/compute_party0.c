@@ -7,8 +7,10 @@
  * x + y computed here from the plain inputs, from every pair of parties.
  *
  * usage: compute_party0 --tls-dir DIR --name ID --listen ADDR
- *          --p1 ID@ADDR --p2 ID@ADDR [--n N] [--rounds R] [--timeout-ms T]
- *          [--ready-file FILE]
+ *          --p1 ID@ADDR --p2 ID@ADDR [--job ring|mul] [--n N] [--rounds R]
+ *          [--timeout-ms T] [--ready-file FILE]
+ * --job ring (default) runs the transport-only job, --job mul the engine's
+ * z = x * y + x opened to party 0 (compute_job.h), checked against z computed here.
  * Prints "computation ok: ..." and exits 0, or "computation failed: WHY" and exits 1
  * (2 for usage). With --ready-file it writes the file once serving and waits for a
  * line on stdin before it starts (so a test can start the computing parties first).
@@ -26,15 +28,17 @@
 #include "protocol/party.h"
 
 struct p0_opts {
-	const char *tls_dir, *name, *listen, *peer[MPC_PARTIES], *ready;
+	const char *tls_dir, *name, *listen, *peer[MPC_PARTIES], *ready, *job;
 	size_t n;
 	unsigned rounds, timeout_ms;
+	int mul; /* --job mul: the engine's multiplication (CLJ2); ring by default (CLJ1) */
 };
 
 static int p0_usage(void)
 {
 	fprintf(stderr, "usage: compute_party0 --tls-dir DIR --name ID --listen ADDR --p1 ID@ADDR "
-			"--p2 ID@ADDR [--n N] [--rounds R] [--timeout-ms T] [--ready-file F]\n");
+			"--p2 ID@ADDR [--job ring|mul] [--n N] [--rounds R] [--timeout-ms T] "
+			"[--ready-file F]\n");
 	return 2;
 }
 
@@ -66,12 +70,15 @@ static int p0_parse(int argc, char **argv, struct p0_opts *o)
 			o->timeout_ms = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(k, "--ready-file"))
 			o->ready = v;
+		else if (!strcmp(k, "--job"))
+			o->job = v;
 		else
 			return CL_EUSAGE;
 	}
 	if (i != argc || !o->tls_dir || !o->name || !o->listen || !o->peer[1] || !o->peer[2] ||
-	    !o->n)
+	    !o->n || (o->job && strcmp(o->job, "ring") && strcmp(o->job, "mul")))
 		return CL_EUSAGE;
+	o->mul = o->job && !strcmp(o->job, "mul");
 	return CL_OK;
 }
 
@@ -125,6 +132,32 @@ static int p0_check(const struct mpc_coord_result *res, const uint64_t *x, const
 				printf("computation failed: value %zu opened by parties %u and %u "
 				       "is wrong\n",
 				       i, a, b);
+				return CL_EPROTO;
+			}
+	}
+	return CL_OK;
+}
+
+/* The engine's job: z = x * y + x at party 0, and from parties 1 and 2's shares. */
+static int p0_check_mul(const struct mpc_coord_result *res, const uint64_t *x, const uint64_t *y,
+			size_t n, uint64_t *z)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (compute_demo_mul_read(k ? NULL : res->out[0], res->out_len[0], res->out[1],
+					  res->out_len[1], res->out[2], res->out_len[2], z,
+					  n) != CL_OK) {
+			printf("computation failed: malformed %s\n",
+			       k ? "shares of parties 1 and 2" : "opening at party 0");
+			return CL_EPROTO;
+		}
+		for (i = 0; i < n; i++)
+			if (z[i] != x[i] * y[i] + x[i]) {
+				printf("computation failed: value %zu %s is wrong\n", i,
+				       k ? "from the shares of parties 1 and 2"
+					 : "opened at party 0");
 				return CL_EPROTO;
 			}
 	}
@@ -231,7 +264,8 @@ int main(int argc, char **argv)
 			    RAND_bytes(id, sizeof(id)) != 1 || RAND_bytes(qid, sizeof(qid)) != 1))
 		rc = CL_ECRYPTO;
 	if (rc == CL_OK)
-		rc = compute_demo_jobs(x, y, o.n, o.rounds, jobs, lens);
+		rc = o.mul ? compute_demo_mul_jobs(x, y, o.n, jobs, lens)
+			   : compute_demo_jobs(x, y, o.n, o.rounds, jobs, lens);
 	if (rc != CL_OK) {
 		fprintf(stderr, "compute_party0: setup: %s\n", cl_strerror(rc));
 		goto out;
@@ -256,6 +290,18 @@ int main(int argc, char **argv)
 	rc = mpc_coord_run(t, ch, &job, &res);
 	if (rc != CL_OK) {
 		printf("computation failed: %s (%s)\n", res.why, cl_errname(rc));
+		goto out;
+	}
+	if (o.mul) {
+		rc = p0_check_mul(&res, x, y, o.n, z);
+		if (rc == CL_OK)
+			printf("computation ok: engine job n=%zu: x*y+x opened at party 0 and from "
+			       "the "
+			       "shares of parties 1 and 2 equals x*y+x computed here; bytes sent "
+			       "%llu %llu %llu\n",
+			       o.n, (unsigned long long)res.bytes_sent[0],
+			       (unsigned long long)res.bytes_sent[1],
+			       (unsigned long long)res.bytes_sent[2]);
 		goto out;
 	}
 	rc = p0_check(&res, x, y, o.n, z);

@@ -82,6 +82,11 @@ out=$(run0 coordinator "$pki" --n 5000 --rounds 20)
 grep -q "^computation ok" <<<"$out" || fail "the computation: $out"
 pass "over the network: $out"
 
+# the engine (compute/mpc_share.h) over the network: x * y + x opened to party 0
+out=$(run0 coordinator "$pki" --job mul --n 100000)
+grep -q "^computation ok: engine job" <<<"$out" || fail "the engine's job: $out"
+pass "engine over the network: $out"
+
 # a larger job, split into several 4 MiB messages every round
 out=$(run0 coordinator "$pki" --n 600000 --rounds 2)
 grep -q "^computation ok" <<<"$out" || fail "the large computation: $out"
