@@ -15,7 +15,8 @@
 #include "protocol/caselink.pb-c.h"
 #include "protocol/party.h"
 
-#define MPC_RPC_ABORT_MS 2000 /* how long telling a peer of a failure may take */
+#define MPC_RPC_ABORT_MS  2000 /* how long telling a peer of a failure may take */
+#define MPC_RPC_ANSWER_MS 250  /* a refusal leaves this long before the sender's deadline */
 
 struct mpc_rpc {
 	struct mpc_rpc_config cfg; /* tls pointing into the copies below */
@@ -248,6 +249,8 @@ static enum rpc_code mpc_rpc_put(struct mpc_rpc *t, struct rpc_ctx *ctx,
 	uint64_t expected = 0;
 	int rc;
 
+	/* answered before the sender's deadline, so that it learns why */
+	wait = wait == INT64_MAX ? INT64_MAX : wait - MPC_RPC_ANSWER_MS;
 	if (wait > (int64_t)t->cfg.timeout_ms)
 		wait = t->cfg.timeout_ms;
 	rc = mpc_mailbox_put(t->mb, m->computation_id.data, m->computation_id.len, m->from_party,
@@ -279,6 +282,33 @@ static enum rpc_code mpc_rpc_put(struct mpc_rpc *t, struct rpc_ctx *ctx,
 	return mpc_rpc_refuse(ctx, party_error_to_code(rc), why);
 }
 
+enum rpc_code mpc_rpc_exchange_check(const Caselink__V1__ComputeExchange *m, unsigned self,
+				     char *why, size_t whysz)
+{
+	if (rpc_schema_check(m->schema_version)) {
+		snprintf(why, whysz, "unsupported schema version %u", m->schema_version);
+		return RPC_FAILED_PRECONDITION;
+	}
+	if (m->from_party >= MPC_PARTIES || m->from_party == self || m->to_party != self) {
+		snprintf(why, whysz, "a message from party %u to party %u cannot come to party %u",
+			 m->from_party, m->to_party, self);
+		return RPC_INVALID_ARGUMENT;
+	}
+	if (m->computation_id.len < MPC_MAILBOX_ID_MIN ||
+	    m->computation_id.len > MPC_MAILBOX_ID_MAX) {
+		snprintf(why, whysz, "computation id must be %d to %d bytes, not %zu",
+			 MPC_MAILBOX_ID_MIN, MPC_MAILBOX_ID_MAX, m->computation_id.len);
+		return RPC_INVALID_ARGUMENT;
+	}
+	if (m->abort ? m->payload.len != 0
+		     : m->payload.len == 0 || m->payload.len > MPC_NET_MAX_MESSAGE) {
+		snprintf(why, whysz, "a message must hold %s, not %zu bytes",
+			 m->abort ? "nothing with abort" : "1 to 4194304 bytes", m->payload.len);
+		return RPC_INVALID_ARGUMENT;
+	}
+	return RPC_OK;
+}
+
 static enum rpc_code mpc_rpc_exchange(struct rpc_ctx *ctx, const uint8_t *req, size_t len,
 				      void *user)
 {
@@ -294,16 +324,9 @@ static enum rpc_code mpc_rpc_exchange(struct rpc_ctx *ctx, const uint8_t *req, s
 	m = caselink__v1__compute_exchange__unpack(NULL, len, req);
 	if (!m)
 		return mpc_rpc_refuse(ctx, RPC_INVALID_ARGUMENT, "malformed ComputeExchange");
-	if (rpc_schema_check(m->schema_version)) {
-		code = mpc_rpc_refuse(ctx, RPC_FAILED_PRECONDITION, "unsupported schema version");
-		goto out;
-	}
-	if (m->from_party >= MPC_PARTIES || m->from_party == t->cfg.self ||
-	    m->to_party != t->cfg.self) {
-		snprintf(why, sizeof(why),
-			 "a message from party %u to party %u cannot come to party %u",
-			 m->from_party, m->to_party, t->cfg.self);
-		code = mpc_rpc_refuse(ctx, RPC_INVALID_ARGUMENT, why);
+	code = mpc_rpc_exchange_check(m, t->cfg.self, why, sizeof(why));
+	if (code != RPC_OK) {
+		code = mpc_rpc_refuse(ctx, code, why);
 		goto out;
 	}
 	code = mpc_rpc_check_sender(t, ctx, m->from_party, why, sizeof(why));
@@ -311,21 +334,10 @@ static enum rpc_code mpc_rpc_exchange(struct rpc_ctx *ctx, const uint8_t *req, s
 		code = mpc_rpc_refuse(ctx, code, why);
 		goto out;
 	}
-	if (m->computation_id.len < MPC_MAILBOX_ID_MIN ||
-	    m->computation_id.len > MPC_MAILBOX_ID_MAX) {
-		code = mpc_rpc_refuse(ctx, RPC_INVALID_ARGUMENT,
-				      "computation id must be 16 to 32 bytes");
-		goto out;
-	}
 	if (m->abort) {
 		mpc_mailbox_fail(t->mb, m->computation_id.data, m->computation_id.len,
 				 m->from_party, CL_EUNAVAIL);
 		code = RPC_OK;
-	} else if (m->payload.len == 0 || m->payload.len > MPC_NET_MAX_MESSAGE) {
-		snprintf(why, sizeof(why), "a message must hold 1 to %u bytes, not %zu",
-			 MPC_NET_MAX_MESSAGE, m->payload.len);
-		code = mpc_rpc_refuse(ctx, RPC_INVALID_ARGUMENT, why);
-		goto out;
 	} else {
 		code = mpc_rpc_put(t, ctx, m);
 		if (code != RPC_OK)

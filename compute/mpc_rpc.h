@@ -2,7 +2,7 @@
  * mpc_rpc — the network transport of struct mpc_net between the three parties
  * of a secure computation, over the gRPC adapter (protocol/rpc.h):
  * party 0 inside the coordinator, parties 1 and 2 in caselink-compute
- * daemons. See docs/secure-computation.md ("Transport").
+ * daemons. See docs/transport.md ("Between the three parties").
  *
  * Every party serves the unary method Compute.Exchange (mpc_rpc_register on
  * its own rpc_server). A send is one Exchange call to the receiving party,
@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "compute/mpc_net.h"
+#include "protocol/caselink.pb-c.h"
 #include "protocol/rpc.h"
 
 #define MPC_RPC_ADDR_MAX	 128		    /* bytes of host:port, with the NUL */
@@ -106,6 +107,16 @@ void mpc_rpc_cancel(struct mpc_rpc_run *r, unsigned party, int code, const char 
  * they stop waiting. Frees r; NULL is allowed.
  */
 void mpc_rpc_end(struct mpc_rpc_run *r, int result);
+
+/*
+ * Checks a received Exchange message for party self, before its sender's
+ * certificate (the handler's) and its sequence (the mailbox's): schema
+ * version, party numbers, computation id (16..32 bytes), payload size
+ * (1..MPC_NET_MAX_MESSAGE; none with abort). Returns RPC_OK or the refusal's
+ * status with a message in why.
+ */
+enum rpc_code mpc_rpc_exchange_check(const Caselink__V1__ComputeExchange *m, unsigned self,
+				     char *why, size_t whysz);
 
 /* The certificate name configured for party p ("-" when none). */
 const char *mpc_rpc_party_id(const struct mpc_rpc *t, unsigned p);

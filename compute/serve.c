@@ -97,13 +97,12 @@ static enum rpc_code cp_refuse(struct cp_server *cs, struct rpc_ctx *ctx, const 
 	return code;
 }
 
-/* Checks what a Start asks before anything runs; *reason and *why on refusal. */
-static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeStartRequest *r,
-			      const char **reason, char *why, size_t whysz)
+enum rpc_code cp_start_check(const Caselink__V1__ComputeStartRequest *r, unsigned party,
+			     size_t max_job, int64_t now, const char **reason, char *why,
+			     size_t whysz)
 {
 	const Caselink__V1__ComputeQuery *q = r->query;
 	const char *hwhy = NULL;
-	int64_t now = (int64_t)time(NULL);
 	int rc;
 
 	*reason = "header";
@@ -112,18 +111,9 @@ static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeS
 		snprintf(why, whysz, "%s", hwhy);
 		return party_error_to_code(rc);
 	}
-	*reason = "replay";
-	rc = replay_check(cs->replay, r->header->request_id.data, r->header->request_id.len,
-			  r->header->expires_at, now);
-	if (rc != CL_OK) {
-		snprintf(why, whysz, "%s",
-			 rc == CL_EREPLAY ? "replayed request" : "too many requests to remember");
-		return party_error_to_code(rc);
-	}
 	*reason = "party";
-	if (r->party != cs->conf->party) {
-		snprintf(why, whysz, "this is computing party %u, not party %u", cs->conf->party,
-			 r->party);
+	if (r->party != party) {
+		snprintf(why, whysz, "this is computing party %u, not party %u", party, r->party);
 		return RPC_INVALID_ARGUMENT;
 	}
 	*reason = "computation_id";
@@ -143,10 +133,33 @@ static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeS
 		return RPC_INVALID_ARGUMENT;
 	}
 	*reason = "job_size";
-	if (r->job.len == 0 || r->job.len > (size_t)cs->conf->max_job_bytes) {
-		snprintf(why, whysz, "a job must hold 1 to %lld bytes, not %zu",
-			 cs->conf->max_job_bytes, r->job.len);
+	if (r->job.len == 0 || r->job.len > max_job) {
+		snprintf(why, whysz, "a job must hold 1 to %zu bytes, not %zu", max_job,
+			 r->job.len);
 		return RPC_RESOURCE_EXHAUSTED;
+	}
+	return RPC_OK;
+}
+
+/* Checks what a Start asks before anything runs, then that it is not replayed. */
+static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeStartRequest *r,
+			      const char **reason, char *why, size_t whysz)
+{
+	int64_t now = (int64_t)time(NULL);
+	enum rpc_code code;
+	int rc;
+
+	code = cp_start_check(r, cs->conf->party, (size_t)cs->conf->max_job_bytes, now, reason, why,
+			      whysz);
+	if (code != RPC_OK)
+		return code;
+	*reason = "replay";
+	rc = replay_check(cs->replay, r->header->request_id.data, r->header->request_id.len,
+			  r->header->expires_at, now);
+	if (rc != CL_OK) {
+		snprintf(why, whysz, "%s",
+			 rc == CL_EREPLAY ? "replayed request" : "too many requests to remember");
+		return party_error_to_code(rc);
 	}
 	return RPC_OK;
 }

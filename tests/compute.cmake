@@ -11,3 +11,4 @@ add_test(NAME integration_compute
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_compute.sh)
 set_tests_properties(integration_compute PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
                      TIMEOUT 300 RUN_SERIAL TRUE)
+caselink_test(test_mpc_rpc SOURCES test_mpc_rpc.c LIBS cl_mpc_rpc cl_compute_job TIMEOUT 120)
