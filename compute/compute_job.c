@@ -1,5 +1,6 @@
 /* THE LEAD'S TO REPLACE: the demonstration job of compute_job.h. */
 #include "compute/compute_job.h"
+#include "compute/m2_job.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -187,8 +188,37 @@ static int cj_mul(struct mpc_net *net, unsigned party, const uint8_t *job, size_
 	return rc;
 }
 
+/* A secure M2 (compute/m2_job.h); party 0's output carries the counts. */
+static int cj_m2(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
+		 const char *key_pem, uint8_t **out, size_t *out_len)
+{
+	struct mpc_m2_counts c[M2_JOB_MAX_MUNIS];
+	uint32_t n = M2_JOB_MAX_MUNIS;
+	uint8_t *res;
+	int rc;
+
+	memset(c, 0, sizeof(c));
+	rc = m2_job_run(net, job, job_len, key_pem, party == 0 ? c : NULL);
+	if (rc != CL_OK)
+		return rc;
+	res = malloc(8 + (party == 0 ? n * sizeof(c[0]) : 0));
+	if (!res)
+		return CL_ENOMEM;
+	memcpy(res, "CLO2", 4);
+	if (party == 0) {
+		n = (uint32_t)m2_job_munis(job, job_len);
+		memcpy(res + 8, c, n * sizeof(c[0]));
+	} else {
+		n = 0;
+	}
+	cj_put32(res + 4, n);
+	*out = res;
+	*out_len = 8 + n * sizeof(c[0]);
+	return CL_OK;
+}
+
 int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
-		uint8_t **out, size_t *out_len)
+		const char *key_pem, uint8_t **out, size_t *out_len)
 {
 	uint8_t *res = NULL, *again = NULL;
 	size_t n = 0, i, bytes, res_len;
@@ -201,6 +231,8 @@ int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t 
 		return CL_ELIMIT;
 	if (job && job_len >= 4 && !memcmp(job, CJ_MUL_MAGIC, 4))
 		return cj_mul(net, party, job, job_len, out, out_len);
+	if (job && job_len >= 4 && !memcmp(job, "CLM2", 4))
+		return cj_m2(net, party, job, job_len, key_pem, out, out_len);
 	rc = cj_parse(job, job_len, &n, &rounds);
 	if (rc != CL_OK)
 		return rc;

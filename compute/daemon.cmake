@@ -11,7 +11,7 @@ target_link_libraries(cl_mpc_rpc PUBLIC cl_mpc_mailbox cl_party cl_transport cl_
 
 # THE LEAD'S TO REPLACE: the demonstration job behind compute_run (compute_job.h).
 add_library(cl_compute_job STATIC ${CMAKE_CURRENT_LIST_DIR}/compute_job.c)
-target_link_libraries(cl_compute_job PUBLIC cl_mpc cl_common PkgConfig::OPENSSL)
+target_link_libraries(cl_compute_job PUBLIC cl_mpc cl_m2job cl_common PkgConfig::OPENSSL)
 
 add_library(cl_computeconf STATIC ${CMAKE_CURRENT_LIST_DIR}/computeconf.c)
 target_link_libraries(cl_computeconf PUBLIC cl_yconf)

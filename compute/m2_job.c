@@ -712,3 +712,19 @@ int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *
 	shape_free(&s);
 	return rc;
 }
+
+size_t m2_job_munis(const uint8_t *job, size_t len)
+{
+	struct rbuf r = {.p = job, .n = len};
+	const uint8_t *m = r_bytes(&r, 4);
+	size_t nonce_len, n;
+
+	if (!job || !m || memcmp(m, "CLM2", 4) != 0)
+		return 0;
+	(void)r_u32(&r);
+	nonce_len = r_u32(&r);
+	if (r.err || nonce_len > 32 || !r_bytes(&r, nonce_len))
+		return 0;
+	n = r_u32(&r);
+	return r.err || n > M2_JOB_MAX_MUNIS ? 0 : n;
+}

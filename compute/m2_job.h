@@ -61,4 +61,7 @@ int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *
 int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *key_pem,
 	       struct mpc_m2_counts *out);
 
+/* The number of municipalities a well-formed job names (0 when it is not one). */
+size_t m2_job_munis(const uint8_t *job, size_t len);
+
 #endif

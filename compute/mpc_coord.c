@@ -197,7 +197,8 @@ int mpc_coord_run(struct mpc_rpc *t, struct rpc_channel *start[MPC_PARTIES],
 		}
 		started |= 1u << p;
 	}
-	rc0 = compute_run(mpc_rpc_net(run), 0, job->job[0], job->job_len[0], &out0, &out0_len);
+	rc0 = compute_run(mpc_rpc_net(run), 0, job->job[0], job->job_len[0], NULL, &out0,
+			  &out0_len);
 	if (rc0 != CL_OK) { /* nothing of party 0 follows: the others stop waiting for it */
 		if (!mpc_rpc_failure(run, &cause, NULL, 0))
 			cause = 0;

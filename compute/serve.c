@@ -33,6 +33,7 @@ struct cp_server {
 	struct mpc_rpc *mpc;
 	struct replay *replay;
 	char self_id[RPC_PEER_ID_MAX + 1];
+	const char *key_pem; /* this party's private key: opens the nodes' sealed seeds */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned running;
@@ -256,7 +257,8 @@ static enum rpc_code cp_run(struct cp_server *cs, struct rpc_ctx *ctx, struct cp
 		return RPC_UNAVAILABLE;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = compute_run(mpc_rpc_net(run), party, r->job.data, r->job.len, &out, &out_len);
+	rc = compute_run(mpc_rpc_net(run), party, r->job.data, r->job.len, cs->key_pem, &out,
+			 &out_len);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (rc != CL_OK && !mpc_rpc_failure(run, &party, why, sizeof(why)))
@@ -508,6 +510,12 @@ int cp_serve_main(int argc, char **argv)
 	if (rc == CL_OK && !cs.conf->insecure_demo)
 		rc = party_tls_load(cs.conf->tls_ca, cs.conf->tls_cert, cs.conf->tls_key,
 				    cs.conf->tls_crl, &tls, err, sizeof(err));
+	if (rc == CL_OK && tls) {
+		struct rpc_tls kt;
+
+		party_tls_fill(tls, &kt);
+		cs.key_pem = kt.key_pem; /* valid while tls is */
+	}
 	if (rc == CL_OK)
 		rc = cp_self_id(&cs, err, sizeof(err));
 	if (rc != CL_OK) {

@@ -12,3 +12,6 @@ target_link_libraries(caselink-coordinator PRIVATE cl_cases)
 add_library(cl_release STATIC ${CMAKE_CURRENT_LIST_DIR}/release.c)
 target_link_libraries(cl_release PUBLIC cl_suppress cl_dp cl_ledger cl_common m)
 target_link_libraries(caselink-coordinator PRIVATE cl_release)
+# Party 0 of the secure computation (coordinator/secure.c, docs/secure-computation.md).
+target_sources(caselink-coordinator PRIVATE ${CMAKE_CURRENT_LIST_DIR}/secure.c)
+target_link_libraries(caselink-coordinator PRIVATE cl_mpc_coord cl_m2job)

@@ -388,6 +388,13 @@ static int ms_ratio(uint64_t num, uint64_t den, int dec, char *buf, size_t cap)
 	return 0;
 }
 
+int measures_format_ratio(uint64_t num, uint64_t den, int decimals, char *buf, size_t cap)
+{
+	if (!buf || cap < 24 || decimals < 0 || decimals > 12)
+		return CL_EINVAL;
+	return ms_ratio(num, den, decimals, buf, cap);
+}
+
 /* Emits one row: keys, then metric and value. */
 static int ms_row(struct ms_ctx *c, const char *const *keys, size_t nkeys, const char *metric,
 		  const char *value)

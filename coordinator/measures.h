@@ -108,6 +108,13 @@ int measures_compute(const struct measures_input *in, int measure, int64_t from,
 		     void *ctx);
 
 /*
+ * Writes num / den with `decimals` decimals (0..12), rounded half up from the exact integer
+ * ratio, as every rate of the measures is written (docs/ground-truth.md); "NA" when den is 0.
+ * buf holds at least 24 bytes. CL_EOVERFLOW when num · 10^decimals does not fit.
+ */
+int measures_format_ratio(uint64_t num, uint64_t den, int decimals, char *buf, size_t cap);
+
+/*
  * Builds the episodes of every linked person in role ("victim", "perpetrator" or "child") as
  * M1–M6 do (incident events chained within 72 h over all the input's times) and calls fn once
  * per episode whose date lies in [from, to), with its linked-person id and date. A non-zero

@@ -5,6 +5,8 @@
 #include "coordinator/release.h"
 #include "coordinator/cases.h"
 #include "coordinator/cases_answer.h"
+#include "compute/mpc_rpc.h"
+#include "coordinator/secure.h"
 #include "coordinator/tokset.h"
 
 #include <pthread.h>
@@ -49,6 +51,7 @@ struct coord {
 	struct ledger *ledger;		/* DATA/ledger.db: ε budgets, researchers' populations */
 	struct policy *policy;		/* federation policy; NULL only in an insecure demo */
 	struct policy_rate *rate;	/* the policy's rate limits, for the process lifetime */
+	struct secure *secure;		/* party 0 of the secure computation, or NULL */
 };
 
 #define COORD_MAX_RECORDS_NODE (1u << 22) /* token records one node may send per query */
@@ -78,6 +81,9 @@ struct coord_call {
 	Caselink__V1__QueryResponse *sub; /* a regional coordinator's coverage (two-level.md) */
 	struct coord_recv *recv;	  /* during a fan-out: the workers unpacking its chunks */
 	size_t worker;			  /* which one (each node's chunks stay in order) */
+	uint32_t *slots;		  /* secure computation: each record's slots */
+	size_t nslots, slots_cap;
+	Caselink__V1__QueryResponse *shares; /* secure computation: the node's ShareUpload */
 };
 
 /* Forgets what a node sent (before a retry, and at the end of a query: no token is kept). */
@@ -86,6 +92,28 @@ static void coord_call_reset(struct coord_call *c)
 	tokset_free(c->ts);
 	c->ts = NULL;
 	c->bad_records = 0;
+	free(c->slots);
+	c->slots = NULL;
+	c->nslots = c->slots_cap = 0;
+	if (c->shares)
+		caselink__v1__query_response__free_unpacked(c->shares, NULL);
+	c->shares = NULL;
+}
+
+/* Remembers a record's slot count (secure computation); CL_ENOMEM. */
+static int coord_keep_slots(struct coord_call *c, uint32_t slots)
+{
+	if (c->nslots == c->slots_cap) {
+		size_t cap = c->slots_cap ? 2 * c->slots_cap : 1024;
+		uint32_t *n = realloc(c->slots, cap * sizeof(*n));
+
+		if (!n)
+			return CL_ENOMEM;
+		c->slots = n;
+		c->slots_cap = cap;
+	}
+	c->slots[c->nslots++] = slots;
+	return CL_OK;
 }
 
 /* Forgets a regional coordinator's coverage (kept until our own coverage has been sent). */
@@ -127,6 +155,8 @@ static int coord_keep_record(struct coord_call *c, const Caselink__V1__TokenReco
 	tr.sex = t->sex && strlen(t->sex) == 1 ? t->sex[0] : 'U';
 	tr.restricted = t->restricted ? 1 : 0;
 	rc = tokset_add(c->ts, &tr);
+	if (rc == CL_OK)
+		rc = coord_keep_slots(c, t->slots);
 	for (e = 0; rc == CL_OK && e < t->n_events; e++) {
 		const Caselink__V1__EventRecord *ev = t->events[e];
 		struct measures_event me;
@@ -196,6 +226,15 @@ static int coord_on_message(const uint8_t *msg, size_t len, void *user)
 			goto out;
 		}
 		c->sub = r;
+		return 0;
+	}
+	if (r && c->tokens && r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_SHARES) {
+		/* a secure computation's upload: kept whole until the computation (one a node) */
+		if (c->shares || !r->last) {
+			rc = 1;
+			goto out;
+		}
+		c->shares = r;
 		return 0;
 	}
 	if (r && c->tokens) {
@@ -966,6 +1005,59 @@ static int coord_measure_node(struct measures_input *in, const struct linker *l,
 }
 
 /*
+ * A linked measure under secure computation (coordinator/secure.h): each answering node's
+ * upload, its records' slots, linked persons (in the linker's order) and agency ids, then
+ * the computation; its rows go to emit. Call before the token sets are reset.
+ */
+static int coord_secure(struct coord *co, Caselink__V1__QueryRequest *qr, const struct linker *l,
+			const struct rpc_call *calls, struct coord_call *cc, struct coord_emit *emit,
+			char *why, size_t whysz)
+{
+	size_t n = co->conf->nnodes, k = 0, next = 0, i, r;
+	struct m2_job_node *jn = calloc(n ? n : 1, sizeof(*jn));
+	int rc = jn ? CL_OK : CL_ENOMEM;
+
+	for (i = 0; rc == CL_OK && i < n; i++) {
+		size_t nrec = tokset_count(cc[i].ts);
+		uint32_t *person;
+		const char **agency;
+
+		if (calls[i].status.code != RPC_OK || cc[i].malformed)
+			continue;
+		if (!cc[i].shares || cc[i].nslots != nrec) {
+			snprintf(why, whysz, "node %.64s sent no shares for the secure computation",
+				 co->conf->nodes[i].id);
+			rc = CL_EPROTO;
+			break;
+		}
+		person = calloc(nrec ? nrec : 1, sizeof(*person));
+		agency = calloc(nrec ? nrec : 1, sizeof(*agency));
+		jn[k] = (struct m2_job_node){cc[i].shares->shares, nrec, cc[i].slots, person,
+					     (const char *const *)agency};
+		k++;
+		if (!person || !agency)
+			rc = CL_ENOMEM;
+		for (r = 0; rc == CL_OK && r < nrec; r++) {
+			struct tokset_rec t;
+
+			rc = linker_cluster(l, next++, &person[r]);
+			if (rc == CL_OK)
+				rc = tokset_get(cc[i].ts, r, &t);
+			if (rc == CL_OK)
+				agency[r] = t.agency_id;
+		}
+	}
+	if (rc == CL_OK)
+		rc = secure_m2(co->secure, qr, jn, k, coord_emit_row, emit, why, whysz);
+	for (i = 0; i < k; i++) {
+		free((void *)jn[i].person);
+		free((void *)jn[i].agency);
+	}
+	free(jn);
+	return rc;
+}
+
+/*
  * Answers a linked measure (M1–M6): links the records of the nodes that
  * answered, computes the measure over the linked persons, and streams the
  * coverage and the rows (every column as text: rates and "NA" included).
@@ -985,7 +1077,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 	const char *const *cols = NULL;
 	struct timespec t0, t1, w0, w1, w2, w3, w4;
 	size_t n = co->conf->nnodes, i, total = 0, next = 0, ncols;
-	int rc;
+	int secure = secure_computes(co->secure, measure), rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &w0);
 	ncols = measures_columns(measure, group_by, &cols);
@@ -1014,9 +1106,11 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 		snprintf(why, whysz,
 			 "linking: more than %u candidate pairs (too many lookalike records)",
 			 (unsigned)LINKER_MAX_PAIRS);
-	if (rc == CL_OK)
+	if (rc == CL_OK && secure) /* the coordinator never sees an event */
+		rc = coord_secure(co, qr, l, calls, cc, &emit, why, whysz);
+	if (rc == CL_OK && !secure)
 		rc = measures_input_new(&in);
-	for (i = 0; rc == CL_OK && i < n; i++) {
+	for (i = 0; rc == CL_OK && !secure && i < n; i++) {
 		if (calls[i].status.code != RPC_OK || cc[i].malformed)
 			continue;
 		rc = coord_measure_node(in, l, ag, (uint32_t)i, &cc[i], &next);
@@ -1042,7 +1136,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 		coord_call_reset(&cc[i]);
 	/* Disclosure control: every row is collected, released as a whole, then sent. */
 	clock_gettime(CLOCK_MONOTONIC, &w3);
-	if (rc == CL_OK)
+	if (rc == CL_OK && !secure)
 		rc = measures_compute(in, measure, from, to, group_by, coord_emit_row, &emit);
 	clock_gettime(CLOCK_MONOTONIC, &w4);
 	if (rc == CL_OK)
@@ -1434,10 +1528,13 @@ static enum rpc_code coord_query(struct rpc_ctx *ctx, const uint8_t *req, size_t
 		coord_case_asker(co, qr, via, &asker);
 	else
 		qr->case_asker = NULL;
+	if (secure_computes(co->secure, measure))
+		secure_request(co->secure, qr); /* the nodes send shares, no event */
 	rc = coord_forward(co, qr,
 			   measure || cases ? CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS
 					    : CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE,
 			   &fwd, &fwd_len);
+	secure_request_clear(qr);
 	calls = calloc(n, sizeof(*calls));
 	cc = calloc(n, sizeof(*cc));
 	pending = calloc(n, sizeof(*pending));
@@ -1811,13 +1908,26 @@ int coord_serve_main(int argc, char **argv)
 	rc = rpc_signals_block();
 	if (rc == CL_OK)
 		rc = coord_open_channels(&co);
+	if (rc == CL_OK && co.conf->ncompute) {
+		char serr[256] = "";
+
+		rc = secure_new(co.conf, co.tls, co.self_id, &co.secure, serr, sizeof(serr));
+		if (rc != CL_OK)
+			fprintf(stderr, "caselink-coordinator serve: %s\n", serr);
+	}
 	if (rc != CL_OK)
 		goto out;
 	memset(&sc, 0, sizeof(sc));
 	sc.listen_addr = co.conf->listen;
 	sc.insecure_demo = co.conf->insecure_demo;
+	if (co.secure) /* Compute.Exchange: two handlers beyond the running computations */
+		sc.workers = RPC_WORKERS_DEFAULT + 6;
+	if (co.secure)
+		sc.max_message_bytes = MPC_NET_MAX_MESSAGE + MPC_RPC_MSG_OVERHEAD;
 	party_tls_fill(co.tls, &sc.tls);
 	rc = rpc_server_new(&sc, &srv);
+	if (rc == CL_OK && co.secure)
+		rc = secure_register(co.secure, srv);
 	if (rc == CL_OK)
 		rc = rpc_server_add_method(srv, RPC_METHOD_COORDINATOR_STATUS, RPC_UNARY,
 					   RPC_ROLE_ANY, coord_status, &co);
@@ -1844,6 +1954,7 @@ int coord_serve_main(int argc, char **argv)
 	log_event(LOG_LEVEL_INFO, "serve_stop", "signal=%d", signo);
 out:
 	rpc_server_free(srv);
+	secure_free(co.secure);
 	regional_free(co.regional);
 	for (k = 0; co.channels && co.conf && k < co.conf->nnodes; k++)
 		rpc_channel_free(co.channels[k]);

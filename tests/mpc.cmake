@@ -10,3 +10,8 @@ target_link_options(test_mpc_perm PRIVATE -Wl,--wrap=free)
 caselink_test(test_m2_job SOURCES test_m2_job.c synthfed.c
               LIBS cl_m2job cl_nodeshares cl_measures cl_transport cl_common m TIMEOUT 300)
 add_dependencies(test_m2_job caselink)
+# A linked M2 under secure computation through the daemons (nodes, keyholder, two computing
+# parties, coordinator) against the plaintext path on the same nodes.
+add_test(NAME integration_secure COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_secure.sh)
+set_tests_properties(integration_secure PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
+                     TIMEOUT 300 RUN_SERIAL TRUE)

@@ -15,6 +15,10 @@
 #                                            with every node registered; sets FED_KEYHOLDER)
 #   fed_fill_tokens                         (after fed_start_keyholder: every node's token
 #                                            cache, so that linked measures M1-M6 work)
+# With FED_COMPUTE=1 (before fed_setup): the two computing parties (caselink-compute cp-1,
+# cp-2) run too and the coordinator names them, so a linked M2 is computed under secret
+# sharing and no node sends an event (docs/secure-computation.md); the coordinator and the
+# parties then listen on fixed free ports, since the parties dial the coordinator back.
 # Ports are chosen by the kernel (listen on port 0) and read from ready files.
 # Every daemon is started with its pid in $FED_WORK/run/NAME.pid (fed_stop stops exactly those)
 # and with stdin, stdout and stderr away from the caller's: a daemon that outlived its script
@@ -161,6 +165,45 @@ YAML
   done < "$FED_SRC/federation.csv"
   fed_policy federation >"$FED_WORK/federation-policy.yaml"
   for id in "${FED_IDS[@]}"; do fed_policy node >"$FED_WORK/nodes/$id/policy.yaml"; done
+  if [ "${FED_COMPUTE:-0}" = 1 ]; then fed_setup_compute; fi
+}
+
+# The two computing parties (docs/secure-computation.md): certificates with role compute,
+# each its own audit log. With them, fed_start runs caselink-compute twice and names them
+# in the coordinator's configuration; a linked M2 is then computed under secret sharing.
+fed_setup_compute() {
+  local p
+  for p in 1 2; do
+    "$FED_BIN/caselink" pki issue --ca "$FED_PKI" --name "cp-$p" --role compute \
+        --out "$FED_PKI" --loopback >/dev/null
+    "$FED_BIN/caselink-compute" init --data "$FED_WORK/cp-$p" >/dev/null
+  done
+}
+
+fed_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Writes the computing parties' configurations and starts them; sets FED_COMPUTE_ADDR[1..2]
+# and FED_COORD_LISTEN (the coordinator's fixed address, which the parties dial back).
+fed_start_compute() {
+  local p other
+  FED_COORD_LISTEN=127.0.0.1:$(fed_free_port)
+  FED_COMPUTE_ADDR=("" "127.0.0.1:$(fed_free_port)" "127.0.0.1:$(fed_free_port)")
+  for p in 1 2; do
+    other=$((3 - p))
+    cat >"$FED_WORK/cp-$p.yaml" <<YAML
+# caselink-compute party $p (generated for a local federation)
+party: $p
+listen: ${FED_COMPUTE_ADDR[$p]}
+tls: {ca: pki/ca.pem, cert: pki/cp-$p.pem, key: pki/cp-$p.key, crl: pki/crl.pem}
+coordinator: {id: coordinator, address: $FED_COORD_LISTEN}
+peer: {id: cp-$other, address: ${FED_COMPUTE_ADDR[$other]}}
+YAML
+    fed_stop_one "cp-$p"
+    fed_daemon "cp-$p" "$FED_BIN/caselink-compute" serve --data "$FED_WORK/cp-$p" \
+        --config "$FED_WORK/cp-$p.yaml"
+  done
 }
 
 # Starts NAME's daemon: CMD... --foreground --ready-file run/NAME.addr, its pid in
@@ -222,9 +265,15 @@ fed_restart_coordinator() {
 fed_start() {
   local id
   for id in "${FED_IDS[@]}"; do fed_start_node "$id"; done
+  if [ "${FED_COMPUTE:-0}" = 1 ]; then fed_start_compute; fi
   {
     echo "# caselink coordinator (generated for a local federation)"
-    echo "listen: 127.0.0.1:0"
+    echo "listen: ${FED_COORD_LISTEN:-127.0.0.1:0}"
+    if [ "${FED_COMPUTE:-0}" = 1 ]; then
+      echo "compute:"
+      echo "  - {party: 1, id: cp-1, address: ${FED_COMPUTE_ADDR[1]}, cert: pki/cp-1.pem}"
+      echo "  - {party: 2, id: cp-2, address: ${FED_COMPUTE_ADDR[2]}, cert: pki/cp-2.pem}"
+    fi
     echo "tls: {ca: pki/ca.pem, cert: pki/coordinator.pem, key: pki/coordinator.key, crl: pki/crl.pem}"
     echo "policy: federation-policy.yaml"
     echo "deadline_ms: ${FED_DEADLINE_MS:-5000}"
