@@ -60,4 +60,40 @@ struct mpc_m2_counts {
 int mpc_m2(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, size_t nmunis,
 	   const struct mpc_m2_bucket *in, struct mpc_m2_counts *out);
 
+/* ---- M4 service_uptake ---- */
+
+#define MPC_M4_NSUPPORT 8	 /* support event types: intake .. child_welfare_case_opened */
+#define MPC_D30		2592000u /* 30 days in seconds */
+
+/*
+ * M4 inputs of one bucket (n = clusters · size slots), shares. A cluster holds the linked
+ * person's victim-role police incidents in the period and support events (any role, any
+ * agency; the node may leave out those outside [from, to + 30 d]), in the tie-break order.
+ * The node sends exactly these columns per slot:
+ * t        seconds since the window's start of either kind of slot, MPC_T_NONE for padding;
+ * police   one plane: a victim-role police_callout or crime_report in the period [from, to);
+ * support  MPC_M4_NSUPPORT planes: plane k is 1 when the slot is a support event of the k-th
+ *          support type (vocabulary order from intake); zero for police slots and padding;
+ * muni     nmunis planes: for police slots the event's municipality one-hot (the node's
+ *          when the event has none), zero otherwise.
+ */
+struct mpc_m4_bucket {
+	struct mpc_a t;
+	struct mpc_b police, support, muni;
+};
+
+/* The M4 counts of one municipality: with_support[0] any type, [k] the k-th type. */
+struct mpc_m4_counts {
+	uint64_t victims, with_support[MPC_M4_NSUPPORT + 1];
+};
+
+/*
+ * Computes M4's counts per municipality of the victim's first police incident in the
+ * period (ties by slot position) and opens them to party 0 only: out[m] for m < nmunis at
+ * party 0 (the others pass NULL). A support event counts when t0 <= t <= t0 + 30 d.
+ * CL_EINVAL for a layout that does not match the inputs, CL_ELIMIT beyond the MPC_MAX_*.
+ */
+int mpc_m4(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, size_t nmunis,
+	   const struct mpc_m4_bucket *in, struct mpc_m4_counts *out);
+
 #endif

@@ -1,0 +1,4 @@
+# The measure circuits (compute/mpc_m4 ...) against the plaintext reference engine.
+caselink_test(test_mpc_m4 SOURCES test_mpc_m4.c mpcfed.c synthfed.c LIBS cl_mpc cl_measures
+              cl_common TIMEOUT 300)
+add_dependencies(test_mpc_m4 caselink)
