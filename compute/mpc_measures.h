@@ -96,4 +96,40 @@ struct mpc_m4_counts {
 int mpc_m4(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, size_t nmunis,
 	   const struct mpc_m4_bucket *in, struct mpc_m4_counts *out);
 
+/* ---- M5 programme_outcomes ---- */
+
+#define MPC_D365 31536000u /* 365 days in seconds */
+
+/*
+ * M5 inputs of one bucket (n = clusters · size slots), shares. A cluster holds the linked
+ * person's programme ends in the period and perpetrator-role incident events (those with
+ * from − 72 h <= t < to suffice: only an observable end, whose 365 days close before `to`,
+ * can count a re-offence, and an episode start depends on the 72 h before it), in the
+ * tie-break order. The node sends exactly these columns per slot:
+ * t     seconds since the window's start, MPC_T_NONE for padding;
+ * perp  one plane: a perpetrator-role incident event;
+ * end   2 planes: plane 0 a programme_completed, plane 1 a programme_dropped in the period
+ *       (any role); zero for other slots.
+ */
+struct mpc_m5_bucket {
+	struct mpc_a t;
+	struct mpc_b perp, end;
+};
+
+/* The M5 counts of one outcome (0 completed, 1 dropped); not_yet_observable is the rest. */
+struct mpc_m5_counts {
+	uint64_t perpetrators, observable, reoffended;
+};
+
+/*
+ * Computes M5's counts per outcome and opens them to party 0 only: out[0], out[1] at party 0
+ * (the others pass NULL). to_rel is the period's end in seconds since the window's start
+ * (public, below 2^30). Per person and outcome the earliest end counts; observable when
+ * end + 365 d < to; re-offended when a perpetrator episode (incidents chained within 72 h,
+ * ties by slot position) starts in [end, end + 365 d]. CL_EINVAL for a layout that does not
+ * match the inputs, CL_ELIMIT beyond the MPC_MAX_*.
+ */
+int mpc_m5(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, uint32_t to_rel,
+	   const struct mpc_m5_bucket *in, struct mpc_m5_counts out[2]);
+
 #endif
