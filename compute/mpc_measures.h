@@ -132,4 +132,59 @@ struct mpc_m5_counts {
 int mpc_m5(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets, uint32_t to_rel,
 	   const struct mpc_m5_bucket *in, struct mpc_m5_counts out[2]);
 
+/* ---- M6 children_affected ---- */
+
+#define MPC_M6_BANDS   7 /* 0-3 4-6 7-9 10-14 15-17 18+ unknown */
+#define MPC_M6_SEXES   4 /* F M X U */
+#define MPC_M6_THREATS 4 /* 0 1 2 unassessed */
+#define MPC_M6_TDAYS   6 /* day thresholds of an event date for ages 0, 4, 7, 10, 15, 18 */
+
+/*
+ * M6 inputs of one bucket (n = clusters · size slots), shares. A cluster holds the linked
+ * person's child-role events in the period, events in the period with a child threat level
+ * (any role), and one slot per record of the person (after the record's events). Birth
+ * dates enter as the reference engine (coordinator/measures.c) reads them: each record's
+ * interval (lo, hi] of birth keys (year·10000 + month·100 + day) that its events' ages allow,
+ * which the node computes from its own events; the person's range is then found in the
+ * circuit (the earliest range most records agree on) and the band at the first child event
+ * is decided as the reference does, its middle date included. No age in years is input,
+ * but this is more than the band a node could compute alone: the reference's consensus over
+ * records that disagree needs each record's interval and the first child event's date (as
+ * shares; no party sees them). A band computed by the node from its own record would differ
+ * from the reference whenever the person's records disagree on the birth date.
+ * The node sends exactly these columns per slot (zero where a column does not apply):
+ * t       child-role event in the period: seconds since the window's start; else MPC_T_NONE;
+ * child   one plane: a child-role event in the period;
+ * ekey    child slots: the event's UTC date as a key, year·10000 + month·100 + day;
+ * tday    MPC_M6_TDAYS blocks of n: child slots, for age A = 0, 4, 7, 10, 15, 18 the day
+ *         number (days since 1970) of the last real date whose key is at most ekey − A·10000;
+ * threat  3 planes: an event in the period with child_threat_level 0, 1 or 2 (one-hot);
+ * rec     one plane: the slot is a record's;
+ * sex     3 planes: record slots, the record's sex F, M or X one-hot (U: none);
+ * known   one plane: record slots whose interval is known (some age, none contradicting);
+ * lo, hi  known record slots: the interval's birth keys;
+ * dlo1, dlo, dhi  known record slots: day numbers of the keys lo + 1, lo and hi (a day past a
+ *         month's end rolls over, as cldate_days_from_civil does).
+ */
+struct mpc_m6_bucket {
+	struct mpc_a t, ekey, tday, lo, hi, dlo1, dlo, dhi;
+	struct mpc_b child, threat, rec, sex, known;
+};
+
+/* The M6 grid: children per age band × sex × highest threat level, and their total. */
+struct mpc_m6_counts {
+	uint64_t children;
+	uint64_t grid[MPC_M6_BANDS][MPC_M6_SEXES][MPC_M6_THREATS];
+};
+
+/*
+ * Computes M6's grid and opens it to party 0 only (*out at party 0; the others pass NULL).
+ * Children: a child-role event in the period; sex: the most frequent of F, M, X over the
+ * person's records (ties F, M, X; none U); threat: the highest level in the period; band at
+ * the first child event (ties by slot position). CL_EINVAL for a layout that does not match
+ * the inputs, CL_ELIMIT beyond the MPC_MAX_*.
+ */
+int mpc_m6(struct mpc_party *p, const struct mpc_bucket *buckets, size_t nbuckets,
+	   const struct mpc_m6_bucket *in, struct mpc_m6_counts *out);
+
 #endif

@@ -5,3 +5,6 @@ add_dependencies(test_mpc_m4 caselink)
 caselink_test(test_mpc_m5 SOURCES test_mpc_m5.c mpcfed.c synthfed.c LIBS cl_mpc cl_measures
               cl_common TIMEOUT 300)
 add_dependencies(test_mpc_m5 caselink)
+caselink_test(test_mpc_m6 SOURCES test_mpc_m6.c mpcfed.c synthfed.c LIBS cl_mpc cl_measures
+              cl_common TIMEOUT 300)
+add_dependencies(test_mpc_m6 caselink)
