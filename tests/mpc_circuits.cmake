@@ -8,3 +8,4 @@ add_dependencies(test_mpc_m5 caselink)
 caselink_test(test_mpc_m6 SOURCES test_mpc_m6.c mpcfed.c synthfed.c LIBS cl_mpc cl_measures
               cl_common TIMEOUT 300)
 add_dependencies(test_mpc_m6 caselink)
+caselink_test(test_mpc_layout SOURCES test_mpc_layout.c LIBS cl_mpc TIMEOUT 120)
