@@ -74,7 +74,8 @@ static int bn_local_fn(struct mpc_net *net, void *ctx)
 	struct bn_job *j = ctx;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
-	int rc = compute_run(net, net->self, j->job[net->self], j->len[net->self], &out, &out_len);
+	int rc =
+	    compute_run(net, net->self, j->job[net->self], j->len[net->self], NULL, &out, &out_len);
 
 	j->sent[net->self] = net->bytes_sent;
 	free(out);
@@ -91,7 +92,7 @@ static void *bn_net_thread(void *arg)
 	bp->rc = mpc_rpc_begin(bp->j->tr[bp->p], bp->j->id, 16, 0, &r);
 	if (bp->rc == CL_OK)
 		bp->rc = compute_run(mpc_rpc_net(r), bp->p, bp->j->job[bp->p], bp->j->len[bp->p],
-				     &out, &out_len);
+				     NULL, &out, &out_len);
 	if (r)
 		bp->j->sent[bp->p] = mpc_rpc_net(r)->bytes_sent;
 	mpc_rpc_end(r, bp->rc);

@@ -145,6 +145,7 @@ static int local_recv(void *ctx, unsigned from, void *buf, size_t len)
 	rc = m->len == len ? 0 : CL_EPROTO;
 	if (rc == 0)
 		memcpy(buf, m->data, len);
+	OPENSSL_cleanse(m->data, m->len);
 	free(m);
 	return rc;
 }

@@ -169,7 +169,8 @@ static void *job_thread(void *arg)
 
 	j->rc = mpc_rpc_begin(tr[j->party], j->id, 16, 0, &r);
 	if (j->rc == CL_OK)
-		j->rc = compute_run(mpc_rpc_net(r), j->party, j->job, j->len, &j->out, &j->out_len);
+		j->rc = compute_run(mpc_rpc_net(r), j->party, j->job, j->len, NULL, &j->out,
+				    &j->out_len);
 	if (j->rc != CL_OK && r)
 		mpc_rpc_failure(r, &j->failed_party, j->why, sizeof(j->why));
 	mpc_rpc_end(r, j->rc);

@@ -105,7 +105,7 @@ static void fuzz_job(const uint8_t *p, size_t n)
 	if (n < 1)
 		return;
 	net.self = p[0] % MPC_PARTIES;
-	if (compute_run(&net, net.self, p + 1, n - 1, &out, &out_len) == CL_OK)
+	if (compute_run(&net, net.self, p + 1, n - 1, NULL, &out, &out_len) == CL_OK)
 		abort(); /* no job can finish without its peers */
 	free(out);
 }
