@@ -1647,7 +1647,6 @@ static int rel_complement(struct release *r, struct rel_comp *c, size_t li)
 	if (best == SIZE_MAX)
 		return CL_EINTERNAL; /* nothing left to withhold around li: cannot happen */
 	rel_mark(&r->rows[best], S_SECONDARY);
-	r->info.joint_added++;
 	return suppress_model_set(c->m, (size_t)c->local[best], -1);
 }
 
@@ -1732,9 +1731,7 @@ static int rel_comp_protect(struct release *r, struct rel_comp *c)
 		rc = suppress_model_set(c->m, li, w->exact);
 		if (rc == CL_OK)
 			rc = rel_comp_check(r, c, NULL, &ok, &bad);
-		if (rc == CL_OK && ok) {
-			r->info.joint_pruned++;
-		} else {
+		if (rc != CL_OK || !ok) {
 			w->supp = S_SECONDARY;
 			if (rc == CL_OK)
 				rc = suppress_model_set(c->m, li, -1);
@@ -1866,11 +1863,47 @@ out:
 	return rc;
 }
 
+/*
+ * Protects one component twice — from the per-table pattern, and from the small counts alone
+ * (the per-table complements dropped) — and keeps the pattern with fewer complements (the
+ * information loss). The counters compare the result with the per-table pattern.
+ */
 static int rel_joint_one(struct release *r, struct rel_comp *c)
 {
-	int rc = rel_comp_lower(r, c);
+	unsigned char *orig = malloc(c->n), *a = malloc(c->n);
+	size_t i, loss_a = 0, loss_b = 0;
+	int rc = orig && a ? rel_comp_lower(r, c) : CL_ENOMEM;
 
-	return rc == CL_OK ? rel_comp_protect(r, c) : rc;
+	for (i = 0; rc == CL_OK && i < c->n; i++)
+		orig[i] = (unsigned char)r->rows[c->row[i]].supp;
+	if (rc == CL_OK)
+		rc = rel_comp_protect(r, c);
+	for (i = 0; rc == CL_OK && i < c->n; i++) {
+		struct rel_row *w = &r->rows[c->row[i]];
+
+		a[i] = (unsigned char)w->supp;
+		loss_a += w->supp == S_SECONDARY;
+		if (orig[i] == S_SECONDARY && !w->locked && !w->dp_withheld)
+			w->supp = S_NONE;
+	}
+	if (rc == CL_OK) {
+		int rb = rel_comp_protect(r, c);
+
+		for (i = 0; rb == CL_OK && i < c->n; i++)
+			loss_b += r->rows[c->row[i]].supp == S_SECONDARY;
+		if (rb != CL_OK || loss_b >= loss_a)
+			for (i = 0; i < c->n; i++)
+				r->rows[c->row[i]].supp = a[i];
+	}
+	for (i = 0; rc == CL_OK && i < c->n; i++) {
+		int now = r->rows[c->row[i]].supp;
+
+		r->info.joint_added += now == S_SECONDARY && orig[i] != S_SECONDARY;
+		r->info.joint_pruned += orig[i] == S_SECONDARY && now == S_NONE;
+	}
+	free(orig);
+	free(a);
+	return rc;
 }
 
 /*

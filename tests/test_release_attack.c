@@ -579,7 +579,7 @@ static int64_t day_of(const char *s)
 /*
  * Random periods on synthetic Liepāja–Klaipėda (and a three-municipality) federations, and the
  * issue's period [2025-03-17, 2025-10-12): M3 of the measure engine, released, attacked.
- * ATTACK_SHOW=1 prints the issue period's cells with their reasons.
+ * ATTACK_SHOW=NAME prints federation NAME's cells of the issue period with their reasons.
  */
 static void test_federations_m3(void **state)
 {
@@ -587,6 +587,7 @@ static void test_federations_m3(void **state)
 	    {"attack-lk1", "--seed 11 --persons 800 --municipalities liepaja,klaipeda"},
 	    {"attack-lk2", "--seed 12 --persons 1500 --municipalities liepaja,klaipeda"},
 	    {"attack-lkr", "--seed 13 --persons 1500 --municipalities liepaja,klaipeda,riga"},
+	    {"attack-default", "--seed 1"},
 	};
 	size_t f, p, bad = 0, withheld = 0, prim = 0, sec = 0, added = 0, pruned = 0, answers = 0;
 
@@ -620,7 +621,8 @@ static void test_federations_m3(void **state)
 			r = do_release(a);
 			b = attack(a, r, &w);
 			release_get_info(r, &info);
-			if (p == 0 && getenv("ATTACK_SHOW")) {
+			if (p == 0 && getenv("ATTACK_SHOW") &&
+			    !strcmp(getenv("ATTACK_SHOW"), feds[f][0])) {
 				size_t i;
 
 				for (i = 0; i < a->n; i++) {
