@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "common/cl_error.h"
 #include "protocol/client.h"
@@ -329,6 +330,121 @@ static void test_disclosure_answer(void **state)
 	client_answer_free(a);
 }
 
+/* ---- docs/protocol.md "caselink query --format json": the documented keys are the output's ----
+ */
+
+/* The JSON example of docs/protocol.md (the fenced block after "<!-- json: query -->"). */
+static json_t *doc_json(void)
+{
+	const char *src = getenv("CASELINK_SRC");
+	char path[1024], *text, *p, *end;
+	json_error_t e;
+	json_t *j;
+	long n;
+	FILE *f;
+
+	if (!src)
+		fail_msg("CASELINK_SRC is not set: run through ctest");
+	snprintf(path, sizeof(path), "%s/docs/protocol.md", src);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	text = calloc((size_t)n + 1, 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	p = strstr(text, "<!-- json: query -->");
+	assert_non_null(p);
+	p = strstr(p, "```json\n");
+	assert_non_null(p);
+	p += 8;
+	end = strstr(p, "```");
+	assert_non_null(end);
+	*end = '\0';
+	j = json_loads(p, 0, &e);
+	if (!j)
+		fail_msg("docs/protocol.md JSON example: line %d: %s", e.line, e.text);
+	free(text);
+	return j;
+}
+
+static int json_kind(const json_t *v)
+{
+	return json_is_number(v) ? JSON_INTEGER : (int)json_typeof(v);
+}
+
+/*
+ * Every key of the documented object is in the output with the same kind of value, and every
+ * key of the output is documented; objects compared recursively, arrays by their first element.
+ */
+static void same_shape(const char *where, const json_t *doc, const json_t *got)
+{
+	const char *k;
+	json_t *v;
+	char sub[256];
+
+	if (json_kind(doc) != json_kind(got))
+		fail_msg("docs/protocol.md JSON %s: documented as another type than printed",
+			 where);
+	if (json_is_array(doc) && json_array_size(doc) && json_array_size(got)) {
+		snprintf(sub, sizeof(sub), "%s[0]", where);
+		same_shape(sub, json_array_get(doc, 0), json_array_get(got, 0));
+	}
+	if (!json_is_object(doc))
+		return;
+	json_object_foreach((json_t *)doc, k, v)
+	{
+		snprintf(sub, sizeof(sub), "%s.%s", where, k);
+		if (!json_object_get(got, k))
+			fail_msg(
+			    "docs/protocol.md JSON documents %s, which client_print_json does not "
+			    "print",
+			    sub);
+		same_shape(sub, v, json_object_get(got, k));
+	}
+	json_object_foreach((json_t *)got, k, v)
+	{
+		if (!json_object_get(doc, k))
+			fail_msg("client_print_json prints %s.%s, which docs/protocol.md does not "
+				 "document",
+				 where, k);
+	}
+}
+
+static void test_json_as_documented(void **state)
+{
+	struct client_answer *a = NULL;
+	json_t *doc = doc_json(), *got, *row, *cell;
+	json_error_t e;
+	char *text;
+
+	(void)state;
+	assert_int_equal(ask("DISC", -1, 100, &a), CL_OK);
+	text = capture(p_json, a, 0);
+	got = json_loads(text, 0, &e);
+	assert_non_null(got);
+	/* Rows by kind of cell: a key, a count and a suppressed cell, as the example has them. */
+	row = json_array_get(json_object_get(got, "rows"), 1);
+	cell = json_array_get(row, 2);
+	assert_true(json_is_object(cell));
+	same_shape("rows[1][1]", json_array_get(json_array_get(json_object_get(doc, "rows"), 1), 1),
+		   cell);
+	assert_true(json_is_string(json_array_get(row, 0)));
+	assert_true(
+	    json_is_integer(json_array_get(json_array_get(json_object_get(got, "rows"), 0), 2)));
+	/* The rest key by key (rows compared above: their columns differ from the example's). */
+	json_object_del(got, "rows");
+	json_object_del(doc, "rows");
+	same_shape("", doc, got);
+	json_decref(got);
+	json_decref(doc);
+	free(text);
+	client_answer_free(a);
+}
+
 static void test_plain_answer(void **state)
 {
 	struct client_answer *a = NULL;
@@ -441,11 +557,9 @@ static void test_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_disclosure_answer),
-	    cmocka_unit_test(test_plain_answer),
-	    cmocka_unit_test(test_cases_answer),
-	    cmocka_unit_test(test_failures),
-	    cmocka_unit_test(test_args),
+	    cmocka_unit_test(test_disclosure_answer), cmocka_unit_test(test_json_as_documented),
+	    cmocka_unit_test(test_plain_answer),      cmocka_unit_test(test_cases_answer),
+	    cmocka_unit_test(test_failures),	      cmocka_unit_test(test_args),
 	};
 
 	if (rpc_signals_block())
