@@ -29,20 +29,39 @@ static void copy_words(struct mpc_b *dst, const struct mpc_b *src)
 	memcpy(dst->s1, src->s1, src->w * 8);
 }
 
-/* Writes bits 0..k-1 of vals[0..n) as k planes of W words (zeroed first). */
+/*
+ * Transposes a 64 x 64 bit matrix in place (Hacker's Delight 7-3): afterwards a[63 - j]
+ * bit 63 - e is what a[e] bit j was.
+ */
+static void transpose64(uint64_t a[64])
+{
+	uint64_t m = 0x00000000FFFFFFFFull, t;
+
+	for (int j = 32; j; j >>= 1, m ^= m << j)
+		for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+			t = (a[k] ^ (a[k | j] >> j)) & m;
+			a[k] ^= t;
+			a[k | j] ^= t << j;
+		}
+}
+
+/* Writes bits 0..k-1 of vals[0..n) as k planes of W words, 64 elements at a time. */
 static void to_planes(const uint64_t *vals, size_t n, unsigned k, uint64_t *planes)
 {
 	size_t W = mpc_words(n);
+	uint64_t blk[64];
 
-	memset(planes, 0, (size_t)k * W * 8);
-	for (size_t e = 0; e < n; e++) {
-		uint64_t v = vals[e], bit = 1ull << (e % 64);
-		size_t word = e / 64;
+	for (size_t w = 0; w < W; w++) {
+		size_t base = w * 64, cnt = n - base < 64 ? n - base : 64;
 
-		for (unsigned j = 0; j < k; j++, v >>= 1)
-			if (v & 1)
-				planes[j * W + word] |= bit;
+		/* rows in reverse, so that plane j comes out as blk[63 - j], bit e element e */
+		for (size_t i = 0; i < 64; i++)
+			blk[63 - i] = i < cnt ? vals[base + i] : 0;
+		transpose64(blk);
+		for (unsigned j = 0; j < k; j++)
+			planes[(size_t)j * W + w] = blk[63 - j];
 	}
+	OPENSSL_cleanse(blk, sizeof(blk));
 }
 
 /*
