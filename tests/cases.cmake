@@ -12,3 +12,8 @@ add_test(NAME integration_case_attack
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_case_attack.sh)
 set_tests_properties(integration_case_attack PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
                      TIMEOUT 180 RUN_SERIAL TRUE)
+
+# The two-phase answer path (coordinator/cases_answer.c): what phase 2 asks, grants, refusals.
+caselink_test(test_cases_answer
+              SOURCES test_cases_answer.c ${CMAKE_SOURCE_DIR}/coordinator/cases_answer.c
+              LIBS cl_cases cl_linker cl_regional cl_party cl_common TIMEOUT 60)
