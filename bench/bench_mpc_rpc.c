@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 	struct rpc_server *srv[MPC_PARTIES] = {NULL, NULL, NULL};
 	char dir[] = "/tmp/bench_mpc_rpc.XXXXXX", cmd[64], label[64];
 	unsigned rounds = 500, p;
-	size_t n = 1000000, i, big = MPC_NET_MAX_MESSAGE / 32; /* 1 MiB messages */
+	size_t n = 1000000, i, big = MPC_NET_MAX_MESSAGE / 4; /* 1 MiB messages */
 	uint64_t *x, *y;
 	uint8_t *jobs[MPC_PARTIES];
 	size_t lens[MPC_PARTIES];

@@ -39,35 +39,6 @@ static void cj_put64(uint8_t *p, uint64_t v)
 	cj_put32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Sends len bytes to `to` in messages of at most MPC_NET_MAX_MESSAGE (mpc_net_send's job). */
-static int cj_send(struct mpc_net *net, unsigned to, const uint8_t *buf, size_t len)
-{
-	size_t off, n;
-	int rc;
-
-	for (off = 0; off < len; off += n) {
-		n = len - off < MPC_NET_MAX_MESSAGE ? len - off : MPC_NET_MAX_MESSAGE;
-		rc = net->ops->send(net->ctx, to, buf + off, n);
-		if (rc != CL_OK)
-			return rc;
-	}
-	return CL_OK;
-}
-
-static int cj_recv(struct mpc_net *net, unsigned from, uint8_t *buf, size_t len)
-{
-	size_t off, n;
-	int rc;
-
-	for (off = 0; off < len; off += n) {
-		n = len - off < MPC_NET_MAX_MESSAGE ? len - off : MPC_NET_MAX_MESSAGE;
-		rc = net->ops->recv(net->ctx, from, buf + off, n);
-		if (rc != CL_OK)
-			return rc;
-	}
-	return CL_OK;
-}
-
 /* Checks a job's layout; *n and *rounds get its shape. */
 static int cj_parse(const uint8_t *job, size_t len, size_t *n, unsigned *rounds)
 {
@@ -95,13 +66,13 @@ static int cj_rounds(struct mpc_net *net, unsigned party, const uint8_t *z, uint
 	for (k = 0; k < rounds && rc == CL_OK; k++) {
 		/* Party 0 sends first and the others receive first, so that no two wait at once. */
 		if (party == 0) {
-			rc = cj_send(net, next, z, bytes);
+			rc = mpc_net_send(net, next, z, bytes);
 			if (rc == CL_OK)
-				rc = cj_recv(net, from, k ? again : prev, bytes);
+				rc = mpc_net_recv(net, from, k ? again : prev, bytes);
 		} else {
-			rc = cj_recv(net, from, k ? again : prev, bytes);
+			rc = mpc_net_recv(net, from, k ? again : prev, bytes);
 			if (rc == CL_OK)
-				rc = cj_send(net, next, z, bytes);
+				rc = mpc_net_send(net, next, z, bytes);
 		}
 		if (rc == CL_OK && k && memcmp(prev, again, bytes))
 			rc = CL_EPROTO;

@@ -172,9 +172,7 @@ static int mpc_rpc_send(void *ctx, unsigned to, const void *buf, size_t len)
 		return mpc_rpc_fail(r, to, rc, "%s (%s%s%.96s)", why, rpc_code_name(st.code),
 				    st.message[0] ? ": " : "", st.message);
 	}
-	r->seq[to]++;
-	r->net.bytes_sent += len;
-	r->net.messages_sent++;
+	r->seq[to]++; /* bytes_sent and messages_sent are mpc_net_send's to count */
 	return CL_OK;
 }
 

@@ -413,7 +413,10 @@ static int cp_drain(struct cp_server *cs, int *signo)
 	sigaddset(&set, SIGINT);
 	if (sigwait(&set, signo) != 0)
 		return CL_EINTERNAL;
-	log_event(LOG_LEVEL_INFO, "draining", "signal=%d running=%u", *signo, cs->running);
+	pthread_mutex_lock(&cs->lock);
+	left = cs->running;
+	pthread_mutex_unlock(&cs->lock);
+	log_event(LOG_LEVEL_INFO, "draining", "signal=%d running=%u", *signo, left);
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += (time_t)(cs->conf->drain_ms / 1000);
 	dl.tv_nsec += (long)(cs->conf->drain_ms % 1000) * 1000000L;
@@ -448,8 +451,10 @@ static int cp_serve_open(struct cp_server *cs, const char *data, char *err, size
 			 CP_DB_FILE, data);
 	else if (rc != CL_OK)
 		snprintf(err, errsz, "%s/%s: %s", data, CP_DB_FILE, cl_strerror(rc));
+	/* request ids of Start, kept across restarts (docs/protocol.md "Replay") */
 	if (rc == CL_OK)
-		rc = replay_new(CP_SERVE_REPLAY_MAX, &cs->replay);
+		rc = replay_open_in(data, REPLAY_FILE, CP_SERVE_REPLAY_MAX, (int64_t)time(NULL),
+				    &cs->replay, err, errsz);
 	return rc;
 }
 

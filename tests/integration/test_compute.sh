@@ -159,7 +159,15 @@ for p in cp-1 cp-2; do
   out=$("$cs" audit verify --data "$work/$p")
   grep -q "audit log intact" <<<"$out" || fail "$p audit: $out"
 done
-n=$(sqlite3 "$work/cp-1/compute.db" "select count(*) from audit_log where action = 'compute_done'" 2>/dev/null || echo skip)
-[ "$n" = skip ] || [ "$n" -ge 3 ] || fail "party 1 audited $n finished computations"
-pass "both audit logs intact ($("$cs" status --data "$work/cp-1" | head -1))"
+command -v sqlite3 >/dev/null || fail "sqlite3 missing (scripts/deps installs it)"
+n=$(sqlite3 "$work/cp-1/compute.db" "select count(*) from audit_log where action = 'compute_done'")
+[ "$n" -ge 4 ] || fail "party 1 audited $n finished computations, not at least 4"
+m=$(sqlite3 "$work/cp-1/compute.db" "select count(*) from audit_log where action = 'compute_failed'")
+[ "$m" -ge 3 ] || fail "party 1 audited $m failed computations, not at least 3"
+# what the audit holds: coded key=value fields only, never a value or a share
+sqlite3 "$work/cp-1/compute.db" "select details from audit_log" >"$work/details.txt"
+sqlite3 "$work/cp-2/compute.db" "select details from audit_log" >>"$work/details.txt"
+bad=$(tr ' ' '\n' <"$work/details.txt" | grep -v -E '^(computation|query|measure|period|job_bytes|party|outcome|output_bytes|bytes_sent|messages_sent|ms|error|code|reason|signal|computations_done|computations_failed|coordinator|peer|file)=' || true)
+[ -z "$bad" ] || fail "audit details beyond the coded fields: $(head -3 <<<"$bad")"
+pass "both audit logs intact, $n computations done and $m failed at party 1, coded fields only ($("$cs" status --data "$work/cp-1" | head -1))"
 echo "$passed passed, 0 failed"
