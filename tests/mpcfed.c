@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "common/cldate.h"
 #include "common/vocab.h"
@@ -317,4 +318,108 @@ void mpcfed_add(struct synthfed_rows *r, const char *key, const char *metric, ui
 int64_t mpcfed_at(int y, int mo, int d, int h, int mi, int s)
 {
 	return cldate_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+/* ---- capture of what each party receives ---- */
+
+struct capnet {
+	struct mpc_net net;
+	struct mpc_net *inner;
+	struct mpcfed_capture *cap;
+};
+
+static int cap_send(void *ctx, unsigned to, const void *buf, size_t len)
+{
+	struct capnet *c = ctx;
+
+	return c->inner->ops->send(c->inner->ctx, to, buf, len);
+}
+
+static int cap_recv(void *ctx, unsigned from, void *buf, size_t len)
+{
+	struct capnet *c = ctx;
+	struct mpcfed_capture *k = c->cap;
+	unsigned me = c->inner->self;
+	int rc = c->inner->ops->recv(c->inner->ctx, from, buf, len);
+
+	if (rc != 0)
+		return rc;
+	if (k->len[me] + len > k->cap[me]) {
+		size_t nc = (k->cap[me] + len) * 2;
+
+		k->bytes[me] = realloc(k->bytes[me], nc);
+		assert_non_null(k->bytes[me]);
+		k->cap[me] = nc;
+	}
+	memcpy(k->bytes[me] + k->len[me], buf, len);
+	k->len[me] += len;
+	if (k->nmsg[me] == k->msgcap[me]) {
+		k->msgcap[me] = k->msgcap[me] ? 2 * k->msgcap[me] : 256;
+		k->msg[me] = realloc(k->msg[me], k->msgcap[me] * sizeof(size_t));
+		assert_non_null(k->msg[me]);
+	}
+	k->msg[me][k->nmsg[me]++] = len;
+	return 0;
+}
+
+static const struct mpc_net_ops cap_ops = {cap_send, cap_recv};
+
+struct captramp {
+	int (*fn)(struct mpc_net *net, void *ctx);
+	void *ctx;
+	struct mpcfed_capture *cap;
+};
+
+static int cap_party(struct mpc_net *net, void *ctx)
+{
+	struct captramp *t = ctx;
+	struct capnet c = {.inner = net, .cap = t->cap};
+
+	c.net.ops = &cap_ops;
+	c.net.ctx = &c;
+	c.net.self = net->self;
+	return t->fn(&c.net, t->ctx);
+}
+
+void mpcfed_run_capture(int (*fn)(struct mpc_net *net, void *ctx), void *ctx,
+			struct mpcfed_capture *cap)
+{
+	struct captramp t = {fn, ctx, cap};
+	void *ctxs[MPC_PARTIES] = {&t, &t, &t};
+
+	assert_int_equal(mpc_net_local_run(cap_party, ctxs, 120000), 0);
+}
+
+void mpcfed_capture_free(struct mpcfed_capture *cap)
+{
+	for (unsigned i = 0; i < MPC_PARTIES; i++) {
+		free(cap->bytes[i]);
+		free(cap->msg[i]);
+	}
+	memset(cap, 0, sizeof(*cap));
+}
+
+size_t mpcfed_capture_check(const struct mpcfed_capture *a, const struct mpcfed_capture *b,
+			    unsigned party)
+{
+	size_t n = a->len[party], ones = 0, equal = 0;
+	double mean, sd;
+
+	assert_true(party == 1 || party == 2);
+	assert_true(n >= 1024);
+	assert_int_equal(a->nmsg[party], b->nmsg[party]);
+	for (size_t i = 0; i < a->nmsg[party]; i++)
+		assert_int_equal(a->msg[party][i], b->msg[party][i]);
+	for (size_t i = 0; i < n; i++)
+		ones += (size_t)__builtin_popcount(a->bytes[party][i]);
+	for (size_t i = 0; i + 8 <= n; i += 8)
+		equal += memcmp(a->bytes[party] + i, b->bytes[party] + i, 8) == 0;
+	mean = 4.0 * (double)n;
+	sd = sqrt(2.0 * (double)n); /* 8n bits, variance 8n / 4 */
+	printf("party %u received %zu bytes in %zu messages: %.4f of the bits set, %zu words "
+	       "equal to the other run's\n",
+	       party, n, a->nmsg[party], (double)ones / (8.0 * (double)n), equal);
+	assert_true((double)ones > mean - 6 * sd && (double)ones < mean + 6 * sd);
+	assert_int_equal(equal, 0);
+	return n;
 }

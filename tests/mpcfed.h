@@ -110,4 +110,26 @@ void mpcfed_add(struct synthfed_rows *r, const char *key, const char *metric, ui
 /* Seconds of a UTC date and time. */
 int64_t mpcfed_at(int y, int mo, int d, int h, int mi, int s);
 
+/* Every byte each party received in one run, message by message (see mpcfed_run_capture). */
+struct mpcfed_capture {
+	uint8_t *bytes[MPC_PARTIES];
+	size_t len[MPC_PARTIES], cap[MPC_PARTIES];
+	size_t *msg[MPC_PARTIES]; /* message lengths, in order */
+	size_t nmsg[MPC_PARTIES], msgcap[MPC_PARTIES];
+};
+
+/* As mpcfed_run, recording what each party receives into *cap (zero-initialised). */
+void mpcfed_run_capture(int (*fn)(struct mpc_net *net, void *ctx), void *ctx,
+			struct mpcfed_capture *cap);
+void mpcfed_capture_free(struct mpcfed_capture *cap);
+
+/*
+ * Asserts what a computing party (1 or 2) received in run a looks uniformly random: its bits
+ * are ones within 6 standard deviations of half, and no 8-byte word at the same offset equals
+ * run b's; and that runs a and b exchanged the same sequence of message lengths (the shape,
+ * not the data, decides the communication). Returns the bytes party received in a.
+ */
+size_t mpcfed_capture_check(const struct mpcfed_capture *a, const struct mpcfed_capture *b,
+			    unsigned party);
+
 #endif

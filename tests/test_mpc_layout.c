@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,11 +252,54 @@ static void test_limits(void **state)
 	mpc_layout_bk_free(&b);
 }
 
+/*
+ * The circuits open nothing but their tables, and those to party 0 only: no source of the
+ * measure circuits calls an opening to every party, and every targeted opening names 0.
+ */
+static void test_openings(void **state)
+{
+	static const char *const files[] = {"compute/mpc_layout.c", "compute/mpc_m4.c",
+					    "compute/mpc_m5.c", "compute/mpc_m6.c"};
+	const char *src = getenv("CASELINK_SRC");
+	size_t targeted = 0;
+
+	(void)state;
+	if (src == NULL || src[0] == '\0')
+		skip();
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[1024], *text;
+		FILE *fp;
+		long len;
+
+		snprintf(path, sizeof path, "%s/%s", src, files[i]);
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+		len = ftell(fp);
+		assert_true(len > 0);
+		rewind(fp);
+		text = calloc((size_t)len + 1, 1);
+		assert_non_null(text);
+		assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+		fclose(fp);
+		assert_null(strstr(text, "mpc_a_open("));
+		assert_null(strstr(text, "mpc_b_open("));
+		for (const char *at = strstr(text, "_open_to("); at;
+		     at = strstr(at + 1, "_open_to(")) {
+			assert_true(strncmp(at, "_open_to(p, 0, ", 15) == 0);
+			targeted++;
+		}
+		free(text);
+	}
+	assert_true(targeted >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buckets),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_openings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,9 @@ static void add_counts(struct synthfed_rows *r, const char *muni, const struct m
 	}
 }
 
+/* When not NULL, compare records what each party receives here. */
+static struct mpcfed_capture *capture_to;
+
 /* Runs both engines over [from, to) and asserts the same counts; returns the victims. */
 static uint64_t compare(struct mpcfed *f, int64_t from, int64_t to)
 {
@@ -166,7 +169,10 @@ static uint64_t compare(struct mpcfed *f, int64_t from, int64_t to)
 	assert_non_null(jb);
 	mpcfed_layout(f, want, &pd, 0, &jb->l);
 	fill(f, jb, &pd);
-	mpcfed_run(party_main, jb);
+	if (capture_to)
+		mpcfed_run_capture(party_main, jb, capture_to);
+	else
+		mpcfed_run(party_main, jb);
 	for (size_t m = 0; m < jb->nmunis; m++) {
 		if (jb->out[m].victims == 0)
 			continue;
@@ -254,6 +260,55 @@ static void test_edges(void **state)
 	mpcfed_free(f);
 }
 
+/* 40 victims of one police incident and one support event each; values vary with v. */
+static struct mpcfed *uniform_fed(int v)
+{
+	struct mpcfed *f = mpcfed_new();
+	int64_t t0 = mpcfed_at(2025, 2, 1, 12, 0, 0) + v * 7 * 86400;
+
+	for (uint32_t i = 0; i < 40; i++) {
+		size_t a = mpcfed_record(f, 0, i, "lv-liepaja-police", "police", "Liepāja", 'F');
+		size_t b = mpcfed_record(f, 1, i, "lv-liepaja-ngo", "ngo", "Liepāja", 'F');
+
+		mpcfed_ev(f, a, "police_callout", t0 + i * 86400, "victim",
+			  i % 3 ? NULL : "Tukums");
+		mpcfed_ev(f, b, vocab_name(VOCAB_EVENT_TYPE, VOCAB_EV_INTAKE + (i + v) % 8),
+			  t0 + i * 86400 + (int64_t)((i * 7 + v * 11) % 40) * 86400, "victim",
+			  NULL);
+	}
+	return f;
+}
+
+/*
+ * Privacy: what each computing party receives during M4 is uniformly random, recurs in no
+ * second run of the same query, and follows the same message pattern for another
+ * federation of the same shape; only P0 learns the table (the others pass NULL).
+ */
+static void test_privacy(void **state)
+{
+	struct mpcfed_capture a = {0}, b = {0}, c = {0};
+	struct mpcfed *f = uniform_fed(0), *g = uniform_fed(1);
+	int64_t from = mpcfed_at(2025, 1, 1, 0, 0, 0), to = mpcfed_at(2026, 1, 1, 0, 0, 0);
+
+	(void)state;
+	capture_to = &a;
+	compare(f, from, to);
+	capture_to = &b;
+	compare(f, from, to);
+	capture_to = &c;
+	compare(g, from, to);
+	capture_to = NULL;
+	for (unsigned party = 1; party < MPC_PARTIES; party++) {
+		mpcfed_capture_check(&a, &b, party);
+		mpcfed_capture_check(&a, &c, party);
+	}
+	mpcfed_capture_free(&a);
+	mpcfed_capture_free(&b);
+	mpcfed_capture_free(&c);
+	mpcfed_free(f);
+	mpcfed_free(g);
+}
+
 /* ---- generated federations ---- */
 
 static void run_synth(const char *name, const char *args)
@@ -290,6 +345,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_privacy),
 	    cmocka_unit_test(test_synth_two_countries),
 	    cmocka_unit_test(test_synth_three),
 	    cmocka_unit_test(test_synth_one),
