@@ -262,6 +262,9 @@ static int party_main(struct mpc_net *net, void *ctx)
 	return rc;
 }
 
+/* When not NULL, compare records what each party receives here. */
+static struct mpcfed_capture *capture_to;
+
 /* Runs both engines over [from, to) and asserts the same grid; returns the children. */
 static uint64_t compare(struct mpcfed *f, int64_t from, int64_t to)
 {
@@ -279,7 +282,10 @@ static uint64_t compare(struct mpcfed *f, int64_t from, int64_t to)
 	assert_non_null(jb);
 	mpcfed_layout(f, want, &pd, 1, &jb->l);
 	fill(f, jb, &pd);
-	mpcfed_run(party_main, jb);
+	if (capture_to)
+		mpcfed_run_capture(party_main, jb, capture_to);
+	else
+		mpcfed_run(party_main, jb);
 	mpcfed_add(&got, "*,*,*", "children", jb->out.children);
 	for (size_t b = 0; b < MPC_M6_BANDS; b++)
 		for (size_t x = 0; x < MPC_M6_SEXES; x++)
@@ -399,6 +405,56 @@ static void test_edges(void **state)
 	mpcfed_free(f);
 }
 
+/* 30 children of two records and two events each; values (ages, sexes, threats) vary with v. */
+static struct mpcfed *uniform_fed(int v)
+{
+	struct mpcfed *f = mpcfed_new();
+	int64_t t0 = mpcfed_at(2025, 2, 1, 12, 0, 0) + v * 5 * DAY;
+
+	for (uint32_t i = 0; i < 30; i++) {
+		size_t a =
+		    kid(f, i, "FMXU"[(i + (uint32_t)v) % 4], t0 + i * DAY,
+			(int)((i * 3 + (uint32_t)v * 5) % 20), (int)((i + (uint32_t)v) % 4) - 1);
+		size_t b = mpcfed_record(f, 1, i, "lv-liepaja-police", "police", "Liepāja",
+					 "MFUX"[(i + (uint32_t)v) % 4]);
+
+		(void)a;
+		cev(f, b, "police_callout", t0 + (i + 3) * DAY, "child", (int)(i % 3),
+		    (int)((i * 3 + (uint32_t)v * 5) % 20));
+	}
+	return f;
+}
+
+/*
+ * Privacy: what each computing party receives during M6 is uniformly random, recurs in no
+ * second run of the same query, and follows the same message pattern for another
+ * federation of the same shape.
+ */
+static void test_privacy(void **state)
+{
+	struct mpcfed_capture a = {0}, b = {0}, c = {0};
+	struct mpcfed *f = uniform_fed(0), *g = uniform_fed(1);
+	int64_t from = mpcfed_at(2025, 1, 1, 0, 0, 0), to = mpcfed_at(2026, 1, 1, 0, 0, 0);
+
+	(void)state;
+	capture_to = &a;
+	compare(f, from, to);
+	capture_to = &b;
+	compare(f, from, to);
+	capture_to = &c;
+	compare(g, from, to);
+	capture_to = NULL;
+	for (unsigned party = 1; party < MPC_PARTIES; party++) {
+		mpcfed_capture_check(&a, &b, party);
+		mpcfed_capture_check(&a, &c, party);
+	}
+	mpcfed_capture_free(&a);
+	mpcfed_capture_free(&b);
+	mpcfed_capture_free(&c);
+	mpcfed_free(f);
+	mpcfed_free(g);
+}
+
 /* ---- generated federations ---- */
 
 static void run_synth(const char *name, const char *args)
@@ -434,6 +490,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_privacy),
 	    cmocka_unit_test(test_synth_two_countries),
 	    cmocka_unit_test(test_synth_three),
 	    cmocka_unit_test(test_synth_one),
