@@ -20,7 +20,7 @@
 #define CA_MAX_BOX	(1u << 21) /* bytes of one holder's sealed M7 rows */
 
 /* A record's part in phase 2 (docs/privacy.md "Case answers"). */
-enum ca_state { CA_NONE, CA_ASK, CA_GRANTED };
+enum ca_state { CA_NONE, CA_ASK, CA_GRANTED, CA_TENTATIVE };
 
 /* The M7 subject: the asking agency's record whose handle is the subject (or ends in it). */
 struct ca_subject {
@@ -553,12 +553,13 @@ static int ca_add_sealed(struct cases_answer *a, const Caselink__V1__CaseSealed 
 	return CL_OK;
 }
 
-int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__CaseGrant *g)
+int cases_answer_grant(struct cases_answer *a, size_t node, const char *node_id,
+		       const Caselink__V1__CaseGrant *g)
 {
-	size_t i, k;
+	size_t i, k, left = 0, reported = 0;
 	int rc = CL_OK;
 
-	if (!a || !a->in || !g)
+	if (!a || !a->in || !g || !node_id)
 		return CL_EINVAL;
 	/* sealed rows only for M7, and only with granted records */
 	if (g->n_sealed && (a->which != CASES_M7 || !g->n_granted))
@@ -567,6 +568,11 @@ int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__
 		if (!g->sealed[k] || !ca_is_text(g->sealed[k]->node_id) || !g->sealed[k]->box.len ||
 		    g->sealed[k]->box.len > CA_MAX_BOX)
 			return CL_EPROTO;
+	for (k = 0; k < g->n_withheld; k++)
+		if (!g->withheld[k] || !ca_is_text(g->withheld[k]->node_id) ||
+		    !ca_is_text(g->withheld[k]->reason))
+			return CL_EPROTO;
+	/* every granted handle one asked of this node, once; else nothing of it is taken */
 	for (k = 0; k < g->n_granted; k++) {
 		int hit = 0;
 
@@ -578,22 +584,32 @@ int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__
 				continue;
 			cases_record_get(a->in, i, NULL, NULL, NULL, &p, &len);
 			if (len == g->granted[k].len && !memcmp(p, g->granted[k].data, len)) {
-				a->state[i] = CA_GRANTED;
+				a->state[i] = CA_TENTATIVE;
 				hit = 1;
 			}
 		}
 		if (!hit)
-			return CL_EPROTO; /* a handle that was not asked */
+			break;
 	}
-	for (k = 0; rc == CL_OK && k < g->n_withheld; k++) {
-		const Caselink__V1__CaseWithheld *w = g->withheld[k];
-
-		if (!w || !ca_is_text(w->node_id) || !ca_is_text(w->reason))
-			return CL_EPROTO;
-		rc = ca_add_withheld(a, w->node_id, w->reason, w->records);
-	}
+	for (i = 0; i < a->nrec; i++)
+		if (a->state[i] == CA_TENTATIVE && a->rec_node[i] == node)
+			a->state[i] = k == g->n_granted ? CA_GRANTED : CA_ASK;
+	if (k != g->n_granted)
+		return CL_EPROTO; /* a handle that was not asked, or granted twice */
+	for (k = 0; rc == CL_OK && k < g->n_withheld; k++)
+		rc = ca_add_withheld(a, g->withheld[k]->node_id, g->withheld[k]->reason,
+				     g->withheld[k]->records);
 	for (k = 0; rc == CL_OK && k < g->n_sealed; k++)
 		rc = ca_add_sealed(a, g->sealed[k]);
+	/* what the node neither granted nor accounted for still shows in the coverage */
+	for (i = 0; i < a->nrec; i++)
+		left += a->state[i] == CA_ASK && a->rec_node[i] == node;
+	for (k = 0; k < g->n_withheld; k++)
+		reported += g->withheld[k]->records;
+	if (rc == CL_OK && left > reported)
+		rc = ca_add_withheld(a, node_id, "unreported",
+				     left - reported > UINT32_MAX ? UINT32_MAX
+								  : (uint32_t)(left - reported));
 	return rc;
 }
 

@@ -71,10 +71,13 @@ int cases_answer_asks(const struct cases_answer *a, size_t node, ProtobufCBinary
 
 /*
  * Records node `node`'s DISCLOSE answer: its granted handles go into the answer, its withheld
- * counts into the coverage. CL_EPROTO for a granted handle that was not asked or a malformed
- * withheld entry (the caller then treats the node as failed).
+ * counts into the coverage, and asked records it neither granted nor counted as withheld into
+ * the coverage as node_id's "unreported". CL_EPROTO for a granted handle that was not asked, a
+ * malformed withheld entry or sealed rows outside M7 (the caller then treats the node as
+ * failed).
  */
-int cases_answer_grant(struct cases_answer *a, size_t node, const Caselink__V1__CaseGrant *g);
+int cases_answer_grant(struct cases_answer *a, size_t node, const char *node_id,
+		       const Caselink__V1__CaseGrant *g);
 
 /* Node `node` could not be asked: every record asked of it is withheld, for reason. */
 int cases_answer_node_failed(struct cases_answer *a, size_t node, const char *node_id,

@@ -1235,7 +1235,7 @@ static int coord_cases_disclose(struct coord *co, Caselink__V1__QueryRequest *qr
 		char reason[RPC_STATUS_MSG_MAX + 32];
 
 		if (batch[i].status.code == RPC_OK && !g[i].bad && g[i].resp &&
-		    cases_answer_grant(a, index[i], g[i].resp->grant) == CL_OK)
+		    cases_answer_grant(a, index[i], id, g[i].resp->grant) == CL_OK)
 			continue;
 		snprintf(reason, sizeof(reason), "disclosure %s",
 			 batch[i].status.code == RPC_OK ? "malformed answer"

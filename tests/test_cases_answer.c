@@ -160,15 +160,19 @@ static void test_m7_asks_and_grants(void **state)
 	assert_int_equal(got[0], 1 * 256 + 0);
 	assert_int_equal(asked(a, 2, got), 1);
 	assert_int_equal(got[0], 2 * 256 + 0);
-	/* a handle that was not asked is a protocol error */
+	/* a handle that was not asked, or one granted twice, is a protocol error, and nothing
+	 * of that answer is taken (the handle asked is still asked) */
 	{
-		unsigned char other[16] = {1, 1};
-		ProtobufCBinaryData oh = {16, other};
+		unsigned char other[16] = {1, 1}, asked_b[16] = {1, 0};
+		ProtobufCBinaryData oh[2] = {{16, asked_b}, {16, other}};
 		Caselink__V1__CaseGrant bad = CASELINK__V1__CASE_GRANT__INIT;
 
-		bad.granted = &oh;
-		bad.n_granted = 1;
-		assert_int_equal(cases_answer_grant(a, 1, &bad), CL_EPROTO);
+		bad.granted = oh;
+		bad.n_granted = 2;
+		assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &bad), CL_EPROTO);
+		oh[1] = oh[0];
+		assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &bad), CL_EPROTO);
+		assert_int_equal(asked(a, 1, got), 1);
 	}
 	/* B grants with its sealed rows; C cannot be asked */
 	cs.node_id = "lv-b-social";
@@ -178,7 +182,7 @@ static void test_m7_asks_and_grants(void **state)
 	g.n_granted = 1;
 	g.sealed = &csp;
 	g.n_sealed = 1;
-	assert_int_equal(cases_answer_grant(a, 1, &g), 0);
+	assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &g), 0);
 	assert_int_equal(cases_answer_node_failed(a, 2, "lv-c-health", "disclosure unavailable"),
 			 0);
 	assert_int_equal(cases_answer_finish(a), 0);
@@ -229,27 +233,35 @@ static void test_m8_recomputed_after_phase2(void **state)
 		g.n_granted = 1;
 		g.sealed = &csp;
 		g.n_sealed = 1;
-		assert_int_equal(cases_answer_grant(a, 1, &g), CL_EPROTO);
+		assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &g), CL_EPROTO);
 		g.n_sealed = 0;
 		wh.node_id = "lv-c-health";
 		wh.reason = "no_evidence";
 		wh.records = 1;
 		if (pass == 0) { /* B grants, C withholds: still held by two agencies */
-			assert_int_equal(cases_answer_grant(a, 1, &g), 0);
+			assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &g), 0);
 		} else { /* both withhold: A alone holds its person, no alert */
 			Caselink__V1__CaseGrant none = CASELINK__V1__CASE_GRANT__INIT;
 
-			assert_int_equal(cases_answer_grant(a, 1, &none), 0);
+			assert_int_equal(cases_answer_grant(a, 1, "lv-b-social", &none), 0);
 		}
 		g.n_granted = 0;
 		g.withheld = &whp;
 		g.n_withheld = 1;
-		assert_int_equal(cases_answer_grant(a, 2, &g), 0);
+		assert_int_equal(cases_answer_grant(a, 2, "lv-c-health", &g), 0);
 		g.withheld = NULL;
 		g.n_withheld = 0;
 		assert_int_equal(cases_answer_finish(a), 0);
 		assert_int_equal(cases_answer_rows(a), pass == 0 ? 1 : 0);
-		assert_int_equal(cases_answer_withheld(a, NULL), 1);
+		/* pass 1: B granted nothing and said nothing: "unreported" in the coverage */
+		{
+			Caselink__V1__CaseWithheld *const *w = NULL;
+
+			assert_int_equal(cases_answer_withheld(a, &w), pass == 0 ? 1 : 2);
+			assert_string_equal(w[0]->node_id,
+					    pass == 0 ? "lv-c-health" : "lv-b-social");
+			assert_string_equal(w[0]->reason, pass == 0 ? "no_evidence" : "unreported");
+		}
 		cases_answer_free(a);
 		a = NULL;
 		fed_free(&f);
