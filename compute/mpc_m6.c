@@ -364,17 +364,14 @@ static int planes_of(const struct mpc_b *src, size_t Wc, const int *idx, size_t 
 	return rc;
 }
 
-/* Stage 4: the band one-hot (7 planes of Wc) from the comparisons and has (a known record). */
-static int stage_band(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
-		      const struct mpc_b *has, struct mpc_b *band)
+/* The middle date's age thresholds: mid_A = m0_A ^ (neg & (m1_A ^ m0_A)), 6 planes. */
+static int band_mid(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp, struct mpc_b *mid)
 {
 	static const int m0i[6] = {C_M0, C_M0 + 1, C_M0 + 2, C_M0 + 3, C_M0 + 4, C_M0 + 5};
 	static const int m1i[6] = {C_M1, C_M1 + 1, C_M1 + 2, C_M1 + 3, C_M1 + 4, C_M1 + 5};
-	struct mpc_b m0 = {0}, dm = {0}, ng = {0}, mid = {0}, r = {0}, red = {0}, x = {0};
-	struct mpc_b y = {0}, ge = {0}, kb = {0}, u = {0}, w = {0};
+	struct mpc_b m0 = {0}, dm = {0}, ng = {0};
 	int rc = planes_of(cmp, Wc, m0i, 6, &m0);
 
-	/* mid_A = m0 ^ (neg & (m1 ^ m0)) */
 	if (rc == 0)
 		rc = planes_of(cmp, Wc, m1i, 6, &dm);
 	if (rc == 0)
@@ -384,19 +381,31 @@ static int stage_band(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
 	for (size_t i = 0; rc == 0 && i < 6; i++)
 		mpc_layout_copy(&ng, i * Wc, cmp, C_NEG * Wc, Wc);
 	if (rc == 0)
-		rc = mpc_layout_and(p, &ng, &dm, &mid);
+		rc = mpc_layout_and(p, &ng, &dm, mid);
 	if (rc == 0)
-		rc = mpc_b_xor(&mid, &mid, &m0);
-	/* [eqb | kn1]: AND of 5 planes each: not(old_A ^ young_A); has, young_0, not old_201, 1, 1
-	 */
-	if (rc == 0)
-		rc = mpc_b_alloc(&r, 10 * Wc);
+		rc = mpc_b_xor(mid, mid, &m0);
+	mpc_b_free(&m0);
+	mpc_b_free(&dm);
+	mpc_b_free(&ng);
+	return rc;
+}
+
+/*
+ * [eqb | kn1] (2 planes): eqb = old and young in the same band; kn1 = a known record, young
+ * >= 0 and old <= 200. One AND of 5 planes each.
+ */
+static int band_agree(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
+		      const struct mpc_b *has, struct mpc_b *red)
+{
+	struct mpc_b r = {0};
+	int rc = mpc_b_alloc(&r, 10 * Wc);
+
+	/* planes i: not(old_A ^ young_A) | has, young_0, not old_201, 1, 1 */
 	for (size_t i = 0; rc == 0 && i < 5; i++) {
 		struct mpc_b e = mpc_layout_view(&r, 2 * i * Wc, Wc);
-		struct mpc_b o = mpc_layout_view(cmp, (C_OLD + i) * Wc, Wc);
 		struct mpc_b yv = mpc_layout_view(cmp, (C_YOUNG + 1 + i) * Wc, Wc);
 
-		mpc_layout_copy(&r, 2 * i * Wc, &o, 0, Wc);
+		mpc_layout_copy(&r, 2 * i * Wc, cmp, (C_OLD + i) * Wc, Wc);
 		rc = mpc_b_xor(&e, &e, &yv);
 		mpc_b_not(p, &e);
 	}
@@ -411,37 +420,64 @@ static int stage_band(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
 		mpc_b_not(p, &o201);
 		mpc_b_not(p, &ones);
 		mpc_b_not(p, &ones2);
-		rc = mpc_and_reduce(p, &r, 5, 2 * Wc, &red);
+		rc = mpc_and_reduce(p, &r, 5, 2 * Wc, red);
 	}
-	/* ge_A = mid_A ^ (eqb & (young_A ^ mid_A)) for A = 4 .. 18; z = not eqb and not mid_0 */
-	if (rc == 0)
-		rc = mpc_b_alloc(&x, 6 * Wc);
+	mpc_b_free(&r);
+	return rc;
+}
+
+/*
+ * ge (6 planes): ge_A = eqb ? young_A : mid_A for A = 4 .. 18, then z = not eqb and not
+ * mid_0 (the middle age is negative). One round.
+ */
+static int band_ge(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp, const struct mpc_b *mid,
+		   const struct mpc_b *red, struct mpc_b *ge)
+{
+	struct mpc_b x = {0}, y = {0};
+	int rc = mpc_b_alloc(&x, 6 * Wc);
+
 	if (rc == 0)
 		rc = mpc_b_alloc(&y, 6 * Wc);
 	for (size_t i = 0; rc == 0 && i < 5; i++) {
-		mpc_layout_copy(&x, i * Wc, &red, 0, Wc);
+		mpc_layout_copy(&x, i * Wc, red, 0, Wc);
 		mpc_layout_copy(&y, i * Wc, cmp, (C_YOUNG + 1 + i) * Wc, Wc);
 		for (size_t t = 0; t < Wc; t++) {
-			y.s0[i * Wc + t] ^= mid.s0[(1 + i) * Wc + t];
-			y.s1[i * Wc + t] ^= mid.s1[(1 + i) * Wc + t];
+			y.s0[i * Wc + t] ^= mid->s0[(1 + i) * Wc + t];
+			y.s1[i * Wc + t] ^= mid->s1[(1 + i) * Wc + t];
 		}
 	}
 	if (rc == 0) {
 		struct mpc_b xe = mpc_layout_view(&x, 5 * Wc, Wc),
 			     ye = mpc_layout_view(&y, 5 * Wc, Wc);
 
-		mpc_layout_copy(&x, 5 * Wc, &red, 0, Wc);
-		mpc_layout_copy(&y, 5 * Wc, &mid, 0, Wc);
+		mpc_layout_copy(&x, 5 * Wc, red, 0, Wc);
+		mpc_layout_copy(&y, 5 * Wc, mid, 0, Wc);
 		mpc_b_not(p, &xe);
 		mpc_b_not(p, &ye);
-		rc = mpc_layout_and(p, &x, &y, &ge);
+		rc = mpc_layout_and(p, &x, &y, ge);
 	}
 	for (size_t i = 0; rc == 0 && i < 5; i++)
 		for (size_t t = 0; t < Wc; t++) {
-			ge.s0[i * Wc + t] ^= mid.s0[(1 + i) * Wc + t];
-			ge.s1[i * Wc + t] ^= mid.s1[(1 + i) * Wc + t];
+			ge->s0[i * Wc + t] ^= mid->s0[(1 + i) * Wc + t];
+			ge->s1[i * Wc + t] ^= mid->s1[(1 + i) * Wc + t];
 		}
-	/* kb = kn1 and not z */
+	mpc_b_free(&x);
+	mpc_b_free(&y);
+	return rc;
+}
+
+/* Stage 4: the band one-hot (7 planes of Wc) from the comparisons and has (a known record). */
+static int stage_band(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
+		      const struct mpc_b *has, struct mpc_b *band)
+{
+	struct mpc_b mid = {0}, red = {0}, ge = {0}, kb = {0}, u = {0}, w = {0};
+	int rc = band_mid(p, Wc, cmp, &mid);
+
+	if (rc == 0)
+		rc = band_agree(p, Wc, cmp, has, &red);
+	if (rc == 0)
+		rc = band_ge(p, Wc, cmp, &mid, &red, &ge);
+	/* kb = kn1 and not z: the band is known */
 	if (rc == 0) {
 		struct mpc_b kn1 = mpc_layout_view(&red, Wc, Wc),
 			     z = mpc_layout_view(&ge, 5 * Wc, Wc);
@@ -472,21 +508,15 @@ static int stage_band(struct mpc_party *p, size_t Wc, const struct mpc_b *cmp,
 		rc = mpc_b_alloc(band, MPC_M6_BANDS * Wc);
 	}
 	if (rc == 0) {
-		struct mpc_b bb = mpc_layout_view(band, 0, 6 * Wc), unk = {0};
+		struct mpc_b bb = mpc_layout_view(band, 0, 6 * Wc);
+		struct mpc_b unk = mpc_layout_view(band, 6 * Wc, Wc);
 
 		rc = mpc_b_and(p, &bb, &u, &w);
-		unk = mpc_layout_view(band, 6 * Wc, Wc);
 		mpc_layout_copy(band, 6 * Wc, &kb, 0, Wc);
 		mpc_b_not(p, &unk);
 	}
-	mpc_b_free(&m0);
-	mpc_b_free(&dm);
-	mpc_b_free(&ng);
 	mpc_b_free(&mid);
-	mpc_b_free(&r);
 	mpc_b_free(&red);
-	mpc_b_free(&x);
-	mpc_b_free(&y);
 	mpc_b_free(&ge);
 	mpc_b_free(&kb);
 	mpc_b_free(&u);
