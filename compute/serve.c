@@ -158,9 +158,11 @@ static enum rpc_code cp_check(struct cp_server *cs, const Caselink__V1__ComputeS
 	rc = replay_check(cs->replay, r->header->request_id.data, r->header->request_id.len,
 			  r->header->expires_at, now);
 	if (rc != CL_OK) {
-		snprintf(why, whysz, "%s",
-			 rc == CL_EREPLAY ? "replayed request" : "too many requests to remember");
-		return party_error_to_code(rc);
+		const char *rwhy = NULL;
+		enum rpc_code rcode = party_replay_refusal(rc, &rwhy);
+
+		snprintf(why, whysz, "%s", rwhy);
+		return rcode;
 	}
 	return RPC_OK;
 }
