@@ -92,7 +92,8 @@ struct run {
 	uint8_t *job[MPC_PARTIES];
 	size_t len[MPC_PARTIES];
 	const char *key[MPC_PARTIES];
-	struct mpc_m2_counts out[M2_JOB_MAX_MUNIS];
+	uint64_t out[M2_JOB_OUT_MAX];
+	size_t nout;
 	uint64_t sent[MPC_PARTIES];
 };
 
@@ -100,7 +101,8 @@ static int party_main(struct mpc_net *net, void *ctx)
 {
 	struct run *r = ctx;
 	unsigned i = net->self;
-	int rc = m2_job_run(net, r->job[i], r->len[i], r->key[i], i == 0 ? r->out : NULL);
+	int rc = m2_job_run(net, r->job[i], r->len[i], r->key[i], i == 0 ? r->out : NULL,
+			    M2_JOB_OUT_MAX, &r->nout);
 
 	r->sent[i] = net->bytes_sent;
 	return rc;
@@ -262,7 +264,8 @@ int main(int argc, char **argv)
 		       w1 - w0, c1 - c0, slots);
 		w0 = now(CLOCK_MONOTONIC);
 		c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-		rc = m2_job_build(jn, nnodes, nonce, 32, run->job, run->len, &mu);
+		rc = m2_job_build(jn, nnodes, M2_JOB_M2, (uint32_t)(to - from + 3 * DAY), nonce, 32,
+				  run->job, run->len, &mu);
 		w1 = now(CLOCK_MONOTONIC);
 		c1 = now(CLOCK_PROCESS_CPUTIME_ID);
 		printf("coordinator: layout, jobs     wall %7.3f s  cpu %7.3f s  job bytes %zu / "
@@ -288,7 +291,7 @@ int main(int argc, char **argv)
 			uint64_t v = 0;
 
 			for (size_t m = 0; m < mu.n; m++)
-				v += run->out[m].victims;
+				v += ((struct mpc_m2_counts *)run->out)[m].victims;
 			printf("victims (secure) %llu over %zu municipalities\n",
 			       (unsigned long long)v, mu.n);
 		}

@@ -159,32 +159,30 @@ static int cj_mul(struct mpc_net *net, unsigned party, const uint8_t *job, size_
 	return rc;
 }
 
-/* A secure M2 (compute/m2_job.h); party 0's output carries the counts. */
+/* A secure measure (compute/m2_job.h); party 0's output carries the counts. */
 static int cj_m2(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
 		 const char *key_pem, uint8_t **out, size_t *out_len)
 {
-	struct mpc_m2_counts c[M2_JOB_MAX_MUNIS];
-	uint32_t n = M2_JOB_MAX_MUNIS;
+	uint64_t c[M2_JOB_OUT_MAX];
+	size_t n = 0;
 	uint8_t *res;
 	int rc;
 
 	memset(c, 0, sizeof(c));
-	rc = m2_job_run(net, job, job_len, key_pem, party == 0 ? c : NULL);
+	rc = m2_job_run(net, job, job_len, key_pem, party == 0 ? c : NULL, M2_JOB_OUT_MAX, &n);
 	if (rc != CL_OK)
 		return rc;
-	res = malloc(8 + (party == 0 ? n * sizeof(c[0]) : 0));
+	if (party != 0)
+		n = 0;
+	res = malloc(8 + n * 8);
 	if (!res)
 		return CL_ENOMEM;
-	memcpy(res, "CLO2", 4);
-	if (party == 0) {
-		n = (uint32_t)m2_job_munis(job, job_len);
-		memcpy(res + 8, c, n * sizeof(c[0]));
-	} else {
-		n = 0;
-	}
-	cj_put32(res + 4, n);
+	memcpy(res, "CLO3", 4);
+	cj_put32(res + 4, (uint32_t)n);
+	memcpy(res + 8, c, n * 8);
+	OPENSSL_cleanse(c, sizeof(c));
 	*out = res;
-	*out_len = 8 + n * sizeof(c[0]);
+	*out_len = 8 + n * 8;
 	return CL_OK;
 }
 

@@ -38,9 +38,9 @@
 /*
  * Runs party `party`'s part (0, 1 or 2) of the job over net. A measure job ("CLM2",
  * compute/m2_job.h) needs the party's private key (PEM) at parties 1 and 2, to open the
- * nodes' sealed seeds; party 0's output is then "CLO2", u32 n, n × 4 u64 counts. On success *out
- * (free()) and *out_len get the party's output. Returns CL_EPARSE for a
- * malformed job, CL_ELIMIT for one too large, or the transport's error.
+ * nodes' sealed seeds; party 0's output is then "CLO3", u32 n, n u64 counts (m2_job_run). On
+ * success *out (free()) and *out_len get the party's output. Returns CL_EPARSE for a malformed job,
+ * CL_ELIMIT for one too large, or the transport's error.
  */
 int compute_run(struct mpc_net *net, unsigned party, const uint8_t *job, size_t job_len,
 		const char *key_pem, uint8_t **out, size_t *out_len);

@@ -15,7 +15,16 @@
 #include "compute/mpc_share.h"
 #include "protocol/seal.h"
 
-#define NBITS 3 /* inc, inper, after; then the municipalities */
+/* The measures' layouts (node/shares.c writes them; compute/mpc_measures.h reads them). */
+static const struct {
+	const char *name;
+	unsigned nfixed; /* fixed bit planes; the municipality planes follow when munis */
+	int munis;
+} kinds[] = {
+    [M2_JOB_M2] = {"m2/v1", 3, 1},
+    [M2_JOB_M4] = {"m4/v1", 9, 1},
+    [M2_JOB_M5] = {"m5/v1", 3, 0},
+};
 
 /* ---- bounded byte buffers ---- */
 
@@ -90,6 +99,8 @@ static uint32_t r_u32(struct rbuf *r)
 /* ---- the shape every party knows ---- */
 
 struct shape {
+	unsigned kind, nfixed;
+	uint32_t to_rel;
 	uint8_t nonce[32];
 	size_t nonce_len, nmunis, nnodes, nbuckets, nin, nout;
 	uint32_t *slots;     /* per node */
@@ -119,6 +130,8 @@ static void shape_write(struct wbuf *w, const struct shape *s, unsigned party)
 {
 	w_bytes(w, "CLM2", 4);
 	w_u32(w, party);
+	w_u32(w, s->kind);
+	w_u32(w, s->to_rel);
 	w_u32(w, (uint32_t)s->nonce_len);
 	w_bytes(w, s->nonce, s->nonce_len);
 	w_u32(w, (uint32_t)s->nmunis);
@@ -146,23 +159,27 @@ static int shape_read(struct rbuf *r, struct shape *s, unsigned *party)
 	if (!m || memcmp(m, "CLM2", 4) != 0)
 		return CL_EPARSE;
 	*party = r_u32(r);
+	s->kind = r_u32(r);
+	s->to_rel = r_u32(r);
 	s->nonce_len = r_u32(r);
-	if (r->err || *party >= MPC_PARTIES || s->nonce_len == 0 || s->nonce_len > 32)
+	if (r->err || *party >= MPC_PARTIES || s->kind >= M2_JOB_NKINDS || s->nonce_len == 0 ||
+	    s->nonce_len > 32 || s->to_rel >= (1u << 30))
 		return CL_EPARSE;
+	s->nfixed = kinds[s->kind].nfixed;
 	m = r_bytes(r, s->nonce_len);
 	if (!m)
 		return CL_EPARSE;
 	memcpy(s->nonce, m, s->nonce_len);
 	s->nmunis = r_u32(r);
 	nnodes = r_u32(r);
-	if (r->err || s->nmunis == 0 || s->nmunis > M2_JOB_MAX_MUNIS || nnodes > M2_JOB_MAX_NODES)
+	if (r->err || s->nmunis == 0 || s->nmunis + s->nfixed > 64 || nnodes > M2_JOB_MAX_NODES)
 		return CL_EPARSE;
 	rc = shape_alloc(s, nnodes);
 	for (size_t k = 0; rc == 0 && k < nnodes; k++) {
 		s->slots[k] = r_u32(r);
 		s->nlocal[k] = r_u32(r);
-		if (r->err || s->nlocal[k] > 64 || s->slots[k] > MPC_MAX_ELEMENTS ||
-		    s->nin + s->slots[k] > MPC_MAX_ELEMENTS)
+		if (r->err || s->nlocal[k] > 64 || (!kinds[s->kind].munis && s->nlocal[k]) ||
+		    s->slots[k] > MPC_MAX_ELEMENTS || s->nin + s->slots[k] > MPC_MAX_ELEMENTS)
 			rc = CL_EPARSE;
 		for (size_t l = 0; rc == 0 && l < s->nlocal[k]; l++) {
 			s->map[k][l] = r_u32(r);
@@ -251,7 +268,7 @@ static int build_munis(const struct m2_job_node *nodes, size_t nnodes, struct sh
 			for (i = 0; i < mu->n && strcmp(mu->name[i], m); i++)
 				;
 			if (i == mu->n) {
-				if (mu->n == M2_JOB_MAX_MUNIS)
+				if (mu->n + s->nfixed >= 64)
 					return CL_ELIMIT;
 				snprintf(mu->name[mu->n++], sizeof(mu->name[0]), "%s", m);
 			}
@@ -270,12 +287,13 @@ static int build_munis(const struct m2_job_node *nodes, size_t nnodes, struct sh
 	return 0;
 }
 
-static int check_node(const struct m2_job_node *nd)
+static int check_node(const struct m2_job_node *nd, unsigned kind)
 {
 	struct mpc_input_shape sh;
 	size_t sum = 0, words;
 
-	if (!nd->up || !nd->up->layout || strcmp(nd->up->layout, "m2/v1") != 0 ||
+	if (!nd->up || !nd->up->layout || strcmp(nd->up->layout, kinds[kind].name) != 0 ||
+	    (!kinds[kind].munis && nd->up->n_municipalities) ||
 	    nd->up->seed_p0.len != MPC_INPUT_SEED || nd->up->n_municipalities > 64 ||
 	    (nd->nrec && (!nd->slots || !nd->person || !nd->agency)))
 		return CL_EPROTO;
@@ -285,7 +303,7 @@ static int check_node(const struct m2_job_node *nd)
 		sum += nd->slots[r];
 	}
 	sh = (struct mpc_input_shape){
-	    .n = sum, .na = 1, .nplanes = NBITS + nd->up->n_municipalities};
+	    .n = sum, .na = 1, .nplanes = kinds[kind].nfixed + nd->up->n_municipalities};
 	if (sum != nd->up->slots || mpc_input_words(&sh, &words) != 0 ||
 	    words * 8 != nd->up->x0.len)
 		return CL_EPROTO;
@@ -411,9 +429,9 @@ static int write_samenode(struct wbuf *w, const struct shape *s, const struct en
 	return ci == nc ? 0 : CL_EINTERNAL;
 }
 
-int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *nonce,
-		 size_t nonce_len, uint8_t *jobs[MPC_PARTIES], size_t lens[MPC_PARTIES],
-		 struct m2_job_munis *munis)
+int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, unsigned kind, uint32_t to_rel,
+		 const uint8_t *nonce, size_t nonce_len, uint8_t *jobs[MPC_PARTIES],
+		 size_t lens[MPC_PARTIES], struct m2_job_munis *munis)
 {
 	struct wbuf w[MPC_PARTIES] = {{0}};
 	struct shape s;
@@ -429,9 +447,14 @@ int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *
 		return CL_EINVAL;
 	if (nnodes > M2_JOB_MAX_NODES)
 		return CL_ELIMIT;
+	if (kind >= M2_JOB_NKINDS || to_rel >= (1u << 30))
+		return CL_EINVAL;
 	rc = shape_alloc(&s, nnodes);
+	s.kind = kind;
+	s.nfixed = kinds[kind].nfixed;
+	s.to_rel = to_rel;
 	for (size_t k = 0; rc == 0 && k < nnodes; k++) {
-		rc = check_node(&nodes[k]);
+		rc = check_node(&nodes[k], kind);
 		s.slots[k] = rc == 0 ? nodes[k].up->slots : 0;
 		if (rc == 0 && s.slots[k] > MPC_MAX_ELEMENTS - s.nin)
 			rc = CL_ELIMIT;
@@ -458,7 +481,7 @@ int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *
 	}
 	if (rc == 0) {
 		w_bytes(&w[0], pi, s.nin * 4); /* little-endian u32 on this build */
-		rc = write_samenode(&w[0], &s, e, c, nc);
+		rc = kind == M2_JOB_M2 ? write_samenode(&w[0], &s, e, c, nc) : 0;
 	}
 	for (unsigned i = 0; rc == 0 && i < MPC_PARTIES; i++)
 		rc = w[i].err;
@@ -487,7 +510,8 @@ int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *
 static int node_components(struct rbuf *r, const struct shape *s, unsigned party, size_t k,
 			   const char *key_pem, size_t words, uint64_t *c0, uint64_t *c1)
 {
-	struct mpc_input_shape sh = {.n = s->slots[k], .na = 1, .nplanes = NBITS + s->nlocal[k]};
+	struct mpc_input_shape sh = {
+	    .n = s->slots[k], .na = 1, .nplanes = s->nfixed + s->nlocal[k]};
 	uint8_t aad[64], *msg = NULL;
 	const uint8_t *d;
 	size_t alen, mlen = 0, blen;
@@ -529,7 +553,7 @@ static int node_components(struct rbuf *r, const struct shape *s, unsigned party
 static void place_node(const struct shape *s, size_t k, const uint64_t *c, size_t off, uint64_t *t,
 		       uint64_t *rows)
 {
-	size_t n = s->slots[k], W = mpc_words(n), np = NBITS + s->nlocal[k];
+	size_t n = s->slots[k], W = mpc_words(n), np = s->nfixed + s->nlocal[k];
 	const uint64_t *planes = c + n;
 
 	for (size_t j = 0; j < n; j++) {
@@ -537,7 +561,7 @@ static void place_node(const struct shape *s, size_t k, const uint64_t *c, size_
 
 		for (size_t p = 0; p < np; p++) {
 			uint64_t bit = (planes[p * W + j / 64] >> (j % 64)) & 1;
-			size_t to = p < NBITS ? p : NBITS + s->map[k][p - NBITS];
+			size_t to = p < s->nfixed ? p : s->nfixed + s->map[k][p - s->nfixed];
 
 			word |= bit << to;
 		}
@@ -557,7 +581,7 @@ static int assemble(struct rbuf *r, const struct shape *s, unsigned party, const
 		rc = mpc_b_alloc(rows, s->nin);
 	for (size_t k = 0; rc == 0 && k < s->nnodes; k++) {
 		struct mpc_input_shape sh = {
-		    .n = s->slots[k], .na = 1, .nplanes = NBITS + s->nlocal[k]};
+		    .n = s->slots[k], .na = 1, .nplanes = s->nfixed + s->nlocal[k]};
 		uint64_t *c0 = NULL, *c1 = NULL;
 		size_t words = 0;
 
@@ -588,7 +612,7 @@ static int read_private(struct rbuf *r, const struct shape *s, uint32_t **pi, ui
 
 	if (!d)
 		return CL_EPARSE;
-	for (size_t i = 0; i < s->nbuckets; i++) {
+	for (size_t i = 0; s->kind == M2_JOB_M2 && i < s->nbuckets; i++) {
 		size_t n = (size_t)s->b[i].size * s->b[i].clusters;
 
 		total += (size_t)(s->b[i].size - 1) * mpc_words(n);
@@ -605,50 +629,92 @@ static int read_private(struct rbuf *r, const struct shape *s, uint32_t **pi, ui
 	return r->off == r->n ? 0 : CL_EPARSE;
 }
 
-static void bucket_free(struct mpc_m2_bucket *in, struct mpc_b *planes)
+/* One bucket's time column and its bit planes, from the laid-out rows [base, base + n). */
+struct bucket {
+	struct mpc_a t;
+	struct mpc_b planes, samenode;
+};
+
+static void bucket_free(struct bucket *b)
 {
-	mpc_a_free(&in->t);
-	mpc_b_free(&in->samenode);
-	mpc_b_free(planes);
+	mpc_a_free(&b->t);
+	mpc_b_free(&b->planes);
+	mpc_b_free(&b->samenode);
 }
 
-/* One bucket's circuit inputs from the laid-out table rows [base, base + n). */
 static int bucket_inputs(struct mpc_party *p, const struct shape *s, size_t bi, size_t base,
 			 const struct mpc_a *t, const struct mpc_b *rows, const uint64_t *same,
-			 struct mpc_m2_bucket *in, struct mpc_b *planes)
+			 struct bucket *b)
 {
 	size_t n = (size_t)s->b[bi].size * s->b[bi].clusters, W = mpc_words(n);
 	size_t Q = s->b[bi].size - 1;
 	struct mpc_b view = {.w = n, .s0 = rows->s0 + base, .s1 = rows->s1 + base};
-	int rc = mpc_a_alloc(&in->t, n);
+	int rc = mpc_a_alloc(&b->t, n);
 
 	if (rc == 0) {
-		memcpy(in->t.s0, t->s0 + base, n * 8);
-		memcpy(in->t.s1, t->s1 + base, n * 8);
-		rc = mpc_perm_rows_to_planes(&view, (unsigned)(NBITS + s->nmunis), planes);
+		memcpy(b->t.s0, t->s0 + base, n * 8);
+		memcpy(b->t.s1, t->s1 + base, n * 8);
+		rc = mpc_perm_rows_to_planes(&view, (unsigned)(s->nfixed + s->nmunis), &b->planes);
 	}
-	if (rc == 0) {
-		in->inc = (struct mpc_b){W, planes->s0, planes->s1};
-		in->inper = (struct mpc_b){W, planes->s0 + W, planes->s1 + W};
-		in->after = (struct mpc_b){W, planes->s0 + 2 * W, planes->s1 + 2 * W};
-		in->muni = (struct mpc_b){s->nmunis * W, planes->s0 + 3 * W, planes->s1 + 3 * W};
-		rc = mpc_b_input(p, 0, same, Q * W, &in->samenode);
-	}
+	if (rc == 0 && s->kind == M2_JOB_M2)
+		rc = mpc_b_input(p, 0, same, Q * W, &b->samenode);
 	return rc;
 }
 
-static int run_circuit(struct mpc_party *p, const struct shape *s, struct mpc_a *t,
-		       struct mpc_b *rows, const uint32_t *pi, const uint64_t *same,
-		       struct mpc_m2_counts *out)
+/* Planes [first, first + count) of a bucket, as a view. */
+static struct mpc_b planes_view(const struct bucket *b, size_t W, size_t first, size_t count)
 {
-	struct mpc_m2_bucket in[MPC_MAX_BUCKETS];
-	struct mpc_b planes[MPC_MAX_BUCKETS];
+	struct mpc_b v = {count * W, b->planes.s0 + first * W, b->planes.s1 + first * W};
+
+	return v;
+}
+
+/* The measure's circuit over the buckets; party 0's counts into out (words). */
+static int circuit(struct mpc_party *p, const struct shape *s, const struct bucket *b,
+		   uint64_t *out)
+{
+	struct mpc_m2_bucket m2[MPC_MAX_BUCKETS];
+	struct mpc_m4_bucket m4[MPC_MAX_BUCKETS];
+	struct mpc_m5_bucket m5[MPC_MAX_BUCKETS];
+	size_t M = s->nmunis;
+
+	memset(m2, 0, sizeof(m2));
+	memset(m4, 0, sizeof(m4));
+	memset(m5, 0, sizeof(m5));
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		size_t W = mpc_words((size_t)s->b[i].size * s->b[i].clusters);
+
+		m2[i] = (struct mpc_m2_bucket){b[i].t,
+					       planes_view(&b[i], W, 0, 1),
+					       planes_view(&b[i], W, 1, 1),
+					       planes_view(&b[i], W, 2, 1),
+					       planes_view(&b[i], W, 3, M),
+					       b[i].samenode};
+		m4[i] = (struct mpc_m4_bucket){b[i].t, planes_view(&b[i], W, 0, 1),
+					       planes_view(&b[i], W, 1, MPC_M4_NSUPPORT),
+					       planes_view(&b[i], W, 1 + MPC_M4_NSUPPORT, M)};
+		m5[i] = (struct mpc_m5_bucket){b[i].t, planes_view(&b[i], W, 0, 1),
+					       planes_view(&b[i], W, 1, 2)};
+	}
+	switch (s->kind) {
+	case M2_JOB_M2:
+		return mpc_m2(p, s->b, s->nbuckets, M, m2, (struct mpc_m2_counts *)out);
+	case M2_JOB_M4:
+		return mpc_m4(p, s->b, s->nbuckets, M, m4, (struct mpc_m4_counts *)out);
+	default:
+		return mpc_m5(p, s->b, s->nbuckets, s->to_rel, m5, (struct mpc_m5_counts *)out);
+	}
+}
+
+static int run_circuit(struct mpc_party *p, const struct shape *s, struct mpc_a *t,
+		       struct mpc_b *rows, const uint32_t *pi, const uint64_t *same, uint64_t *out)
+{
+	struct bucket b[MPC_MAX_BUCKETS];
 	struct mpc_table tab = {.a = t, .na = 1, .b = rows, .nb = 1};
 	size_t base = 0, soff = 0;
 	int rc;
 
-	memset(in, 0, sizeof(in));
-	memset(planes, 0, sizeof(planes));
+	memset(b, 0, sizeof(b));
 	/* layout dummies open as zero: carry t − NONE through the permutation */
 	mpc_a_add_const(p, t, (uint64_t)0 - MPC_T_NONE);
 	rc = mpc_perm_layout(p, &tab, pi, s->nout);
@@ -657,20 +723,26 @@ static int run_circuit(struct mpc_party *p, const struct shape *s, struct mpc_a 
 	for (size_t i = 0; rc == 0 && i < s->nbuckets; i++) {
 		size_t n = (size_t)s->b[i].size * s->b[i].clusters;
 
-		rc = bucket_inputs(p, s, i, base, t, rows, same ? same + soff : NULL, &in[i],
-				   &planes[i]);
-		soff += (size_t)(s->b[i].size - 1) * mpc_words(n);
+		rc = bucket_inputs(p, s, i, base, t, rows, same ? same + soff : NULL, &b[i]);
+		if (s->kind == M2_JOB_M2)
+			soff += (size_t)(s->b[i].size - 1) * mpc_words(n);
 		base += n;
 	}
 	if (rc == 0)
-		rc = mpc_m2(p, s->b, s->nbuckets, s->nmunis, in, out);
+		rc = circuit(p, s, b, out);
 	for (size_t i = 0; i < MPC_MAX_BUCKETS; i++)
-		bucket_free(&in[i], &planes[i]);
+		bucket_free(&b[i]);
 	return rc;
 }
 
+/* Party 0's output words of a kind: M2 4 a municipality, M4 9, M5 3 an outcome. */
+static size_t out_words(const struct shape *s)
+{
+	return s->kind == M2_JOB_M2 ? s->nmunis * 4 : s->kind == M2_JOB_M4 ? s->nmunis * 9 : 6;
+}
+
 int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *key_pem,
-	       struct mpc_m2_counts *out)
+	       uint64_t *out, size_t cap, size_t *nout)
 {
 	struct rbuf r = {.p = job, .n = len};
 	struct mpc_party *p = NULL;
@@ -685,8 +757,10 @@ int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *
 	if (!net || !job)
 		return CL_EINVAL;
 	rc = shape_read(&r, &s, &party);
-	if (rc == 0 && (party != net->self || (party == 0 && !out)))
+	if (rc == 0 && (party != net->self || (party == 0 && (!out || !nout))))
 		rc = CL_EPARSE;
+	if (rc == 0 && party == 0 && out_words(&s) > cap)
+		rc = CL_ELIMIT;
 	if (rc == 0)
 		rc = assemble(&r, &s, party, key_pem, &t, &rows);
 	if (rc == 0 && party == 0)
@@ -695,13 +769,15 @@ int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *
 		rc = CL_EPARSE;
 	if (rc == 0 && s.nin == 0) {
 		if (party == 0)
-			memset(out, 0, s.nmunis * sizeof(*out));
+			memset(out, 0, out_words(&s) * sizeof(*out));
 	} else {
 		if (rc == 0)
 			rc = mpc_party_new(&p, net);
 		if (rc == 0)
 			rc = run_circuit(p, &s, &t, &rows, pi, same, party == 0 ? out : NULL);
 	}
+	if (rc == 0 && party == 0)
+		*nout = out_words(&s);
 	mpc_party_free(p);
 	mpc_a_free(&t);
 	mpc_b_free(&rows);
@@ -711,20 +787,4 @@ int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *
 	free(same);
 	shape_free(&s);
 	return rc;
-}
-
-size_t m2_job_munis(const uint8_t *job, size_t len)
-{
-	struct rbuf r = {.p = job, .n = len};
-	const uint8_t *m = r_bytes(&r, 4);
-	size_t nonce_len, n;
-
-	if (!job || !m || memcmp(m, "CLM2", 4) != 0)
-		return 0;
-	(void)r_u32(&r);
-	nonce_len = r_u32(&r);
-	if (r.err || nonce_len > 32 || !r_bytes(&r, nonce_len))
-		return 0;
-	n = r_u32(&r);
-	return r.err || n > M2_JOB_MAX_MUNIS ? 0 : n;
 }

@@ -24,7 +24,11 @@
 #include "compute/mpc_net.h"
 #include "protocol/caselink.pb-c.h"
 
-#define M2_JOB_MAX_MUNIS 61	    /* municipalities of one query (one row word: 3 + 61 bits) */
+#define M2_JOB_MAX_MUNIS 61 /* municipalities of one query (one row word: 3 + 61 bits) */
+#define M2_JOB_OUT_MAX	 (M2_JOB_MAX_MUNIS * 9) /* words of party 0's counts, any kind */
+
+/* The measures computed this way (the job's kind; the nodes' layouts m2/v1, m4/v1, m5/v1). */
+enum m2_job_kind { M2_JOB_M2, M2_JOB_M4, M2_JOB_M5, M2_JOB_NKINDS };
 #define M2_JOB_MAX_NODES 4096	    /* nodes of one query */
 #define M2_JOB_MAX_BYTES (1u << 30) /* bytes of one job */
 
@@ -44,24 +48,23 @@ struct m2_job_munis {
 };
 
 /*
- * Builds the jobs of the three parties (jobs[i] of lens[i] bytes, free()) and the query's
- * municipalities. CL_EPROTO when an upload does not match its records (sizes, layout),
- * CL_ELIMIT beyond the M2_JOB_MAX_* or the engine's limits.
+ * Builds the jobs of the three parties for measure kind (every upload in its layout); to_rel
+ * is the period's end in seconds since the window's start (M5 needs it) (jobs[i] of lens[i] bytes,
+ * free()) and the query's municipalities. CL_EPROTO when an upload does not match its records
+ * (sizes, layout), CL_ELIMIT beyond the M2_JOB_MAX_* or the engine's limits.
  */
-int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, const uint8_t *nonce,
-		 size_t nonce_len, uint8_t *jobs[MPC_PARTIES], size_t lens[MPC_PARTIES],
-		 struct m2_job_munis *munis);
+int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, unsigned kind, uint32_t to_rel,
+		 const uint8_t *nonce, size_t nonce_len, uint8_t *jobs[MPC_PARTIES],
+		 size_t lens[MPC_PARTIES], struct m2_job_munis *munis);
 
 /*
  * Runs this party's job over net. key_pem: the party's private key (parties 1 and 2, to
- * open the nodes' seeds; NULL for party 0). Party 0 gets the counts per municipality in
- * out[0 .. nmunis) (M2_JOB_MAX_MUNIS entries); the others pass NULL. CL_EPARSE for a
- * malformed job, CL_ECRYPTO for a seed that does not open.
+ * open the nodes' seeds; NULL for party 0). Party 0 gets the counts in out (cap words, at
+ * least M2_JOB_OUT_MAX) and their number in *nout: M2 struct mpc_m2_counts per municipality,
+ * M4 struct mpc_m4_counts per municipality, M5 two struct mpc_m5_counts; the others pass NULL.
+ * CL_EPARSE for a malformed job, CL_ECRYPTO for a seed that does not open.
  */
 int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *key_pem,
-	       struct mpc_m2_counts *out);
-
-/* The number of municipalities a well-formed job names (0 when it is not one). */
-size_t m2_job_munis(const uint8_t *job, size_t len);
+	       uint64_t *out, size_t cap, size_t *nout);
 
 #endif

@@ -14,6 +14,7 @@
 #include "compute/compute_job.h"
 #include "compute/mpc_coord.h"
 #include "compute/mpc_rpc.h"
+#include "common/vocab.h"
 #include "coordinator/measures.h"
 #include "protocol/pki.h"
 
@@ -26,6 +27,15 @@ struct secure {
 	Caselink__V1__ComputeParty cp[2];
 	Caselink__V1__ComputeParty *cpp[2];
 };
+
+/* The job kind of a measure; -1 when it is not computed under secret sharing. */
+static int kind_of(int measure)
+{
+	return measure == MEASURES_M2	? M2_JOB_M2
+	       : measure == MEASURES_M4 ? M2_JOB_M4
+	       : measure == MEASURES_M5 ? M2_JOB_M5
+					: -1;
+}
 
 void secure_free(struct secure *s)
 {
@@ -112,7 +122,7 @@ int secure_register(struct secure *s, struct rpc_server *srv)
 
 int secure_computes(const struct secure *s, int measure)
 {
-	return s != NULL && measure == MEASURES_M2;
+	return s != NULL && kind_of(measure) >= 0;
 }
 
 void secure_request(struct secure *s, Caselink__V1__QueryRequest *qr)
@@ -159,12 +169,19 @@ static int m2_rows(const char *muni, const struct mpc_m2_counts *c,
 	return rc;
 }
 
-/* Party 0's output of an M2 job: "CLO2", u32 n, n × 4 u64 counts. */
-static int m2_decode(const uint8_t *out, size_t len, struct mpc_m2_counts *c, size_t n)
+/* Party 0's output of a job: "CLO3", u32 n, n u64 counts; *n gets n. */
+static int decode(const uint8_t *out, size_t len, uint64_t *c, size_t cap, size_t *n)
 {
-	if (len != 8 + n * 32 || memcmp(out, "CLO2", 4) != 0)
+	uint32_t k;
+
+	if (!out || len < 8 || memcmp(out, "CLO3", 4) != 0)
 		return CL_EPROTO;
-	memcpy(c, out + 8, n * 32);
+	k = (uint32_t)out[4] | (uint32_t)out[5] << 8 | (uint32_t)out[6] << 16 |
+	    (uint32_t)out[7] << 24;
+	if (k > cap || len != 8 + (size_t)k * 8)
+		return CL_EPROTO;
+	memcpy(c, out + 8, (size_t)k * 8);
+	*n = k;
 	return CL_OK;
 }
 
@@ -186,23 +203,96 @@ static int m2_emit(const struct m2_job_munis *mu, const struct mpc_m2_counts *c,
 	return rc == CL_OK ? m2_rows("*", &all, emit, ctx) : rc;
 }
 
-int secure_m2(struct secure *s, const Caselink__V1__QueryRequest *qr,
-	      const struct m2_job_node *nodes, size_t nnodes,
-	      int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx, char *why,
-	      size_t whysz)
+/* M4 rows of one municipality: per support type (any, then the vocabulary's), as measures.c. */
+static int m4_rows(const char *muni, const struct mpc_m4_counts *c,
+		   int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx)
+{
+	int rc = CL_OK;
+
+	for (size_t k = 0; rc == CL_OK && k <= MPC_M4_NSUPPORT; k++) {
+		const char *type =
+		    k ? vocab_name(VOCAB_EVENT_TYPE, VOCAB_EV_INTAKE + k - 1) : "any";
+		char v[3][32];
+		const char *metric[3] = {"victims", "with_support", "share"};
+
+		snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)c->victims);
+		snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)c->with_support[k]);
+		rc = measures_format_ratio(c->with_support[k], c->victims, 6, v[2], sizeof(v[2]));
+		for (int i = 0; rc == CL_OK && i < 3; i++) {
+			const char *cols[4] = {muni, type, metric[i], v[i]};
+
+			rc = emit(ctx, cols, 4);
+		}
+	}
+	return rc;
+}
+
+static int m4_emit(const struct m2_job_munis *mu, const struct mpc_m4_counts *c,
+		   int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx)
+{
+	struct mpc_m4_counts all;
+	int rc = CL_OK;
+
+	memset(&all, 0, sizeof(all));
+	for (size_t m = 0; rc == CL_OK && m < mu->n; m++) {
+		if (c[m].victims == 0)
+			continue;
+		rc = m4_rows(mu->name[m], &c[m], emit, ctx);
+		all.victims += c[m].victims;
+		for (size_t k = 0; k <= MPC_M4_NSUPPORT; k++)
+			all.with_support[k] += c[m].with_support[k];
+	}
+	return rc == CL_OK ? m4_rows("*", &all, emit, ctx) : rc;
+}
+
+/* M5 rows per outcome, as measures.c writes them. */
+static int m5_emit(const struct mpc_m5_counts c[2],
+		   int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx)
+{
+	static const char *const outcome[2] = {"completed", "dropped"};
+	int rc = CL_OK;
+
+	for (int o = 0; rc == CL_OK && o < 2; o++) {
+		char v[5][32];
+		const char *metric[5] = {"perpetrators", "observable", "not_yet_observable",
+					 "reoffended", "reoffended_share"};
+
+		snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)c[o].perpetrators);
+		snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)c[o].observable);
+		snprintf(v[2], sizeof(v[2]), "%llu",
+			 (unsigned long long)(c[o].perpetrators - c[o].observable));
+		snprintf(v[3], sizeof(v[3]), "%llu", (unsigned long long)c[o].reoffended);
+		rc = measures_format_ratio(c[o].reoffended, c[o].observable, 6, v[4], sizeof(v[4]));
+		for (int i = 0; rc == CL_OK && i < 5; i++) {
+			const char *cols[3] = {outcome[o], metric[i], v[i]};
+
+			rc = emit(ctx, cols, 3);
+		}
+	}
+	return rc;
+}
+
+int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int measure,
+		   int64_t window_from, int64_t to, const struct m2_job_node *nodes, size_t nnodes,
+		   int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx,
+		   char *why, size_t whysz)
 {
 	Caselink__V1__ComputeQuery q = CASELINK__V1__COMPUTE_QUERY__INIT;
 	struct mpc_coord_job job;
 	struct mpc_coord_result res;
-	struct mpc_m2_counts c[M2_JOB_MAX_MUNIS];
+	uint64_t c[M2_JOB_OUT_MAX];
 	struct m2_job_munis mu;
+	int kind = kind_of(measure);
+	size_t nc = 0;
 	uint8_t *jobs[MPC_PARTIES] = {NULL, NULL, NULL}, id[16];
 	size_t lens[MPC_PARTIES] = {0, 0, 0};
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	rc =
-	    m2_job_build(nodes, nnodes, qr->query_nonce.data, qr->query_nonce.len, jobs, lens, &mu);
+	if (kind < 0 || to <= window_from || to - window_from >= (1ll << 30))
+		return CL_EINVAL;
+	rc = m2_job_build(nodes, nnodes, (unsigned)kind, (uint32_t)(to - window_from),
+			  qr->query_nonce.data, qr->query_nonce.len, jobs, lens, &mu);
 	if (rc != CL_OK) {
 		snprintf(why, whysz, "secure computation: %s", cl_strerror(rc));
 		goto out;
@@ -231,13 +321,19 @@ int secure_m2(struct secure *s, const Caselink__V1__QueryRequest *qr,
 		snprintf(why, whysz, "secure computation failed: %.200s", res.why);
 		goto out;
 	}
-	rc = m2_decode(res.out[0], res.out_len[0], c, mu.n);
+	rc = decode(res.out[0], res.out_len[0], c, M2_JOB_OUT_MAX, &nc);
+	if (rc == CL_OK && nc != (kind == M2_JOB_M2 ? mu.n * 4 : kind == M2_JOB_M4 ? mu.n * 9 : 6))
+		rc = CL_EPROTO;
 	log_event(LOG_LEVEL_INFO, "secure_computed",
-		  "measure=M2 nodes=%zu bytes_p0=%llu bytes_p1=%llu bytes_p2=%llu", nnodes,
-		  (unsigned long long)res.bytes_sent[0], (unsigned long long)res.bytes_sent[1],
-		  (unsigned long long)res.bytes_sent[2]);
-	if (rc == CL_OK)
-		rc = m2_emit(&mu, c, emit, ctx);
+		  "measure=M%d nodes=%zu bytes_p0=%llu bytes_p1=%llu bytes_p2=%llu", measure,
+		  nnodes, (unsigned long long)res.bytes_sent[0],
+		  (unsigned long long)res.bytes_sent[1], (unsigned long long)res.bytes_sent[2]);
+	if (rc == CL_OK && kind == M2_JOB_M2)
+		rc = m2_emit(&mu, (const struct mpc_m2_counts *)c, emit, ctx);
+	else if (rc == CL_OK && kind == M2_JOB_M4)
+		rc = m4_emit(&mu, (const struct mpc_m4_counts *)c, emit, ctx);
+	else if (rc == CL_OK)
+		rc = m5_emit((const struct mpc_m5_counts *)c, emit, ctx);
 out:
 	mpc_coord_result_clear(&res);
 	for (unsigned p = 0; p < MPC_PARTIES; p++)

@@ -1,7 +1,7 @@
 /*
  * secure — the coordinator's part of the secure computation (docs/secure-computation.md):
  * party 0 and orchestrator. It names the two computing parties to the nodes (their
- * certificates in the forwarded request), builds the three jobs of a linked M2 from the
+ * certificates in the forwarded request), builds the three jobs of a linked M2, M4 or M5 from the
  * nodes' uploads and the linkage (compute/m2_job.h), starts the computing parties and runs
  * party 0 over the parties' transport (compute/mpc_coord.h), and turns the counts opened to
  * it into the measure's rows, which then go through disclosure control as before.
@@ -44,13 +44,15 @@ void secure_request(struct secure *s, Caselink__V1__QueryRequest *qr);
 void secure_request_clear(Caselink__V1__QueryRequest *qr);
 
 /*
- * Computes M2 over the nodes' uploads and emits its rows (keys then metric and value, as
- * measures_compute does; the gap quartiles are not computed under secret sharing yet, so
- * their rows are absent). why names a failing party. Nothing is emitted on failure.
+ * Computes measure (M2, M4 or M5: secure_computes) over the nodes' uploads and emits its rows
+ * (keys then metric and value, as measures_compute does; M2's gap quartiles are not computed
+ * under secret sharing yet, so their rows are absent). window_from is the start of the
+ * nodes' window (their times count from it), to the period's end. why names a failing
+ * party. Nothing is emitted on failure.
  */
-int secure_m2(struct secure *s, const Caselink__V1__QueryRequest *qr,
-	      const struct m2_job_node *nodes, size_t nnodes,
-	      int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx, char *why,
-	      size_t whysz);
+int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int measure,
+		   int64_t window_from, int64_t to, const struct m2_job_node *nodes, size_t nnodes,
+		   int (*emit)(void *ctx, const char *const *cols, size_t ncols), void *ctx,
+		   char *why, size_t whysz);
 
 #endif

@@ -1009,10 +1009,11 @@ static int coord_measure_node(struct measures_input *in, const struct linker *l,
  * upload, its records' slots, linked persons (in the linker's order) and agency ids, then
  * the computation; its rows go to emit. Call before the token sets are reset.
  */
-static int coord_secure(struct coord *co, Caselink__V1__QueryRequest *qr, const struct linker *l,
-			const struct rpc_call *calls, struct coord_call *cc, struct coord_emit *emit,
-			char *why, size_t whysz)
+static int coord_secure(struct coord *co, Caselink__V1__QueryRequest *qr, int measure, int64_t from,
+			int64_t to, const struct linker *l, const struct rpc_call *calls,
+			struct coord_call *cc, struct coord_emit *emit, char *why, size_t whysz)
 {
+	int64_t wfrom = from - 3 * 86400; /* the nodes' window (node/serve.c): its start */
 	size_t n = co->conf->nnodes, k = 0, next = 0, i, r;
 	struct m2_job_node *jn = calloc(n ? n : 1, sizeof(*jn));
 	int rc = jn ? CL_OK : CL_ENOMEM;
@@ -1047,8 +1048,13 @@ static int coord_secure(struct coord *co, Caselink__V1__QueryRequest *qr, const 
 				agency[r] = t.agency_id;
 		}
 	}
+	for (i = 0; rc == CL_OK && i < qr->n_parameters; i++)
+		if (qr->parameters[i]->key && !strcmp(qr->parameters[i]->key, "window_from") &&
+		    coord_date(qr->parameters[i]->value, &wfrom) != CL_OK)
+			rc = CL_EINVAL;
 	if (rc == CL_OK)
-		rc = secure_m2(co->secure, qr, jn, k, coord_emit_row, emit, why, whysz);
+		rc = secure_measure(co->secure, qr, measure, wfrom, to, jn, k, coord_emit_row, emit,
+				    why, whysz);
 	for (i = 0; i < k; i++) {
 		free((void *)jn[i].person);
 		free((void *)jn[i].agency);
@@ -1107,7 +1113,7 @@ static int coord_answer_linked(struct coord *co, struct rpc_ctx *ctx,
 			 "linking: more than %u candidate pairs (too many lookalike records)",
 			 (unsigned)LINKER_MAX_PAIRS);
 	if (rc == CL_OK && secure) /* the coordinator never sees an event */
-		rc = coord_secure(co, qr, l, calls, cc, &emit, why, whysz);
+		rc = coord_secure(co, qr, measure, from, to, l, calls, cc, &emit, why, whysz);
 	if (rc == CL_OK && !secure)
 		rc = measures_input_new(&in);
 	for (i = 0; rc == CL_OK && !secure && i < n; i++) {

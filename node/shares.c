@@ -14,10 +14,24 @@
 #include "compute/mpc_measures.h"
 #include "protocol/seal.h"
 
-/* One slot of the M2 layout, before splitting. */
+/* One slot before splitting: its time, its fixed bit planes, its municipality. */
 struct sl {
 	uint32_t t;
-	uint8_t inc, inper, after, muni;
+	uint16_t bits; /* the layout's fixed planes, bit j = plane j */
+	uint8_t muni;
+};
+
+/* The layouts (compute/mpc_measures.h documents each circuit's columns). */
+enum layout { LAYOUT_M2, LAYOUT_M4, LAYOUT_M5 };
+
+static const struct {
+	const char *name;
+	unsigned nfixed; /* fixed bit planes */
+	int munis;	 /* municipality one-hot planes follow */
+} layouts[] = {
+    [LAYOUT_M2] = {"m2/v1", 3, 1}, /* inc, inper, after */
+    [LAYOUT_M4] = {"m4/v1", 9, 1}, /* police, 8 support types */
+    [LAYOUT_M5] = {"m5/v1", 3, 0}, /* perp, completed, dropped */
 };
 
 struct node_shares {
@@ -25,6 +39,7 @@ struct node_shares {
 	uint8_t nonce[32];
 	size_t nonce_len;
 	int64_t wfrom, from, to;
+	enum layout layout;
 	char munis[NODE_SHARES_MAX_MUNIS][128];
 	size_t nmunis;
 	char node_muni[128];
@@ -32,9 +47,18 @@ struct node_shares {
 	size_t n, cap;
 };
 
-static int is_m2(const char *m)
+/* The layout of a measure; -1 when it is not computed under secret sharing. */
+static int layout_of(const char *m)
 {
-	return m && (!strcmp(m, "M2") || !strcmp(m, "repeat_victimisation"));
+	if (!m)
+		return -1;
+	if (!strcmp(m, "M2") || !strcmp(m, "repeat_victimisation"))
+		return LAYOUT_M2;
+	if (!strcmp(m, "M4") || !strcmp(m, "service_uptake"))
+		return LAYOUT_M4;
+	if (!strcmp(m, "M5") || !strcmp(m, "programme_outcomes"))
+		return LAYOUT_M5;
+	return -1;
 }
 
 static int parties(struct node_shares *sh, const Caselink__V1__QueryRequest *qr, const char *ca_pem,
@@ -73,7 +97,7 @@ int node_shares_new(const Caselink__V1__QueryRequest *qr, const char *ca_pem, in
 	reason[0] = '\0';
 	if (!qr || !ca_pem || !out || !node_municipality)
 		return CL_EINVAL;
-	if (!is_m2(qr->measure)) {
+	if (layout_of(qr->measure) < 0) {
 		snprintf(reason, 160, "measure not available under secure computation");
 		return CL_EUNSUPPORTED;
 	}
@@ -90,6 +114,7 @@ int node_shares_new(const Caselink__V1__QueryRequest *qr, const char *ca_pem, in
 		node_shares_free(sh);
 		return rc;
 	}
+	sh->layout = (enum layout)layout_of(qr->measure);
 	memcpy(sh->nonce, qr->query_nonce.data, qr->query_nonce.len);
 	sh->nonce_len = qr->query_nonce.len;
 	sh->wfrom = window_from;
@@ -129,12 +154,54 @@ static int muni_of(struct node_shares *sh, const char *m, uint8_t *out)
 	return 0;
 }
 
-static int victim_incident(const Caselink__V1__EventRecord *e)
+/*
+ * Whether event e takes a slot in the layout, and its fixed bits (without the muni): M2 a
+ * victim-role incident (inc; in the period; after it); M4 a victim-role police incident in
+ * the period, or a support event up to 30 days past it; M5 a perpetrator-role incident from
+ * 72 h before the period to its end, or a programme end in the period.
+ */
+static int slot_bits(const struct node_shares *sh, const Caselink__V1__EventRecord *e,
+		     uint16_t *bits)
 {
 	int type = vocab_index(VOCAB_EVENT_TYPE, e->event_type ? e->event_type : "");
+	int incident = type >= 0 && vocab_event_category((size_t)type) == VOCAB_CAT_INCIDENT;
+	const char *role = e->role ? e->role : "";
+	int64_t t = e->occurred_at;
+	int inper = t >= sh->from && t < sh->to;
 
-	return type >= 0 && vocab_event_category((size_t)type) == VOCAB_CAT_INCIDENT && e->role &&
-	       !strcmp(e->role, "victim");
+	*bits = 0;
+	switch (sh->layout) {
+	case LAYOUT_M2:
+		if (!incident || strcmp(role, "victim"))
+			return 0;
+		*bits = (uint16_t)(1u | (inper ? 2u : 0u) | (t >= sh->to ? 4u : 0u));
+		return 1;
+	case LAYOUT_M4:
+		if ((type == VOCAB_EV_POLICE_CALLOUT || type == VOCAB_EV_CRIME_REPORT) &&
+		    !strcmp(role, "victim") && inper) {
+			*bits = 1;
+			return 1;
+		}
+		if (type >= VOCAB_EV_INTAKE && type <= VOCAB_EV_INTAKE + 7 && t >= sh->from &&
+		    t <= sh->to + (int64_t)MPC_D30) {
+			*bits = (uint16_t)(2u << (type - VOCAB_EV_INTAKE));
+			return 1;
+		}
+		return 0;
+	case LAYOUT_M5:
+		if (incident && !strcmp(role, "perpetrator") && t >= sh->from - (int64_t)MPC_H72 &&
+		    t < sh->to) {
+			*bits = 1;
+			return 1;
+		}
+		if ((type == VOCAB_EV_PROGRAMME_COMPLETED || type == VOCAB_EV_PROGRAMME_DROPPED) &&
+		    inper) {
+			*bits = type == VOCAB_EV_PROGRAMME_COMPLETED ? 2 : 4;
+			return 1;
+		}
+		return 0;
+	}
+	return 0;
 }
 
 /* Grows the slot array (wiping the old block) to hold add more. */
@@ -169,8 +236,11 @@ int node_shares_add(struct node_shares *sh, const Caselink__V1__TokenRecord *rec
 
 	if (!sh || !rec || !slots)
 		return CL_EINVAL;
-	for (size_t i = 0; i < rec->n_events; i++)
-		real += victim_incident(rec->events[i]);
+	for (size_t i = 0; i < rec->n_events; i++) {
+		uint16_t b;
+
+		real += (size_t)slot_bits(sh, rec->events[i], &b);
+	}
 	while (pad < real)
 		pad *= 2;
 	if (pad > NODE_SHARES_MAX_RECORD)
@@ -181,18 +251,22 @@ int node_shares_add(struct node_shares *sh, const Caselink__V1__TokenRecord *rec
 	for (size_t i = 0, k = sh->n; i < rec->n_events; i++) {
 		const Caselink__V1__EventRecord *e = rec->events[i];
 		struct sl *s = &sh->s[k];
+		uint16_t bits;
 
-		if (!victim_incident(e))
+		if (!slot_bits(sh, e, &bits))
 			continue;
 		if (e->occurred_at < sh->wfrom || e->occurred_at - sh->wfrom >= (1ll << 30))
 			return CL_EINVAL;
-		rc = muni_of(sh, e->municipality, &s->muni);
-		if (rc != 0)
-			return rc;
+		s->muni = 0;
+		/* M4: only the police incidents carry the municipality */
+		if (layouts[sh->layout].munis && (sh->layout != LAYOUT_M4 || (bits & 1))) {
+			rc = muni_of(sh, e->municipality, &s->muni);
+			if (rc != 0)
+				return rc;
+			bits |= 0x8000; /* has a municipality */
+		}
 		s->t = (uint32_t)(e->occurred_at - sh->wfrom);
-		s->inc = 1;
-		s->inper = e->occurred_at >= sh->from && e->occurred_at < sh->to;
-		s->after = e->occurred_at >= sh->to;
+		s->bits = bits;
 		k++;
 	}
 	for (size_t k = sh->n + real; k < sh->n + pad; k++)
@@ -221,14 +295,11 @@ static int columns(const struct node_shares *sh, const struct mpc_input_shape *s
 		uint64_t *planes = x + sh->n;
 
 		x[k] = s->t;
-		if (s->inc)
-			planes[0 * W + k / 64] |= bit;
-		if (s->inper)
-			planes[1 * W + k / 64] |= bit;
-		if (s->after)
-			planes[2 * W + k / 64] |= bit;
-		if (s->inc)
-			planes[(3 + (size_t)s->muni) * W + k / 64] |= bit;
+		for (unsigned j = 0; j < layouts[sh->layout].nfixed; j++)
+			if (s->bits & (1u << j))
+				planes[j * W + k / 64] |= bit;
+		if (s->bits & 0x8000)
+			planes[(layouts[sh->layout].nfixed + (size_t)s->muni) * W + k / 64] |= bit;
 	}
 	*out = x;
 	return 0;
@@ -250,7 +321,7 @@ static int seal_seeds(const struct node_shares *sh, unsigned party, const uint8_
 static int upload_fields(const struct node_shares *sh, Caselink__V1__ShareUpload *up, uint64_t *x0,
 			 size_t words, const uint8_t seed1[MPC_INPUT_SEED])
 {
-	up->layout = strdup("m2/v1");
+	up->layout = strdup(layouts[sh->layout].name);
 	up->municipalities = calloc(sh->nmunis ? sh->nmunis : 1, sizeof(char *));
 	up->seed_p0.data = malloc(MPC_INPUT_SEED);
 	if (!up->layout || !up->municipalities || !up->seed_p0.data)
@@ -280,7 +351,8 @@ int node_shares_finish(struct node_shares *sh, Caselink__V1__ShareUpload *up)
 	if (!sh || !up)
 		return CL_EINVAL;
 	caselink__v1__share_upload__init(up);
-	shape = (struct mpc_input_shape){.n = sh->n, .na = 1, .nplanes = 3 + sh->nmunis};
+	shape = (struct mpc_input_shape){
+	    .n = sh->n, .na = 1, .nplanes = layouts[sh->layout].nfixed + sh->nmunis};
 	rc = columns(sh, &shape, &x, &words);
 	if (rc == 0) {
 		x0 = malloc(words ? words * 8 : 8);

@@ -6,11 +6,15 @@
  * seeds of components 1 and 2 sealed to computing party 1 and the seed of component 2 sealed
  * to computing party 2 (protocol/seal.h), so the coordinator cannot read a single value.
  *
- * Layout "m2/v1" (M2 repeat_victimisation): a slot per victim-role incident event of a record
- * in the window, a record's slots padded with dummies up to a power of two (at least one).
- * Columns: t = seconds since the window's start (MPC_T_NONE for a dummy); planes inc (a real
- * slot), inper (in the period), after (at or after the period's end), then one plane per
- * municipality of the node's list (the event's municipality, or the node's), one-hot.
+ * A record's slots are the events the measure uses, padded with dummies up to a power of two
+ * (at least one). Column t = seconds since the window's start (MPC_T_NONE for a dummy), then
+ * bit planes, per layout (compute/mpc_measures.h documents each circuit's inputs):
+ * "m2/v1" M2: victim-role incidents; inc, inper (in the period), after (at or after its end),
+ *         then one plane per municipality of the node's list (the event's, or the node's).
+ * "m4/v1" M4: victim-role police incidents in the period and support events up to 30 days
+ *         past it; police, 8 support types, then the police incidents' municipality one-hot.
+ * "m5/v1" M5: perpetrator-role incidents from 72 h before the period to its end and programme
+ *         ends in the period; perp, completed, dropped.
  */
 #ifndef CASELINK_NODE_SHARES_H
 #define CASELINK_NODE_SHARES_H
@@ -27,7 +31,7 @@
 struct node_shares;
 
 /*
- * Starts the shares of one answer for measure (only "M2"/"repeat_victimisation": others
+ * Starts the shares of one answer for measure (M2, M4, M5 or their names: others
  * CL_EUNSUPPORTED), the window's start, the period [from, to) and the node's own
  * municipality; checks the request's two compute parties' certificates against ca_pem (role
  * compute, parties 1 and 2 each once), CL_EAUTH with a reason otherwise.

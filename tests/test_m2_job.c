@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/cl_error.h"
+#include "common/vocab.h"
 #include "compute/m2_job.h"
 #include "compute/mpc_net.h"
 #include "coordinator/measures.h"
@@ -205,10 +206,10 @@ static void build_reference(struct fed *f)
 
 /* The request as a node gets it (the part node/shares reads). */
 static void request(Caselink__V1__QueryRequest *qr, Caselink__V1__ComputeParty cp[2],
-		    Caselink__V1__ComputeParty *cpp[2], uint8_t nonce[32])
+		    Caselink__V1__ComputeParty *cpp[2], uint8_t nonce[32], const char *measure)
 {
 	caselink__v1__query_request__init(qr);
-	qr->measure = "M2";
+	qr->measure = (char *)measure;
 	qr->query_nonce.data = nonce;
 	qr->query_nonce.len = 32;
 	for (int i = 0; i < 2; i++) {
@@ -226,7 +227,8 @@ struct run {
 	uint8_t *job[MPC_PARTIES];
 	size_t len[MPC_PARTIES];
 	const char *key[MPC_PARTIES];
-	struct mpc_m2_counts out[M2_JOB_MAX_MUNIS];
+	uint64_t out[M2_JOB_OUT_MAX];
+	size_t nout;
 };
 
 static int party_main(struct mpc_net *net, void *ctx)
@@ -234,7 +236,8 @@ static int party_main(struct mpc_net *net, void *ctx)
 	struct run *r = ctx;
 	unsigned i = net->self;
 
-	return m2_job_run(net, r->job[i], r->len[i], r->key[i], i == 0 ? r->out : NULL);
+	return m2_job_run(net, r->job[i], r->len[i], r->key[i], i == 0 ? r->out : NULL,
+			  M2_JOB_OUT_MAX, &r->nout);
 }
 
 static void add_line(struct synthfed_rows *rows, const char *m, const char *metric, uint64_t v)
@@ -261,22 +264,10 @@ static int keep(const char *line)
 	       strstr(line, ",gap_count,");
 }
 
-/* Every node's answer, the jobs, the three parties; compares with the reference. */
-static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_key)
+/* Every node's answer to measure: its upload and what the coordinator keeps of its records. */
+static void build_uploads(struct fed *f, int64_t from, int64_t to, const char *measure,
+			  uint8_t nonce[32], Caselink__V1__ShareUpload *up, struct m2_job_node *jn)
 {
-	Caselink__V1__ShareUpload up[MAXN];
-	struct m2_job_node jn[MAXN];
-	struct m2_job_munis mu;
-	struct synthfed_rows ref = {0}, refk = {0}, got = {0};
-	struct mpc_m2_counts all = {0};
-	struct run *run = calloc(1, sizeof(*run));
-	void *ctx[MPC_PARTIES] = {run, run, run};
-	uint8_t nonce[32];
-	size_t same = 0, oa = 0, ob = 0;
-
-	assert_non_null(run);
-	for (int i = 0; i < 32; i++)
-		nonce[i] = (uint8_t)(rand() & 0xff);
 	for (size_t k = 0; k < f->nnodes; k++) {
 		struct fnode *nd = &f->node[k];
 		Caselink__V1__QueryRequest qr;
@@ -288,7 +279,7 @@ static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_ke
 		char reason[160];
 
 		assert_non_null(slots);
-		request(&qr, cp, cpp, nonce);
+		request(&qr, cp, cpp, nonce, measure);
 		assert_int_equal(
 		    node_shares_new(&qr, ca_pem, f->wfrom, from, to, nd->muni, &sh, reason), 0);
 		for (size_t r = 0; r < nd->nrec; r++) {
@@ -305,6 +296,25 @@ static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_ke
 		node_shares_free(sh);
 		jn[k] = (struct m2_job_node){&up[k], nd->nrec, slots, person, agency};
 	}
+}
+
+/* Every node's answer, the jobs, the three parties; compares with the reference. */
+static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_key)
+{
+	Caselink__V1__ShareUpload up[MAXN];
+	struct m2_job_node jn[MAXN];
+	struct m2_job_munis mu;
+	struct synthfed_rows ref = {0}, refk = {0}, got = {0};
+	struct mpc_m2_counts all = {0};
+	struct run *run = calloc(1, sizeof(*run));
+	void *ctx[MPC_PARTIES] = {run, run, run};
+	uint8_t nonce[32];
+	size_t same = 0, oa = 0, ob = 0;
+
+	assert_non_null(run);
+	for (int i = 0; i < 32; i++)
+		nonce[i] = (uint8_t)(rand() & 0xff);
+	build_uploads(f, from, to, "M2", nonce, up, jn);
 	/* what the coordinator reads of the answers: x0 looks uniform (events are not there) */
 	{
 		uint64_t ones = 0, bits = 0;
@@ -319,7 +329,9 @@ static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_ke
 		assert_true((double)ones > bits / 2.0 - 3.0 * __builtin_sqrt((double)bits) &&
 			    (double)ones < bits / 2.0 + 3.0 * __builtin_sqrt((double)bits));
 	}
-	assert_int_equal(m2_job_build(jn, f->nnodes, nonce, 32, run->job, run->len, &mu), 0);
+	assert_int_equal(m2_job_build(jn, f->nnodes, M2_JOB_M2, (uint32_t)(to - f->wfrom), nonce,
+				      32, run->job, run->len, &mu),
+			 0);
 	run->key[1] = p1_key;
 	run->key[2] = key[2];
 	if (p1_key != key[1]) {
@@ -333,13 +345,14 @@ static void secure_m2(struct fed *f, int64_t from, int64_t to, const char *p1_ke
 		if (keep(ref.line[i]))
 			synthfed_rows_add(&refk, ref.line[i]);
 	for (size_t m = 0; m < mu.n; m++) {
-		if (run->out[m].victims == 0)
+		if (((struct mpc_m2_counts *)run->out)[m].victims == 0)
 			continue;
-		add_counts(&got, mu.name[m], &run->out[m]);
-		all.victims += run->out[m].victims;
-		all.repeat_victims += run->out[m].repeat_victims;
-		all.repeat_victim_episodes += run->out[m].repeat_victim_episodes;
-		all.hidden_repeats += run->out[m].hidden_repeats;
+		add_counts(&got, mu.name[m], &((struct mpc_m2_counts *)run->out)[m]);
+		all.victims += ((struct mpc_m2_counts *)run->out)[m].victims;
+		all.repeat_victims += ((struct mpc_m2_counts *)run->out)[m].repeat_victims;
+		all.repeat_victim_episodes +=
+		    ((struct mpc_m2_counts *)run->out)[m].repeat_victim_episodes;
+		all.hidden_repeats += ((struct mpc_m2_counts *)run->out)[m].hidden_repeats;
 	}
 	add_counts(&got, "*", &all);
 	synthfed_compare_sets(&got, &refk, "secure M2 through node shares", 20, &same, &oa, &ob);
@@ -361,6 +374,109 @@ out:
 	synthfed_rows_free(&got);
 }
 
+static void add_row(struct synthfed_rows *rows, const char *k1, const char *k2, const char *metric,
+		    uint64_t num, uint64_t den, int ratio)
+{
+	char line[256], v[32];
+
+	if (ratio)
+		assert_int_equal(measures_format_ratio(num, den, 6, v, sizeof v), 0);
+	else
+		snprintf(v, sizeof v, "%llu", (unsigned long long)num);
+	if (k2)
+		snprintf(line, sizeof line, "%s,%s,%s,%s", k1, k2, metric, v);
+	else
+		snprintf(line, sizeof line, "%s,%s,%s", k1, metric, v);
+	synthfed_rows_add(rows, line);
+}
+
+static void m4_rows(struct synthfed_rows *rows, const char *m, const struct mpc_m4_counts *c)
+{
+	for (size_t k = 0; k <= MPC_M4_NSUPPORT; k++) {
+		const char *type =
+		    k ? vocab_name(VOCAB_EVENT_TYPE, VOCAB_EV_INTAKE + k - 1) : "any";
+
+		add_row(rows, m, type, "victims", c->victims, 0, 0);
+		add_row(rows, m, type, "with_support", c->with_support[k], 0, 0);
+		add_row(rows, m, type, "share", c->with_support[k], c->victims, 1);
+	}
+}
+
+/* M4 or M5 through node shares and the three parties, every row equal to the reference. */
+static void secure_m45(struct fed *f, int64_t from, int64_t to, int measure)
+{
+	Caselink__V1__ShareUpload up[MAXN];
+	struct m2_job_node jn[MAXN];
+	struct m2_job_munis mu;
+	struct synthfed_rows ref = {0}, got = {0};
+	struct run *run = calloc(1, sizeof(*run));
+	void *ctx[MPC_PARTIES] = {run, run, run};
+	unsigned kind = measure == MEASURES_M4 ? M2_JOB_M4 : M2_JOB_M5;
+	uint8_t nonce[32];
+	size_t same = 0, oa = 0, ob = 0;
+
+	assert_non_null(run);
+	for (int i = 0; i < 32; i++)
+		nonce[i] = (uint8_t)(rand() & 0xff);
+	build_uploads(f, from, to, measure == MEASURES_M4 ? "M4" : "M5", nonce, up, jn);
+	assert_int_equal(m2_job_build(jn, f->nnodes, kind, (uint32_t)(to - f->wfrom), nonce, 32,
+				      run->job, run->len, &mu),
+			 0);
+	run->key[1] = key[1];
+	run->key[2] = key[2];
+	assert_int_equal(mpc_net_local_run(party_main, ctx, 120000), 0);
+	assert_int_equal(measures_compute(f->ref, measure, from, to, 0, synthfed_collect, &ref), 0);
+	if (kind == M2_JOB_M4) {
+		const struct mpc_m4_counts *c = (const struct mpc_m4_counts *)run->out;
+		struct mpc_m4_counts all;
+
+		memset(&all, 0, sizeof(all));
+		assert_int_equal(run->nout, mu.n * 9);
+		for (size_t m = 0; m < mu.n; m++) {
+			if (!c[m].victims)
+				continue;
+			m4_rows(&got, mu.name[m], &c[m]);
+			all.victims += c[m].victims;
+			for (size_t k = 0; k <= MPC_M4_NSUPPORT; k++)
+				all.with_support[k] += c[m].with_support[k];
+		}
+		m4_rows(&got, "*", &all);
+		assert_true(all.victims > 30 && all.with_support[0] > 0);
+	} else {
+		const struct mpc_m5_counts *c = (const struct mpc_m5_counts *)run->out;
+		static const char *const outcome[2] = {"completed", "dropped"};
+
+		assert_int_equal(run->nout, 6);
+		for (int o = 0; o < 2; o++) {
+			add_row(&got, outcome[o], NULL, "perpetrators", c[o].perpetrators, 0, 0);
+			add_row(&got, outcome[o], NULL, "observable", c[o].observable, 0, 0);
+			add_row(&got, outcome[o], NULL, "not_yet_observable",
+				c[o].perpetrators - c[o].observable, 0, 0);
+			add_row(&got, outcome[o], NULL, "reoffended", c[o].reoffended, 0, 0);
+			add_row(&got, outcome[o], NULL, "reoffended_share", c[o].reoffended,
+				c[o].observable, 1);
+		}
+		assert_true(c[0].observable + c[1].observable > 0);
+	}
+	synthfed_compare_sets(&got, &ref, measure == MEASURES_M4 ? "secure M4" : "secure M5", 20,
+			      &same, &oa, &ob);
+	assert_int_equal(oa, 0);
+	assert_int_equal(ob, 0);
+	for (size_t k = 0; k < f->nnodes; k++) {
+		free((void *)jn[k].slots);
+		free((void *)jn[k].person);
+		free((void *)jn[k].agency);
+		node_shares_upload_free(&up[k]);
+	}
+	for (unsigned i = 0; i < MPC_PARTIES; i++)
+		free(run->job[i]);
+	free(run);
+	synthfed_rows_free(&ref);
+	synthfed_rows_free(&got);
+}
+
+static int64_t load_span; /* when not 0: the period is the span ending with the default's end */
+
 static struct fed *load(const char *name, const char *args, int64_t *from, int64_t *to)
 {
 	char dir[1024], f0[16], t0[16], a0[16];
@@ -373,6 +489,8 @@ static struct fed *load(const char *name, const char *args, int64_t *from, int64
 	synthfed_period(dir, f0, t0, a0);
 	*from = synthfed_parse_day(f0);
 	*to = synthfed_parse_day(t0);
+	if (load_span)
+		*from = *to - load_span;
 	f->wfrom = *from - 3 * 86400;
 	f->wto = *to + 31 * 86400;
 	synthfed_load(dir, &sink);
@@ -403,6 +521,24 @@ static void test_federation_three(void **state)
 	fed_free(f);
 }
 
+/* M4 and M5 through node shares: every row equal; M5 over two years, so outcomes are observable. */
+static void test_m4_m5(void **state)
+{
+	int64_t from, to;
+	struct fed *f = load(
+	    "m2job-d", "--seed 34 --persons 1500 --municipalities liepaja,klaipeda", &from, &to);
+
+	(void)state;
+	secure_m45(f, from, to, MEASURES_M4);
+	fed_free(f);
+	load_span = 731 * 86400; /* two years, so that outcomes are observable */
+	f = load("m2job-e", "--seed 35 --persons 1500 --municipalities liepaja,klaipeda --years 3",
+		 &from, &to);
+	load_span = 0;
+	secure_m45(f, from, to, MEASURES_M5);
+	fed_free(f);
+}
+
 /* Party 1 holding party 2's key: the nodes' seeds do not open, nothing is computed. */
 static void test_wrong_key(void **state)
 {
@@ -420,6 +556,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_federation),
 	    cmocka_unit_test(test_federation_three),
+	    cmocka_unit_test(test_m4_m5),
 	    cmocka_unit_test(test_wrong_key),
 	};
 

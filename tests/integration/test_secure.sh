@@ -60,6 +60,10 @@ counts() { # the count metrics of an M2 CSV answer, sorted
 
 fed_query M2 --from "$from" --to "$to" --format csv >"$work/secure.csv" 2>"$work/secure.err" \
   || fail "secure M2: $(cat "$work/secure.err")"
+for m in M4 M5; do
+  fed_query $m --from "$from" --to "$to" --format csv >"$work/secure-$m.csv" 2>"$work/secure.err" \
+    || fail "secure $m: $(cat "$work/secure.err")"
+done
 n=$(counts "$work/secure.csv" | wc -l)
 [ "$n" -ge 10 ] || fail "secure M2 answered only $n count rows"
 grep -q 'secure_computed' "$work/run/logs/coordinator.log" || fail "coordinator computed no secure M2"
@@ -82,6 +86,15 @@ fed_query M2 --from "$from" --to "$to" --format csv >"$work/plain.csv" 2>"$work/
 diff <(counts "$work/secure.csv") <(counts "$work/plain.csv") >"$work/diff" \
   || fail "secure and plaintext M2 differ: $(head -5 "$work/diff")"
 pass "secure M2 equals the plaintext path's counts ($n rows)"
+for m in M4 M5; do
+  fed_query $m --from "$from" --to "$to" --format csv >"$work/plain-$m.csv" 2>"$work/plain.err" \
+    || fail "plaintext $m: $(cat "$work/plain.err")"
+  rows=$(grep -vc '^#' "$work/secure-$m.csv")
+  [ "$rows" -ge 6 ] || fail "secure $m answered $rows lines"
+  diff <(grep -v '^#' "$work/secure-$m.csv") <(grep -v '^#' "$work/plain-$m.csv") >"$work/diff-$m" \
+    || fail "secure and plaintext $m differ: $(head -5 "$work/diff-$m")"
+  pass "secure $m equals the plaintext path ($rows lines)"
+done
 
 # A computing party down: refused, naming it, nothing released.
 cat >>"$work/run/coordinator.yaml" <<YAML
