@@ -1883,11 +1883,17 @@ static int rel_joint_one(struct release *r, struct rel_comp *c)
 
 		a[i] = (unsigned char)w->supp;
 		loss_a += w->supp == S_SECONDARY;
-		if (orig[i] == S_SECONDARY && !w->locked && !w->dp_withheld)
-			w->supp = S_NONE;
 	}
-	if (rc == CL_OK) {
-		int rb = rel_comp_protect(r, c);
+	if (rc == CL_OK && loss_a > 0) {
+		int rb;
+
+		for (i = 0; i < c->n; i++) {
+			struct rel_row *w = &r->rows[c->row[i]];
+
+			if (orig[i] == S_SECONDARY && !w->locked && !w->dp_withheld)
+				w->supp = S_NONE;
+		}
+		rb = rel_comp_protect(r, c);
 
 		for (i = 0; rb == CL_OK && i < c->n; i++)
 			loss_b += r->rows[c->row[i]].supp == S_SECONDARY;
@@ -1916,6 +1922,7 @@ static int rel_joint_one(struct release *r, struct rel_comp *c)
  */
 static int rel_joint(struct release *r)
 {
+	struct suppress_model *keep = NULL;
 	struct rel_sys y;
 	unsigned char *hit = NULL;
 	size_t i;
@@ -1925,6 +1932,9 @@ static int rel_joint(struct release *r)
 	if (r->measure == 0 || r->d.dp || r->n == 0)
 		return CL_OK;
 	rc = rel_sys_build(r, &y);
+	/* One model alive across the components keeps GLPK's environment (suppress.c). */
+	if (rc == CL_OK && y.nrel)
+		rc = suppress_model_new(1, &keep);
 	if (rc == CL_OK && y.nrel)
 		rc = rel_components(r, &y, 1, rel_joint_one, &hit);
 	if (rc != CL_OK && rc != CL_ENOMEM) {
@@ -1935,6 +1945,7 @@ static int rel_joint(struct release *r)
 	}
 	free(hit);
 	rel_sys_free(&y);
+	suppress_model_free(keep);
 	return rc;
 }
 
@@ -1982,6 +1993,7 @@ static int rel_project_one(struct release *r, struct rel_comp *c)
  */
 static int rel_dp_consistent(struct release *r)
 {
+	struct suppress_model *keep = NULL;
 	struct rel_sys y;
 	unsigned char *hit = NULL;
 	size_t i;
@@ -1991,6 +2003,8 @@ static int rel_dp_consistent(struct release *r)
 	if (!r->d.dp || r->n == 0)
 		return CL_OK;
 	rc = rel_sys_build(r, &y);
+	if (rc == CL_OK && y.nrel)
+		rc = suppress_model_new(1, &keep); /* keeps GLPK's environment across components */
 	if (rc == CL_OK && y.nrel)
 		rc = rel_components(r, &y, 0, rel_project_one, &hit);
 	if (rc != CL_OK && rc != CL_ENOMEM) {
@@ -2004,6 +2018,7 @@ static int rel_dp_consistent(struct release *r)
 	}
 	free(hit);
 	rel_sys_free(&y);
+	suppress_model_free(keep);
 	return rc;
 }
 
