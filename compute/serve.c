@@ -175,12 +175,13 @@ static enum rpc_code cp_admit(struct cp_server *cs, const char **reason, char *w
 	pthread_mutex_lock(&cs->lock);
 	if (cs->draining) {
 		*reason = "draining";
-		snprintf(why, whysz, "computing party %u is shutting down", cs->conf->party);
+		snprintf(why, whysz, "party %u (%.64s): shutting down, no new computation",
+			 cs->conf->party, cs->self_id);
 		code = RPC_UNAVAILABLE;
 	} else if (cs->running >= (unsigned)cs->conf->max_computations) {
 		*reason = "busy";
-		snprintf(why, whysz, "computing party %u runs %u computations already",
-			 cs->conf->party, cs->running);
+		snprintf(why, whysz, "party %u (%.64s): runs %u computations already",
+			 cs->conf->party, cs->self_id, cs->running);
 		code = RPC_RESOURCE_EXHAUSTED;
 	} else {
 		cs->running++;

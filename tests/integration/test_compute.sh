@@ -154,6 +154,29 @@ grep -q "computation failed: party 1 (cp-1)" <<<"$out" || fail "party 1 drained:
 rm -f "$work/run/cp-1.pid"
 pass "party 1 on SIGTERM fails the running computation naming itself and exits 0: $out"
 
+# SIGTERM with time to drain: the running computation finishes, a new one is refused, exit 0
+sed 's/^drain_ms: 300$/drain_ms: 30000/' "$work/cp-1.yaml" >"$work/cp-1-drain.yaml"
+fed_daemon cp-1 "$cs" serve --data "$work/cp-1" --config "$work/cp-1-drain.yaml"
+pid1=$(cat "$work/run/cp-1.pid")
+starts() { sqlite3 "$work/cp-1/compute.db" "select count(*) from audit_log where action = 'compute_start'"; }
+n0=$(starts)
+run0 coordinator "$pki" --n 20000 --rounds 1000 >"$work/long.out" &
+long=$!
+for _ in $(seq 1 200); do [ "$(starts)" -gt "$n0" ] && break; sleep 0.05; done
+[ "$(starts)" -gt "$n0" ] || fail "the long computation never started at party 1"
+kill -TERM "$pid1"
+sleep 0.2
+out=$("$p0" --tls-dir "$pki" --name coordinator --listen 127.0.0.1:0 --p1 "cp-1@$a1" \
+  --p2 "cp-2@$a2" --n 10 --rounds 1 --timeout-ms 2000 2>>"$work/logs/party0.log" || true)
+grep -q "computation failed: party 1 (cp-1): shutting down, no new computation" <<<"$out" ||
+  fail "a computation started while party 1 drains: $out"
+wait "$long" || true
+grep -q "^computation ok" "$work/long.out" || fail "the computation running at SIGTERM: $(cat "$work/long.out")"
+rc=0; wait "$pid1" 2>/dev/null || rc=$?
+[ "$rc" = 0 ] || fail "party 1 exited $rc after draining"
+rm -f "$work/run/cp-1.pid"
+pass "party 1 on SIGTERM finishes the running computation, refuses a new one ($out), exits 0"
+
 fed_stop
 for p in cp-1 cp-2; do
   out=$("$cs" audit verify --data "$work/$p")
