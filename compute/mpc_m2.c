@@ -599,18 +599,30 @@ static int group_counts(struct mpc_party *p, struct cl *g, struct mpc_m2_counts 
 		rc = mpc_sum_rows(p, &x, K, R, Wc, &sums);
 	}
 	if (rc == 0 && mpc_party_self(p) == 0) {
-		open = calloc(32 * R, sizeof(uint64_t));
+		open = calloc(mpc_words(32 * R), sizeof(uint64_t));
 		if (open == NULL)
 			rc = CL_ENOMEM;
 	}
-	if (rc == 0)
-		rc = mpc_b_open_to(p, 0, &sums, open);
+	/* only bit 0 of each sum word is a share of the total: pack those bits before opening,
+	 * so that party 0 receives uniformly random words and nothing else */
+	if (rc == 0) {
+		struct mpc_b packed = {0};
+
+		rc = mpc_b_alloc(&packed, mpc_words(32 * R));
+		for (size_t i = 0; rc == 0 && i < 32 * R; i++) {
+			packed.s0[i / 64] |= (sums.s0[i] & 1) << (i % 64);
+			packed.s1[i / 64] |= (sums.s1[i] & 1) << (i % 64);
+		}
+		if (rc == 0)
+			rc = mpc_b_open_to(p, 0, &packed, open);
+		mpc_b_free(&packed);
+	}
 	if (rc == 0 && open != NULL) {
 		for (size_t r = 0; r < R; r++) {
 			uint64_t v = 0;
 
 			for (unsigned j = 0; j < 32; j++)
-				v |= (open[j * R + r] & 1) << j;
+				v |= ((open[(j * R + r) / 64] >> ((j * R + r) % 64)) & 1) << j;
 			if (r < M)
 				out[r].victims = v;
 			else if (r < 2 * M)
