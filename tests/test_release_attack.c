@@ -218,6 +218,43 @@ static void gen_m2(struct answer *a, size_t nm)
 	}
 }
 
+/* M5: outcomes; atoms (o, {observable and reoffended, observable only, not yet observable}). */
+static void gen_m5(struct answer *a)
+{
+	static const char *const outcomes[] = {"completed", "dropped_out"};
+	size_t o, k;
+
+	memset(a, 0, sizeof(*a));
+	a->measure = MEASURES_M5;
+	a->nkeys = 1;
+	a->natoms = 6;
+	for (k = 0; k < a->natoms; k++)
+		a->atoms[k] = rnd_size();
+	for (o = 0; o < 2; o++) {
+		size_t b = o * 3, all[3] = {b, b + 1, b + 2}, obs[2] = {b, b + 1}, ny = b + 2,
+		       re = b, ir;
+		double one[3] = {1, 1, 1};
+		char line[128];
+
+		snprintf(line, sizeof(line), "%s,perpetrators", outcomes[o]);
+		add_row(a, line, 1, all, one, 3);
+		snprintf(line, sizeof(line), "%s,observable", outcomes[o]);
+		ir = add_row(a, line, 1, obs, one, 2);
+		snprintf(line, sizeof(line), "%s,not_yet_observable", outcomes[o]);
+		add_row(a, line, 1, &ny, one, 1);
+		snprintf(line, sizeof(line), "%s,reoffended", outcomes[o]);
+		add_row(a, line, 1, &re, one, 1);
+		if (a->exact[ir] > 0) {
+			size_t i;
+
+			snprintf(line, sizeof(line), "%s,reoffended_share", outcomes[o]);
+			i = add_row(a, line, 0, all, one, 0);
+			snprintf(a->value[i], sizeof(a->value[i]), "%.6f",
+				 (double)a->atoms[b] / (double)a->exact[ir]);
+		}
+	}
+}
+
 /* Releases the answer; writes each row's state. */
 static struct release *do_release(struct answer *a)
 {
@@ -387,6 +424,8 @@ static void run_random(const char *what, int measure, size_t runs)
 		rng_state = 1000 + run * 7919 + (uint64_t)measure;
 		if (measure == MEASURES_M3)
 			gen_m3(a, 2 + rnd(4), 2 + rnd(4));
+		else if (measure == MEASURES_M5)
+			gen_m5(a);
 		else
 			gen_m2(a, 2 + rnd(5));
 		r = do_release(a);
@@ -419,6 +458,12 @@ static void test_random_m2(void **state)
 {
 	(void)state;
 	run_random("M2", MEASURES_M2, 60);
+}
+
+static void test_random_m5(void **state)
+{
+	(void)state;
+	run_random("M5", MEASURES_M5, 200);
 }
 
 /* ---- answers of the measure engine on synthetic federations ---- */
@@ -663,9 +708,8 @@ static void test_federations_m3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_issue_case),
-	    cmocka_unit_test(test_random_m3),
-	    cmocka_unit_test(test_random_m2),
+	    cmocka_unit_test(test_issue_case),	   cmocka_unit_test(test_random_m3),
+	    cmocka_unit_test(test_random_m2),	   cmocka_unit_test(test_random_m5),
 	    cmocka_unit_test(test_federations_m3),
 	};
 
