@@ -25,7 +25,8 @@
 #include "common/cl_error.h"
 #include "compute/mpc_circuit.h"
 
-#define NSERIES 4 /* victims, repeats, hidden, repeat episodes (per municipality) */
+#define NSERIES	   4	      /* victims, repeats, hidden, repeat episodes (per municipality) */
+#define PAIR_CHUNK (1u << 22) /* comparisons of one chunk of pairs */
 
 static struct mpc_b bview(const struct mpc_b *v, size_t off, size_t w)
 {
@@ -102,46 +103,70 @@ static int gather_pairs(const struct bk *b, const struct mpc_b *src, struct mpc_
 }
 
 /* before (Q planes) and near (Q planes) from the times: one comparison batch. */
-static int pair_order(struct mpc_party *p, const struct bk *b, const struct mpc_a *t,
-		      struct mpc_b *before, struct mpc_b *near)
+/* The differences of pair planes [q0, q1): "before" ones, then "near" ones, per planes. */
+static int pair_diffs(const struct mpc_party *p, const struct bk *b, const struct mpc_a *t,
+		      size_t q0, size_t q1, struct mpc_a *d)
 {
-	size_t per = b->W * 64, total = 2 * b->Q * per;
-	struct mpc_a d = {0};
-	struct mpc_b m = {0};
-	int rc = mpc_a_alloc(&d, total);
+	size_t per = b->W * 64, nq = q1 - q0;
+	int rc = mpc_a_alloc(d, 2 * nq * per);
 
-	for (size_t q = 0; rc == 0 && q < b->Q; q++) {
+	for (size_t q = q0; rc == 0 && q < q1; q++) {
 		for (size_t k = 0; k < b->n; k++) {
 			uint32_t f = b->map[q * b->n + k];
 			/* f sits before e in the cluster when (j + q) wrapped past s */
 			uint64_t tie = (k % b->s) + q + 1 >= b->s ? 1 : 0;
-			size_t i1 = q * per + k, i2 = (b->Q + q) * per + k;
+			size_t i1 = (q - q0) * per + k, i2 = (nq + q - q0) * per + k;
 
-			d.s0[i1] = t->s0[f] - t->s0[k];
-			d.s1[i1] = t->s1[f] - t->s1[k];
-			d.s0[i2] = t->s0[k] - t->s0[f];
-			d.s1[i2] = t->s1[k] - t->s1[f];
+			d->s0[i1] = t->s0[f] - t->s0[k];
+			d->s1[i1] = t->s1[f] - t->s1[k];
+			d->s0[i2] = t->s0[k] - t->s0[f];
+			d->s1[i2] = t->s1[k] - t->s1[f];
 			if (mpc_party_self(p) == 0) {
-				d.s0[i1] -= tie;
-				d.s0[i2] -= MPC_H72 + 1;
+				d->s0[i1] -= tie;
+				d->s0[i2] -= MPC_H72 + 1;
 			} else if (mpc_party_self(p) == 2) {
-				d.s1[i1] -= tie;
-				d.s1[i2] -= MPC_H72 + 1;
+				d->s1[i1] -= tie;
+				d->s1[i2] -= MPC_H72 + 1;
 			}
 		}
 	}
-	if (rc == 0)
-		rc = mpc_msb32(p, &d, &m);
-	if (rc == 0)
-		rc = mpc_b_alloc(before, b->Q * b->W);
+	return rc;
+}
+
+/*
+ * before (Q planes) and near (Q planes) from the times, in chunks of pair planes of at most
+ * PAIR_CHUNK comparisons each (7 rounds a chunk), so that the comparison's scratch stays
+ * bounded whatever the bucket.
+ */
+static int pair_order(struct mpc_party *p, const struct bk *b, const struct mpc_a *t,
+		      struct mpc_b *before, struct mpc_b *near)
+{
+	size_t per = b->W * 64, step = PAIR_CHUNK / (2 * per);
+	int rc = mpc_b_alloc(before, b->Q * b->W);
+
 	if (rc == 0)
 		rc = mpc_b_alloc(near, b->Q * b->W);
-	if (rc == 0) {
-		bcopy_to(before, 0, &m, 0, b->Q * b->W);
-		bcopy_to(near, 0, &m, b->Q * b->W, b->Q * b->W);
+	if (step == 0)
+		step = 1;
+	for (size_t q0 = 0; rc == 0 && q0 < b->Q; q0 += step) {
+		size_t q1 = q0 + step < b->Q ? q0 + step : b->Q, nq = q1 - q0;
+		struct mpc_a d = {0};
+		struct mpc_b m = {0};
+
+		rc = pair_diffs(p, b, t, q0, q1, &d);
+		if (rc == 0)
+			rc = mpc_msb32(p, &d, &m);
+		if (rc == 0) {
+			bcopy_to(before, q0 * b->W, &m, 0, nq * b->W);
+			bcopy_to(near, q0 * b->W, &m, nq * b->W, nq * b->W);
+		}
+		mpc_a_free(&d);
+		mpc_b_free(&m);
 	}
-	mpc_a_free(&d);
-	mpc_b_free(&m);
+	if (rc != 0) {
+		mpc_b_free(before);
+		mpc_b_free(near);
+	}
 	return rc;
 }
 
