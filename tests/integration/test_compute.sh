@@ -42,7 +42,7 @@ tls: {ca: pki/ca.pem, cert: pki/$2.pem, key: pki/$2.key, crl: pki/crl.pem}
 coordinator: {id: coordinator, address: $a0}
 peer: {id: $3, address: $4}
 timeout_ms: 4000
-max_computations: 2
+max_computations: 4
 drain_ms: $6
 YAML
 }
@@ -50,6 +50,12 @@ conf 1 cp-1 cp-2 "$a2" "$a1" 300
 conf 2 cp-2 cp-1 "$a1" "$a2" 300
 
 start() { fed_daemon "$1" "$cs" serve --data "$work/$1" --config "$work/$1.yaml"; }
+# computations a party has started (its audit log), and waiting for one more than N
+starts() { sqlite3 "$work/$1/compute.db" "select count(*) from audit_log where action = 'compute_start'" 2>/dev/null || echo 0; }
+wait_start() { # PARTY N: then 0.3 s more, so that the rounds are under way
+  for _ in $(seq 1 200); do [ "$(starts "$1")" -gt "$2" ] && { sleep 0.3; return 0; }; sleep 0.05; done
+  echo "no computation started at $1" >&2
+}
 run0() { # NAME TLS-DIR [ARGS...]: party 0's outcome line
   local name=$1 dir=$2
   shift 2
@@ -108,13 +114,14 @@ grep -q "computation failed: party [12] (cp-[12]): unreachable" <<<"$out" || fai
 pass "a foreign CA's coordinator certificate is refused: $out"
 
 # killed mid-computation: party 2 gets SIGKILL while the rounds run
+n0=$(starts cp-2)
 (
-  sleep 1.5
+  wait_start cp-2 "$n0"
   kill -KILL "$(cat "$work/run/cp-2.pid")"
 ) &
 killer=$!
 t0=$(date +%s)
-out=$(run0 coordinator "$pki" --n 20000 --rounds 1000)
+out=$(run0 coordinator "$pki" --n 60000 --rounds 1000)
 wait "$killer" || true
 t1=$(date +%s)
 grep -q "computation failed: party 2 (cp-2)" <<<"$out" || fail "party 2 killed: $out"
@@ -128,12 +135,13 @@ grep -q "^computation ok" <<<"$out" || fail "after the restart of party 2: $out"
 pass "party 2 restarted serves the next computation"
 
 # hung: party 2 stopped (SIGSTOP) while the rounds run; the per-message deadline names it
+n0=$(starts cp-2)
 (
-  sleep 1
+  wait_start cp-2 "$n0"
   kill -STOP "$(cat "$work/run/cp-2.pid")"
 ) &
 stopper=$!
-out=$(run0 coordinator "$pki" --n 20000 --rounds 1000 --timeout-ms 2000)
+out=$(run0 coordinator "$pki" --n 60000 --rounds 1000 --timeout-ms 2000)
 wait "$stopper" || true
 kill -CONT "$(cat "$work/run/cp-2.pid")"
 grep -q "computation failed: party 2 (cp-2)" <<<"$out" || fail "party 2 hung: $out"
@@ -141,12 +149,13 @@ pass "party 2 hung mid-computation: $out"
 
 # SIGTERM mid-computation: party 1 drains (300 ms), fails the computation cleanly, exits 0
 pid1=$(cat "$work/run/cp-1.pid")
+n0=$(starts cp-1)
 (
-  sleep 1
+  wait_start cp-1 "$n0"
   kill -TERM "$pid1"
 ) &
 termer=$!
-out=$(run0 coordinator "$pki" --n 20000 --rounds 1000)
+out=$(run0 coordinator "$pki" --n 60000 --rounds 1000)
 wait "$termer" || true
 rc=0; wait "$pid1" 2>/dev/null || rc=$?
 grep -q "computation failed: party 1 (cp-1)" <<<"$out" || fail "party 1 drained: $out"
@@ -158,12 +167,11 @@ pass "party 1 on SIGTERM fails the running computation naming itself and exits 0
 sed 's/^drain_ms: 300$/drain_ms: 30000/' "$work/cp-1.yaml" >"$work/cp-1-drain.yaml"
 fed_daemon cp-1 "$cs" serve --data "$work/cp-1" --config "$work/cp-1-drain.yaml"
 pid1=$(cat "$work/run/cp-1.pid")
-starts() { sqlite3 "$work/cp-1/compute.db" "select count(*) from audit_log where action = 'compute_start'"; }
-n0=$(starts)
+n0=$(starts cp-1)
 run0 coordinator "$pki" --n 20000 --rounds 1000 >"$work/long.out" &
 long=$!
-for _ in $(seq 1 200); do [ "$(starts)" -gt "$n0" ] && break; sleep 0.05; done
-[ "$(starts)" -gt "$n0" ] || fail "the long computation never started at party 1"
+wait_start cp-1 "$n0"
+[ "$(starts cp-1)" -gt "$n0" ] || fail "the long computation never started at party 1"
 kill -TERM "$pid1"
 sleep 0.2
 out=$("$p0" --tls-dir "$pki" --name coordinator --listen 127.0.0.1:0 --p1 "cp-1@$a1" \
