@@ -87,7 +87,7 @@ int secure_new(const struct partyconf *conf, const struct party_tls *tls, const 
 	for (unsigned p = 1; p < MPC_PARTIES && rc == CL_OK; p++) {
 		const struct partyconf_compute *pc = &conf->compute[p - 1];
 
-		snprintf(mc.parties[p].id, sizeof(mc.parties[p].id), "%s", pc->id);
+		snprintf(mc.parties[p].id, sizeof(mc.parties[p].id), "%.64s", pc->id);
 		snprintf(mc.parties[p].address, sizeof(mc.parties[p].address), "%s", pc->address);
 		rc = pki_read_file(pc->cert, PKI_PEM_MAX, &s->cert[p], &s->cert_len[p]);
 		if (rc != CL_OK)
