@@ -7,7 +7,10 @@
  *   it_request envelope PKI REQUESTER COORDINATOR FROM TO OUT
  *                                                         the same, as a coordinator forwards it
  *   it_request blind PKI NODE OUT                         BlindEvaluateRequest of one element
- *   it_request send PKI AS METHOD TARGET IN               METHOD: coordinator | node | keyholder
+ *   it_request start COORDINATOR PARTY OUT                ComputeStartRequest of a one-round
+ *                                                         demonstration job (compute_job.h)
+ *   it_request send PKI AS METHOD TARGET IN               METHOD: coordinator | node |
+ *                                                         keyholder | compute
  *
  * send prints "code=N message=TEXT rows=R" and exits 0 when the party answered (code 0), 1
  * when it refused, 2 on a usage or local error.
@@ -146,6 +149,48 @@ out:
 	return rc;
 }
 
+/*
+ * A Compute.Start as the coordinator sends it: a fresh header and computation id, the
+ * demonstration job "CLJ1" with one value and one round (it waits for the other parties,
+ * which never come: the party gives up after timeout_ms, but has recorded the request id).
+ */
+static int make_start(const char *coordinator, unsigned party, const char *out)
+{
+	Caselink__V1__ComputeStartRequest req = CASELINK__V1__COMPUTE_START_REQUEST__INIT;
+	Caselink__V1__ComputeQuery q = CASELINK__V1__COMPUTE_QUERY__INIT;
+	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
+	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
+	uint8_t id[PARTY_REQUEST_ID_LEN], cid[16], job[28] = {'C', 'L', 'J', '1', 1, 0, 0, 0, 1};
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc = 2;
+
+	if (party_header_fill(&h, &who, id, "monitoring", "statistics", coordinator,
+			      "coordinator") != CL_OK ||
+	    RAND_bytes(cid, sizeof(cid)) != 1)
+		goto out;
+	q.measure = "DEMO";
+	q.period_from = "2025-01-01";
+	q.period_to = "2026-01-01";
+	req.header = &h;
+	req.computation_id.data = cid;
+	req.computation_id.len = sizeof(cid);
+	req.party = party;
+	req.query = &q;
+	req.job.data = job;
+	req.job.len = sizeof(job);
+	req.timeout_ms = 300;
+	len = caselink__v1__compute_start_request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf)
+		goto out;
+	caselink__v1__compute_start_request__pack(&req, buf);
+	rc = write_out(out, buf, len);
+out:
+	free(buf);
+	return rc;
+}
+
 struct collect {
 	size_t rows;
 };
@@ -174,7 +219,7 @@ static int send_saved(const char *pki, const char *as, const char *method, const
 	     *key = slurp(pki, as, ".key");
 	uint8_t buf[1 << 16], *resp = NULL;
 	size_t len = 0, resp_len = 0;
-	int keyholder = !strcmp(method, "keyholder"), rc = 2;
+	int keyholder = !strcmp(method, "keyholder"), compute = !strcmp(method, "compute"), rc = 2;
 	FILE *f = fopen(in, "rb");
 
 	memset(&st, 0, sizeof(st));
@@ -191,6 +236,9 @@ static int send_saved(const char *pki, const char *as, const char *method, const
 	if (keyholder)
 		rpc_call_unary(ch, RPC_METHOD_KEYHOLDER_BLIND_EVAL, buf, len, 10000, &resp,
 			       &resp_len, &st);
+	else if (compute)
+		rpc_call_unary(ch, RPC_METHOD_COMPUTE_START, buf, len, 10000, &resp, &resp_len,
+			       &st);
 	else
 		rpc_call_stream(ch,
 				!strcmp(method, "node") ? RPC_METHOD_NODE_QUERY
@@ -219,11 +267,15 @@ int main(int argc, char **argv)
 		return make_query(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	if (argc == 5 && !strcmp(argv[1], "blind"))
 		return make_blind(argv[3], argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "start"))
+		return make_start(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
 	if (argc == 7 && !strcmp(argv[1], "send"))
 		return send_saved(argv[2], argv[3], argv[4], argv[5], argv[6]);
-	fprintf(stderr, "usage: it_request query PKI REQUESTER FROM TO OUT\n"
-			"       it_request envelope PKI REQUESTER COORDINATOR FROM TO OUT\n"
-			"       it_request blind PKI NODE OUT\n"
-			"       it_request send PKI AS coordinator|node|keyholder TARGET IN\n");
+	fprintf(stderr,
+		"usage: it_request query PKI REQUESTER FROM TO OUT\n"
+		"       it_request envelope PKI REQUESTER COORDINATOR FROM TO OUT\n"
+		"       it_request blind PKI NODE OUT\n"
+		"       it_request start COORDINATOR PARTY OUT\n"
+		"       it_request send PKI AS coordinator|node|keyholder|compute TARGET IN\n");
 	return 2;
 }

@@ -15,6 +15,7 @@ it_init replay
 tool=${CASELINK_IT_TOOLS:?}/it_request
 [ -x "$tool" ] || fail "$tool is not built"
 
+FED_COMPUTE=1 # the computing parties too
 it_federation --seed 12 --persons 300
 fed_start
 fed_start_keyholder
@@ -64,6 +65,21 @@ after_restart "node $node" coordinator node "$(node_addr)" "$work/envelope.bin"
 first_and_replay keyholder "$node" keyholder "$FED_KEYHOLDER" "$work/blind.bin"
 fed_start_keyholder # stops it, starts it again
 after_restart keyholder "$node" keyholder "$FED_KEYHOLDER" "$work/blind.bin"
+
+# ---- a computing party (the coordinator's Compute.Start) ---------------------------------
+# The demonstration job waits for parties that never come, so the first Start fails after its
+# timeout; its request id is recorded all the same, and a replay is refused before and after
+# the party's restart.
+"$tool" start coordinator 1 "$work/start.bin"
+first=$(send coordinator compute "${FED_COMPUTE_ADDR[1]}" "$work/start.bin" || true)
+[[ $first == *"message=replayed request"* ]] && fail "cp-1: the first Start was refused as a replay"
+out=$(send coordinator compute "${FED_COMPUTE_ADDR[1]}" "$work/start.bin") \
+  && fail "cp-1: the replayed Start was answered: $out"
+[[ $out == *"message=replayed request"* ]] || fail "cp-1: the replay refused, but not as one: $out"
+[ -s "$FED_WORK/cp-1/replay.db" ] || fail "cp-1: no replay cache in its data folder"
+fed_stop_one cp-1
+fed_daemon cp-1 "$bin/caselink-compute" serve --data "$FED_WORK/cp-1" --config "$FED_WORK/cp-1.yaml"
+after_restart "computing party 1" coordinator compute "${FED_COMPUTE_ADDR[1]}" "$work/start.bin"
 
 # ---- a corrupt replay cache: the coordinator does not start without replay protection -------
 cdata=$FED_WORK/coordinator
