@@ -152,7 +152,7 @@ static void shape_write(struct wbuf *w, const struct shape *s, unsigned party)
 static int shape_read(struct rbuf *r, struct shape *s, unsigned *party)
 {
 	const uint8_t *m = r_bytes(r, 4);
-	size_t nnodes;
+	size_t nnodes, pairs = 0;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -179,7 +179,7 @@ static int shape_read(struct rbuf *r, struct shape *s, unsigned *party)
 		s->slots[k] = r_u32(r);
 		s->nlocal[k] = r_u32(r);
 		if (r->err || s->nlocal[k] > 64 || (!kinds[s->kind].munis && s->nlocal[k]) ||
-		    s->slots[k] > MPC_MAX_ELEMENTS || s->nin + s->slots[k] > MPC_MAX_ELEMENTS)
+		    s->slots[k] > M2_JOB_MAX_SLOTS || s->nin + s->slots[k] > M2_JOB_MAX_SLOTS)
 			rc = CL_EPARSE;
 		for (size_t l = 0; rc == 0 && l < s->nlocal[k]; l++) {
 			s->map[k][l] = r_u32(r);
@@ -200,10 +200,13 @@ static int shape_read(struct rbuf *r, struct shape *s, unsigned *party)
 		s->b[i].clusters = r_u32(r);
 		if (r->err || s->b[i].size == 0 || s->b[i].size > MPC_MAX_BUCKET_SIZE ||
 		    __builtin_mul_overflow((size_t)s->b[i].size, (size_t)s->b[i].clusters, &n) ||
-		    n > MPC_MAX_ELEMENTS - s->nout)
+		    n > M2_JOB_MAX_SLOTS - s->nout ||
+		    (size_t)(s->b[i].size - 1) * n > M2_JOB_MAX_PAIRS - pairs)
 			rc = CL_EPARSE;
-		else
+		else {
 			s->nout += n;
+			pairs += (size_t)(s->b[i].size - 1) * n;
+		}
 	}
 	if (rc == 0 && (r->err || s->nout < s->nin))
 		rc = CL_EPARSE;
@@ -372,8 +375,16 @@ static int build_layout(const struct m2_job_node *nodes, size_t nnodes, struct s
 				pi[x->off + q] = (uint32_t)(c[i].base + pos++);
 		}
 	}
-	if (base > MPC_MAX_ELEMENTS)
+	if (base > M2_JOB_MAX_SLOTS)
 		goto limit;
+	{
+		size_t pairs = 0;
+
+		for (size_t i = 0; i < s->nbuckets; i++)
+			pairs += (size_t)(s->b[i].size - 1) * s->b[i].size * s->b[i].clusters;
+		if (pairs > M2_JOB_MAX_PAIRS)
+			goto limit;
+	}
 	s->nout = base;
 	*pe = e;
 	*pne = ne;
@@ -571,11 +582,33 @@ static void place_node(const struct shape *s, size_t k, const uint64_t *c, size_
 }
 
 /* This party's shares of every node's columns, as the input table (t; row bits). */
+/* Parties 0 and 2: the job must hold every node's x0 before anything is allocated for it. */
+static int x0_present(const struct rbuf *r, const struct shape *s, unsigned party)
+{
+	size_t need = 0;
+
+	if (party == 1)
+		return 0;
+	for (size_t k = 0; k < s->nnodes; k++) {
+		struct mpc_input_shape sh = {
+		    .n = s->slots[k], .na = 1, .nplanes = s->nfixed + s->nlocal[k]};
+		size_t words;
+
+		if (mpc_input_words(&sh, &words) != 0 || words * 8 > r->n - r->off - need)
+			return CL_EPARSE;
+		need += words * 8;
+	}
+	return 0;
+}
+
 static int assemble(struct rbuf *r, const struct shape *s, unsigned party, const char *key_pem,
 		    struct mpc_a *t, struct mpc_b *rows)
 {
 	size_t off = 0;
-	int rc = mpc_a_alloc(t, s->nin);
+	int rc = x0_present(r, s, party);
+
+	if (rc == 0)
+		rc = mpc_a_alloc(t, s->nin);
 
 	if (rc == 0)
 		rc = mpc_b_alloc(rows, s->nin);
@@ -735,10 +768,17 @@ static int run_circuit(struct mpc_party *p, const struct shape *s, struct mpc_a 
 	return rc;
 }
 
-/* Party 0's output words of a kind: M2 4 a municipality, M4 9, M5 3 an outcome. */
+size_t m2_job_out_words(unsigned kind, size_t nmunis)
+{
+	return kind == M2_JOB_M2   ? nmunis * (sizeof(struct mpc_m2_counts) / 8)
+	       : kind == M2_JOB_M4 ? nmunis * (sizeof(struct mpc_m4_counts) / 8)
+				   : 2 * (sizeof(struct mpc_m5_counts) / 8);
+}
+
+/* Party 0's output words of the job's kind. */
 static size_t out_words(const struct shape *s)
 {
-	return s->kind == M2_JOB_M2 ? s->nmunis * 4 : s->kind == M2_JOB_M4 ? s->nmunis * 9 : 6;
+	return m2_job_out_words(s->kind, s->nmunis);
 }
 
 int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *key_pem,

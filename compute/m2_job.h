@@ -25,7 +25,10 @@
 #include "protocol/caselink.pb-c.h"
 
 #define M2_JOB_MAX_MUNIS 61 /* municipalities of one query (one row word: 3 + 61 bits) */
-#define M2_JOB_OUT_MAX	 (M2_JOB_MAX_MUNIS * 9) /* words of party 0's counts, any kind */
+#define M2_JOB_OUT_MAX	 (M2_JOB_MAX_MUNIS * 10) /* words of party 0's counts, any kind */
+#define M2_JOB_MAX_SLOTS (1u << 24)		 /* slots of one job, input and layout */
+#define M2_JOB_MAX_PAIRS ((size_t)1 << 31) /* pair comparisons of one job (buckets' (s - 1) · n)  \
+					    */
 
 /* The measures computed this way (the job's kind; the nodes' layouts m2/v1, m4/v1, m5/v1). */
 enum m2_job_kind { M2_JOB_M2, M2_JOB_M4, M2_JOB_M5, M2_JOB_NKINDS };
@@ -66,5 +69,8 @@ int m2_job_build(const struct m2_job_node *nodes, size_t nnodes, unsigned kind, 
  */
 int m2_job_run(struct mpc_net *net, const uint8_t *job, size_t len, const char *key_pem,
 	       uint64_t *out, size_t cap, size_t *nout);
+
+/* The number of words of party 0's counts for kind and nmunis municipalities. */
+size_t m2_job_out_words(unsigned kind, size_t nmunis);
 
 #endif

@@ -322,7 +322,7 @@ int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int m
 		goto out;
 	}
 	rc = decode(res.out[0], res.out_len[0], c, M2_JOB_OUT_MAX, &nc);
-	if (rc == CL_OK && nc != (kind == M2_JOB_M2 ? mu.n * 4 : kind == M2_JOB_M4 ? mu.n * 9 : 6))
+	if (rc == CL_OK && nc != m2_job_out_words((unsigned)kind, mu.n))
 		rc = CL_EPROTO;
 	log_event(LOG_LEVEL_INFO, "secure_computed",
 		  "measure=M%d nodes=%zu bytes_p0=%llu bytes_p1=%llu bytes_p2=%llu", measure,
