@@ -4,7 +4,7 @@
  * (node/shares), the coordinator's jobs (compute/m2_job), the three parties on three threads
  * over the in-process transport, against coordinator/measures.c on the same records.
  *
- *   bench_secure_m2 [--persons N] [--nodes K] [--seed S]
+ *   bench_secure_m2 [--persons N] [--nodes K] [--seed S] [--measure M2|M4|M5]
  *
  * Prints per phase wall and CPU seconds, bytes and rounds per party, peak RSS. The network
  * transport adds a round trip per round (see docs/BENCHMARKS.md).
@@ -56,8 +56,9 @@ static double now(clockid_t c)
 }
 
 static const char *const munis[] = {"Liepāja", "Klaipėda", "Tukums", "Ventspils"};
-static const char *const types[] = {"police_callout", "crime_report", "medical_injury",
-				    "ngo_disclosure", "intake",	      "counselling"};
+static const char *const types[] = {
+    "police_callout", "crime_report", "medical_injury",	     "ngo_disclosure",	 "intake",
+    "counselling",    "legal_aid",    "programme_completed", "programme_dropped"};
 
 static void add_record(struct node *nd, uint32_t person, int64_t from, size_t nev)
 {
@@ -80,7 +81,7 @@ static void add_record(struct node *nd, uint32_t person, int64_t from, size_t ne
 		caselink__v1__event_record__init(ev);
 		if (e > 0 && rnd() % 10 == 0) /* around the 72 h rule */
 			t = r->ev[e - 1]->occurred_at + (int64_t)(rnd() % (6 * DAY));
-		ev->event_type = (char *)types[rnd() % 6];
+		ev->event_type = (char *)types[rnd() % 20 == 0 ? 7 + rnd() % 2 : rnd() % 7];
 		ev->occurred_at = t;
 		ev->role = (char *)(rnd() % 8 ? "victim" : "perpetrator");
 		ev->municipality = (char *)(rnd() % 20 ? "" : munis[rnd() % 4]);
@@ -128,6 +129,9 @@ static char *slurp(const char *dir, const char *name)
 int main(int argc, char **argv)
 {
 	size_t persons = 100000, nnodes = 20, events = 0, slots = 0, rows = 0;
+	const char *measure = "M2";
+	int mid = MEASURES_M2;
+	unsigned kind = M2_JOB_M2;
 	char dir[] = "/tmp/bench-secure-m2-XXXXXX", ca[1200], certs[1200];
 	struct measures_input *ref = NULL;
 	struct node *nodes;
@@ -141,9 +145,17 @@ int main(int argc, char **argv)
 			persons = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--nodes"))
 			nnodes = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--measure"))
+			measure = argv[i + 1];
 		else if (!strcmp(argv[i], "--seed"))
 			rs ^= strtoull(argv[i + 1], NULL, 10) * 0x9e3779b97f4a7c15ull;
 	}
+	if (!strcmp(measure, "M4"))
+		mid = MEASURES_M4, kind = M2_JOB_M4;
+	else if (!strcmp(measure, "M5"))
+		mid = MEASURES_M5, kind = M2_JOB_M5;
+	else if (strcmp(measure, "M2"))
+		return fprintf(stderr, "--measure: M2, M4 or M5\n"), 2;
 	nodes = calloc(nnodes, sizeof(*nodes));
 	if (!mkdtemp(dir) || !nodes || !run)
 		return 1;
@@ -202,13 +214,13 @@ int main(int argc, char **argv)
 		}
 	w0 = now(CLOCK_MONOTONIC);
 	c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-	measures_compute(ref, MEASURES_M2, from, to, 0, count_row, &rows);
+	measures_compute(ref, mid, from, to, 0, count_row, &rows);
 	w1 = now(CLOCK_MONOTONIC);
 	c1 = now(CLOCK_PROCESS_CPUTIME_ID);
 	printf("federation: %zu nodes, %zu persons, %zu events (in the window)\n", nnodes, persons,
 	       events);
-	printf("plaintext M2 (reference)      wall %7.3f s  cpu %7.3f s  rows %zu\n", w1 - w0,
-	       c1 - c0, rows);
+	printf("plaintext %s (reference)      wall %7.3f s  cpu %7.3f s  rows %zu\n", measure,
+	       w1 - w0, c1 - c0, rows);
 	{
 		char *capem = slurp(ca, "ca.pem"), *c1pem = slurp(certs, "cp-1.pem");
 		char *c2pem = slurp(certs, "cp-2.pem");
@@ -228,7 +240,7 @@ int main(int argc, char **argv)
 			cp[i].certificate.data = (uint8_t *)(i ? c2pem : c1pem);
 			cp[i].certificate.len = strlen(i ? c2pem : c1pem);
 		}
-		qr.measure = "M2";
+		qr.measure = (char *)measure;
 		qr.query_nonce.data = nonce;
 		qr.query_nonce.len = 32;
 		qr.n_compute_parties = 2;
@@ -264,7 +276,7 @@ int main(int argc, char **argv)
 		       w1 - w0, c1 - c0, slots);
 		w0 = now(CLOCK_MONOTONIC);
 		c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-		rc = m2_job_build(jn, nnodes, M2_JOB_M2, (uint32_t)(to - from + 3 * DAY), nonce, 32,
+		rc = m2_job_build(jn, nnodes, kind, (uint32_t)(to - from + 3 * DAY), nonce, 32,
 				  run->job, run->len, &mu);
 		w1 = now(CLOCK_MONOTONIC);
 		c1 = now(CLOCK_PROCESS_CPUTIME_ID);
@@ -283,16 +295,22 @@ int main(int argc, char **argv)
 		c1 = now(CLOCK_PROCESS_CPUTIME_ID);
 		if (rc != 0)
 			return fprintf(stderr, "run: %s\n", cl_strerror(rc)), 1;
-		printf("three parties: M2 circuit     wall %7.3f s  cpu %7.3f s (all three)  sent "
+		printf("three parties: %s circuit     wall %7.3f s  cpu %7.3f s (all three)  sent "
 		       "%.1f / %.1f / %.1f MiB\n",
-		       w1 - w0, c1 - c0, run->sent[0] / 1048576.0, run->sent[1] / 1048576.0,
-		       run->sent[2] / 1048576.0);
+		       measure, w1 - w0, c1 - c0, run->sent[0] / 1048576.0,
+		       run->sent[1] / 1048576.0, run->sent[2] / 1048576.0);
 		{
 			uint64_t v = 0;
 
-			for (size_t m = 0; m < mu.n; m++)
+			for (size_t m = 0; kind == M2_JOB_M2 && m < mu.n; m++)
 				v += ((struct mpc_m2_counts *)run->out)[m].victims;
-			printf("victims (secure) %llu over %zu municipalities\n",
+			for (size_t m = 0; kind == M2_JOB_M4 && m < mu.n; m++)
+				v += ((struct mpc_m4_counts *)run->out)[m].victims;
+			if (kind == M2_JOB_M5)
+				v = ((struct mpc_m5_counts *)run->out)[0].perpetrators +
+				    ((struct mpc_m5_counts *)run->out)[1].perpetrators;
+			printf("%s (secure) %llu over %zu municipalities\n",
+			       kind == M2_JOB_M5 ? "perpetrators" : "victims",
 			       (unsigned long long)v, mu.n);
 		}
 	}
