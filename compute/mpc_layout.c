@@ -80,42 +80,63 @@ int mpc_layout_pairs(const struct mpc_layout_bk *b, const struct mpc_b *src, str
 	return rc;
 }
 
+/* The differences of pair planes [q0, q1): the "before" ones, then (near) the window ones. */
+static int before_diffs(unsigned self, const struct mpc_layout_bk *b, const struct mpc_a *t,
+			uint32_t window, int near, size_t q0, size_t q1, struct mpc_a *d)
+{
+	size_t per = b->W * 64, nq = q1 - q0;
+	int rc = mpc_a_alloc(d, (near ? 2 : 1) * nq * per);
+
+	for (size_t q = q0; rc == 0 && q < q1; q++)
+		for (size_t k = 0; k < b->n; k++) {
+			uint32_t f = b->map[q * b->n + k];
+			uint64_t tie = (k % b->s) + q + 1 >= b->s ? 1 : 0;
+			size_t i1 = (q - q0) * per + k, i2 = (nq + q - q0) * per + k;
+
+			/* t_f − t_k − tie < 0; t_k − t_f − window − 1 < 0 */
+			d->s0[i1] = t->s0[f] - t->s0[k] - (self == 0 ? tie : 0);
+			d->s1[i1] = t->s1[f] - t->s1[k] - (self == 2 ? tie : 0);
+			if (near) {
+				d->s0[i2] = t->s0[k] - t->s0[f] - (self == 0 ? window + 1ull : 0);
+				d->s1[i2] = t->s1[k] - t->s1[f] - (self == 2 ? window + 1ull : 0);
+			}
+		}
+	return rc;
+}
+
 int mpc_layout_before(struct mpc_party *p, const struct mpc_layout_bk *b, const struct mpc_a *t,
 		      uint32_t window, struct mpc_b *before, struct mpc_b *near)
 {
 	size_t per = b->W * 64, nb = near ? 2 : 1, QW = b->Q * b->W;
-	unsigned self = mpc_party_self(p);
-	struct mpc_a d = {0};
-	struct mpc_b m = {0};
-	int rc = t->n == b->n ? mpc_a_alloc(&d, nb * b->Q * per) : CL_EINVAL;
+	size_t step = MPC_LAYOUT_PAIR_CHUNK / (nb * per);
+	int rc = t->n == b->n ? mpc_b_alloc(before, QW) : CL_EINVAL;
 
-	for (size_t q = 0; rc == 0 && q < b->Q; q++)
-		for (size_t k = 0; k < b->n; k++) {
-			uint32_t f = b->map[q * b->n + k];
-			uint64_t tie = (k % b->s) + q + 1 >= b->s ? 1 : 0;
-			size_t i1 = q * per + k, i2 = (b->Q + q) * per + k;
-
-			/* t_f − t_k − tie < 0; t_k − t_f − window − 1 < 0 */
-			d.s0[i1] = t->s0[f] - t->s0[k] - (self == 0 ? tie : 0);
-			d.s1[i1] = t->s1[f] - t->s1[k] - (self == 2 ? tie : 0);
-			if (near) {
-				d.s0[i2] = t->s0[k] - t->s0[f] - (self == 0 ? window + 1ull : 0);
-				d.s1[i2] = t->s1[k] - t->s1[f] - (self == 2 ? window + 1ull : 0);
-			}
-		}
-	if (rc == 0)
-		rc = mpc_msb32(p, &d, &m);
-	if (rc == 0)
-		rc = mpc_b_alloc(before, QW);
 	if (rc == 0 && near)
 		rc = mpc_b_alloc(near, QW);
-	if (rc == 0) {
-		mpc_layout_copy(before, 0, &m, 0, QW);
-		if (near)
-			mpc_layout_copy(near, 0, &m, QW, QW);
+	if (step == 0)
+		step = 1;
+	/* in chunks of pair planes, so that the comparison's scratch stays bounded */
+	for (size_t q0 = 0; rc == 0 && q0 < b->Q; q0 += step) {
+		size_t q1 = q0 + step < b->Q ? q0 + step : b->Q, nq = q1 - q0;
+		struct mpc_a d = {0};
+		struct mpc_b m = {0};
+
+		rc = before_diffs(mpc_party_self(p), b, t, window, near != NULL, q0, q1, &d);
+		if (rc == 0)
+			rc = mpc_msb32(p, &d, &m);
+		if (rc == 0) {
+			mpc_layout_copy(before, q0 * b->W, &m, 0, nq * b->W);
+			if (near)
+				mpc_layout_copy(near, q0 * b->W, &m, nq * b->W, nq * b->W);
+		}
+		mpc_a_free(&d);
+		mpc_b_free(&m);
 	}
-	mpc_a_free(&d);
-	mpc_b_free(&m);
+	if (rc != 0) {
+		mpc_b_free(before);
+		if (near)
+			mpc_b_free(near);
+	}
 	return rc;
 }
 

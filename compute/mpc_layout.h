@@ -41,10 +41,13 @@ void mpc_layout_copy(struct mpc_b *dst, size_t off, const struct mpc_b *src, siz
 /* *dst (allocated, Q planes) = for each pair plane, src's bit at the partner slot. Local. */
 int mpc_layout_pairs(const struct mpc_layout_bk *b, const struct mpc_b *src, struct mpc_b *dst);
 
+#define MPC_LAYOUT_PAIR_CHUNK (1u << 22) /* comparisons of one chunk of mpc_layout_before */
+
 /*
  * *before (allocated, Q planes) = the partner f comes before slot k: t_f < t_k, or t_f = t_k
  * and f sits before k in the cluster. When near is not NULL it gets (Q planes) t_k − t_f <=
- * window as well. Values of t below 2^31 apart. One comparison batch (7 rounds).
+ * window as well. Values of t below 2^31 apart. In comparison batches of at most
+ * MPC_LAYOUT_PAIR_CHUNK (7 rounds each), so that the scratch stays bounded.
  */
 int mpc_layout_before(struct mpc_party *p, const struct mpc_layout_bk *b, const struct mpc_a *t,
 		      uint32_t window, struct mpc_b *before, struct mpc_b *near);
