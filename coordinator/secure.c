@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/cl_error.h"
@@ -20,7 +21,7 @@
 
 struct secure {
 	struct mpc_rpc *t;
-	struct rpc_channel *ch[MPC_PARTIES];
+	struct mpc_rpc_config mc; /* the parties' names, addresses and TLS material */
 	char self_id[RPC_PEER_ID_MAX + 1];
 	char *cert[MPC_PARTIES];
 	size_t cert_len[MPC_PARTIES];
@@ -41,15 +42,17 @@ void secure_free(struct secure *s)
 {
 	if (!s)
 		return;
-	for (unsigned p = 0; p < MPC_PARTIES; p++) {
-		rpc_channel_free(s->ch[p]);
+	for (unsigned p = 0; p < MPC_PARTIES; p++)
 		free(s->cert[p]);
-	}
 	mpc_rpc_free(s->t);
 	free(s);
 }
 
-static int secure_channels(struct secure *s, const struct mpc_rpc_config *mc)
+/*
+ * Channels to the computing parties' Compute service, made for one computation: a party that
+ * restarted since the last one is reached at once (no reconnection back-off).
+ */
+static int secure_channels(const struct mpc_rpc_config *mc, struct rpc_channel *ch[MPC_PARTIES])
 {
 	int rc = CL_OK;
 
@@ -63,7 +66,7 @@ static int secure_channels(struct secure *s, const struct mpc_rpc_config *mc)
 		cc.expected_roles = RPC_ROLE_COMPUTE;
 		cc.expected_id = mc->parties[p].id;
 		cc.max_message_bytes = COMPUTE_JOB_MAX + (64u << 10);
-		rc = rpc_channel_new(&cc, &s->ch[p]);
+		rc = rpc_channel_new(&cc, &ch[p]);
 	}
 	return rc;
 }
@@ -103,8 +106,7 @@ int secure_new(const struct partyconf *conf, const struct party_tls *tls, const 
 		party_tls_fill(tls, &mc.tls);
 	if (rc == CL_OK)
 		rc = mpc_rpc_new(&mc, &s->t);
-	if (rc == CL_OK)
-		rc = secure_channels(s, &mc);
+	s->mc = mc;
 	if (rc != CL_OK) {
 		if (err && errsz && !err[0])
 			snprintf(err, errsz, "computing parties: %s", cl_strerror(rc));
@@ -285,6 +287,7 @@ int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int m
 	int kind = kind_of(measure);
 	size_t nc = 0;
 	uint8_t *jobs[MPC_PARTIES] = {NULL, NULL, NULL}, id[16];
+	struct rpc_channel *ch[MPC_PARTIES] = {NULL, NULL, NULL};
 	size_t lens[MPC_PARTIES] = {0, 0, 0};
 	int rc;
 
@@ -316,7 +319,9 @@ int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int m
 	job.requester_id = s->self_id;
 	job.purpose = qr->header->purpose;
 	job.legal_basis = qr->header->legal_basis;
-	rc = mpc_coord_run(s->t, s->ch, &job, &res);
+	rc = secure_channels(&s->mc, ch);
+	if (rc == CL_OK)
+		rc = mpc_coord_run(s->t, ch, &job, &res);
 	if (rc != CL_OK) {
 		snprintf(why, whysz, "secure computation failed: %.200s", res.why);
 		goto out;
@@ -336,7 +341,11 @@ int secure_measure(struct secure *s, const Caselink__V1__QueryRequest *qr, int m
 		rc = m5_emit((const struct mpc_m5_counts *)c, emit, ctx);
 out:
 	mpc_coord_result_clear(&res);
-	for (unsigned p = 0; p < MPC_PARTIES; p++)
+	for (unsigned p = 0; p < MPC_PARTIES; p++) {
+		rpc_channel_free(ch[p]);
+		if (jobs[p])
+			OPENSSL_cleanse(jobs[p], lens[p]);
 		free(jobs[p]);
+	}
 	return rc;
 }

@@ -50,6 +50,35 @@ for a in agencies:
                 w.writerow(e)
 PY
 it_setup
+# A researcher under DP besides the national user, for the budget refund below.
+"$bin/caselink" pki issue --ca "$FED_PKI" --name researcher1 --role user --out "$FED_PKI" \
+  --loopback >/dev/null
+policy() { # SCOPE
+  cat <<YAML
+version: 1
+scope: $1
+description: secure computation test federation
+roles:
+  national_coordinator: {ou: user, identities: [national]}
+  researcher: {ou: user, identities: [researcher1]}
+disclosure:
+  national_coordinator: {threshold: 5, rounding: 1}
+  researcher:
+    threshold: 5
+    rounding: 1
+    dp: {mechanism: discrete_laplace, epsilon_per_query: 0.4, budget: 1.0, budget_period_days: 365}
+rules:
+  - {id: national, role: national_coordinator, measures: [M1, M2, M3, M4, M5, M6],
+     period: {min_days: 1, max_days: 3660}, purposes: [monitoring], legal_bases: [statistics]}
+  - {id: research, role: researcher, measures: [M1, M2, M3, M4, M5, M6],
+     period: {min_days: 1, max_days: 3660}, purposes: [monitoring], legal_bases: [statistics]}
+participation:
+  - measures: [M1, M2, M3, M4, M5, M6]
+YAML
+}
+policy federation >"$FED_WORK/federation-policy.yaml"
+for id in "${FED_IDS[@]}"; do policy node >"$FED_WORK/nodes/$id/policy.yaml"; done
+research() { "$bin/caselink" query "$@" --coordinator "$FED_COORD" --tls-dir "$FED_PKI" --name researcher1; }
 fed_start
 fed_start_keyholder
 fed_fill_tokens
@@ -110,4 +139,20 @@ fed_query M2 --from "$from" --to "$to" --format csv >"$work/down.csv" 2>"$work/d
 grep -q 'party 2' "$work/down.err" || fail "the failure does not name party 2: $(cat "$work/down.err")"
 if counts "$work/down.csv" | grep -q .; then fail "rows released with party 2 down"; fi
 pass "party 2 down: refused naming it, nothing released"
+
+# The researcher's budget (1.0, 0.4 a query): a query that fails with party 2 down is refunded,
+# so two more queries (0.8) still fit once it is back; the one after them does not.
+rc=0
+research M2 --from "$from" --to "$to" --format csv >/dev/null 2>"$work/r0.err" || rc=$?
+[ "$rc" != 0 ] || fail "researcher: M2 answered with party 2 down"
+fed_daemon cp-2 "$bin/caselink-compute" serve --data "$FED_WORK/cp-2" --config "$FED_WORK/cp-2.yaml"
+research M2 --from "$from" --to "$to" --format json >"$work/r1.json" 2>"$work/r1.err" \
+  || fail "researcher: first M2 after the failure refused: $(cat "$work/r1.err")"
+research M4 --from "$from" --to "$to" --format json >"$work/r2.json" 2>"$work/r2.err" \
+  || fail "researcher: second query refused (the failed one was charged?): $(cat "$work/r2.err")"
+grep -q '"budget_remaining": 0.2' "$work/r2.json" || fail "researcher: budget after two queries: $(grep -o '"budget_remaining": [0-9.]*' "$work/r2.json")"
+if research M5 --from "$from" --to "$to" --format csv >/dev/null 2>"$work/r3.err"; then
+  fail "researcher: a third query beyond the budget was answered"
+fi
+pass "researcher: the query that failed with party 2 down was refunded (0.2 left after two more)"
 echo "$passed passed, 0 failed"
