@@ -6,6 +6,9 @@
  *   it_request query PKI REQUESTER FROM TO OUT            signed QueryRequest (incident_events)
  *   it_request envelope PKI REQUESTER COORDINATOR FROM TO OUT
  *                                                         the same, as a coordinator forwards it
+ *   it_request secure PKI REQUESTER COORDINATOR FROM TO OUT
+ *                                                         an M2 as a coordinator with computing
+ *                                                         parties forwards it (TOKENS mode)
  *   it_request blind PKI NODE OUT                         BlindEvaluateRequest of one element
  *   it_request start COORDINATOR PARTY OUT                ComputeStartRequest of a one-round
  *                                                         demonstration job (compute_job.h)
@@ -64,10 +67,16 @@ static int write_out(const char *path, const uint8_t *buf, size_t len)
 	return ok ? 0 : 2;
 }
 
-/* A signed QueryRequest; with coordinator, also its envelope (nonce, mode, signature). */
+/*
+ * A signed QueryRequest; with coordinator, also its envelope (nonce, mode, signature); with
+ * secure, an M2 in TOKENS mode naming the computing parties cp-1 and cp-2 of pki, as a
+ * coordinator with a compute section forwards it.
+ */
 static int make_query(const char *pki, const char *requester, const char *coordinator,
-		      const char *from, const char *to, const char *out)
+		      const char *from, const char *to, const char *out, int secure)
 {
+	Caselink__V1__ComputeParty cp[2], *cpp[2] = {&cp[0], &cp[1]};
+	char *cert[2] = {NULL, NULL};
 	Caselink__V1__QueryRequest q = CASELINK__V1__QUERY_REQUEST__INIT;
 	Caselink__V1__RequestHeader h = CASELINK__V1__REQUEST_HEADER__INIT;
 	Caselink__V1__Identity who = CASELINK__V1__IDENTITY__INIT;
@@ -88,8 +97,26 @@ static int make_query(const char *pki, const char *requester, const char *coordi
 	q.group_by = by;
 	q.n_group_by = 1;
 	q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_AGGREGATE;
+	if (secure) {
+		q.measure = "M2";
+		q.n_group_by = 0;
+	}
 	if (sign_request(rk, &q) != CL_OK)
 		goto out;
+	for (int i = 0; secure && i < 2; i++) {
+		cert[i] = slurp(pki, i ? "cp-2" : "cp-1", ".pem");
+		if (!cert[i])
+			goto out;
+		caselink__v1__compute_party__init(&cp[i]);
+		cp[i].party = (uint32_t)i + 1;
+		cp[i].certificate.data = (uint8_t *)cert[i];
+		cp[i].certificate.len = strlen(cert[i]);
+	}
+	if (secure) {
+		q.mode = CASELINK__V1__QUERY_MODE__QUERY_MODE_TOKENS;
+		q.n_compute_parties = 2;
+		q.compute_parties = cpp;
+	}
 	if (ck) {
 		if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 			goto out;
@@ -107,6 +134,8 @@ static int make_query(const char *pki, const char *requester, const char *coordi
 out:
 	if (rc)
 		fprintf(stderr, "it_request: cannot build the request\n");
+	free(cert[0]);
+	free(cert[1]);
 	free(buf);
 	sign_header_free(&h);
 	sign_key_free(rk);
@@ -192,7 +221,7 @@ out:
 }
 
 struct collect {
-	size_t rows;
+	size_t rows, records, with_events, events, slots, shares, x0_bytes;
 };
 
 static int on_message(const uint8_t *msg, size_t len, void *user)
@@ -204,6 +233,17 @@ static int on_message(const uint8_t *msg, size_t len, void *user)
 		return CL_EPROTO;
 	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_ROWS && r->rows)
 		c->rows += r->rows->n_rows;
+	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_TOKENS && r->tokens)
+		for (size_t i = 0; i < r->tokens->n_records; i++) {
+			c->records++;
+			c->with_events += r->tokens->records[i]->n_events > 0;
+			c->events += r->tokens->records[i]->n_events;
+			c->slots += r->tokens->records[i]->slots;
+		}
+	if (r->chunk_case == CASELINK__V1__QUERY_RESPONSE__CHUNK_SHARES && r->shares) {
+		c->shares++;
+		c->x0_bytes += r->shares->x0.len;
+	}
 	caselink__v1__query_response__free_unpacked(r, NULL);
 	return CL_OK;
 }
@@ -244,7 +284,10 @@ static int send_saved(const char *pki, const char *as, const char *method, const
 				!strcmp(method, "node") ? RPC_METHOD_NODE_QUERY
 							: RPC_METHOD_COORDINATOR_QUERY,
 				buf, len, 30000, on_message, &col, NULL, &st);
-	printf("code=%d message=%s rows=%zu\n", (int)st.code, st.message, col.rows);
+	printf("code=%d message=%s rows=%zu records=%zu with_events=%zu events=%zu slots=%zu "
+	       "shares=%zu x0_bytes=%zu\n",
+	       (int)st.code, st.message, col.rows, col.records, col.with_events, col.events,
+	       col.slots, col.shares, col.x0_bytes);
 	rc = st.code == RPC_OK ? 0 : 1;
 out:
 	if (rc == 2)
@@ -262,9 +305,11 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "query"))
-		return make_query(argv[2], argv[3], NULL, argv[4], argv[5], argv[6]);
+		return make_query(argv[2], argv[3], NULL, argv[4], argv[5], argv[6], 0);
 	if (argc == 8 && !strcmp(argv[1], "envelope"))
-		return make_query(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
+		return make_query(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], 0);
+	if (argc == 8 && !strcmp(argv[1], "secure"))
+		return make_query(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], 1);
 	if (argc == 5 && !strcmp(argv[1], "blind"))
 		return make_blind(argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "start"))
@@ -275,6 +320,7 @@ int main(int argc, char **argv)
 		"usage: it_request query PKI REQUESTER FROM TO OUT\n"
 		"       it_request envelope PKI REQUESTER COORDINATOR FROM TO OUT\n"
 		"       it_request blind PKI NODE OUT\n"
+		"       it_request secure PKI REQUESTER COORDINATOR FROM TO OUT\n"
 		"       it_request start COORDINATOR PARTY OUT\n"
 		"       it_request send PKI AS coordinator|node|keyholder|compute TARGET IN\n");
 	return 2;

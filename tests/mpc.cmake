@@ -13,5 +13,6 @@ add_dependencies(test_m2_job caselink)
 # A linked M2 under secure computation through the daemons (nodes, keyholder, two computing
 # parties, coordinator) against the plaintext path on the same nodes.
 add_test(NAME integration_secure COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_secure.sh)
-set_tests_properties(integration_secure PROPERTIES ENVIRONMENT "${CASELINK_TEST_ENV}"
+set_tests_properties(integration_secure PROPERTIES ENVIRONMENT
+                     "${CASELINK_TEST_ENV};CASELINK_IT_TOOLS=${CMAKE_BINARY_DIR}/tests"
                      TIMEOUT 300 RUN_SERIAL TRUE)

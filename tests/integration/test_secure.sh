@@ -107,6 +107,21 @@ for p in 1 2; do
 done
 pass "secure M2: $n count rows; the computing parties and the nodes audited it"
 
+# What a node sends the coordinator for a secure M2 (the bytes as received, decoded by
+# tests/it_request): records with slots and no event, one ShareUpload.
+tool=${CASELINK_IT_TOOLS:?}/it_request
+node=${FED_IDS[0]}
+"$tool" secure "$FED_PKI" national coordinator "$from" "$to" "$work/secure-req.bin"
+got=$("$tool" send "$FED_PKI" coordinator node \
+  "$(fed_wait_ready "$FED_WORK/run/$node.addr" "$(cat "$FED_WORK/run/$node.pid")")" \
+  "$work/secure-req.bin") || fail "node $node refused the secure request: $got"
+[[ $got == *" with_events=0 events=0 "* ]] || fail "node $node sent events: $got"
+[[ $got == *" shares=1 "* ]] || fail "node $node sent no ShareUpload: $got"
+records=$(sed 's/.* records=\([0-9]*\).*/\1/' <<<"$got")
+slots=$(sed 's/.* slots=\([0-9]*\).*/\1/' <<<"$got")
+[ "$records" -gt 10 ] && [ "$slots" -ge "$records" ] || fail "node $node: records and slots: $got"
+pass "node $node to the coordinator: $records records, no event, $slots slots, one ShareUpload"
+
 # The same question on the plaintext path: the coordinator alone, events sent to it.
 sed -i '/^compute:/,/^  - {party: 2/d' "$work/run/coordinator.yaml"
 fed_restart_coordinator
