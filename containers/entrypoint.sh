@@ -1,12 +1,13 @@
 #!/bin/sh
-# caselink container entrypoint, the same in the node, coordinator and keyholder images
+# caselink container entrypoint, the same in the node, coordinator, keyholder and compute images
 # (CASELINK_PARTY says which).
 #
 #   serve (default)  first start: create the party's state under CASELINK_DATA (node:
 #                    `caselink-node init` from CASELINK_ID, CASELINK_AGENCY_TYPE,
 #                    CASELINK_MUNICIPALITY, CASELINK_COUNTRY, then, when CASELINK_IMPORT_DIR
 #                    is set, one import of its persons.csv and events.csv; keyholder:
-#                    `caselink-keyholder init`); then serve in the foreground with
+#                    `caselink-keyholder init`; compute: `caselink-compute init`, its audit
+#                    log); then serve in the foreground with
 #                    CASELINK_CONFIG. Logs go to stderr (the container log).
 #   anything else    run as given, e.g. `caselink-node import --data /var/lib/caselink/node
 #                    --events /import/events.csv` or `caselink-keyholder status --data ...`.
@@ -45,6 +46,12 @@ case "$party" in
       caselink-keyholder init --data "$data"
     fi
     exec caselink-keyholder serve --data "$data" --config "$config" --foreground "$@"
+    ;;
+  compute)
+    if [ ! -f "$data/compute.db" ]; then
+      caselink-compute init --data "$data"
+    fi
+    exec caselink-compute serve --data "$data" --config "$config" --foreground "$@"
     ;;
   coordinator)
     exec caselink-coordinator serve --data "$data" --config "$config" --foreground "$@"

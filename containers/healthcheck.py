@@ -3,7 +3,7 @@
 
 usage: healthcheck.py SERVICE TARGET SERVER_NAME CA CERT KEY [--strict] [--timeout S]
 
-  SERVICE      node | coordinator | keyholder (the gRPC service to call)
+  SERVICE      node | coordinator | keyholder | compute (the gRPC service to call)
   TARGET       HOST:PORT to dial (in a container: 127.0.0.1:PORT)
   SERVER_NAME  the name the server's certificate must carry (its party id)
   CA CERT KEY  the federation CA and the caller's own certificate and key (PEM)
@@ -28,9 +28,10 @@ import os
 import sys
 import time
 
-USAGE = "usage: healthcheck.py node|coordinator|keyholder HOST:PORT SERVER_NAME CA CERT KEY " \
+USAGE = "usage: healthcheck.py node|coordinator|keyholder|compute HOST:PORT SERVER_NAME CA CERT KEY " \
         "[--strict] [--timeout S]"
-SERVICES = {"node": "Node", "coordinator": "Coordinator", "keyholder": "Keyholder"}
+SERVICES = {"node": "Node", "coordinator": "Coordinator", "keyholder": "Keyholder",
+            "compute": "Compute"}
 
 
 def varint(v):

@@ -11,7 +11,9 @@ usage: validate.py SRC_DIR [BIN_DIR]
                installs (or one of their dependencies).
   compose      every party is non-root-capable, read-only, capability-free, its TLS volume
                read-only, on the networks its role allows; ids, configs, certificates and
-               the coordinator's and keyholder's node lists agree.
+               the coordinator's and keyholder's node lists agree; the two computing
+               parties (parties 1 and 2) name each other and the coordinator, which names
+               them in its compute: section, and share a network with nothing else.
   k8s          every document against the Kubernetes API models of Debian's
                python3-kubernetes (unknown fields, types, required fields); workloads are
                non-root, read-only, with a PersistentVolumeClaim, Secret TLS and ConfigMap
@@ -30,10 +32,10 @@ import yaml
 SRC = sys.argv[1] if len(sys.argv) > 1 else "."
 BIN = sys.argv[2] if len(sys.argv) > 2 else None
 CT = os.path.join(SRC, "containers")
-PARTIES = ("node", "coordinator", "keyholder")
-PORTS = {"node": 7101, "coordinator": 7200, "keyholder": 7000}
+PARTIES = ("node", "coordinator", "keyholder", "compute")
+PORTS = {"node": 7101, "coordinator": 7200, "keyholder": 7000, "compute": 7301}
 BINARY = {"node": "caselink-node", "coordinator": "caselink-coordinator",
-          "keyholder": "caselink-keyholder", "tools": "caselink"}
+          "keyholder": "caselink-keyholder", "compute": "caselink-compute", "tools": "caselink"}
 errors = []
 checks = 0
 
@@ -134,8 +136,9 @@ def check_dockerfiles():
         check(any("scripts/deps" in ln for ln in b_body) and
               any(ln.startswith("RUN /usr/local/sbin/caselink-deps") for ln in b_body),
               "%s: build stage does not install scripts/deps" % name)
-        check(any(BINARY[image] in ln and "--target" in ln for ln in b_body),
-              "%s: build stage does not build %s" % (name, BINARY[image]))
+        for b in BINARY.values():  # one shared build stage builds every image's program
+            check(any(re.search(r"--target\b.*\s%s(\s|$)" % b, ln) for ln in b_body),
+                  "%s: build stage does not build %s" % (name, b))
         for ln in b_body + r_body:
             word = ln.split()[0].upper()
             check(word != "ADD", "%s: ADD (use COPY): %s" % (name, ln))
@@ -202,6 +205,11 @@ def check_compose():
             kinds[name] = m.group(1)
     nodes = sorted(n for n, k in kinds.items() if k == "node")
     check(len(nodes) == 3, "compose: expected three nodes, found %s" % nodes)
+    cps = sorted(n for n, k in kinds.items() if k == "compute")
+    check(cps == ["cp-1", "cp-2"], "compose: expected computing parties cp-1 and cp-2, found %s"
+          % cps)
+    cp_confs = {}
+    coord_compute = None
     check(kinds.get("keyholder") == "keyholder" and kinds.get("coordinator") == "coordinator",
           "compose: keyholder and coordinator services missing")
     boot = svcs.get("bootstrap", {})
@@ -237,6 +245,7 @@ def check_compose():
                           for v in (conf.get("tls") or {}).values()) and conf.get("tls"),
                       "%s: TLS paths must be under /etc/caselink/tls" % where)
                 if kind == "coordinator":
+                    coord_compute = conf.get("compute") or []
                     ids = sorted(n["id"] for n in conf.get("nodes", []))
                     check(ids == nodes, "%s: configured nodes %s != services %s" % (where, ids, nodes))
                     for n in conf.get("nodes", []):
@@ -245,6 +254,8 @@ def check_compose():
                 elif kind == "keyholder":
                     check(sorted(conf.get("nodes", [])) == nodes,
                           "%s: registered nodes != node services" % where)
+                elif kind == "compute":
+                    cp_confs[name] = conf
                 else:
                     check(conf.get("coordinators") == ["coordinator"],
                           "%s: coordinators must be [coordinator]" % where)
@@ -254,10 +265,11 @@ def check_compose():
               "%s: its TLS volume is not filled by the bootstrap job" % where)
         exp_role = "node" if kind == "node" else kind
         check(parties.get(name) == exp_role, "%s: no %s certificate in CASELINK_PARTIES" % (where, exp_role))
-        if kind == "node":
+        if kind in ("node", "compute"):
             env = s.get("environment") or {}
             check(env.get("CASELINK_ID") == name, "%s: CASELINK_ID must equal the service name" % where)
         nets[name] = set(s.get("networks") or [])
+    check_compute_confs("compose", cp_confs, coord_compute, cps, "/etc/caselink/tls/")
     netdefs = cf.get("networks") or {}
     kh = nets.get("keyholder", set())
     co = nets.get("coordinator", set())
@@ -269,14 +281,60 @@ def check_compose():
                 check(not (nets.get(n, set()) & nets.get(m, set()) - kh),
                       "compose: nodes %s and %s share a network other than the keyholder's" % (n, m))
     check(not (kh & co), "compose: the coordinator shares a network with the keyholder")
+    for c in cps:
+        mine = nets.get(c, set())
+        check(mine & co, "compose: %s and the coordinator share no network" % c)
+        for other in cps:
+            if other != c:
+                check(mine & nets.get(other, set()), "compose: %s cannot reach %s" % (c, other))
+        for other, theirs in nets.items():
+            if other not in cps and other != "coordinator":
+                check(not (mine & theirs), "compose: %s shares a network with %s" % (c, other))
+        for net in mine:
+            check((netdefs.get(net) or {}).get("internal") is True,
+                  "compose: network %s of a computing party must be internal" % net)
     for net in kh | set().union(*[nets.get(n, set()) for n in nodes]):
         check((netdefs.get(net) or {}).get("internal") is True,
               "compose: network %s of a node or the keyholder must be internal" % net)
     check("users" in co and "ports" in svcs.get("coordinator", {}),
           "compose: the coordinator must be reachable by users")
-    for name in ("keyholder",) + tuple(nodes):
+    for name in ("keyholder",) + tuple(nodes) + tuple(cps):
         check("ports" not in svcs.get(name, {}), "compose: %s publishes a port" % name)
     check(parties.get("national") == "user", "compose: no user certificate for the query")
+
+
+def check_compute_confs(where, cp_confs, coord_compute, cps, tls_dir):
+    """The computing parties' configurations and the coordinator's compute: section agree:
+    parties 1 and 2, each dialling the coordinator and the other by name on their ports."""
+    numbers = {}
+    for name, conf in cp_confs.items():
+        w = "%s: %s's configuration" % (where, name)
+        numbers[name] = conf.get("party")
+        check(conf.get("coordinator") == {"id": "coordinator",
+                                          "address": "coordinator:%d" % PORTS["coordinator"]},
+              "%s: coordinator must be {id: coordinator, address: coordinator:%d}"
+              % (w, PORTS["coordinator"]))
+        peers = [c for c in cps if c != name]
+        peer = conf.get("peer") or {}
+        check(len(peers) == 1 and peer.get("id") == peers[0]
+              and peer.get("address") == "%s:%d" % (peers[0], PORTS["compute"]),
+              "%s: peer must be the other computing party, dialled by its name" % w)
+        check(not conf.get("insecure_demo"), "%s: insecure_demo set" % w)
+    check(sorted(numbers.values()) == [1, 2], "%s: computing parties' numbers %s, expected 1 and 2"
+          % (where, sorted(numbers.items())))
+    w = "%s: the coordinator's compute section" % where
+    if not check(coord_compute is not None and len(coord_compute) == 2,
+                 "%s: must name the two computing parties" % w):
+        return
+    for e in coord_compute:
+        cid = e.get("id")
+        check(cid in cp_confs and e.get("party") == numbers.get(cid),
+              "%s: %s as party %s, but its configuration says %s"
+              % (w, cid, e.get("party"), numbers.get(cid)))
+        check(e.get("address") == "%s:%d" % (cid, PORTS["compute"]),
+              "%s: %s must be dialled by its name on port %d" % (w, cid, PORTS["compute"]))
+        check(e.get("cert") == "%s%s.pem" % (tls_dir, cid),
+              "%s: %s's certificate must be %s%s.pem" % (w, cid, tls_dir, cid))
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -455,9 +513,18 @@ def check_k8s():
         if kind == "node":
             node_ids.append(name)
     node_ids.sort()
+    cp_ids = sorted(n for n, (k, _) in confs.items() if k == "compute")
+    check(cp_ids == ["cp-1", "cp-2"], "k8s: computing parties %s, expected cp-1 and cp-2" % cp_ids)
+    for c in cp_ids:
+        check(c in svcs, "k8s: no Service %s" % c)
+    coord = [c for k, c in confs.values() if k == "coordinator"]
+    check_compute_confs("k8s", {n: c for n, (k, c) in confs.items() if k == "compute"},
+                        coord[0].get("compute") if coord else None, cp_ids, "/etc/caselink/tls/")
     for name, (kind, conf) in confs.items():
         where = "k8s ConfigMap of %s" % name
         check(conf.get("listen") == "0.0.0.0:%d" % PORTS[kind], "%s: listen" % where)
+        if kind == "compute":
+            continue
         if kind == "coordinator":
             check(sorted(n["id"] for n in conf.get("nodes", [])) == node_ids,
                   "%s: nodes != node workloads" % where)
@@ -482,14 +549,17 @@ def check_k8s():
          "ns_labels": {"kubernetes.io/metadata.name": "caselink"}, "kind": "rogue"},
     ]
     expected = {("ingress", "coordinator", 7200), ("coordinator", "node", 7101),
-                ("node", "keyholder", 7000), ("coordinator", "dns", 53), ("node", "dns", 53)}
+                ("node", "keyholder", 7000), ("coordinator", "dns", 53), ("node", "dns", 53),
+                ("coordinator", "compute", 7301), ("compute", "coordinator", 7200),
+                ("compute", "compute", 7301), ("compute", "dns", 53)}
     allp = pods + ext
-    check(any(p["kind"] == k for p in pods for k in ("node",)), "k8s: no node workloads")
+    for k in ("node", "compute"):
+        check(any(p["kind"] == k for p in pods), "k8s: no %s workloads" % k)
     for src in allp:
         for dst in allp:
             if src is dst:
                 continue
-            for port in (7000, 7101, 7200, 53):
+            for port in sorted(set(PORTS.values())) + [53]:
                 proto = "UDP" if port == 53 else "TCP"
                 ok = (direction_allows(pols, src, dst, port, proto, "Egress")
                       and direction_allows(pols, dst, src, port, proto, "Ingress"))

@@ -7,20 +7,35 @@
 #     | kubectl apply -f -
 #
 # Each Secret tls-ID holds ca.pem, crl.pem, cert.pem and key.pem, the file names the
-# images expect under /etc/caselink/tls. Exit status 1 if a file is missing.
+# images expect under /etc/caselink/tls. ID+PEER+... adds the certificates DIR/PEER.pem as
+# PEER.pem (the coordinator's Secret carries the computing parties' certificates, which its
+# compute: section names):
+#
+#   containers/k8s/secrets.sh pki coordinator+cp-1+cp-2 cp-1 cp-2 | kubectl apply -f -
+#
+# Exit status 1 if a file is missing.
 set -eu
 
 if [ "$#" -lt 2 ]; then
-  echo "usage: secrets.sh PKI_DIR ID..." >&2
+  echo "usage: secrets.sh PKI_DIR ID[+PEER...]..." >&2
   exit 2
 fi
 dir=$1
 shift
 b64() { base64 -w 0 <"$1"; }
-for id in "$@"; do
+for arg in "$@"; do
+  id=${arg%%+*}
+  peers=
+  [ "$arg" = "$id" ] || peers=$(echo "${arg#*+}" | tr '+' ' ')
   for f in "$dir/ca.pem" "$dir/crl.pem" "$dir/$id.pem" "$dir/$id.key"; do
     if [ ! -r "$f" ]; then
       echo "secrets.sh: cannot read $f" >&2
+      exit 1
+    fi
+  done
+  for p in $peers; do
+    if [ ! -r "$dir/$p.pem" ]; then
+      echo "secrets.sh: cannot read $dir/$p.pem" >&2
       exit 1
     fi
   done
@@ -39,4 +54,7 @@ data:
   cert.pem: $(b64 "$dir/$id.pem")
   key.pem: $(b64 "$dir/$id.key")
 YAML
+  for p in $peers; do
+    echo "  $p.pem: $(b64 "$dir/$p.pem")"
+  done
 done

@@ -10,6 +10,9 @@
 #   CASELINK_PARTIES  space-separated ID:ROLE pairs, e.g. "keyholder:keyholder
 #                     coordinator:coordinator lv-liepaja-police:node national:user";
 #                     each certificate carries DNS:ID (the party's host name in the demo).
+#                     Every party of the role coordinator also gets the certificates of the
+#                     parties of the role compute, as ID.pem (the coordinator's compute:
+#                     section names them; the nodes get them from it to seal to).
 #   CASELINK_DEMO_DATA  optional: a folder to fill once with `caselink synth` output.
 # The CRL is copied to every party on each run: after `caselink pki revoke`, run the job
 # again and restart the parties.
@@ -44,6 +47,19 @@ for entry in $parties; do
   chmod 0755 "$dir"
   chown -R "$owner" "$dir"
   echo "caselink-bootstrap: $id ($role) ready"
+done
+# The computing parties' certificates (public) to every coordinator, after all are issued.
+for entry in $parties; do
+  [ "${entry#*:}" = coordinator ] || continue
+  dir=$out/${entry%%:*}
+  for peer in $parties; do
+    [ "${peer#*:}" = compute ] || continue
+    id=${peer%%:*}
+    cp "$out/$id/cert.pem" "$dir/$id.pem.new" && mv -f "$dir/$id.pem.new" "$dir/$id.pem"
+    chmod 0444 "$dir/$id.pem"
+    chown "$owner" "$dir/$id.pem"
+    echo "caselink-bootstrap: $id's certificate to ${entry%%:*}"
+  done
 done
 if [ -n "${CASELINK_DEMO_DATA:-}" ] && [ ! -f "$CASELINK_DEMO_DATA/federation.csv" ]; then
   caselink synth --out "$CASELINK_DEMO_DATA" --seed "${CASELINK_DEMO_SEED:-1}" \
