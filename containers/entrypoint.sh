@@ -5,7 +5,8 @@
 #   serve (default)  first start: create the party's state under CASELINK_DATA (node:
 #                    `caselink-node init` from CASELINK_ID, CASELINK_AGENCY_TYPE,
 #                    CASELINK_MUNICIPALITY, CASELINK_COUNTRY, then, when CASELINK_IMPORT_DIR
-#                    is set, one import of its persons.csv and events.csv; keyholder:
+#                    is set, one import of its persons.csv and events.csv; on every start
+#                    `caselink-node tokens` (the token cache, incremental); keyholder:
 #                    `caselink-keyholder init`; compute: `caselink-compute init`, its audit
 #                    log); then serve in the foreground with
 #                    CASELINK_CONFIG. Logs go to stderr (the container log).
@@ -39,6 +40,19 @@ case "$party" in
         --events "$CASELINK_IMPORT_DIR/events.csv"
       : >"$data/import.done"
     fi
+    # The token cache (linked queries, docs/privacy.md) on every start: incremental, so
+    # only persons changed since the last fill (or all after a key rotation) are sent to
+    # the keyholder. The keyholder may still be starting: a few tries, then serve anyway
+    # (aggregates work; a linked query answers "token cache not filled").
+    tries=${CASELINK_TOKENS_TRIES:-20}
+    until caselink-node tokens --data "$data" --config "$config"; do
+      tries=$((tries - 1))
+      if [ "$tries" -le 0 ]; then
+        echo "caselink-entrypoint: token cache not filled (keyholder unreachable?)" >&2
+        break
+      fi
+      sleep "${CASELINK_TOKENS_RETRY_S:-3}"
+    done
     exec caselink-node serve --data "$data" --config "$config" --foreground "$@"
     ;;
   keyholder)

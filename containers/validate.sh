@@ -3,14 +3,16 @@
 #   1. yamllint on every YAML file; `docker-compose config` (Debian's docker-compose, which
 #      validates against the Compose schema without an engine); shellcheck on every script.
 #   2. validate.py: Dockerfiles (stages, user, health check, runtime libraries vs ldd),
-#      compose.yaml (hardening, networks, ids), Kubernetes manifests (API models of
+#      compose.yaml (hardening, networks, ids, the computing parties' and the coordinator's
+#      compute configuration), Kubernetes manifests (API models of
 #      python3-kubernetes, hardening, NetworkPolicies evaluated against the expected matrix).
 #   3. k8s/secrets.sh on a throw-away PKI gives Secrets that decode to the files.
 #   4. The demo federation of compose.yaml without an engine: the bootstrap job, the
 #      entrypoint and the health check of the images run as plain processes on loopback
 #      with the demo configurations (paths and ports rewritten); the user's query is
-#      compared with the generator's ground truth; a restarted node neither re-creates nor
-#      re-imports its store.
+#      compared with the generator's ground truth; a linked M2 is computed with the two
+#      computing parties (cp-1, cp-2), both audit it, and its counts equal the plaintext
+#      reference path's; a restarted node neither re-creates nor re-imports its store.
 # usage: validate.sh SRC_DIR BIN_DIR WORK_DIR   (ctest: tests/containers.cmake)
 set -euo pipefail
 
@@ -69,7 +71,10 @@ trap cleanup EXIT
 "$bin/caselink" pki init-ca --out "$work/pki" >/dev/null
 "$bin/caselink" pki issue --ca "$work/pki" --name coordinator --role coordinator \
     --out "$work/pki" >/dev/null
-"$ct/k8s/secrets.sh" "$work/pki" coordinator >"$work/secrets.yaml"
+for p in cp-1 cp-2; do
+  "$bin/caselink" pki issue --ca "$work/pki" --name $p --role compute --out "$work/pki" >/dev/null
+done
+"$ct/k8s/secrets.sh" "$work/pki" coordinator+cp-1+cp-2 >"$work/secrets.yaml"
 $py - "$work/secrets.yaml" "$work/pki" <<'EOF' || fail "secrets.sh output"
 import base64, sys, yaml
 from kubernetes import client
@@ -79,7 +84,7 @@ client.ApiClient()._ApiClient__deserialize(docs[0], "V1Secret")
 d = docs[0]
 assert d["metadata"]["name"] == "tls-coordinator", d["metadata"]
 files = {"ca.pem": "ca.pem", "crl.pem": "crl.pem", "cert.pem": "coordinator.pem",
-         "key.pem": "coordinator.key"}
+         "key.pem": "coordinator.key", "cp-1.pem": "cp-1.pem", "cp-2.pem": "cp-2.pem"}
 assert sorted(d["data"]) == sorted(files), d["data"].keys()
 for k, f in files.items():
     assert base64.b64decode(d["data"][k]) == open(sys.argv[2] + "/" + f, "rb").read(), k
@@ -87,7 +92,10 @@ EOF
 if "$ct/k8s/secrets.sh" "$work/pki" nobody >/dev/null 2>&1; then
   fail "secrets.sh accepted a party without certificate"
 fi
-pass "k8s/secrets.sh: Secrets decode to the PKI files; a missing party is refused"
+if "$ct/k8s/secrets.sh" "$work/pki" coordinator+cp-1+cp-3 >/dev/null 2>&1; then
+  fail "secrets.sh accepted a peer without certificate"
+fi
+pass "k8s/secrets.sh: Secrets decode to the PKI files (the coordinator's with cp-1.pem and cp-2.pem); a missing party or peer is refused"
 
 # ---- 4. the compose demo as plain processes ----
 export PATH="$bin:$PATH"
@@ -109,10 +117,16 @@ EOF
 parties=$(sed -n 's/^PARTIES //p' "$work/plan")
 mkdir -p "$work/demo" "$work/run" "$work/logs"
 CASELINK_CA=$work/ca CASELINK_OUT=$work/out CASELINK_PARTIES=$parties \
-CASELINK_UID=$(id -u) CASELINK_GID=$(id -g) CASELINK_DEMO_DATA=$work/demo \
+CASELINK_UID=$(id -u) CASELINK_GID=$(id -g) CASELINK_DEMO_DATA=$work/demo CASELINK_LOOPBACK=1 \
 CASELINK_DEMO_PERSONS=300 CASELINK_DEMO_SEED=7 \
   sh "$ct/tools/bootstrap.sh" >"$work/logs/bootstrap" 2>&1 || fail "bootstrap: $(tail -n 3 "$work/logs/bootstrap")"
 [ "$(stat -c %a "$work/out/coordinator/key.pem")" = 400 ] || fail "bootstrap: key not 0400"
+for p in cp-1 cp-2; do
+  cmp -s "$work/out/$p/cert.pem" "$work/out/coordinator/$p.pem" \
+    || fail "bootstrap: the coordinator lacks $p's certificate"
+  openssl x509 -in "$work/out/$p/cert.pem" -noout -subject | grep -q "OU *= *compute" \
+    || fail "bootstrap: $p's certificate is not of the role compute"
+done
 CASELINK_CA=$work/ca CASELINK_OUT=$work/out CASELINK_PARTIES=$parties \
 CASELINK_UID=$(id -u) CASELINK_GID=$(id -g) \
   sh "$ct/tools/bootstrap.sh" >>"$work/logs/bootstrap" 2>&1 || fail "bootstrap run twice"
@@ -128,15 +142,24 @@ wait_ready() {
   done
   fail "$what not ready after 15 s"
 }
+# The coordinator and the computing parties dial each other: fixed loopback ports for them.
+declare -A fixed
+while read -r _ kind name _; do
+  case $kind in coordinator | compute)
+    fixed[$name]=127.0.0.1:$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  esac
+done < <(grep '^SERVICE ' "$work/plan")
 # start KIND NAME CONF ENV...: the image's entrypoint with the image's environment.
 start() {
   local kind=$1 name=$2 conf=$3 k v
   shift 3
-  sed -e "s|/etc/caselink/tls/|$work/out/$name/|" -e "s|^listen: 0.0.0.0:.*|listen: 127.0.0.1:0|" \
+  sed -e "s|/etc/caselink/tls/|$work/out/$name/|" \
+      -e "s|^listen: 0.0.0.0:.*|listen: ${fixed[$name]:-127.0.0.1:0}|" \
       -e "s|^keyholder: .*|keyholder: \"${addr[keyholder]:-}\"|" \
       -e "s|^policy: /etc/caselink/policy.yaml|policy: $ct/demo/policy-$name.yaml|" \
       "$ct/$conf" >"$work/$name.yaml"
   for k in "${!addr[@]}"; do sed -i "s|\"$k:7101\"|\"${addr[$k]}\"|" "$work/$name.yaml"; done
+  for k in "${!fixed[@]}"; do sed -i -E "s|\"$k:[0-9]+\"|\"${fixed[$k]}\"|" "$work/$name.yaml"; done
   rm -f "$work/run/$name.addr"
   (
     export CASELINK_PARTY=$kind CASELINK_DATA=$work/data/$name CASELINK_CONFIG=$work/$name.yaml
@@ -170,22 +193,38 @@ while read -r _ kind name conf envs; do
   # shellcheck disable=SC2086
   start "$kind" "$name" "$conf" $envs
 done < <(grep '^SERVICE ' "$work/plan")
+cps=()
+while read -r _ kind name conf envs; do
+  [ "$kind" = compute ] || continue
+  cps+=("$name")
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs
+done < <(grep '^SERVICE ' "$work/plan")
 while read -r _ kind name conf envs; do
   [ "$kind" = coordinator ] || continue
   # shellcheck disable=SC2086
   start "$kind" "$name" "$conf" $envs
 done < <(grep '^SERVICE ' "$work/plan")
 [ ${#nodes[@]} -eq 3 ] || fail "compose.yaml has ${#nodes[@]} nodes"
-pass "entrypoint: keyholder init, 3 node stores created and imported, coordinator; all serving"
+[ "${cps[*]}" = "cp-1 cp-2" ] || fail "compose.yaml's computing parties: ${cps[*]}"
+for name in "${cps[@]}"; do
+  [ -f "$work/data/$name/compute.db" ] || fail "entrypoint: $name has no audit log"
+done
+pass "entrypoint: keyholder init, 3 node stores created and imported, 2 computing parties initialised, coordinator; all serving"
 
 # The images' health check against each party, with the party's own certificate.
-for name in keyholder coordinator "${nodes[@]}"; do
+for name in keyholder coordinator "${nodes[@]}" "${cps[@]}"; do
   kind=node
   [ "$name" = keyholder ] && kind=keyholder
   [ "$name" = coordinator ] && kind=coordinator
+  case $name in cp-*) kind=compute ;; esac
   out=$(CASELINK_PARTY=$kind CASELINK_ID=$name CASELINK_PORT=${addr[$name]##*:} \
         CASELINK_TLS=$work/out/$name CASELINK_HEALTHCHECK_PY=$ct/healthcheck.py \
         sh "$ct/health.sh") || fail "health of $name: $out"
+  case $kind in
+    compute) [[ $out == "status: party=$name role=compute "*"ready=true" ]] \
+               || fail "health of $name: $out" ;;
+  esac
 done
 out=$(CASELINK_PARTY=node CASELINK_ID=${nodes[0]} CASELINK_PORT=1 CASELINK_TLS=$work/out/${nodes[0]} \
       CASELINK_HEALTHCHECK_PY=$ct/healthcheck.py sh "$ct/health.sh") \
@@ -215,6 +254,57 @@ grep -v '^#' "$work/answer.out" | tail -n +2 | LC_ALL=C sort >"$work/answer.csv"
 it_released "$work/expected.csv" "$work/answer.csv" || fail "the demo's answer differs from ground truth"
 pass "demo query as the national user equals ground truth under disclosure control ($(wc -l <"$work/expected.csv") cells)"
 
+# A linked M2 goes through the computing parties: the coordinator computes it with them
+# (secure_computed), each party audits the computation.
+timeout 60 caselink query M2 --from "$from" --to "$to" --format csv \
+  --coordinator "${addr[coordinator]}" --ca "$work/out/national/ca.pem" \
+  --cert "$work/out/national/cert.pem" --key "$work/out/national/key.pem" >"$work/m2.out" 2>&1 \
+  || fail "M2: $(tail -n 3 "$work/m2.out")"
+grep -q secure_computed "$work/logs/coordinator.log" || fail "the coordinator computed no secure M2"
+for name in "${cps[@]}"; do
+  caselink-compute audit verify --data "$work/data/$name" >/dev/null || fail "audit of $name broken"
+  $py -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute(\"select count(*) from audit_log where action = 'compute_start'\").fetchone()[0] else 1)" \
+      "$work/data/$name/compute.db" || fail "$name audited no computation"
+done
+pass "linked M2 computed with cp-1 and cp-2 ($(grep -vc '^#' "$work/m2.out") lines), both audited it"
+# The same M2 on the plaintext reference path (the coordinator without its compute section).
+stop_party() {
+  local p=${pid_of[$1]}
+  kill -TERM "$p"
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$p" 2>/dev/null && fail "$1 did not stop on SIGTERM"
+  return 0
+}
+nsecure=$(grep -c secure_computed "$work/logs/coordinator.log")
+stop_party coordinator
+sed '/^compute:/,/^  - {party: 2/d' "$work/coordinator.yaml" >"$work/coordinator-plain.yaml"
+grep -q '^compute:' "$work/coordinator-plain.yaml" && fail "compute section not removed"
+while read -r _ kind name conf envs; do
+  [ "$kind" = coordinator ] || continue
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs CASELINK_CONFIG="$work/coordinator-plain.yaml"
+done < <(grep '^SERVICE ' "$work/plan")
+timeout 60 caselink query M2 --from "$from" --to "$to" --format csv \
+  --coordinator "${addr[coordinator]}" --ca "$work/out/national/ca.pem" \
+  --cert "$work/out/national/cert.pem" --key "$work/out/national/key.pem" >"$work/m2-plain.out" 2>&1 \
+  || fail "plaintext M2: $(tail -n 3 "$work/m2-plain.out")"
+[ "$(grep -c secure_computed "$work/logs/coordinator.log")" = "$nsecure" ] \
+  || fail "the plaintext M2 went through the computing parties"
+grep -q "^# coverage: 3 of 3 nodes answered$" "$work/m2.out" || fail "M2 coverage: $(grep '^#' "$work/m2.out")"
+grep -Eq '^\*,victims,[1-9]' "$work/m2.out" || fail "M2 counted no victim: $(grep -v '^#' "$work/m2.out" | head -n 3)"
+# the count metrics, as integration_secure compares them (the secure path has no gap quantiles)
+m2_counts() { grep -E ',(victims|repeat_victims|repeat_victim_episodes|hidden_repeats|gap_count),' "$1" | sort; }
+[ "$(m2_counts "$work/m2.out" | wc -l)" -ge 10 ] || fail "secure M2: too few count rows"
+diff <(m2_counts "$work/m2.out") <(m2_counts "$work/m2-plain.out") >"$work/m2.diff" \
+  || fail "secure and plaintext M2 differ: $(head -n 5 "$work/m2.diff")"
+stop_party coordinator
+while read -r _ kind name conf envs; do
+  [ "$kind" = coordinator ] || continue
+  # shellcheck disable=SC2086
+  start "$kind" "$name" "$conf" $envs
+done < <(grep '^SERVICE ' "$work/plan")
+pass "the secure M2's counts equal the plaintext reference path's ($(m2_counts "$work/m2.out" | wc -l) rows)"
+
 # Restart a node the way a container restarts: same volume, same environment.
 victim=${nodes[0]}
 vpid=${pid_of[$victim]}
@@ -243,5 +333,5 @@ it_released "$work/expected.csv" "$work/answer2.csv" \
   || fail "after a node restart the answer differs (imported twice?)"
 pass "restarted node keeps its store and does not import again"
 
-rm -rf "$work"
+[ -n "${CASELINK_KEEP_WORK:-}" ] || rm -rf "$work"
 echo "$passed passed, 0 failed"

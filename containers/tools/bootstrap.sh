@@ -13,6 +13,9 @@
 #                     Every party of the role coordinator also gets the certificates of the
 #                     parties of the role compute, as ID.pem (the coordinator's compute:
 #                     section names them; the nodes get them from it to seal to).
+#   CASELINK_LOOPBACK optional, for tests that run the parties as processes on one host
+#                     (containers/validate.sh): 1 adds DNS:localhost and IP:127.0.0.1 to
+#                     every certificate. Never set in a deployment.
 #   CASELINK_DEMO_DATA  optional: a folder to fill once with `caselink synth` output.
 # The CRL is copied to every party on each run: after `caselink pki revoke`, run the job
 # again and restart the parties.
@@ -34,7 +37,11 @@ for entry in $parties; do
   mkdir -p "$dir"
   if [ ! -f "$dir/cert.pem" ] || [ ! -f "$dir/key.pem" ]; then
     tmp=$(mktemp -d)
-    caselink pki issue --ca "$ca" --name "$id" --role "$role" --dns "$id" --out "$tmp"
+    if [ "${CASELINK_LOOPBACK:-0}" = 1 ]; then
+      caselink pki issue --ca "$ca" --name "$id" --role "$role" --dns "$id" --loopback --out "$tmp"
+    else
+      caselink pki issue --ca "$ca" --name "$id" --role "$role" --dns "$id" --out "$tmp"
+    fi
     rm -f "$dir/cert.pem" "$dir/key.pem"
     cp "$tmp/$id.key" "$dir/key.pem"
     cp "$tmp/$id.pem" "$dir/cert.pem"
