@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "common/cl_error.h"
+#include "common/grow.h"
 #include "compute/mpc_circuit.h"
 #include "compute/mpc_input.h"
 #include "compute/mpc_perm.h"
@@ -34,27 +35,21 @@ struct wbuf {
 	int err;
 };
 
+/* Appends len bytes; the buffer holds seeds, shares and permutations: grown without copies. */
 static void w_bytes(struct wbuf *w, const void *d, size_t len)
 {
+	int rc;
+
 	if (w->err)
 		return;
 	if (len > M2_JOB_MAX_BYTES - w->n) {
 		w->err = CL_ELIMIT;
 		return;
 	}
-	if (w->n + len > w->cap) {
-		size_t cap = w->cap ? w->cap : 4096;
-		uint8_t *np;
-
-		while (cap < w->n + len)
-			cap *= 2;
-		np = realloc(w->p, cap);
-		if (!np) {
-			w->err = CL_ENOMEM;
-			return;
-		}
-		w->p = np;
-		w->cap = cap;
+	rc = grow_array_secret((void **)&w->p, &w->cap, w->n + len, 1);
+	if (rc != 0) {
+		w->err = rc;
+		return;
 	}
 	if (len)
 		memcpy(w->p + w->n, d, len);
